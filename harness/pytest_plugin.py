@@ -1,1 +1,111 @@
-"""pytest plugin entry point (filled in by the end-to-end work)."""
+"""pytest plugin: one conformance test per (spec, target).
+
+    pytest --convt-targets torch.nn,torch.functional --convt-spec specs/conv_transpose2d.yaml
+    pytest --convt                       # every default spec × every installed target
+
+Loading the plugin imports nothing heavy: frameworks, NumPy and Hypothesis strategies are imported
+when a conformance test runs. Works with pytest-xdist (each worker writes its own results file).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Register the --convt-* options."""
+    group = parser.getgroup("convt", "transposed-convolution conformance")
+    group.addoption("--convt", action="store_true", help="run conformance tests (default specs/targets)")
+    group.addoption("--convt-targets", help="comma-separated targets or module:Class (default: installed)")
+    group.addoption("--convt-spec", action="append", help="spec YAML (repeatable; default: specs/*.yaml)")
+    group.addoption("--convt-profile", choices=["dev", "ci", "nightly"], help="Hypothesis profile")
+    group.addoption("--convt-device", default="cpu", help="device (cpu, cuda, ...)")
+    group.addoption("--convt-out", help="results folder (default reports/pytest/)")
+
+
+def _active(config: pytest.Config) -> bool:
+    return bool(config.getoption("--convt") or config.getoption("--convt-targets")
+                or config.getoption("--convt-spec"))
+
+
+class ConformanceFailure(Exception):
+    """Raised by a conformance item with the text to show."""
+
+
+class ConformanceItem(pytest.Item):
+    """Explores one spec against one target; fails listing every finding."""
+
+    def __init__(self, *, spec_path: str, target_name: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.spec_path = spec_path
+        self.target_name = target_name
+
+    def runtest(self) -> None:
+        """Run the exploration and fail on any finding."""
+        os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
+        import hypothesis
+
+        from adapters.registry import resolve
+        from harness.profiles import active_profile_name, register_profiles
+        from harness.results import ResultsWriter, new_run_id
+        from harness.runner import Progress, RunReport, run_target_spec
+        from harness.spec import load_spec
+
+        config = self.config
+        register_profiles()
+        profile = config.getoption("--convt-profile") or active_profile_name()
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+        base = Path(config.getoption("--convt-out") or Path("reports") / "pytest")
+        out = base / worker
+        cls = resolve(self.target_name)
+        reason = cls.unavailable_reason()
+        if reason is not None:
+            pytest.skip(f"{self.target_name} unavailable: {reason}")
+        target = cls(config.getoption("--convt-device"))
+        writer = ResultsWriter(out)
+        report = RunReport(out_dir=out)
+        try:
+            run_target_spec(target=target, spec=load_spec(self.spec_path),
+                            settings=hypothesis.settings.get_profile(profile), writer=writer,
+                            report=report, run_id=new_run_id(), progress=Progress(False))
+        finally:
+            writer.close()
+        if report.findings:
+            parts = [f"{len(report.findings)} finding(s) for {self.target_name} on {self.spec_path}"]
+            for finding, folder in report.findings:
+                snippet = (folder / "snippet.py").read_text(encoding="utf-8")
+                readme = (folder / "README.txt").read_text(encoding="utf-8")
+                parts += ["", f"== {finding.signature}", readme, "snippet.py:", snippet]
+            raise ConformanceFailure("\n".join(parts))
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        """Show findings as text rather than a traceback."""
+        if isinstance(excinfo.value, ConformanceFailure):
+            return str(excinfo.value)
+        return str(super().repr_failure(excinfo))
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        """Location shown by pytest."""
+        return Path(self.spec_path), 0, f"conformance[{self.target_name}]"
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config,
+                                  items: list[pytest.Item]) -> None:
+    """Add one ConformanceItem per (spec, target) when conformance is requested."""
+    if not _active(config):
+        return
+    from adapters.registry import installed_targets
+    from harness.spec import default_spec_paths
+
+    specs = config.getoption("--convt-spec") or [str(p) for p in default_spec_paths()]
+    names = config.getoption("--convt-targets")
+    targets = [t.strip() for t in names.split(",") if t.strip()] if names else installed_targets()
+    for spec in specs:
+        for target in targets:
+            items.append(ConformanceItem.from_parent(
+                session, name=f"conformance[{Path(spec).stem}-{target}]", spec_path=spec,
+                target_name=target))

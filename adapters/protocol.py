@@ -1,0 +1,162 @@
+"""The adapter protocol: what every target (one framework API surface) provides.
+
+A target maps a canonical :class:`~harness.case.Case` onto its API the way that API's users call
+it, declares what the API can express (:class:`Capabilities`), runs it, and prints a standalone
+reproduction in the framework's own code. It never works around what the framework does: a case
+the API cannot express is refused by :meth:`Target.supports` with the reason, and a framework that
+computes something else is a finding for the comparator, not something to patch here.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from harness.arrays import CaseArrays
+from harness.case import Case
+from harness.tolerance import AccumulationModel
+
+# How an API expresses crops and output padding (the "padding forms" of the capability model).
+CROPS_SYMMETRIC = "symmetric"  # one padding per dimension: cb = ce = padding
+CROPS_BEGIN_END = "begin_end"  # independent begin and end crops
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """Declarative model of what a target's API can express and how it computes.
+
+    ``output_padding_limit`` names the API's rule for output padding: ``"lt_stride_or_dilation"``
+    (PyTorch: each op < stride or < dilation), ``"lt_stride"``, ``"any"`` or ``"none"``.
+    ``accumulation`` maps each supported data dtype to the :class:`AccumulationModel` the target
+    computes with on the given device; the tolerance is derived from it.
+    """
+
+    ranks: frozenset[int]
+    dtypes: frozenset[str]
+    layouts: frozenset[str]
+    crops: str
+    output_padding_limit: str
+    groups: bool
+    dilation: bool
+    devices: frozenset[str]
+    accumulation: Mapping[str, AccumulationModel] = field(default_factory=dict)
+    channels_last_ranks: frozenset[int] = frozenset()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form for doctor and results."""
+        return {
+            "ranks": sorted(self.ranks),
+            "dtypes": sorted(self.dtypes),
+            "layouts": sorted(self.layouts),
+            "crops": self.crops,
+            "output_padding_limit": self.output_padding_limit,
+            "groups": self.groups,
+            "dilation": self.dilation,
+            "devices": sorted(self.devices),
+            "accumulation": {k: v.describe() for k, v in self.accumulation.items()},
+            "channels_last_ranks": sorted(self.channels_last_ranks),
+        }
+
+
+class TargetUnavailable(RuntimeError):
+    """The target cannot run here (framework not installed, no such device); says why."""
+
+
+class Target(abc.ABC):
+    """One framework API surface. Subclasses set the class attributes and implement the hooks."""
+
+    name: ClassVar[str]
+    framework: ClassVar[str]
+    #: The Python module whose importability decides availability.
+    requires: ClassVar[str]
+
+    def __init__(self, device: str = "cpu") -> None:
+        self.device = device
+
+    # --- identity and environment -------------------------------------------------------------
+    @classmethod
+    def unavailable_reason(cls) -> str | None:
+        """None when the framework imports here; otherwise why this target cannot run."""
+        try:
+            __import__(cls.requires)
+        except Exception as exc:  # any import failure (missing, broken ABI) makes it unavailable
+            return f"cannot import {cls.requires}: {type(exc).__name__}: {exc}"
+        return None
+
+    @abc.abstractmethod
+    def framework_version(self) -> str:
+        """The installed framework's version string."""
+
+    @abc.abstractmethod
+    def capabilities(self) -> Capabilities:
+        """What the API can express on ``self.device``."""
+
+    def environment(self) -> dict[str, Any]:
+        """Numeric settings recorded with every result (threads, TF32, device, versions)."""
+        return {"device": self.device, "framework_version": self.framework_version()}
+
+    # --- the case -------------------------------------------------------------------------------
+    def supports(self, case: Case) -> str | None:
+        """None if the API can express ``case`` on this device, else the reason it cannot."""
+        caps = self.capabilities()
+        if self.device.split(":")[0] not in caps.devices:
+            return f"{self.name} does not run on device {self.device!r}"
+        if case.rank not in caps.ranks:
+            return f"{self.name} has no {case.rank}-D transposed convolution"
+        if case.dtype not in caps.dtypes:
+            return f"{self.name} does not run {case.dtype} on {self.device}"
+        if case.layout not in caps.layouts:
+            return f"{self.name} has no {case.layout} layout"
+        if case.layout == "channels_last" and case.rank not in caps.channels_last_ranks:
+            return f"{self.name} has no channels-last layout for {case.rank}-D data"
+        if case.groups > 1 and not caps.groups:
+            return f"{self.name} has no groups"
+        if any(d > 1 for d in case.dilation) and not caps.dilation:
+            return f"{self.name} has no dilation"
+        return self.expressible(case)
+
+    def expressible(self, case: Case) -> str | None:
+        """API-specific part of :meth:`supports` (crops and output padding)."""
+        return None
+
+    @abc.abstractmethod
+    def run(self, case: Case, arrays: CaseArrays) -> np.ndarray:
+        """Run the case; return the output in NC* order as a NumPy float array."""
+
+    @abc.abstractmethod
+    def snippet(self, case: Case, npz_name: str = "case.npz") -> str:
+        """A standalone, copy-pasteable reproduction in the framework's own code.
+
+        It loads ``x``, ``weight`` and (if present) ``bias`` from ``npz_name`` (as written by
+        :func:`harness.repro.save_arrays`) and prints the output.
+        """
+
+    def accumulation(self, dtype: str) -> AccumulationModel:
+        """The declared accumulation model for ``dtype`` on this device."""
+        return self.capabilities().accumulation[dtype]
+
+    def output_dtype(self, case: Case) -> str:
+        """The dtype the target returns for this case (the data dtype for every float target)."""
+        return case.dtype
+
+
+def symmetric_padding_for(case: Case) -> tuple[tuple[int, ...], tuple[int, ...]] | str:
+    """Express the case's crops as symmetric ``padding`` plus ``output_padding``, or say why not.
+
+    The output of a case depends only on the begin crop and the output size, so begin crop ``cb``
+    is the padding and ``op' = cb − ce + op`` the output padding that yields the same size.
+    """
+    padding = case.pads_begin
+    op = tuple(cb - ce + o for cb, ce, o in zip(case.pads_begin, case.pads_end, case.output_padding,
+                                                  strict=True))
+    for dim, value in enumerate(op):
+        if value < 0:
+            return (f"crops end {case.pads_end[dim]} > begin {case.pads_begin[dim]} + output_padding "
+                    f"{case.output_padding[dim]} along dim {dim}: symmetric padding cannot crop more "
+                    f"at the end")
+    return padding, op
+

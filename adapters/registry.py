@@ -1,0 +1,73 @@
+"""Where target names are resolved: built-ins, the entry-point group, and ``module:Class``.
+
+Third-party targets register under the entry-point group ``convt_harness.targets`` (name → class)
+or are named directly as ``package.module:ClassName`` wherever a target name is accepted, so an
+in-house framework is testable without editing this project.
+"""
+
+from __future__ import annotations
+
+import importlib
+from importlib.metadata import entry_points
+
+from adapters.protocol import Target
+
+ENTRY_POINT_GROUP = "convt_harness.targets"
+
+BUILTIN: dict[str, str] = {
+    "torch.nn": "adapters.torch_nn:TorchNN",
+    "torch.nn.output_size": "adapters.torch_nn:TorchNNOutputSize",
+    "torch.functional": "adapters.torch_functional:TorchFunctional",
+}
+
+
+def _load(spec: str) -> type[Target]:
+    module_name, _, attr = spec.partition(":")
+    if not attr:
+        raise ValueError(f"target {spec!r} is not a known name and not of the form module:Class")
+    try:
+        obj = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise ValueError(f"cannot load target {spec!r}: {exc}") from exc
+    if not (isinstance(obj, type) and issubclass(obj, Target)):
+        raise ValueError(f"{spec!r} is not a subclass of adapters.protocol.Target")
+    return obj
+
+
+def _entry_points() -> dict[str, str]:
+    return {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def known_names() -> list[str]:
+    """Every registered target name (built-in first, then entry points)."""
+    names = list(BUILTIN)
+    names += [n for n in sorted(_entry_points()) if n not in BUILTIN]
+    return names
+
+
+def resolve(name: str) -> type[Target]:
+    """The target class for a registered name or a ``module:Class`` reference."""
+    if name in BUILTIN:
+        return _load(BUILTIN[name])
+    eps = _entry_points()
+    if name in eps:
+        return _load(eps[name])
+    if ":" in name:
+        return _load(name)
+    raise ValueError(f"unknown target {name!r}; known: {', '.join(known_names())} (or module:Class)")
+
+
+def availability() -> dict[str, str | None]:
+    """Each registered target name → None if it can run here, else the reason it cannot."""
+    out: dict[str, str | None] = {}
+    for name in known_names():
+        try:
+            out[name] = resolve(name).unavailable_reason()
+        except ValueError as exc:
+            out[name] = str(exc)
+    return out
+
+
+def installed_targets() -> list[str]:
+    """Registered targets whose framework imports here (the default for a run)."""
+    return [name for name, reason in availability().items() if reason is None]

@@ -1,0 +1,107 @@
+"""Targets ``torch.nn`` and ``torch.nn.output_size``: the ``torch.nn.ConvTranspose{1,2,3}d`` modules.
+
+``torch.nn`` passes ``output_padding`` to the constructor; ``torch.nn.output_size`` leaves it 0 and
+asks for the size in ``forward(input, output_size=...)``, the form the PyTorch documentation shows
+for undoing a strided convolution (seed 003).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from adapters.protocol import symmetric_padding_for
+from adapters.torch_common import TORCH_DTYPES, TorchTarget, op_limit_reason, snippet_prelude
+from harness.arrays import CaseArrays
+from harness.case import Case
+
+
+class TorchNN(TorchTarget):
+    """``torch.nn.ConvTranspose{rank}d(..., output_padding=op)`` with weights loaded into it."""
+
+    name = "torch.nn"
+    uses_output_size = False
+
+    def expressible(self, case: Case) -> str | None:
+        """Symmetric padding plus output padding within the module's limits."""
+        form = symmetric_padding_for(case)
+        if isinstance(form, str):
+            return form
+        _, output_padding = form
+        if self.uses_output_size:
+            for dim, (op, s) in enumerate(zip(output_padding, case.stride, strict=True)):
+                if op >= s:
+                    return (f"output_size exceeds the smallest size by {op} ≥ stride {s} along dim "
+                            f"{dim}: forward(output_size=) accepts at most stride − 1 more")
+        return op_limit_reason(case, output_padding)
+
+    def _module(self, case: Case, padding: tuple[int, ...], output_padding: tuple[int, ...]) -> Any:
+        torch = self._torch
+        cls = getattr(torch.nn, f"ConvTranspose{case.rank}d")
+        return cls(
+            case.in_channels,
+            case.out_channels,
+            case.kernel_size,
+            stride=case.stride,
+            padding=padding,
+            output_padding=(0,) * case.rank if self.uses_output_size else output_padding,
+            groups=case.groups,
+            bias=case.bias,
+            dilation=case.dilation,
+            device=self.device,
+            dtype=getattr(torch, TORCH_DTYPES[case.dtype]),
+        )
+
+    def run(self, case: Case, arrays: CaseArrays) -> np.ndarray:
+        """Build the module, load the case's weights into it and call it."""
+        form = symmetric_padding_for(case)
+        assert not isinstance(form, str), form
+        padding, output_padding = form
+        torch = self._torch
+        x, w, b = self.tensors(case, arrays)
+        module = self._module(case, padding, output_padding)
+        with torch.no_grad():
+            module.weight.copy_(w)
+            if b is not None:
+                module.bias.copy_(b)
+            if case.layout == "channels_last":
+                module = module.to(memory_format=self.memory_format(case))
+            if self.uses_output_size:
+                y = module(x, output_size=list(case.output_size))
+            else:
+                y = module(x)
+        return self.to_numpy(y)
+
+    def snippet(self, case: Case, npz_name: str = "case.npz") -> str:
+        """Standalone torch code building the module and calling it."""
+        form = symmetric_padding_for(case)
+        if isinstance(form, str):
+            return f"# not expressible in torch.nn: {form}\n"
+        padding, output_padding = form
+        op = (0,) * case.rank if self.uses_output_size else output_padding
+        call = f"m(x, output_size={list(case.output_size)})" if self.uses_output_size else "m(x)"
+        layout = ""
+        if case.layout == "channels_last":
+            fmt = "channels_last" if case.rank == 2 else "channels_last_3d"
+            layout = f"    m = m.to(memory_format=torch.{fmt})\n"
+        return snippet_prelude(self, case, npz_name) + (
+            f"m = torch.nn.ConvTranspose{case.rank}d(\n"
+            f"    {case.in_channels}, {case.out_channels}, {case.kernel_size}, stride={case.stride},\n"
+            f"    padding={padding}, output_padding={op}, groups={case.groups}, bias={case.bias},\n"
+            f"    dilation={case.dilation}, device={self.device!r}, dtype=dtype)\n"
+            "with torch.no_grad():\n"
+            "    m.weight.copy_(weight)\n"
+            "    if bias is not None:\n"
+            "        m.bias.copy_(bias)\n"
+            f"{layout}"
+            f"    y = {call}\n"
+            "print(y.shape)\nprint(y)\n"
+        )
+
+
+class TorchNNOutputSize(TorchNN):
+    """``torch.nn.ConvTranspose{rank}d`` called as ``forward(x, output_size=...)``."""
+
+    name = "torch.nn.output_size"
+    uses_output_size = True

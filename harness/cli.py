@@ -1,0 +1,111 @@
+"""Command line: ``python -m harness run | doctor | repro``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")  # fact sheet §5: spinning BLAS threads
+
+
+def _split(text: str | None) -> list[str] | None:
+    return None if text is None else [t.strip() for t in text.split(",") if t.strip()]
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """The main job: conformance run, summary, path of the results."""
+    from harness.profiles import active_profile_name
+    from harness.runner import run, summary_text
+    from harness.spec import default_spec_paths
+
+    specs = [Path(p) for p in args.spec] if args.spec else default_spec_paths()
+    report = run(spec_paths=specs, target_names=_split(args.targets),
+                 profile=args.profile or active_profile_name(), device=args.device,
+                 out_dir=Path(args.out) if args.out else None, progress=not args.quiet)
+    print(summary_text(report))
+    return 1 if report.failed else 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Frameworks installed, targets available, and why each unavailable one is not."""
+    from adapters.registry import availability, resolve
+
+    rows = []
+    for name, reason in availability().items():
+        row: dict[str, object] = {"target": name, "available": reason is None}
+        if reason is None:
+            target = resolve(name)(args.device) if args.device == "cpu" else None
+            if target is not None:
+                row["framework_version"] = target.framework_version()
+                row["environment"] = target.environment()
+        else:
+            row["reason"] = reason
+        rows.append(row)
+    if args.json:
+        print(json.dumps(rows, indent=2, default=str))
+    else:
+        for row in rows:
+            state = "available" if row["available"] else f"unavailable: {row['reason']}"
+            version = f" ({row['framework_version']})" if "framework_version" in row else ""
+            print(f"{row['target']:24s} {state}{version}")
+    return 0
+
+
+def cmd_repro(args: argparse.Namespace) -> int:
+    """Re-run one recorded result and print the new verdict and the framework snippet."""
+    from adapters.registry import resolve
+    from harness.case import Case
+    from harness.repro import save_arrays
+    from harness.results import read_results
+    from harness.verdict import judge
+
+    records = {r.get("line"): r for r in read_results(Path(args.results))}
+    rec = records.get(args.line)
+    if rec is None:
+        print(f"{args.results}: no record on line {args.line}", file=sys.stderr)
+        return 2
+    case = Case.from_dict(rec["case"])
+    target = resolve(rec["target"])(args.device or rec["device"])
+    verdict = judge(case, target)
+    print(f"case:     {case.short()}")
+    print(f"target:   {target.name} {target.framework_version()} on {target.device}")
+    print(f"recorded: {rec['outcome']} — {rec['message']}")
+    print(f"now:      {verdict.outcome} — {verdict.message}")
+    npz = Path(args.results).parent / f"repro-{args.line}.npz"
+    save_arrays(case, npz)
+    print(f"\nstandalone snippet (arrays written to {npz}):")
+    print(target.snippet(case, str(npz)))
+    return 0 if verdict.outcome == rec["outcome"] else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``python -m harness``."""
+    parser = argparse.ArgumentParser(prog="python -m harness", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_run = sub.add_parser("run", help="conformance run over specs and targets")
+    p_run.add_argument("--targets", help="comma-separated target names or module:Class (default: installed)")
+    p_run.add_argument("--spec", action="append", help="spec file (repeatable; default: specs/*.yaml)")
+    p_run.add_argument("--profile", choices=["dev", "ci", "nightly"], help="default: ci if $CI else dev")
+    p_run.add_argument("--device", default="cpu")
+    p_run.add_argument("--out", help="output folder (default reports/<run-id>/)")
+    p_run.add_argument("--quiet", action="store_true", help="no progress display")
+    p_run.set_defaults(func=cmd_run)
+    p_doc = sub.add_parser("doctor", help="frameworks installed and targets available")
+    p_doc.add_argument("--device", default="cpu")
+    p_doc.add_argument("--json", action="store_true")
+    p_doc.set_defaults(func=cmd_doctor)
+    p_rep = sub.add_parser("repro", help="re-run one recorded result")
+    p_rep.add_argument("results", help="results.jsonl")
+    p_rep.add_argument("line", type=int, help="line number of the record (1-based)")
+    p_rep.add_argument("--device", help="override the recorded device")
+    p_rep.set_defaults(func=cmd_repro)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point."""
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))

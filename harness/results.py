@@ -1,0 +1,112 @@
+"""Results records: one JSON object per (case, target), streamed to ``results.jsonl`` as written."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shlex
+import sys
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from adapters.protocol import Target
+from harness.case import Case
+from harness.findings import case_features
+from harness.verdict import Verdict
+
+
+def new_run_id() -> str:
+    """A sortable run id from the current UTC time."""
+    return datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+
+
+def repro_command(results_path: Path, line: int) -> str:
+    """The one command that re-runs a recorded result."""
+    return f"python -m harness repro {shlex.quote(str(results_path))} {line}"
+
+
+def make_record(
+    *,
+    case: Case,
+    target: Target,
+    verdict: Verdict,
+    spec: str,
+    run_id: str,
+    minimal: bool = False,
+    signature: str | None = None,
+) -> dict[str, Any]:
+    """The JSON-ready record of one (case, target) verdict (``repro`` is filled in on write)."""
+    env = target.environment()
+    return {
+        "run_id": run_id,
+        "spec": spec,
+        "target": target.name,
+        "framework": target.framework,
+        "framework_version": target.framework_version(),
+        "device": target.device,
+        "environment": env,
+        "outcome": verdict.outcome,
+        "detail": verdict.detail,
+        "message": verdict.message,
+        "case": case.to_dict(),
+        "features": sorted(case_features(case)),
+        "expected_shape": verdict.expected_shape,
+        "actual_shape": verdict.actual_shape,
+        "accumulation": verdict.accumulation,
+        "stats": verdict.stats,
+        "seconds": round(verdict.seconds, 6),
+        "minimal": minimal,
+        "signature": signature,
+    }
+
+
+class ResultsWriter:
+    """Appends records to ``DIR/results.jsonl``, one line each, flushed and fsynced as written."""
+
+    def __init__(self, out_dir: Path) -> None:
+        self.out_dir = out_dir
+        out_dir.mkdir(parents=True, exist_ok=True)
+        self.path = out_dir / "results.jsonl"
+        self._lines = sum(1 for _ in self.path.open()) if self.path.exists() else 0
+        self._fh: IO[str] = self.path.open("a", encoding="utf-8")
+        self.counts: Counter[tuple[str, str]] = Counter()
+
+    def write(self, record: dict[str, Any]) -> int:
+        """Append a record; returns its 1-based line number (what ``repro`` takes)."""
+        self._lines += 1
+        record = dict(record, line=self._lines, repro=repro_command(self.path, self._lines))
+        self._fh.write(json.dumps(record, sort_keys=True, allow_nan=True) + "\n")
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+        if not record.get("minimal"):
+            self.counts[(record["target"], record["outcome"])] += 1
+        return self._lines
+
+    def close(self) -> None:
+        """Close the file."""
+        self._fh.close()
+
+
+def read_results(path: Path) -> list[dict[str, Any]]:
+    """All records of a results file (a truncated last line, from a killed run, is skipped)."""
+    records = []
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        try:
+            records.append(json.loads(raw))
+        except json.JSONDecodeError:
+            continue
+    return records
+
+
+def run_metadata() -> dict[str, Any]:
+    """Machine-level facts stored beside the results."""
+    return {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "argv": sys.argv,
+        "openblas_thread_timeout": os.environ.get("OPENBLAS_THREAD_TIMEOUT"),
+        "started": datetime.now(UTC).isoformat(),
+    }
