@@ -178,7 +178,13 @@ class Case:
         unknown = sorted(set(data) - names)
         if unknown:
             raise InvalidCase("known_fields", f"unknown case field(s): {', '.join(unknown)}")
-        missing = sorted(n for n in names if n not in data and n in PER_DIM_FIELDS)
+        missing = sorted(
+            f.name
+            for f in dataclasses.fields(cls)
+            if f.name not in data
+            and f.default is dataclasses.MISSING
+            and f.default_factory is dataclasses.MISSING
+        )
         if missing:
             raise InvalidCase("required_fields", f"missing case field(s): {', '.join(missing)}")
         kwargs = {k: (tuple(v) if k in PER_DIM_FIELDS else v) for k, v in data.items()}

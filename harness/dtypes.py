@@ -113,7 +113,8 @@ def ulp(values: np.ndarray, name: str) -> np.ndarray:
     mag = np.abs(np.asarray(values, dtype=np.float64))
     mag = np.where(np.isfinite(mag), mag, fmt.max_finite)
     _, exp = np.frexp(mag)
-    exponent = np.maximum(exp.astype(np.int64) - 1, fmt.emin)
+    # frexp(0) gives exponent 0, which would read as the binade [0.5, 1): zero takes emin instead.
+    exponent = np.where(mag > 0.0, np.maximum(exp.astype(np.int64) - 1, fmt.emin), fmt.emin)
     return np.ldexp(1.0, (exponent - fmt.precision + 1).astype(np.int32))
 
 
