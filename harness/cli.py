@@ -68,7 +68,13 @@ def cmd_repro(args: argparse.Namespace) -> int:
         print(f"{args.results}: no record on line {args.line}", file=sys.stderr)
         return 2
     case = Case.from_dict(rec["case"])
-    target = resolve(rec["target"])(args.device or rec["device"])
+    try:
+        cls = resolve(rec["target"])
+    except ValueError:  # a module:Class target: its name is not registered
+        if not rec.get("target_class"):
+            raise
+        cls = resolve(rec["target_class"])
+    target = cls(args.device or rec["device"])
     verdict = judge(case, target)
     print(f"case:     {case.short()}")
     print(f"target:   {target.name} {target.framework_version()} on {target.device}")

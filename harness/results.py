@@ -44,6 +44,8 @@ def make_record(
         "run_id": run_id,
         "spec": spec,
         "target": target.name,
+        # module:Class, so repro can resolve targets that are not registered under their name
+        "target_class": f"{type(target).__module__}:{type(target).__qualname__}",
         "framework": target.framework,
         "framework_version": target.framework_version(),
         "device": target.device,

@@ -1,0 +1,151 @@
+"""Test-only targets built on the reference kernel (framework "numpy").
+
+- :class:`CorrectTarget` computes every case faithfully (the reference, rounded once to the dtype).
+- :class:`ThreeBugTarget` carries three independent deliberate bugs, checked in this order:
+
+  (c) ``bias=False`` raises ``RuntimeError`` (an error);
+  (a) ``groups > 1`` drops the last group's contribution, leaving the bias alone there (a value bug);
+  (b) any ``dilation > 1`` returns an output one element shorter along the last dimension (a shape bug).
+
+Both are named ``tests.targets_for_tests:CorrectTarget`` / ``...:ThreeBugTarget`` wherever a target
+name is accepted (the repository root must be importable).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from adapters.protocol import CROPS_BEGIN_END, Capabilities, Target
+from harness.arrays import CaseArrays
+from harness.case import Case
+from harness.dtypes import round_to_format
+from harness.reference import conv_transpose
+from harness.tolerance import exact_model
+
+DTYPES = ("float32", "float64")
+
+
+class ReferenceTarget(Target):
+    """Shared base: a numpy target whose capability model accepts every canonical geometry."""
+
+    framework = "numpy"
+    requires = "numpy"
+
+    def framework_version(self) -> str:
+        """numpy.__version__."""
+        return str(np.__version__)
+
+    def capabilities(self) -> Capabilities:
+        """Ranks 1-3, float32/float64, channels-first, begin/end crops, any output padding, cpu."""
+        return Capabilities(
+            ranks=frozenset({1, 2, 3}),
+            dtypes=frozenset(DTYPES),
+            layouts=frozenset({"channels_first"}),
+            crops=CROPS_BEGIN_END,
+            output_padding_limit="any",
+            groups=True,
+            dilation=True,
+            devices=frozenset({"cpu"}),
+            accumulation={d: exact_model(d) for d in DTYPES},
+        )
+
+    def compute(self, case: Case, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
+        """The reference output rounded once to the case's dtype."""
+        y = conv_transpose(x, weight, bias if case.bias else None, stride=case.stride,
+                           dilation=case.dilation, pads_begin=case.pads_begin, pads_end=case.pads_end,
+                           output_padding=case.output_padding, groups=case.groups)
+        return round_to_format(y, case.dtype)
+
+    def run(self, case: Case, arrays: CaseArrays) -> np.ndarray:
+        """The faithful result."""
+        return self.compute(case, arrays.x, arrays.weight, arrays.bias)
+
+    #: Snippet lines before the call and after it (the deliberate bugs, if any).
+    snippet_bugs: str = ""
+    snippet_after: str = ""
+
+    def snippet(self, case: Case, npz_name: str = "case.npz") -> str:
+        """Standalone numpy code computing the case with :func:`harness.reference.conv_transpose`."""
+        return (
+            "import numpy as np\n"
+            "from harness.reference import conv_transpose\n\n"
+            f"data = np.load({npz_name!r})\n"
+            'x, weight = data["x"].astype(np.float64), data["weight"].astype(np.float64)\n'
+            'bias = data["bias"].astype(np.float64) if "bias" in data else None\n'
+            f"groups, dilation = {case.groups}, {case.dilation}\n"
+            f"{self.snippet_bugs}"
+            "y = conv_transpose(x, weight, bias, stride="
+            f"{case.stride}, dilation=dilation,\n"
+            f"                   pads_begin={case.pads_begin}, pads_end={case.pads_end},\n"
+            f"                   output_padding={case.output_padding}, groups=groups)\n"
+            f"{self.snippet_after}"
+            "print(y.shape)\nprint(y)\n"
+        )
+
+
+class CorrectTarget(ReferenceTarget):
+    """The reference itself: never a finding."""
+
+    name = "test.correct"
+
+
+class ThreeBugTarget(ReferenceTarget):
+    """The reference with three independent deliberate bugs (see the module docstring)."""
+
+    name = "test.three_bugs"
+
+    snippet_bugs = (
+        "if bias is None:\n"
+        '    raise RuntimeError("ThreeBugTarget: bias=False is not implemented")\n'
+        "if groups > 1:\n"
+        "    x = x.copy()\n"
+        "    x[:, -(x.shape[1] // groups):] = 0.0\n"
+    )
+    snippet_after = "if max(dilation) > 1:\n    y = y[..., :-1]\n"
+
+    def run(self, case: Case, arrays: CaseArrays) -> np.ndarray:
+        """The reference, with the error, value and shape bugs."""
+        if not case.bias:
+            raise RuntimeError("ThreeBugTarget: bias=False is not implemented")
+        x = arrays.x
+        if case.groups > 1:
+            x = x.copy()
+            x[:, case.in_channels - case.in_channels // case.groups:] = 0.0  # last group dropped
+        y = self.compute(case, x, arrays.weight, arrays.bias)
+        if any(d > 1 for d in case.dilation):
+            y = y[..., :-1]
+        return y
+
+
+#: A small 1D space in which each of ThreeBugTarget's bugs shows (groups ≤ 2, dilation ≤ 2,
+#: bias on and off; float64, channels-first, normal values only).
+THREE_BUGS_SPEC = """\
+name: three_bugs_small
+description: small 1D space exercising groups, dilation and bias on/off
+rank: 1
+max_elements: 256
+batch: {min: 1, max: 2}
+channels:
+  groups: {min: 1, max: 2}
+  in_per_group: {min: 1, max: 2}
+  out_per_group: {min: 1, max: 2}
+input_size: {min: 1, max: 6}
+kernel_size: {min: 1, max: 3}
+stride: {min: 1, max: 2}
+dilation: {min: 1, max: 2}
+crops: {max: 1, probability: 0.5, asymmetric_probability: 0.5}
+output_padding: {max: 1, probability: 0.3}
+bias: [true, false]
+dtypes: [float64]
+layouts: [channels_first]
+distributions: [normal]
+"""
+
+
+def write_spec(folder: Path) -> Path:
+    """Write :data:`THREE_BUGS_SPEC` to ``folder/three_bugs_small.yaml`` and return its path."""
+    path = folder / "three_bugs_small.yaml"
+    path.write_text(THREE_BUGS_SPEC, encoding="utf-8")
+    return path
