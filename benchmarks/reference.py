@@ -1,0 +1,407 @@
+"""Benchmark the NumPy reference kernel against torch's own transposed convolution.
+
+For each benchmark shape it times ``harness.reference.conv_transpose`` (float64) and
+``torch.nn.functional.conv_transpose{1,2,3}d`` in float64 and float32, interleaved in one process
+(the call order rotates every repeat, so drift on a noisy machine hits all three alike), and prints
+medians, ratios, GFLOP/s, the reference's peak extra memory (tracemalloc: NumPy reports its buffers
+to it) and the reference's agreement with torch float64. The float64 ceiling is the GFLOP/s of a
+2048³ NumPy matmul on the same machine.
+
+Targets (checked over medium2d, large2d, 3d and 1d): geometric mean of reference / torch-float64
+≤ 1.0, no single ratio above 1.25, and large2d at ≥ 50 % of the matmul ceiling. A reference that
+disagrees with torch float64 beyond ``--max-rel-error`` makes the script exit with status 1.
+
+Usage::
+
+    python -m benchmarks.reference --repeats 21 --shapes large2d,1d --threads 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import glob
+import math
+import os
+import platform
+import statistics
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+
+#: Shapes whose reference / torch-float64 ratios the targets are computed over.
+TARGET_SHAPES: tuple[str, ...] = ("medium2d", "large2d", "3d", "1d")
+GEOMEAN_TARGET = 1.0
+MAX_RATIO_TARGET = 1.25
+CEILING_FRACTION_TARGET = 0.5
+CEILING_SHAPE = "large2d"
+MATMUL_SIZE = 2048
+
+
+@dataclass(frozen=True)
+class Shape:
+    """One benchmark geometry; per-dimension parameters are the same in every spatial dim."""
+
+    name: str
+    batch: int
+    c_in: int
+    c_out: int
+    spatial: tuple[int, ...]
+    kernel: int
+    stride: int
+    padding: int
+    output_padding: int
+    dilation: int
+    groups: int
+
+    @property
+    def rank(self) -> int:
+        """Number of spatial dimensions."""
+        return len(self.spatial)
+
+    def per_dim(self, value: int) -> tuple[int, ...]:
+        """``value`` repeated once per spatial dimension."""
+        return (value,) * self.rank
+
+    @property
+    def output_spatial(self) -> tuple[int, ...]:
+        """Output size per dimension: ``(L−1)s − 2p + d(k−1) + op + 1``."""
+        return tuple(
+            (n - 1) * self.stride - 2 * self.padding + self.dilation * (self.kernel - 1)
+            + self.output_padding + 1
+            for n in self.spatial
+        )
+
+    @property
+    def flops(self) -> int:
+        """``2·N·C_out·(C_in/g)·prod(k)·prod(L_in)``: the multiply-adds of a direct sum, times two."""
+        return (
+            2 * self.batch * self.c_out * (self.c_in // self.groups)
+            * self.kernel**self.rank * math.prod(self.spatial)
+        )
+
+    @property
+    def output_bytes(self) -> int:
+        """Size of the float64 output."""
+        return 8 * self.batch * self.c_out * math.prod(self.output_spatial)
+
+    @property
+    def gemm_bytes(self) -> int:
+        """Size of one float64 GEMM result holding every tap's contribution: ``taps·C_out·N·L_in``."""
+        return 8 * self.kernel**self.rank * self.c_out * self.batch * math.prod(self.spatial)
+
+    def describe(self) -> str:
+        """A one-line summary of the geometry."""
+        spatial = "x".join(str(n) for n in self.spatial)
+        return (
+            f"N={self.batch} C={self.c_in}->{self.c_out} L={spatial} k={self.kernel} s={self.stride} "
+            f"p={self.padding} op={self.output_padding} d={self.dilation} g={self.groups}"
+        )
+
+
+SHAPES: tuple[Shape, ...] = (
+    Shape("small2d", 2, 8, 8, (16, 16), 3, 2, 1, 1, 1, 1),
+    Shape("medium2d", 8, 64, 32, (32, 32), 4, 2, 1, 0, 1, 1),
+    Shape("large2d", 16, 128, 64, (64, 64), 3, 2, 1, 1, 1, 1),
+    Shape("3d", 2, 16, 16, (16, 16, 16), 3, 2, 1, 1, 1, 1),
+    Shape("1d", 16, 64, 64, (1024,), 5, 3, 0, 2, 2, 1),
+    Shape("depthwise2d", 8, 64, 64, (32, 32), 4, 2, 1, 0, 1, 64),
+)
+
+
+@dataclass
+class Result:
+    """Measurements of one shape."""
+
+    shape: Shape
+    ref_s: float
+    t64_s: float
+    t32_s: float
+    peak_bytes: int
+    max_rel_error: float
+
+    @property
+    def ratio64(self) -> float:
+        """Reference time over torch float64 time."""
+        return self.ref_s / self.t64_s
+
+    @property
+    def ratio32(self) -> float:
+        """Reference time over torch float32 time."""
+        return self.ref_s / self.t32_s
+
+    @property
+    def peak_ratio(self) -> float:
+        """Peak extra memory of one reference call relative to the output size."""
+        return self.peak_bytes / self.shape.output_bytes
+
+    def gflops(self, seconds: float) -> float:
+        """GFLOP/s of this shape's flop count done in ``seconds``."""
+        return self.shape.flops / seconds / 1e9
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Command-line options."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=15, help="timed calls per kernel and shape")
+    parser.add_argument(
+        "--shapes",
+        default="",
+        help="comma-separated shape names to run (default: all of " + ", ".join(s.name for s in SHAPES) + ")",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="threads for OpenBLAS and torch (default: leave both libraries' defaults)",
+    )
+    parser.add_argument("--matmul-repeats", type=int, default=5, help="timed 2048³ matmuls for the ceiling")
+    parser.add_argument(
+        "--max-rel-error",
+        type=float,
+        default=1e-12,
+        help="largest tolerated |ref − torch64| / (|x|*|w|) per output element",
+    )
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    if args.repeats < 1 or args.matmul_repeats < 1:
+        parser.error("--repeats and --matmul-repeats must be ≥ 1")
+    known = {s.name for s in SHAPES}
+    wanted = [name for name in args.shapes.split(",") if name]
+    unknown = [name for name in wanted if name not in known]
+    if unknown:
+        parser.error(f"unknown shape(s) {unknown}; choose from {sorted(known)}")
+    args.selected = [s for s in SHAPES if not wanted or s.name in wanted]
+    return args
+
+
+def configure_threads(threads: int) -> None:
+    """Set the thread environment; must run before NumPy (OpenBLAS) is imported.
+
+    ``OPENBLAS_THREAD_TIMEOUT=4`` makes idle OpenBLAS threads sleep soon after a GEMM instead of
+    spinning, which otherwise starves the next torch call on a small machine (fact sheet §5).
+    """
+    if "numpy" in sys.modules:
+        raise RuntimeError("configure_threads must run before numpy is imported")
+    os.environ["OPENBLAS_THREAD_TIMEOUT"] = "4"
+    if threads > 0:
+        os.environ["OPENBLAS_NUM_THREADS"] = str(threads)
+        os.environ["OMP_NUM_THREADS"] = str(threads)
+
+
+def openblas_info() -> str:
+    """OpenBLAS configuration and thread count of NumPy's bundled library, if it can be found."""
+    import numpy
+
+    site = os.path.dirname(os.path.dirname(numpy.__file__))
+    libs = glob.glob(os.path.join(site, "numpy.libs", "*openblas*"))
+    for path in libs:
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for suffix in ("64_", "_64_", ""):
+            prefix = "scipy_openblas" if suffix else "openblas"
+            get_threads = getattr(lib, f"{prefix}_get_num_threads{suffix}", None)
+            get_config = getattr(lib, f"{prefix}_get_config{suffix}", None)
+            if get_threads is None:
+                continue
+            get_threads.restype = ctypes.c_int
+            config = ""
+            if get_config is not None:
+                get_config.restype = ctypes.c_char_p
+                config = get_config().decode(errors="replace").strip()
+            return f"{config} — {get_threads()} thread(s)"
+    return "unknown BLAS (no OpenBLAS library found next to numpy)"
+
+
+def time_call(fn: Callable[[], Any]) -> float:
+    """Wall time of one call, in seconds."""
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def matmul_ceiling(np_mod: ModuleType, repeats: int, seed: int) -> float:
+    """Median GFLOP/s of a float64 ``MATMUL_SIZE``³ NumPy matmul."""
+    rng = np_mod.random.default_rng(seed)
+    a = rng.standard_normal((MATMUL_SIZE, MATMUL_SIZE))
+    b = rng.standard_normal((MATMUL_SIZE, MATMUL_SIZE))
+    out = np_mod.empty_like(a)
+    np_mod.matmul(a, b, out=out)  # warm-up: thread start, page faults
+    times = [time_call(lambda: np_mod.matmul(a, b, out=out)) for _ in range(repeats)]
+    return 2 * MATMUL_SIZE**3 / statistics.median(times) / 1e9
+
+
+def measure_shape(
+    shape: Shape, repeats: int, seed: int, np_mod: ModuleType, torch: ModuleType, reference: ModuleType
+) -> Result:
+    """Time, check and memory-profile one shape."""
+    rng = np_mod.random.default_rng(seed)
+    x = rng.standard_normal((shape.batch, shape.c_in, *shape.spatial))
+    w = rng.standard_normal((shape.c_in, shape.c_out // shape.groups, *shape.per_dim(shape.kernel)))
+    b = rng.standard_normal(shape.c_out)
+    kwargs = dict(
+        stride=shape.per_dim(shape.stride),
+        dilation=shape.per_dim(shape.dilation),
+        pads_begin=shape.per_dim(shape.padding),
+        pads_end=shape.per_dim(shape.padding),
+        output_padding=shape.per_dim(shape.output_padding),
+        groups=shape.groups,
+    )
+    conv_t = getattr(torch.nn.functional, f"conv_transpose{shape.rank}d")
+    t_kwargs = dict(
+        stride=shape.stride,
+        padding=shape.padding,
+        output_padding=shape.output_padding,
+        groups=shape.groups,
+        dilation=shape.dilation,
+    )
+    x64, w64, b64 = (torch.from_numpy(a) for a in (x, w, b))
+    x32, w32, b32 = (a.float().contiguous() for a in (x64, w64, b64))
+
+    def run_ref() -> np.ndarray:
+        return reference.conv_transpose(x, w, b, **kwargs)
+
+    def run_t64() -> Any:
+        with torch.no_grad():
+            return conv_t(x64, w64, b64, **t_kwargs)
+
+    def run_t32() -> Any:
+        with torch.no_grad():
+            return conv_t(x32, w32, b32, **t_kwargs)
+
+    # Correctness first: a fast but wrong kernel must fail loudly. The error of each element is
+    # taken relative to Σ|x|·|w| over its products (the scale every rounding error is bounded by).
+    ref = run_ref()
+    expected = run_t64().numpy()
+    if ref.shape != expected.shape:
+        raise AssertionError(f"{shape.name}: reference shape {ref.shape} != torch {expected.shape}")
+    magnitude = reference.conv_transpose(np_mod.abs(x), np_mod.abs(w), np_mod.abs(b), **kwargs)
+    max_rel_error = float(np_mod.max(np_mod.abs(ref - expected) / magnitude))
+    del ref, expected, magnitude
+
+    # Peak extra memory of one reference call (inputs already exist; the output counts).
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    base, _ = tracemalloc.get_traced_memory()
+    result = run_ref()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    del result
+
+    kernels = (run_ref, run_t64, run_t32)
+    for fn in kernels:  # warm-up
+        fn()
+    samples: list[list[float]] = [[], [], []]
+    for r in range(repeats):
+        for k in range(len(kernels)):
+            index = (r + k) % len(kernels)
+            samples[index].append(time_call(kernels[index]))
+    ref_s, t64_s, t32_s = (statistics.median(s) for s in samples)
+    return Result(shape, ref_s, t64_s, t32_s, peak - base, max_rel_error)
+
+
+def verdict(ok: bool) -> str:
+    """PASS or FAIL."""
+    return "PASS" if ok else "FAIL"
+
+
+def report(results: list[Result], ceiling: float, max_rel_error: float) -> int:
+    """Print the per-shape table and the target summary; return the exit status."""
+    print()
+    print(
+        f"{'shape':<12} {'ref ms':>9} {'t64 ms':>9} {'t32 ms':>9} {'ref/t64':>8} {'ref/t32':>8} "
+        f"{'ref GF/s':>9} {'t64 GF/s':>9} {'t32 GF/s':>9} {'%ceil':>6} {'peak/out':>9} "
+        f"{'budget':>7} {'max rel err':>12}"
+    )
+    for r in results:
+        budget = (r.shape.output_bytes + r.shape.gemm_bytes) / r.shape.output_bytes
+        print(
+            f"{r.shape.name:<12} {r.ref_s * 1e3:9.3f} {r.t64_s * 1e3:9.3f} {r.t32_s * 1e3:9.3f} "
+            f"{r.ratio64:8.3f} {r.ratio32:8.3f} {r.gflops(r.ref_s):9.2f} {r.gflops(r.t64_s):9.2f} "
+            f"{r.gflops(r.t32_s):9.2f} {100 * r.gflops(r.ref_s) / ceiling:5.1f}% "
+            f"{r.peak_ratio:9.2f} {budget:7.2f} {r.max_rel_error:12.2e}"
+        )
+    print()
+    print("peak/out: tracemalloc peak of one reference call / output bytes; budget: (output + one")
+    print("GEMM result of taps·C_out·N·L_in elements) / output bytes. max rel err: max over elements")
+    print("of |ref − torch64| / Σ|x|·|w|.")
+    print()
+
+    status = 0
+    bad = [r for r in results if not r.max_rel_error <= max_rel_error]
+    print(f"agreement with torch float64 (≤ {max_rel_error:.0e}): {verdict(not bad)}"
+          + (f" — {', '.join(r.shape.name for r in bad)}" if bad else ""))
+    if bad:
+        status = 1
+    over = [r for r in results if r.peak_ratio > 1.05 * (r.shape.output_bytes + r.shape.gemm_bytes)
+            / r.shape.output_bytes]
+    print(f"peak memory ≤ output + one GEMM result (+5 %): {verdict(not over)}"
+          + (f" — {', '.join(r.shape.name for r in over)}" if over else ""))
+
+    by_name = {r.shape.name: r for r in results}
+    targeted = [by_name[name] for name in TARGET_SHAPES if name in by_name]
+    missing = [name for name in TARGET_SHAPES if name not in by_name]
+    if targeted:
+        ratios = [r.ratio64 for r in targeted]
+        geomean = math.exp(statistics.fmean(math.log(v) for v in ratios))
+        worst = max(targeted, key=lambda r: r.ratio64)
+        note = f" (without {', '.join(missing)})" if missing else ""
+        print(f"geomean ref/torch64 over {', '.join(r.shape.name for r in targeted)}{note}: "
+              f"{geomean:.3f} (target ≤ {GEOMEAN_TARGET}) {verdict(geomean <= GEOMEAN_TARGET)}")
+        print(f"max ref/torch64: {worst.ratio64:.3f} at {worst.shape.name} "
+              f"(target ≤ {MAX_RATIO_TARGET}) {verdict(worst.ratio64 <= MAX_RATIO_TARGET)}")
+    else:
+        print("geomean / max ref/torch64: n/a (no target shape selected)")
+    if CEILING_SHAPE in by_name:
+        r = by_name[CEILING_SHAPE]
+        fraction = r.gflops(r.ref_s) / ceiling
+        print(f"{CEILING_SHAPE} reference: {r.gflops(r.ref_s):.1f} GF/s = {100 * fraction:.1f} % of the "
+              f"matmul ceiling (target ≥ {100 * CEILING_FRACTION_TARGET:.0f} %) "
+              f"{verdict(fraction >= CEILING_FRACTION_TARGET)}")
+    else:
+        print(f"{CEILING_SHAPE} fraction of ceiling: n/a (not selected)")
+    return status
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark; the exit status is 1 if the reference disagrees with torch float64."""
+    args = parse_args(argv)
+    configure_threads(args.threads)
+    import numpy
+    import torch
+
+    from harness import reference
+
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+    print(f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPU(s)")
+    print(f"numpy {numpy.__version__}: {openblas_info()}")
+    print(f"torch {torch.__version__}: {torch.get_num_threads()} intra-op thread(s), "
+          f"{torch.get_num_interop_threads()} inter-op")
+    print(f"OPENBLAS_THREAD_TIMEOUT={os.environ.get('OPENBLAS_THREAD_TIMEOUT')} "
+          f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', '(unset)')} "
+          f"repeats={args.repeats}")
+    ceiling = matmul_ceiling(numpy, args.matmul_repeats, args.seed)
+    print(f"float64 matmul {MATMUL_SIZE}³ ceiling: {ceiling:.1f} GF/s")
+    print()
+    results = []
+    for shape in args.selected:
+        print(f"{shape.name:<12} {shape.describe()}  ({shape.flops / 1e9:.3f} GFLOP)", flush=True)
+        results.append(measure_shape(shape, args.repeats, args.seed, numpy, torch, reference))
+    ceiling_after = matmul_ceiling(numpy, args.matmul_repeats, args.seed)
+    print(f"float64 matmul ceiling re-measured after the shapes: {ceiling_after:.1f} GF/s "
+          f"(the summary uses the larger of the two)")
+    return report(results, max(ceiling, ceiling_after), args.max_rel_error)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
