@@ -5,25 +5,77 @@ Public contract (checks outside the test suite call it; keep the signature)::
     conv_transpose(x, weight, bias=None, *, stride, dilation, pads_begin, pads_end,
                    output_padding, groups=1) -> numpy.ndarray
 
-Formulation: one batched GEMM per group computes, for every kernel tap, the contribution of every
-input position to every output channel — ``(taps·C_out/g) × (C_in/g)`` times
-``(C_in/g) × (N·positions)`` — then each tap's slab is added into the output at the strided
-positions ``o = i·s + j·d − cb`` that fall inside ``[0, O)``. Products that land in cropped
-positions are never added; positions past the full output receive none and keep the bias alone.
-Only kernel taps are looped over in Python. Extra memory is the output plus one GEMM result.
+Formulation (polyphase). Output position ``o = q·s + r`` of stride phase ``r`` receives, from kernel
+tap ``j``, the products with inputs ``i = q + δ``, ``δ = (r + cb − j·d)/s``, for exactly the taps with
+``r + cb − j·d`` divisible by ``s``. So each phase (one per residue combination, ``prod(s)`` of them)
+is a *dense* sum of its taps' slabs, each shifted by a constant ``δ``. Per phase, one GEMM per group
+computes all of its taps' slabs at once, ``(taps·C_out/g) × (C_in/g + 1)`` times
+``(C_in/g + 1) × (N·padded positions)`` (the extra row carries the bias); the slabs are summed with
+dense adds, and the phase's sum is written once into its strided positions ``r::s`` of the output.
+Only stride phases and kernel taps (and dimensions) are looped over in Python.
 
-IEEE special values behave as in a direct sum: an inf or nan input reaches exactly the outputs its
-products reach (``inf·0`` gives nan), because no inserted zeros are ever multiplied.
+The GEMM's data operand is a zero-padded, channel-major copy of ``x``, ``(G, C_in/g, N, *L_padded)``,
+padded just enough that every shift a phase needs stays inside each sample's padded grid. Then:
+
+- every weight finite (the usual case): each tap's slab is added to the phase's first slab with one
+  flat 1-D offset over the whole buffer (contiguous, long vector adds), and the sum is copied into
+  the output. A valid output position reads a shifted slab either at its true input position or at
+  an inserted zero, whose products ``w·0`` are exactly ±0 for finite ``w`` and change no sum;
+  positions outside the output window collect meaningless sums and are never read. The bias enters
+  the GEMM of each phase's first tap through a row of ones in the data (``bias·1``, once per output
+  position), so positions that receive no products hold the bias alone.
+- some weight inf or nan: then ``w·0`` would be nan, so no inserted zero may be read. The output
+  phase is filled with the bias and each tap's slab is added over its exact window
+  ``q ∈ [max(0, −δ), min(Q, L − δ))`` only.
+
+Either way a product lands exactly where the defining sum puts it, products landing in cropped
+positions are never added, positions past the full output receive no products (the bias alone), and
+IEEE special values behave as in a direct sum: an inf or nan reaches exactly the outputs its products
+reach (``inf·0`` gives nan). Only the summation order differs from a direct sum (rounding at the level
+of float64 round-off; the sign of a zero result may differ). The kernel emits no floating-point
+warnings (overflow, invalid): inf and nan in the result say what happened.
+
+Memory: besides the output, one work buffer holds the padded data (about the input's size, plus one
+row per group for the bias) and one phase's GEMM result (at most one GEMM over all taps,
+``taps·C_out·N·positions`` elements). Page-faulting fresh memory can cost as much as the arithmetic
+(measured on the 2-core CI machine kind), so each thread keeps its work buffer between calls, as long
+as it is at most ``SCRATCH_KEEP_BYTES``; :func:`release_scratch` frees it. The index bookkeeping of a
+geometry (phases, taps, padding, windows) is cached too, since small problems are dominated by it.
 """
 
 from __future__ import annotations
 
+import functools
+import itertools
 import math
+import threading
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 
 from harness.case import Case
+
+#: Largest work buffer (bytes) a thread keeps between calls; larger ones are freed after the call.
+SCRATCH_KEEP_BYTES = 256 * 2**20
+
+_kept = threading.local()
+
+
+def release_scratch() -> None:
+    """Free the work buffer the calling thread keeps between calls (see ``SCRATCH_KEEP_BYTES``)."""
+    _kept.buffer = None
+
+
+def _scratch(size: int) -> np.ndarray:
+    """A float64 work buffer of ``size`` elements (contents undefined), reused when one is kept."""
+    kept = getattr(_kept, "buffer", None)
+    if kept is not None and kept.size >= size:
+        return kept[:size]
+    buffer = np.empty(size)
+    if 8 * size <= SCRATCH_KEEP_BYTES:
+        _kept.buffer = buffer
+    return buffer
 
 
 def _per_dim(name: str, values: Sequence[int], rank: int, minimum: int) -> tuple[int, ...]:
@@ -35,19 +87,123 @@ def _per_dim(name: str, values: Sequence[int], rank: int, minimum: int) -> tuple
     return out
 
 
-def _tap_window(
-    tap: int, size_in: int, size_out: int, stride: int, dilation: int, crop: int
-) -> tuple[slice, slice] | None:
-    """Input and output slices along one dimension for one kernel tap, or None if none land."""
-    offset = tap * dilation - crop  # output position of input index 0
-    first = max(0, (stride - 1 - offset) // stride)  # ceil(-offset / stride), at least 0
-    last = min(size_in - 1, (size_out - 1 - offset) // stride)
-    if last < first:
-        return None
-    out_start = first * stride + offset
-    return (
-        slice(first, last + 1),
-        slice(out_start, out_start + (last - first) * stride + 1, stride),
+class _Tap(NamedTuple):
+    """One kernel tap of one stride phase along one dimension."""
+
+    index: int  # j
+    shift: int  # δ: output q of the phase takes input i = q + δ
+    first: int  # the outputs q with a real input form the window [first, stop)
+    stop: int
+
+
+def _dim_phases(
+    size_in: int, kernel: int, stride: int, dilation: int, crop: int, size_out: int
+) -> list[tuple[int, int, tuple[_Tap, ...]]]:
+    """The stride phases ``(residue, size, taps)`` along one dimension.
+
+    A phase holds the outputs ``o = q·s + residue``, ``0 ≤ q < size``; its taps are those that put at
+    least one product into it.
+    """
+    phases = []
+    for r in range(min(stride, size_out)):
+        size = (size_out - r + stride - 1) // stride  # ceil((O − r) / s) ≥ 1
+        taps = []
+        for j in range(kernel):
+            offset = r + crop - j * dilation
+            if offset % stride:
+                continue
+            shift = offset // stride
+            first, stop = max(0, -shift), min(size, size_in - shift)
+            if first < stop:
+                taps.append(_Tap(j, shift, first, stop))
+        phases.append((r, size, tuple(taps)))
+    return phases
+
+
+class _Phase(NamedTuple):
+    """The index bookkeeping of one phase over all dims (spatial index tuples only)."""
+
+    out: tuple[slice, ...]  # the phase's positions in the output: residue::stride per dim
+    first: int  # position of the phase's first tap among all taps (phase order)
+    n_taps: int
+    offsets: tuple[int, ...]  # flat grid offsets of taps 1.. relative to tap 0
+    base: tuple[slice, ...]  # tap 0's slab read at all of the phase's positions
+    windows: tuple[tuple[tuple[slice, ...], tuple[slice, ...]], ...]  # per tap: (phase window, slab)
+
+
+class _Plan(NamedTuple):
+    """The index bookkeeping of one geometry."""
+
+    padded: tuple[int, ...]
+    interior: tuple[slice, ...]  # where the data sit in the padded grid
+    pads: tuple[tuple[slice, ...], ...]  # the padding slabs to zero
+    order: tuple[int, ...]  # flat kernel index of every tap, phase by phase
+    firsts: tuple[int, ...]  # first tap of each phase that has taps
+    most_taps: int
+    phases: tuple[_Phase, ...]
+
+
+@functools.lru_cache(maxsize=256)
+def _plan(
+    n_batch: int,
+    size_in: tuple[int, ...],
+    kernel: tuple[int, ...],
+    stride: tuple[int, ...],
+    dilation: tuple[int, ...],
+    crop: tuple[int, ...],
+    size_out: tuple[int, ...],
+) -> _Plan:
+    """Phases, taps, padding and windows of a geometry (see the module docstring)."""
+    rank = len(size_in)
+    per_dim = [_dim_phases(*args) for args in zip(size_in, kernel, stride, dilation, crop, size_out,
+                                                  strict=True)]
+    # Padding: every read q + δ (0 ≤ q < Q, over all phases and taps) falls inside [−before, L + after).
+    before = [max([0] + [-t.shift for _, _, taps in dim for t in taps]) for dim in per_dim]
+    padded = tuple(b + max([n] + [size + t.shift for _, size, taps in dim for t in taps])
+                   for b, n, dim in zip(before, size_in, per_dim, strict=True))
+    pads = []
+    for i in range(rank):
+        for pad in (slice(0, before[i]), slice(before[i] + size_in[i], padded[i])):
+            if pad.start < pad.stop:
+                pads.append((slice(None),) * i + (pad,))
+    kernel_stride = [math.prod(kernel[i + 1:]) for i in range(rank)]
+    grid_stride = [math.prod(padded[i + 1:]) for i in range(rank)]
+
+    def slab_slices(tap: tuple[_Tap, ...], start: Sequence[int], stop: Sequence[int]) -> tuple[slice, ...]:
+        return tuple(slice(b + t.shift + lo, b + t.shift + hi)
+                     for b, t, lo, hi in zip(before, tap, start, stop, strict=True))
+
+    order: list[int] = []
+    firsts: list[int] = []
+    phases = []
+    for combo in itertools.product(*per_dim):
+        taps = list(itertools.product(*(dim_taps for _, _, dim_taps in combo)))
+        sizes = [size for _, size, _ in combo]
+        if taps:
+            firsts.append(len(order))
+        phases.append(_Phase(
+            out=tuple(slice(r, None, st) for (r, _, _), st in zip(combo, stride, strict=True)),
+            first=len(order),
+            n_taps=len(taps),
+            offsets=tuple(sum((a.shift - b.shift) * gs for a, b, gs in zip(tap, taps[0], grid_stride,
+                                                                            strict=True))
+                          for tap in taps[1:]),
+            base=slab_slices(taps[0], [0] * rank, sizes) if taps else (),
+            windows=tuple(
+                (tuple(slice(t.first, t.stop) for t in tap),
+                 slab_slices(tap, [t.first for t in tap], [t.stop for t in tap]))
+                for tap in taps
+            ),
+        ))
+        order.extend(sum(t.index * ks for t, ks in zip(tap, kernel_stride, strict=True)) for tap in taps)
+    return _Plan(
+        padded=padded,
+        interior=tuple(slice(b, b + n) for b, n in zip(before, size_in, strict=True)),
+        pads=tuple(pads),
+        order=tuple(order),
+        firsts=tuple(firsts),
+        most_taps=max(phase.n_taps for phase in phases),
+        phases=tuple(phases),
     )
 
 
@@ -68,7 +224,7 @@ def conv_transpose(
     ``pads_begin``/``pads_end`` are the crops taken off each end of the full output,
     ``output_padding`` the elements appended at the end. Returns ``(N, C_out, *O)`` float64.
     """
-    x = np.asarray(x, dtype=np.float64)
+    x = np.asarray(x)
     w = np.asarray(weight, dtype=np.float64)
     if x.ndim < 3 or x.ndim > 5 or w.ndim != x.ndim:
         raise ValueError(f"x must be N,C,* with 1-3 spatial dims and weight of the same rank "
@@ -85,48 +241,91 @@ def conv_transpose(
     cb = _per_dim("pads_begin", pads_begin, rank, 0)
     ce = _per_dim("pads_end", pads_end, rank, 0)
     op = _per_dim("output_padding", output_padding, rank, 0)
-    size_out = [
+    size_out = tuple(
         (n - 1) * s[i] + d[i] * (kernel[i] - 1) + 1 - cb[i] - ce[i] + op[i]
         for i, n in enumerate(size_in)
-    ]
+    )
     if any(o < 1 for o in size_out):
-        raise ValueError(f"output size {size_out} has a dimension < 1")
+        raise ValueError(f"output size {list(size_out)} has a dimension < 1")
     c_out = c_out_g * groups
     if bias is not None:
         bias = np.asarray(bias, dtype=np.float64)
         if bias.shape != (c_out,):
             raise ValueError(f"bias must have shape ({c_out},), got {bias.shape}")
+    plan = _plan(n_batch, tuple(size_in), tuple(kernel), s, d, cb, size_out)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _polyphase(x, w, bias, groups, plan, size_out)
 
+
+def _polyphase(
+    x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, groups: int, plan: _Plan, size_out: tuple[int, ...]
+) -> np.ndarray:
+    """The kernel proper (see the module docstring) on validated arguments."""
+    rank = len(size_out)
+    n_batch, c_in, *size_in = x.shape
+    c_out_g = w.shape[1]
     c_in_g = c_in // groups
-    taps = math.prod(kernel)
-    positions = math.prod(size_in)
-    # Weight as (G, taps·C_out/g, C_in/g), taps outermost so each tap's slab is contiguous.
-    w_mat = (
-        w.reshape(groups, c_in_g, c_out_g, taps).transpose(0, 3, 2, 1).reshape(groups, taps * c_out_g, c_in_g)
-    )
-    # Data as (G, C_in/g, N·positions).
-    x_mat = (
-        x.reshape(n_batch, groups, c_in_g, positions)
-        .transpose(1, 2, 0, 3)
-        .reshape(groups, c_in_g, n_batch * positions)
-    )
-    gemm = np.matmul(w_mat, x_mat).reshape(groups, taps, c_out_g, n_batch, *size_in)
+    lead = (slice(None),) * 3  # (G, C/g, N) ahead of the spatial dims
+    bias_g = None if bias is None else bias.reshape((groups, c_out_g) + (1,) * (rank + 1))
+    out = np.empty((n_batch, groups * c_out_g, *size_out))
+    out_view = out.reshape(n_batch, groups, c_out_g, *size_out).transpose(1, 2, 0, *range(3, rank + 3))
 
-    out = np.zeros((n_batch, groups, c_out_g, *size_out), dtype=np.float64)
-    out_view = np.moveaxis(out, 0, 2)  # (G, C_out/g, N, *O), a view onto the NC* result
-    for t, tap in enumerate(np.ndindex(*kernel)):
-        windows = [
-            _tap_window(tap[i], size_in[i], size_out[i], s[i], d[i], cb[i]) for i in range(rank)
-        ]
-        if any(win is None for win in windows):
+    def fill_bias(dst: np.ndarray) -> None:
+        dst[...] = 0.0 if bias_g is None else bias_g
+
+    if plan.most_taps == 0:  # every product lands in cropped positions
+        fill_bias(out_view)
+        return out
+
+    grid = n_batch * math.prod(plan.padded)
+    exact = not bool(np.isfinite(w).all())
+    ones_row = bias is not None and not exact  # the bias enters the GEMM as bias·1
+    k_dim = c_in_g + ones_row
+    work = _scratch(groups * (k_dim + plan.most_taps * c_out_g) * grid)
+    data = work[: groups * k_dim * grid].reshape(groups, k_dim, grid)
+    slabs = work[groups * k_dim * grid:].reshape(groups, plan.most_taps * c_out_g, grid)
+
+    data_grid = data[:, :c_in_g].reshape(groups, c_in_g, n_batch, *plan.padded)
+    data_grid[lead + plan.interior] = x.reshape(n_batch, groups, c_in_g, *size_in).transpose(
+        1, 2, 0, *range(3, rank + 3))
+    for pad in plan.pads:
+        data_grid[lead + pad] = 0.0
+    if ones_row:
+        data[:, c_in_g] = 1.0
+
+    # GEMM weights (G, taps, C_out/g, k_dim), taps in phase order: each phase's rows are one block.
+    w_all = np.empty((groups, len(plan.order), c_out_g, k_dim))
+    w_all[..., :c_in_g] = w.reshape(groups, c_in_g, c_out_g, -1)[..., plan.order].transpose(0, 3, 2, 1)
+    if ones_row:
+        bias_column = w_all[..., c_in_g]  # a view (G, taps, C_out/g): the bias on each phase's first tap
+        bias_column[...] = 0.0
+        bias_column[:, plan.firsts] = bias.reshape(groups, 1, c_out_g)  # type: ignore[union-attr]
+
+    slab_shape = (groups, c_out_g, n_batch, *plan.padded)
+    for phase in plan.phases:
+        dst = out_view[lead + phase.out]
+        if not phase.n_taps:
+            fill_bias(dst)
             continue
-        src = (slice(None),) * 3 + tuple(win[0] for win in windows)  # type: ignore[index]
-        dst = (slice(None),) * 3 + tuple(win[1] for win in windows)  # type: ignore[index]
-        out_view[dst] += gemm[:, t][src]
-    result = out.reshape(n_batch, c_out, *size_out)
-    if bias is not None:
-        result += bias.reshape((1, c_out) + (1,) * rank)
-    return result
+        rows = phase.n_taps * c_out_g
+        gemm = slabs[:, :rows]
+        np.matmul(w_all[:, phase.first: phase.first + phase.n_taps].reshape(groups, rows, k_dim), data,
+                  out=gemm)
+        per_tap = gemm.reshape(groups, phase.n_taps, c_out_g * grid)
+        if exact:  # exact windows only: never read a slab where an inserted zero was multiplied
+            fill_bias(dst)
+            for t, (inner, window) in enumerate(phase.windows):
+                part = dst[lead + inner]
+                np.add(part, per_tap[:, t].reshape(slab_shape)[lead + window], out=part)
+            continue
+        # Flat shifts: a valid output position plus the offset stays in its sample's padded grid.
+        base = per_tap[:, 0]
+        length = base.shape[1]
+        for t, offset in enumerate(phase.offsets, start=1):
+            lo, hi = max(0, -offset), length - max(0, offset)
+            np.add(base[:, lo:hi], per_tap[:, t, lo + offset: hi + offset], out=base[:, lo:hi])
+        np.copyto(dst, base.reshape(slab_shape)[lead + phase.base])
+    return out
 
 
 def reference_for_case(case: Case, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
