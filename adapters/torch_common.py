@@ -97,13 +97,17 @@ class TorchTarget(Target):
 
     def memory_format(self, case: Case) -> Any:
         """torch's channels-last memory format for the case's rank."""
-        torch = self._torch
-        return torch.channels_last if case.rank == 2 else torch.channels_last_3d
+        return getattr(self._torch, memory_format_name(case))
 
     def to_numpy(self, y: Any) -> np.ndarray:
         """Output tensor to a float64 NumPy array (exact for every torch float dtype)."""
         torch = self._torch
         return y.detach().to(device="cpu", dtype=torch.float64).numpy()
+
+
+def memory_format_name(case: Case) -> str:
+    """Name of torch's channels-last memory format for the case's rank (2-D or 3-D data)."""
+    return "channels_last" if case.rank == 2 else "channels_last_3d"
 
 
 def op_limit_reason(case: Case, output_padding: tuple[int, ...]) -> str | None:
@@ -130,6 +134,5 @@ def snippet_prelude(target: TorchTarget, case: Case, npz: str) -> str:
     """The common first lines of a torch reproduction snippet."""
     layout = ""
     if case.layout == "channels_last":
-        fmt = "channels_last" if case.rank == 2 else "channels_last_3d"
-        layout = f".contiguous(memory_format=torch.{fmt})"
+        layout = f".contiguous(memory_format=torch.{memory_format_name(case)})"
     return SNIPPET_LOAD.format(npz=npz, dtype=TORCH_DTYPES[case.dtype], device=target.device, layout=layout)

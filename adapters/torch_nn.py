@@ -12,7 +12,13 @@ from typing import Any
 import numpy as np
 
 from adapters.protocol import symmetric_padding_for
-from adapters.torch_common import TORCH_DTYPES, TorchTarget, op_limit_reason, snippet_prelude
+from adapters.torch_common import (
+    TORCH_DTYPES,
+    TorchTarget,
+    memory_format_name,
+    op_limit_reason,
+    snippet_prelude,
+)
 from harness.arrays import CaseArrays
 from harness.case import Case
 
@@ -83,8 +89,7 @@ class TorchNN(TorchTarget):
         call = f"m(x, output_size={list(case.output_size)})" if self.uses_output_size else "m(x)"
         layout = ""
         if case.layout == "channels_last":
-            fmt = "channels_last" if case.rank == 2 else "channels_last_3d"
-            layout = f"    m = m.to(memory_format=torch.{fmt})\n"
+            layout = f"    m = m.to(memory_format=torch.{memory_format_name(case)})\n"
         return snippet_prelude(self, case, npz_name) + (
             f"m = torch.nn.ConvTranspose{case.rank}d(\n"
             f"    {case.in_channels}, {case.out_channels}, {case.kernel_size}, stride={case.stride},\n"

@@ -18,8 +18,9 @@ os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
 import numpy as np
 
-from harness.arrays import make_arrays
+from harness.arrays import CaseArrays, make_arrays
 from harness.calibration import PLANTED, planted_output, random_symmetric_case
+from harness.case import Case
 from harness.tolerance import AccumulationModel, ReferenceResult, compare, error_bound
 
 TORCH_CPU_MODELS = {
@@ -31,18 +32,11 @@ ROUND_ONCE = AccumulationModel("float32", "float32")
 DISTRIBUTIONS = ("normal", "uniform", "small_int", "large", "special")
 
 
-def torch_run(case, arrays):  # type: ignore[no-untyped-def]
-    """Run the case through torch.nn.functional.conv_transpose{rank}d on the CPU."""
-    import torch
+def torch_run(case: Case, arrays: CaseArrays) -> np.ndarray:
+    """Run the case through the ``torch.functional`` target on the CPU."""
+    from adapters.torch_functional import TorchFunctional
 
-    dt = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[case.dtype]
-    fn = getattr(torch.nn.functional, f"conv_transpose{case.rank}d")
-    x = torch.from_numpy(arrays.x).to(dt)
-    w = torch.from_numpy(arrays.weight).to(dt)
-    b = None if arrays.bias is None else torch.from_numpy(arrays.bias).to(dt)
-    y = fn(x, w, b, stride=case.stride, padding=case.pads_begin, output_padding=case.output_padding,
-           groups=case.groups, dilation=case.dilation)
-    return y.to(torch.float64).numpy()
+    return TorchFunctional().run(case, arrays)
 
 
 def _summary(values: list[float]) -> str:
