@@ -5,11 +5,18 @@ it, declares what the API can express (:class:`Capabilities`), runs it, and prin
 reproduction in the framework's own code. It never works around what the framework does: a case
 the API cannot express is refused by :meth:`Target.supports` with the reason, and a framework that
 computes something else is a finding for the comparator, not something to patch here.
+
+Targets run in isolated worker processes (:mod:`harness.workers`), while the main process asks the
+same class what it supports. So an adapter imports its framework **lazily**, in :meth:`prepare`,
+:meth:`run` or :meth:`environment` — never at module import, in ``__init__``, or in
+:meth:`capabilities`, :meth:`supports`, :meth:`expressible` and :meth:`snippet`, which must stay
+pure (the main process must never load paddle and mindspore together).
 """
 
 from __future__ import annotations
 
 import abc
+import importlib.metadata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -18,6 +25,7 @@ import numpy as np
 
 from harness.arrays import CaseArrays
 from harness.case import Case
+from harness.modes import DocumentedMode
 from harness.tolerance import AccumulationModel
 
 # How an API expresses crops and output padding (the "padding forms" of the capability model).
@@ -45,6 +53,8 @@ class Capabilities:
     devices: frozenset[str]
     accumulation: Mapping[str, AccumulationModel] = field(default_factory=dict)
     channels_last_ranks: frozenset[int] = frozenset()
+    #: canonical mode name ("same", "same_lower", "valid") → what the documentation says it does
+    padding_modes: Mapping[str, DocumentedMode] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form for doctor and results."""
@@ -59,6 +69,7 @@ class Capabilities:
             "devices": sorted(self.devices),
             "accumulation": {k: v.describe() for k, v in self.accumulation.items()},
             "channels_last_ranks": sorted(self.channels_last_ranks),
+            "padding_modes": {k: v.to_dict() for k, v in self.padding_modes.items()},
         }
 
 
@@ -73,6 +84,8 @@ class Target(abc.ABC):
     framework: ClassVar[str]
     #: The Python module whose importability decides availability.
     requires: ClassVar[str]
+    #: The installed distribution whose version is recorded (defaults to ``requires``).
+    distribution: ClassVar[str | None] = None
 
     def __init__(self, device: str = "cpu") -> None:
         self.device = device
@@ -80,23 +93,42 @@ class Target(abc.ABC):
     # --- identity and environment -------------------------------------------------------------
     @classmethod
     def unavailable_reason(cls) -> str | None:
-        """None when the framework imports here; otherwise why this target cannot run."""
+        """None when the framework is installed here; otherwise why this target cannot run.
+
+        Decided from the installed distribution's metadata, without importing the framework (the
+        main process must not load frameworks that clash); a framework that is installed but fails
+        to import shows up as ``crash``/``error`` results of its worker instead.
+        """
+        import importlib.util
+
         try:
-            __import__(cls.requires)
-        except Exception as exc:  # any import failure (missing, broken ABI) makes it unavailable
-            return f"cannot import {cls.requires}: {type(exc).__name__}: {exc}"
+            found = importlib.util.find_spec(cls.requires) is not None
+        except (ImportError, ValueError) as exc:
+            return f"cannot find {cls.requires}: {type(exc).__name__}: {exc}"
+        if not found:
+            return f"{cls.requires} is not installed (pip install the {cls.framework} extra)"
         return None
 
-    @abc.abstractmethod
     def framework_version(self) -> str:
-        """The installed framework's version string."""
+        """The installed framework's version, from its distribution metadata (no import)."""
+        dist = self.distribution or self.requires
+        try:
+            return importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            return "unknown"
+
+    def prepare(self) -> None:  # noqa: B027 - optional hook, a no-op unless a target needs it
+        """Import the framework and pin its numeric settings; called once in the worker."""
 
     @abc.abstractmethod
     def capabilities(self) -> Capabilities:
         """What the API can express on ``self.device``."""
 
     def environment(self) -> dict[str, Any]:
-        """Numeric settings recorded with every result (threads, TF32, device, versions)."""
+        """Numeric settings recorded with every result (threads, TF32, device, versions).
+
+        Called in the worker, after :meth:`prepare`.
+        """
         return {"device": self.device, "framework_version": self.framework_version()}
 
     # --- the case -------------------------------------------------------------------------------
@@ -117,7 +149,13 @@ class Target(abc.ABC):
             return f"{self.name} has no groups"
         if any(d > 1 for d in case.dilation) and not caps.dilation:
             return f"{self.name} has no dilation"
+        if case.padding_mode != "explicit" and case.padding_mode not in caps.padding_modes:
+            return f"{self.name} has no named padding mode for {case.padding_mode!r}"
         return self.expressible(case)
+
+    def documented_mode(self, mode: str) -> DocumentedMode:
+        """What this target's documentation says the canonical ``mode`` produces."""
+        return self.capabilities().padding_modes[mode]
 
     def expressible(self, case: Case) -> str | None:
         """API-specific part of :meth:`supports` (crops and output padding)."""

@@ -36,19 +36,18 @@ class TorchTarget(Target):
     framework = "torch"
     requires = "torch"
 
-    def __init__(self, device: str = "cpu") -> None:
-        super().__init__(device)
-        import torch
+    @property
+    def _torch(self) -> Any:
+        import torch  # lazily: the main process only asks what this target supports
 
-        self._torch = torch
-        if device.startswith("cuda"):
-            # Pinned so float32 results are judged as float32; recorded in environment().
+        return torch
+
+    def prepare(self) -> None:
+        """Import torch; on CUDA pin TF32 off so float32 is judged as float32 (recorded)."""
+        torch = self._torch
+        if self.device.startswith("cuda"):
             torch.backends.cudnn.allow_tf32 = False
             torch.backends.cuda.matmul.allow_tf32 = False
-
-    def framework_version(self) -> str:
-        """torch.__version__."""
-        return str(self._torch.__version__)
 
     def capabilities(self) -> Capabilities:
         """ConvTranspose1d/2d/3d: symmetric padding, output_padding < stride or dilation."""

@@ -25,6 +25,11 @@ from harness.dtypes import DATA_DTYPES
 
 LAYOUTS: tuple[str, ...] = ("channels_first", "channels_last")
 DISTRIBUTIONS: tuple[str, ...] = ("normal", "uniform", "small_int", "large", "special")
+# How the crops are given: explicitly (pads_begin/pads_end/output_padding), or by a named mode whose
+# crops each target's documentation defines (harness.modes). "same" is the API's primary SAME mode
+# (MindSpore 'same', Paddle 'SAME', ONNX/TensorRT SAME_UPPER); "same_lower" the variant that puts
+# the odd element at the begin (ONNX/TensorRT SAME_LOWER).
+PADDING_MODES: tuple[str, ...] = ("explicit", "same", "same_lower", "valid")
 PER_DIM_FIELDS: tuple[str, ...] = (
     "input_size",
     "kernel_size",
@@ -69,6 +74,7 @@ class Case:
     layout: str = "channels_first"
     distribution: str = "normal"
     seed: int = 0
+    padding_mode: str = "explicit"
 
     def __post_init__(self) -> None:
         for name in PER_DIM_FIELDS:
@@ -198,11 +204,21 @@ class Case:
             f"L={dims} k={list(self.kernel_size)} s={list(self.stride)} d={list(self.dilation)} "
             f"crop={list(self.pads_begin)}/{list(self.pads_end)} op={list(self.output_padding)} "
             f"bias={self.bias} {self.dtype} {self.layout} {self.distribution} seed={self.seed}"
+            + ("" if self.padding_mode == "explicit" else f" mode={self.padding_mode}")
         )
 
 
 def spatial_output_size(case: Case) -> tuple[int, ...]:
-    """Output spatial size ``O = (L−1)·s + d·(k−1) + 1 − cb − ce + op`` per dimension."""
+    """Output spatial size ``O = (L−1)·s + d·(k−1) + 1 − cb − ce + op`` per dimension.
+
+    For a named padding mode this is the *nominal* size (``L·s`` for the SAME modes, ``F`` for
+    VALID), used for budgets and features; what a target must produce is what its documentation
+    says (:func:`harness.modes.resolve`).
+    """
+    if case.padding_mode in ("same", "same_lower"):
+        return tuple(n * s for n, s in zip(case.input_size, case.stride, strict=True))
+    if case.padding_mode == "valid":
+        return case.full_size
     return tuple(
         (n - 1) * s + d * (k - 1) + 1 - cb - ce + op
         for n, k, s, d, cb, ce, op in zip(
@@ -261,6 +277,19 @@ def validate(case: Case) -> None:
         raise InvalidCase(
             "groups_divide_out_channels",
             f"C_out={case.out_channels} is not divisible by groups={case.groups}",
+        )
+    if case.padding_mode not in PADDING_MODES:
+        raise InvalidCase(
+            "padding_mode",
+            f"padding_mode {case.padding_mode!r} is not one of {', '.join(PADDING_MODES)}",
+        )
+    if case.padding_mode != "explicit" and (
+        any(case.pads_begin) or any(case.pads_end) or any(case.output_padding)
+    ):
+        raise InvalidCase(
+            "mode_without_explicit_crops",
+            f"padding_mode {case.padding_mode!r} takes its crops from the mode: pads_begin, pads_end "
+            "and output_padding must be 0",
         )
     for dim, size in enumerate(spatial_output_size(case)):
         if size < 1:

@@ -54,6 +54,8 @@ def case_features(case: Case) -> frozenset[str]:
         f.add("past_full_output")
     if case.bias:
         f.add("bias")
+    if case.padding_mode != "explicit":
+        f.add(f"padding_mode={case.padding_mode}")
     return frozenset(f)
 
 

@@ -329,7 +329,12 @@ def _polyphase(
 
 
 def reference_for_case(case: Case, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
-    """The reference output of a canonical case for the given NC* arrays."""
+    """The reference output of a canonical case for the given NC* arrays.
+
+    A named-mode case has no canonical crops: resolve it first (:func:`harness.modes.resolve`).
+    """
+    if case.padding_mode != "explicit":
+        raise ValueError(f"padding_mode {case.padding_mode!r}: resolve the mode to explicit crops first")
     return conv_transpose(
         x,
         weight,

@@ -36,6 +36,8 @@ or a mapping ``name: weight`` with integer weights 1..1000; the first entry is t
     dtypes: Choices[dtype]      # float64 float32 float16 bfloat16; default all
     layouts: Choices[layout]    # channels_first channels_last; default all
     distributions: Choices[...] # normal uniform small_int large special; default all
+    padding_modes: Choices[...] # explicit same same_lower valid; default [explicit]. A named mode
+                                #   draws no crops: each target's documentation says what it gives
     pinned:                     # explicit cases that always run first (exempt from max_elements)
       - source: str             #   required: where the example comes from (e.g. a seed file)
         note: str               #   optional
@@ -44,7 +46,7 @@ or a mapping ``name: weight`` with integer weights 1..1000; the first entry is t
         input_size: int | [int] #   required; per-dimension fields broadcast an int to every dim
         kernel_size: int | [int]  # required
         groups, batch, stride, dilation, pads_begin, pads_end, output_padding, bias, dtype,
-        layout, distribution, seed, rank   # optional Case fields (Case defaults; rank = spec rank)
+        layout, distribution, seed, padding_mode, rank  # optional Case fields (defaults; rank: spec)
         output_shape: [int]     #   optional: the NC* output shape the source documents; checked
 
 The minimal case of the space (every range at its minimum, no crop, no output padding) must fit
@@ -72,7 +74,15 @@ from pydantic import (
     model_validator,
 )
 
-from harness.case import DISTRIBUTIONS, LAYOUTS, PER_DIM_FIELDS, Case, InvalidCase, output_shape
+from harness.case import (
+    DISTRIBUTIONS,
+    LAYOUTS,
+    PADDING_MODES,
+    PER_DIM_FIELDS,
+    Case,
+    InvalidCase,
+    output_shape,
+)
 from harness.dtypes import DATA_DTYPES
 
 SPECS_DIR_ENV = "CONVT_SPECS_DIR"
@@ -142,11 +152,13 @@ Weight = Annotated[int, Field(ge=1, le=MAX_WEIGHT)]
 DtypeName = Literal["float64", "float32", "float16", "bfloat16"]
 LayoutName = Literal["channels_first", "channels_last"]
 DistributionName = Literal["normal", "uniform", "small_int", "large", "special"]
+PaddingModeName = Literal["explicit", "same", "same_lower", "valid"]
 PerDim = int | list[int]
 
 assert set(typing.get_args(DtypeName)) == set(DATA_DTYPES)
 assert set(typing.get_args(LayoutName)) == set(LAYOUTS)
 assert set(typing.get_args(DistributionName)) == set(DISTRIBUTIONS)
+assert set(typing.get_args(PaddingModeName)) == set(PADDING_MODES)
 
 
 class Range(BaseModel):
@@ -218,6 +230,7 @@ BoolChoices = Annotated[dict[bool, Weight], BeforeValidator(_as_weights)]
 DtypeChoices = Annotated[dict[DtypeName, Weight], BeforeValidator(_as_weights)]
 LayoutChoices = Annotated[dict[LayoutName, Weight], BeforeValidator(_as_weights)]
 DistributionChoices = Annotated[dict[DistributionName, Weight], BeforeValidator(_as_weights)]
+PaddingModeChoices = Annotated[dict[PaddingModeName, Weight], BeforeValidator(_as_weights)]
 
 
 class Pinned(BaseModel):
@@ -243,6 +256,7 @@ class Pinned(BaseModel):
     layout: LayoutName = "channels_first"
     distribution: DistributionName = "normal"
     seed: Annotated[int, Field(ge=0, le=2**32 - 1)] = 0
+    padding_mode: PaddingModeName = "explicit"
     output_shape: list[int] | None = None
 
     def to_case(self, rank: int) -> Case:
@@ -277,6 +291,7 @@ class Spec(BaseModel):
     dtypes: DtypeChoices = Field(default_factory=lambda: dict.fromkeys(DATA_DTYPES, 1))
     layouts: LayoutChoices = Field(default_factory=lambda: dict.fromkeys(LAYOUTS, 1))
     distributions: DistributionChoices = Field(default_factory=lambda: dict.fromkeys(DISTRIBUTIONS, 1))
+    padding_modes: PaddingModeChoices = Field(default_factory=lambda: {"explicit": 1})
     pinned: list[Pinned] = Field(default_factory=list)
 
     _path: Path | None = PrivateAttr(default=None)

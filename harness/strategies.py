@@ -150,6 +150,7 @@ def case_features(case: Case) -> dict[str, str]:
         "dilation": ">1" if max(case.dilation) > 1 else "1",
         "crops": crops,
         "output_padding": padding,
+        "padding_mode": case.padding_mode,
         "size": "tiny" if math.prod(spatial_output_size(case)) <= TINY_OUTPUT else "normal",
     }
 
@@ -193,6 +194,10 @@ def _case_strategy(spec: Spec, tally: _Tally | None) -> st.SearchStrategy[Case]:
         pads_out = _chance(draw, spec.output_padding.probability)
         crops_on = _chance(draw, spec.crops.probability)
         asymmetric = crops_on and _chance(draw, spec.crops.asymmetric_probability)
+        # Drawn after the flags so that the choice sequence keeps its shape (shrinking stays good).
+        mode = _choice(draw, spec.padding_modes)
+        named = mode != "explicit"
+        pads_out, crops_on, asymmetric = (False, False, False) if named else (pads_out, crops_on, asymmetric)
 
         dims: dict[str, list[int]] = {k: [] for k in ("L", "k", "s", "d", "cb", "ce", "op")}
         for i in range(rank):
@@ -209,9 +214,14 @@ def _case_strategy(spec: Spec, tally: _Tally | None) -> st.SearchStrategy[Case]:
             d = _int(draw, dmin, d_hi)
             kk = d * (k - 1) + 1
             s_hi = spec.stride.max if lmin == 1 else min(spec.stride.max, (cap_out - kk) // (lmin - 1))
+            if named:  # the SAME modes' nominal size L·s may pass F when s > K
+                s_hi = min(s_hi, cap_out // lmin)
             s = _int(draw, smin, s_hi)
-            length = _int(draw, lmin, min(spec.input_size.max, cap_in, (cap_out - kk) // s + 1))
-            full = (length - 1) * s + kk
+            l_hi = min(spec.input_size.max, cap_in, (cap_out - kk) // s + 1)
+            if named:
+                l_hi = min(l_hi, cap_out // s)
+            length = _int(draw, lmin, l_hi)
+            full = max((length - 1) * s + kk, length * s if named else 0)
             op = 0
             if pads_out:
                 op_max = max(s, d) + 1 if spec.output_padding.max == "auto" else spec.output_padding.max
@@ -248,6 +258,7 @@ def _case_strategy(spec: Spec, tally: _Tally | None) -> st.SearchStrategy[Case]:
             layout=_choice(draw, spec.layouts),
             distribution=_choice(draw, spec.distributions),
             seed=draw(st.integers(0, SEED_MAX)),
+            padding_mode=mode,
         )
         for feature, value in case_features(case).items():
             event(f"{feature}: {value}")

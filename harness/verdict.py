@@ -9,16 +9,44 @@ from typing import Any
 
 from adapters.protocol import Target
 from harness.arrays import make_arrays
-from harness.case import Case
+from harness.case import Case, InvalidCase
+from harness.modes import resolve
 from harness.tolerance import ReferenceResult, compare
 
 PASS = "pass"
 SHAPE_MISMATCH = "shape_mismatch"
 VALUE_MISMATCH = "value_mismatch"
 ERROR = "error"
+#: The target's output size departs from what its own documentation gives for a named mode.
+DOC_MISMATCH = "doc_mismatch"
+#: The worker process died (signal, abort, exit, killed for memory) while running the case.
+CRASH = "crash"
+#: The case ran past its time limit; the worker was killed and restarted.
+TIMEOUT = "timeout"
 UNSUPPORTED = "unsupported"
-OUTCOMES = (PASS, SHAPE_MISMATCH, VALUE_MISMATCH, ERROR, UNSUPPORTED)
-FAILING = frozenset({SHAPE_MISMATCH, VALUE_MISMATCH, ERROR})
+OUTCOMES = (PASS, SHAPE_MISMATCH, VALUE_MISMATCH, DOC_MISMATCH, ERROR, CRASH, TIMEOUT, UNSUPPORTED)
+FAILING = frozenset({SHAPE_MISMATCH, VALUE_MISMATCH, DOC_MISMATCH, ERROR, CRASH, TIMEOUT})
+
+
+class RunFailure(Exception):
+    """Raised by an isolated target when its worker could not return a result.
+
+    ``outcome`` is :data:`CRASH` or :data:`TIMEOUT`; ``detail`` the signal, exit code or limit.
+    """
+
+    def __init__(self, outcome: str, detail: str, message: str) -> None:
+        super().__init__(message)
+        self.outcome = outcome
+        self.detail = detail
+
+
+class RemoteError(Exception):
+    """An exception raised by the framework inside a worker, carried back by type name and text."""
+
+    def __init__(self, type_name: str, text: str) -> None:
+        super().__init__(text)
+        self.type_name = type_name
+        self.text = text
 
 
 @dataclass
@@ -41,15 +69,34 @@ class Verdict:
 
 
 def judge(case: Case, target: Target) -> Verdict:
-    """Run ``case`` on ``target`` and judge it against the reference."""
-    expected_shape = list(case.output_shape)
+    """Run ``case`` on ``target`` and judge it against the reference.
+
+    A named-mode case is judged against the explicit case the target's documentation implies
+    (:func:`harness.modes.resolve`); an output size other than the documented one is
+    ``doc_mismatch``.
+    """
     reason = target.supports(case)
     if reason is not None:
-        return Verdict(UNSUPPORTED, reason, expected_shape=expected_shape)
+        return Verdict(UNSUPPORTED, reason, expected_shape=list(case.output_shape))
+    explicit = case
+    documented = None
+    if case.padding_mode != "explicit":
+        documented = target.documented_mode(case.padding_mode)
+        try:
+            explicit = resolve(case, documented)
+        except InvalidCase as exc:
+            return Verdict(UNSUPPORTED, str(exc), expected_shape=list(case.output_shape))
+    expected_shape = list(explicit.output_shape)
     arrays = make_arrays(case)
     start = time.perf_counter()
     try:
         actual = target.run(case, arrays)
+    except RunFailure as exc:
+        return Verdict(exc.outcome, str(exc), expected_shape=expected_shape, detail=exc.detail,
+                       seconds=time.perf_counter() - start)
+    except RemoteError as exc:
+        return Verdict(ERROR, exc.text, expected_shape=expected_shape, detail=exc.type_name,
+                       seconds=time.perf_counter() - start)
     except Exception as exc:  # the framework refused or failed a case it declares supported
         text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         return Verdict(ERROR, text, expected_shape=expected_shape, detail=type(exc).__name__,
@@ -57,11 +104,21 @@ def judge(case: Case, target: Target) -> Verdict:
     seconds = time.perf_counter() - start
     actual_shape = list(actual.shape)
     if actual_shape != expected_shape:
+        if documented is not None:
+            return Verdict(
+                DOC_MISMATCH,
+                f"{target.name} {documented.api_value!r}: output shape {actual_shape}, documented "
+                f"{expected_shape} ({documented.formula}; {documented.source})",
+                stats={"documented_size": expected_shape[2:], "actual_size": actual_shape[2:],
+                       "documented_formula": documented.formula, "source": documented.source},
+                expected_shape=expected_shape, actual_shape=actual_shape, detail="output_size",
+                seconds=seconds)
         return Verdict(SHAPE_MISMATCH, f"output shape {actual_shape} != expected {expected_shape}",
                        expected_shape=expected_shape, actual_shape=actual_shape, detail="shape",
                        seconds=seconds)
     model = target.accumulation(case.dtype)
-    result = compare(actual, ReferenceResult.for_case(case, arrays), target.output_dtype(case), model)
+    result = compare(actual, ReferenceResult.for_case(explicit, arrays), target.output_dtype(case),
+                     model)
     if result.passed:
         outcome, detail = PASS, ""
     else:

@@ -104,10 +104,15 @@ def test_default_spec_coverage(healths: dict[str, SpecHealth], name: str) -> Non
     assert set(fr["distribution"]) == set(spec.distributions)
     assert set(fr["bias"]) == {"yes", "no"}
     assert fr["rank"] == {str(spec.rank): 1.0}
-    assert fr["crops"]["asymmetric"] >= 0.1
-    assert fr["crops"]["symmetric"] >= 0.1
+    # Named-mode cases carry no explicit crops: judge the shares among explicit cases.
+    explicit = fr["padding_mode"]["explicit"]
+    assert set(fr["padding_mode"]) == set(spec.padding_modes)
+    for mode in spec.padding_modes:
+        assert fr["padding_mode"][mode] >= 0.05, mode
+    assert fr["crops"]["asymmetric"] >= 0.1 * explicit
+    assert fr["crops"]["symmetric"] >= 0.1 * explicit
     assert fr["crops"]["none"] >= 0.1
-    assert fr["output_padding"]["past full output"] >= 0.1
+    assert fr["output_padding"]["past full output"] >= 0.1 * explicit
     assert fr["output_padding"]["within full output"] > 0
     for feature in ("groups", "stride", "dilation"):
         assert fr[feature][">1"] >= 0.2, feature
@@ -211,6 +216,7 @@ def test_events_name_the_covered_regions(monkeypatch: pytest.MonkeyPatch) -> Non
         "dilation",
         "crops",
         "output_padding",
+        "padding_mode",
         "size",
     }
 
