@@ -117,6 +117,11 @@ class Target(abc.ABC):
         except importlib.metadata.PackageNotFoundError:
             return "unknown"
 
+    def class_reference(self) -> str:
+        """``module:Class`` naming this target's class (how workers and ``repro`` load it)."""
+        cls = type(self)
+        return f"{cls.__module__}:{cls.__qualname__}"
+
     def prepare(self) -> None:  # noqa: B027 - optional hook, a no-op unless a target needs it
         """Import the framework and pin its numeric settings; called once in the worker."""
 
@@ -172,6 +177,11 @@ class Target(abc.ABC):
         It loads ``x``, ``weight`` and (if present) ``bias`` from ``npz_name`` (as written by
         :func:`harness.repro.save_arrays`) and prints the output.
         """
+
+    def run_info(self) -> dict[str, Any]:
+        """What the last :meth:`run` decided that a result should carry (e.g. whether a layer ran
+        on DLA or fell back, the execution providers of a session); recorded as ``run_info``."""
+        return {}
 
     def accumulation(self, dtype: str) -> AccumulationModel:
         """The declared accumulation model for ``dtype`` on this device."""

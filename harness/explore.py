@@ -19,10 +19,15 @@ from hypothesis import strategies as st
 from adapters.protocol import Target
 from harness.case import Case
 from harness.findings import Finding, case_features, shrink
-from harness.verdict import Verdict, judge
+from harness.verdict import TIMEOUT, Verdict, judge
 
 # record(case, verdict, finding): finding is set on the one record of a finding's minimal case.
 Recorder = Callable[[Case, Verdict, "Finding | None"], None]
+# judge_fn(case, target): the verdict (judge() itself, or one answered from a resumed run's records).
+Judge = Callable[[Case, Target], Verdict]
+
+#: Shrinking a timeout costs the whole time limit per step: stop after this many timeouts.
+MAX_SHRINK_TIMEOUTS = 6
 
 
 @dataclass
@@ -38,17 +43,30 @@ def _unexplained(findings: Iterable[Finding], target: Target, case: Case, verdic
 
 
 def _new_finding(
-    target: Target, case: Case, verdict: Verdict, known: list[Finding]
+    target: Target, case: Case, verdict: Verdict, known: list[Finding], judge_fn: Judge = judge
 ) -> tuple[Finding, Verdict]:
     kind = (verdict.outcome, verdict.detail)
     last: dict[Case, Verdict] = {}
+    timeouts = 0
+
+    current_features = [case_features(case)]
 
     def still_fails(candidate: Case) -> bool:
-        if target.supports(candidate) is not None:
+        nonlocal timeouts
+        if target.supports(candidate) is not None or timeouts >= MAX_SHRINK_TIMEOUTS:
             return False
-        v = judge(candidate, target)
+        features = case_features(candidate)
+        # A simpler case may not gain a feature (an asymmetric crop, output past the full output):
+        # a finding's features must be ones the failing case had, or it would not explain it.
+        if not features <= current_features[0]:
+            return False
+        v = judge_fn(candidate, target)
+        timeouts += v.outcome == TIMEOUT
         last[candidate] = v
-        return (v.outcome, v.detail) == kind and _unexplained(known, target, candidate, v)
+        if (v.outcome, v.detail) == kind and _unexplained(known, target, candidate, v):
+            current_features[0] = features
+            return True
+        return False
 
     minimal = shrink(case, still_fails)
     minimal_verdict = last.get(minimal, verdict)
@@ -64,16 +82,22 @@ def explore(
     settings: hypothesis.settings,
     record: Recorder,
     known: list[Finding] | None = None,
+    judge_fn: Judge = judge,
+    seed: int | None = None,
 ) -> Exploration:
-    """Run pinned cases, then Hypothesis-generated ones, recording every verdict and finding."""
+    """Run pinned cases, then Hypothesis-generated ones, recording every verdict and finding.
+
+    ``known`` findings are not shrunk again; ``seed`` fixes Hypothesis's choices (for profiles
+    that are not derandomized), so that a resumed run meets the same cases.
+    """
     result = Exploration(findings=list(known or []))
 
     def handle(case: Case) -> Verdict:
-        verdict = judge(case, target)
+        verdict = judge_fn(case, target)
         result.cases_run += 1
         record(case, verdict, None)
         if _unexplained(result.findings, target, case, verdict):
-            finding, minimal_verdict = _new_finding(target, case, verdict, result.findings)
+            finding, minimal_verdict = _new_finding(target, case, verdict, result.findings, judge_fn)
             result.findings.append(finding)
             record(finding.minimal, minimal_verdict, finding)
         return verdict
@@ -90,5 +114,7 @@ def explore(
         if ratio is not None and ratio == ratio and ratio != float("inf"):
             hypothesis.target(float(ratio), label="error/bound")
 
+    if seed is not None:
+        body = hypothesis.seed(seed)(body)
     body()
     return result

@@ -21,11 +21,22 @@ def save_arrays(case: Case, path: Path) -> Path:
 
 
 def write_finding(
-    folder: Path, *, case: Case, target: Target, record: dict[str, Any], command: str
+    folder: Path,
+    *,
+    case: Case,
+    target: Target,
+    record: dict[str, Any],
+    command: str,
+    outputs: dict[str, np.ndarray] | None = None,
 ) -> Path:
-    """Write ``case.json``, ``case.npz``, ``snippet.py`` and ``README.txt`` for one finding."""
+    """Write ``case.json``, ``case.npz``, ``snippet.py`` and ``README.txt`` for one finding.
+
+    ``outputs`` (a value mismatch's ``actual``, ``reference`` and ``bound``) go to ``arrays.npz``.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     save_arrays(case, folder / "case.npz")
+    if outputs:
+        np.savez_compressed(folder / "arrays.npz", **outputs)
     (folder / "case.json").write_text(json.dumps(case.to_dict(), indent=2) + "\n", encoding="utf-8")
     (folder / "snippet.py").write_text(target.snippet(case, "case.npz"), encoding="utf-8")
     (folder / "README.txt").write_text(

@@ -45,7 +45,7 @@ def make_record(
         "spec": spec,
         "target": target.name,
         # module:Class, so repro can resolve targets that are not registered under their name
-        "target_class": f"{type(target).__module__}:{type(target).__qualname__}",
+        "target_class": target.class_reference(),
         "framework": target.framework,
         "framework_version": target.framework_version(),
         "device": target.device,
@@ -60,6 +60,7 @@ def make_record(
         "accumulation": verdict.accumulation,
         "stats": verdict.stats,
         "seconds": round(verdict.seconds, 6),
+        "run_info": verdict.run_info,
         "minimal": minimal,
         "signature": signature,
     }
@@ -72,9 +73,14 @@ class ResultsWriter:
         self.out_dir = out_dir
         out_dir.mkdir(parents=True, exist_ok=True)
         self.path = out_dir / "results.jsonl"
-        self._lines = sum(1 for _ in self.path.open()) if self.path.exists() else 0
+        self._lines = _complete_lines(self.path)
         self._fh: IO[str] = self.path.open("a", encoding="utf-8")
         self.counts: Counter[tuple[str, str]] = Counter()
+
+    @property
+    def lines(self) -> int:
+        """Records written so far (the next record's line is ``lines + 1``)."""
+        return self._lines
 
     def write(self, record: dict[str, Any]) -> int:
         """Append a record; returns its 1-based line number (what ``repro`` takes)."""
@@ -90,6 +96,19 @@ class ResultsWriter:
     def close(self) -> None:
         """Close the file."""
         self._fh.close()
+
+
+def _complete_lines(path: Path) -> int:
+    """Count complete lines, cutting off a half-written last line left by a killed run."""
+    if not path.exists():
+        return 0
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        keep = data.rfind(b"\n") + 1
+        with path.open("r+b") as fh:
+            fh.truncate(keep)
+        data = data[:keep]
+    return data.count(b"\n")
 
 
 def read_results(path: Path) -> list[dict[str, Any]]:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import sys
 import time
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,15 +19,16 @@ import hypothesis
 
 from adapters.protocol import Target
 from adapters.registry import installed_targets, resolve
+from harness import workers
 from harness.case import Case
 from harness.explore import explore
-from harness.findings import Finding
+from harness.findings import Finding, case_features
 from harness.profiles import register_profiles
 from harness.repro import write_finding
-from harness.results import ResultsWriter, make_record, new_run_id, run_metadata
+from harness.results import ResultsWriter, make_record, new_run_id, read_results, run_metadata
 from harness.spec import Spec, load_spec
 from harness.strategies import cases
-from harness.verdict import FAILING, OUTCOMES, Verdict
+from harness.verdict import FAILING, OUTCOMES, Verdict, judge, verdict_from_record
 
 FINDINGS_STORE = Path(os.environ.get("CONVT_FINDINGS_DB", ".hypothesis/convt-findings.jsonl"))
 
@@ -100,6 +104,40 @@ class Progress:
             sys.stderr.write("\n")
 
 
+def case_key(case: Case | dict[str, Any]) -> str:
+    """A stable text key of a case (its canonical fields)."""
+    data = case.to_dict() if isinstance(case, Case) else case
+    return json.dumps(data, sort_keys=True)
+
+
+@dataclass
+class UnitHistory:
+    """What an interrupted run already recorded for one (target, spec): reused when resuming."""
+
+    verdicts: dict[str, Verdict] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+
+
+def history_from_records(records: list[dict[str, Any]], target: str, spec: str) -> UnitHistory:
+    """The recorded verdicts and findings of one (target, spec) in a results file."""
+    history = UnitHistory()
+    for rec in records:
+        if rec.get("target") != target or rec.get("spec") != spec:
+            continue
+        case = Case.from_dict(rec["case"])
+        if rec.get("minimal"):
+            history.findings.append(
+                Finding(target, rec["outcome"], rec.get("detail", ""), case_features(case), case))
+        else:
+            history.verdicts[case_key(case)] = verdict_from_record(rec)
+    return history
+
+
+def unit_seed(run_seed: int, target: str, spec: str) -> int:
+    """Hypothesis seed of one (target, spec): fixed by the run's seed, so a resume replays it."""
+    return zlib.crc32(f"{run_seed}|{target}|{spec}".encode())
+
+
 def run_target_spec(
     *,
     target: Target,
@@ -110,33 +148,65 @@ def run_target_spec(
     run_id: str,
     progress: Progress,
     store: Path | None = FINDINGS_STORE,
+    replay: list[Case] | None = None,
+    history: UnitHistory | None = None,
+    seed: int | None = None,
 ) -> list[Finding]:
-    """Explore one (spec, target), streaming records and writing a folder per finding."""
+    """Explore one (spec, target), streaming records and writing a folder per finding.
+
+    ``replay`` (past findings' minimal cases) runs first; without it they are read from ``store``.
+    With ``history`` (a resumed run), cases already recorded are answered from their records and
+    not written again, and findings already recorded are known and not shrunk again.
+    """
     label = f"{target.name} × {spec.name}"
     done = 0
+    seen = history or UnitHistory()
+
+    def judge_fn(case: Case, tgt: Target) -> Verdict:
+        cached = seen.verdicts.get(case_key(case))
+        return cached if cached is not None else judge(case, tgt)
 
     def record(case: Case, verdict: Verdict, finding: Finding | None) -> None:
         nonlocal done
+        if finding is None and case_key(case) in seen.verdicts:
+            done += 1  # recorded before the interruption (and counted from the file)
+            progress.update(label, done, len(report.findings))
+            return
         rec = make_record(case=case, target=target, verdict=verdict, spec=spec.name, run_id=run_id,
                           minimal=finding is not None,
                           signature=None if finding is None else finding.signature)
+        if finding is not None:
+            slug = _slug(f"{writer.lines + 1:05d}-{target.name}-{verdict.outcome}")
+            rec["finding_dir"] = f"findings/{slug}"
         line = writer.write(rec)
         if finding is not None:
-            folder = writer.out_dir / "findings" / _slug(f"{line:05d}-{target.name}-{verdict.outcome}")
+            folder = writer.out_dir / rec["finding_dir"]
             write_finding(folder, case=case, target=target, record=rec,
-                          command=f"python -m harness repro {writer.path} {line}")
+                          command=f"python -m harness repro {writer.path} {line}",
+                          outputs=verdict.arrays)
             report.findings.append((finding, folder))
         else:
             report.counts[(target.name, verdict.outcome)] += 1
             done += 1
         progress.update(label, done, len(report.findings))
 
-    pinned = spec.pinned_cases() + (load_replay(store, spec.name, target.name) if store else [])
-    result = explore(target=target, strategy=cases(spec), pinned=pinned, settings=settings, record=record)
+    if replay is None:
+        replay = load_replay(store, spec.name, target.name) if store else []
+    pinned = spec.pinned_cases() + replay
+    result = explore(target=target, strategy=cases(spec), pinned=pinned, settings=settings,
+                     record=record, known=seen.findings, judge_fn=judge_fn, seed=seed)
+    new = result.findings[len(seen.findings):]
     if store:
-        for finding in result.findings:
+        for finding in new:
             _remember(store, spec.name, finding)
-    return result.findings
+    return new
+
+
+def _write_meta(out: Path, meta: dict[str, Any]) -> None:
+    """Write ``run.json`` atomically (a killed run never leaves it half-written)."""
+    tmp = out / "run.json.tmp"
+    tmp.write_text(json.dumps(meta, indent=2, default=str) + "\n", encoding="utf-8")
+    os.replace(tmp, out / "run.json")
 
 
 def run(
@@ -148,43 +218,112 @@ def run(
     out_dir: Path | None,
     progress: bool = True,
     store: Path | None = FINDINGS_STORE,
+    isolate: bool = True,
+    case_timeout: float | None = None,
+    memory_limit_mb: int | None = None,
+    seed: int | None = None,
 ) -> RunReport:
-    """Run every spec against every target; returns the report (results are already on disk)."""
-    register_profiles()
-    settings = hypothesis.settings.get_profile(profile)
+    """Run every spec against every target; returns the report (results are already on disk).
+
+    Each target runs in its framework's worker process unless ``isolate`` is false. ``run.json``
+    is written first (with everything :func:`resume` needs) and completed at the end.
+    """
     run_id = new_run_id()
     out = out_dir or Path("reports") / run_id
-    report = RunReport(out_dir=out)
-    specs = [load_spec(p) for p in spec_paths]
+    out.mkdir(parents=True, exist_ok=True)
     names = target_names if target_names is not None else installed_targets()
+    replay: dict[str, list[dict[str, Any]]] = {}
+    if store and store.exists():
+        replay = _replay_snapshot(store, specs=[load_spec(p) for p in spec_paths], targets=names)
+    meta: dict[str, Any] = {
+        "run_id": run_id, "status": "running", "profile": profile, "device": device,
+        "specs": [str(p) for p in spec_paths], "target_names": names, "isolate": isolate,
+        "case_timeout": case_timeout, "memory_limit_mb": memory_limit_mb,
+        "seed": seed if seed is not None else random.SystemRandom().randrange(2**32),
+        "replay": replay, "targets": {}, **run_metadata(),
+    }
+    _write_meta(out, meta)
+    return _execute(out, meta, progress=progress, store=store, records=[])
+
+
+def resume(run_dir: Path, *, progress: bool = True, store: Path | None = FINDINGS_STORE) -> RunReport:
+    """Continue a run whose process was killed, without repeating or losing any result."""
+    meta_path = run_dir / "run.json"
+    if not meta_path.exists():
+        raise FileNotFoundError(f"{run_dir}: no run.json, not a run folder")
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    results = run_dir / "results.jsonl"
+    records = read_results(results) if results.exists() else []
+    meta["resumed"] = [*meta.get("resumed", []), datetime.now(UTC).isoformat()]
+    meta["status"] = "running"
+    _write_meta(run_dir, meta)
+    return _execute(run_dir, meta, progress=progress, store=store, records=records)
+
+
+def _replay_snapshot(
+    store: Path, *, specs: list[Spec], targets: list[str]
+) -> dict[str, list[dict[str, Any]]]:
+    """Past findings to replay first, per ``target|spec``, frozen at the start of the run."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for spec in specs:
+        for name in targets:
+            cases_ = load_replay(store, spec.name, name)
+            if cases_:
+                out[f"{name}|{spec.name}"] = [c.to_dict() for c in cases_]
+    return out
+
+
+def _execute(
+    out: Path, meta: dict[str, Any], *, progress: bool, store: Path | None, records: list[dict[str, Any]]
+) -> RunReport:
+    register_profiles()
+    settings = hypothesis.settings(hypothesis.settings.get_profile(meta["profile"]), database=None)
+    report = RunReport(out_dir=out)
+    for rec in records:
+        if rec.get("minimal"):
+            report.findings.append((
+                Finding(rec["target"], rec["outcome"], rec.get("detail", ""),
+                        frozenset(rec.get("features", [])), Case.from_dict(rec["case"])),
+                out / rec.get("finding_dir", "findings")))
+        else:
+            report.counts[(rec["target"], rec["outcome"])] += 1
+    specs = [load_spec(Path(p)) for p in meta["specs"]]
+    device = meta["device"]
+    workers.configure(case_timeout=meta.get("case_timeout"), memory_limit_mb=meta.get("memory_limit_mb"),
+                      log_dir=out / "workers")
     writer = ResultsWriter(out)
-    meta: dict[str, Any] = {"run_id": run_id, "profile": profile, "device": device,
-                            "specs": [str(p) for p in spec_paths], "targets": {}, **run_metadata()}
     shown = Progress(progress)
     try:
-        for name in names:
+        for name in meta["target_names"]:
             cls = resolve(name)
             reason = cls.unavailable_reason()
+            if reason is None:
+                target: Target = cls(device)
+                if device.split(":")[0] not in target.capabilities().devices:
+                    reason = f"{name} does not run on device {device!r}"
             if reason is not None:
                 report.unavailable[name] = reason
                 meta["targets"][name] = {"available": False, "reason": reason}
+                _write_meta(out, meta)
                 continue
-            target = cls(device)
-            supported_device = target.capabilities().devices
-            if device.split(":")[0] not in supported_device:
-                reason = f"{name} does not run on device {device!r}"
-                report.unavailable[name] = reason
-                meta["targets"][name] = {"available": False, "reason": reason}
-                continue
+            if meta.get("isolate", True):
+                target = workers.isolated(target)
             meta["targets"][name] = {"available": True, "environment": target.environment(),
                                      "capabilities": target.capabilities().to_dict()}
+            _write_meta(out, meta)
             for spec in specs:
+                replay = [Case.from_dict(c) for c in meta.get("replay", {}).get(f"{name}|{spec.name}", [])]
                 run_target_spec(target=target, spec=spec, settings=settings, writer=writer,
-                                report=report, run_id=run_id, progress=shown, store=store)
+                                report=report, run_id=meta["run_id"], progress=shown, store=store,
+                                replay=replay, history=history_from_records(records, target.name, spec.name),
+                                seed=unit_seed(meta["seed"], name, spec.name))
+        meta["status"] = "complete"
     finally:
         shown.done()
         writer.close()
-        (out / "run.json").write_text(json.dumps(meta, indent=2, default=str) + "\n", encoding="utf-8")
+        meta["finished"] = datetime.now(UTC).isoformat()
+        _write_meta(out, meta)
+        workers.shutdown_all()
     return report
 
 

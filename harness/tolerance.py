@@ -175,7 +175,7 @@ def compare(
     judged = ~exp_special & ~got_special
     target = np.where(ambiguous, np.clip(ref.exact, -out_fmt.max_finite, out_fmt.max_finite), expected)
     err = np.where(judged, np.abs(got - np.where(judged, target, 0.0)), 0.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         ratio = np.where(judged, np.where(bound > 0, err / bound, np.where(err > 0, np.inf, 0.0)), 0.0)
         rel = np.where(judged & (target != 0), err / np.abs(target), 0.0)
         ulps = np.where(judged, err / ulp(np.where(judged, target, 0.0), output_dtype), 0.0)

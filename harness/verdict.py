@@ -7,11 +7,14 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from adapters.protocol import Target
 from harness.arrays import make_arrays
 from harness.case import Case, InvalidCase
+from harness.dtypes import round_to_format
 from harness.modes import resolve
-from harness.tolerance import ReferenceResult, compare
+from harness.tolerance import ReferenceResult, compare, error_bound
 
 PASS = "pass"
 SHAPE_MISMATCH = "shape_mismatch"
@@ -61,6 +64,11 @@ class Verdict:
     accumulation: str = ""
     detail: str = ""
     seconds: float = 0.0
+    #: On a value mismatch: ``actual``, ``reference`` (rounded to the output dtype) and ``bound``,
+    #: float64 arrays of the output shape, kept for the finding's pictures (never serialised).
+    arrays: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+    #: What the target reported about the run (:meth:`adapters.protocol.Target.run_info`).
+    run_info: dict[str, Any] = field(default_factory=dict)
 
     @property
     def failing(self) -> bool:
@@ -102,6 +110,7 @@ def judge(case: Case, target: Target) -> Verdict:
         return Verdict(ERROR, text, expected_shape=expected_shape, detail=type(exc).__name__,
                        seconds=time.perf_counter() - start)
     seconds = time.perf_counter() - start
+    info = dict(target.run_info())
     actual_shape = list(actual.shape)
     if actual_shape != expected_shape:
         if documented is not None:
@@ -112,13 +121,14 @@ def judge(case: Case, target: Target) -> Verdict:
                 stats={"documented_size": expected_shape[2:], "actual_size": actual_shape[2:],
                        "documented_formula": documented.formula, "source": documented.source},
                 expected_shape=expected_shape, actual_shape=actual_shape, detail="output_size",
-                seconds=seconds)
+                seconds=seconds, run_info=info)
         return Verdict(SHAPE_MISMATCH, f"output shape {actual_shape} != expected {expected_shape}",
                        expected_shape=expected_shape, actual_shape=actual_shape, detail="shape",
-                       seconds=seconds)
+                       seconds=seconds, run_info=info)
     model = target.accumulation(case.dtype)
-    result = compare(actual, ReferenceResult.for_case(explicit, arrays), target.output_dtype(case),
-                     model)
+    reference = ReferenceResult.for_case(explicit, arrays)
+    output_dtype = target.output_dtype(case)
+    result = compare(actual, reference, output_dtype, model)
     if result.passed:
         outcome, detail = PASS, ""
     else:
@@ -129,6 +139,20 @@ def judge(case: Case, target: Target) -> Verdict:
             detail = "nonfinite_pattern"
         else:
             detail = "beyond_bound"
+    pictures = None
+    if outcome == VALUE_MISMATCH:
+        pictures = {"actual": np.asarray(actual, dtype=np.float64),
+                    "reference": round_to_format(reference.exact, output_dtype),
+                    "bound": np.array(error_bound(reference, output_dtype, model), dtype=np.float64)}
     return Verdict(outcome, result.message, stats=result.to_dict(), expected_shape=expected_shape,
                    actual_shape=actual_shape, accumulation=model.describe(), detail=detail,
-                   seconds=seconds)
+                   seconds=seconds, arrays=pictures, run_info=info)
+
+
+def verdict_from_record(record: dict[str, Any]) -> Verdict:
+    """The verdict a results record holds (used to resume a run without repeating it)."""
+    return Verdict(record["outcome"], record.get("message", ""), stats=record.get("stats") or {},
+                   expected_shape=record.get("expected_shape") or [],
+                   actual_shape=record.get("actual_shape"),
+                   accumulation=record.get("accumulation", ""), detail=record.get("detail", ""),
+                   seconds=record.get("seconds", 0.0), run_info=record.get("run_info") or {})

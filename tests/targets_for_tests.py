@@ -149,3 +149,38 @@ def write_spec(folder: Path) -> Path:
     path = folder / "three_bugs_small.yaml"
     path.write_text(THREE_BUGS_SPEC, encoding="utf-8")
     return path
+
+
+class MisbehavingTarget(ReferenceTarget):
+    """The reference, except that some cases kill, hang or bloat the process running them.
+
+    Chosen by ``in_channels`` (with ``groups=1``), so a test picks the behaviour:
+    3 → ``os.abort()`` (SIGABRT); 5 → a segmentation fault; 7 → ``os._exit(3)``;
+    9 → hangs; 11 → allocates memory until killed; anything else → the faithful result.
+    Its framework is ``misbehaving``: it gets a worker of its own.
+    """
+
+    name = "test.misbehaving"
+    framework = "misbehaving"
+
+    def run(self, case: Case, arrays: CaseArrays) -> np.ndarray:
+        """Misbehave according to ``case.in_channels``."""
+        import ctypes
+        import os
+        import time
+
+        behaviour = case.in_channels
+        if behaviour == 3:
+            os.abort()
+        if behaviour == 5:
+            ctypes.string_at(0)  # reads address 0: SIGSEGV
+        if behaviour == 7:
+            os._exit(3)
+        if behaviour == 9:
+            time.sleep(3600)
+        if behaviour == 11:
+            hoard = []
+            while True:
+                hoard.append(np.ones(1 << 26))  # 512 MiB at a time, touched
+                time.sleep(0.01)
+        return self.compute(case, arrays.x, arrays.weight, arrays.bias)

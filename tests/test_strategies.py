@@ -108,7 +108,8 @@ def test_default_spec_coverage(healths: dict[str, SpecHealth], name: str) -> Non
     explicit = fr["padding_mode"]["explicit"]
     assert set(fr["padding_mode"]) == set(spec.padding_modes)
     for mode in spec.padding_modes:
-        assert fr["padding_mode"][mode] >= 0.05, mode
+        # derandomized generation still varies with what the process has imported: keep slack
+        assert fr["padding_mode"][mode] >= 0.02, (mode, fr["padding_mode"], health.produced)
     assert fr["crops"]["asymmetric"] >= 0.1 * explicit
     assert fr["crops"]["symmetric"] >= 0.1 * explicit
     assert fr["crops"]["none"] >= 0.1

@@ -1,0 +1,211 @@
+"""Isolated workers: a crash, abort, hang or memory blow-up becomes a result, and the run goes on."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from targets_for_tests import CorrectTarget, MisbehavingTarget
+
+from harness import workers
+from harness.case import Case
+from harness.results import read_results
+from harness.verdict import CRASH, ERROR, PASS, TIMEOUT, judge
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def limits(tmp_path: Path) -> Iterator[workers.WorkerSettings]:
+    """Short limits and a log folder of the test's own; every worker stopped afterwards."""
+    saved = (workers.SETTINGS.case_timeout, workers.SETTINGS.memory_limit_mb, workers.SETTINGS.log_dir)
+    workers.configure(case_timeout=8, memory_limit_mb=400, log_dir=tmp_path / "logs")
+    try:
+        yield workers.SETTINGS
+    finally:
+        workers.shutdown_all()
+        (workers.SETTINGS.case_timeout, workers.SETTINGS.memory_limit_mb,
+         workers.SETTINGS.log_dir) = saved
+
+
+def case_with(channels: int, seed: int = 0) -> Case:
+    """A small 1D case whose in_channels selects MisbehavingTarget's behaviour."""
+    return Case.make(input_size=4, kernel_size=3, stride=2, in_channels=channels, out_channels=2,
+                     dtype="float64", seed=seed)
+
+
+def test_runs_in_another_process_and_reuses_it(limits: workers.WorkerSettings) -> None:
+    target = workers.isolated(MisbehavingTarget())
+    assert judge(case_with(1), target).outcome == PASS
+    pid = target.worker.proc.pid
+    assert pid != os.getpid()
+    for seed in range(5):
+        assert judge(case_with(2, seed), target).outcome == PASS
+    assert target.worker.proc.pid == pid  # long-lived: one process for every case
+    assert target.environment()["isolated"] is True
+
+
+@pytest.mark.parametrize(
+    ("channels", "outcome", "detail"),
+    [(3, CRASH, "SIGABRT"), (5, CRASH, "SIGSEGV"), (7, CRASH, "exit 3"), (9, TIMEOUT, "8s"),
+     (11, CRASH, "memory_limit")],
+)
+def test_misbehaviour_becomes_an_outcome_and_the_worker_restarts(
+    limits: workers.WorkerSettings, channels: int, outcome: str, detail: str
+) -> None:
+    target = workers.isolated(MisbehavingTarget())
+    assert judge(case_with(1), target).outcome == PASS
+    first_pid = target.worker.proc.pid
+    start = time.monotonic()
+    verdict = judge(case_with(channels), target)
+    assert verdict.outcome == outcome
+    assert verdict.detail == detail
+    assert "misbehaving worker" in verdict.message
+    assert time.monotonic() - start < 30
+    after = judge(case_with(2), target)
+    assert after.outcome == PASS
+    assert target.worker.proc.pid != first_pid
+
+
+def test_crash_message_carries_the_last_lines_of_the_log(limits: workers.WorkerSettings) -> None:
+    verdict = judge(case_with(5), workers.isolated(MisbehavingTarget()))
+    assert verdict.outcome == CRASH
+    # PYTHONFAULTHANDLER in the worker prints the faulting stack into its log
+    assert "Fatal Python error" in verdict.message or "Segmentation fault" in verdict.message
+
+
+def test_exceptions_come_back_as_errors_with_their_type(limits: workers.WorkerSettings) -> None:
+    from targets_for_tests import ThreeBugTarget
+
+    verdict = judge(case_with(1).replace(bias=False), workers.isolated(ThreeBugTarget()))
+    assert verdict.outcome == ERROR
+    assert verdict.detail == "RuntimeError"
+    assert "bias=False is not implemented" in verdict.message
+
+
+def test_isolated_is_idempotent_and_keeps_the_identity() -> None:
+    inner = CorrectTarget()
+    wrapped = workers.isolated(inner)
+    assert workers.isolated(wrapped) is wrapped
+    assert wrapped.name == inner.name and wrapped.framework == inner.framework
+    assert wrapped.class_reference() == "targets_for_tests:CorrectTarget"
+    case = case_with(1).replace(groups=1)
+    assert wrapped.supports(case) == inner.supports(case)
+
+
+# --- whole runs: nothing kills the run, nothing is lost, a killed run resumes --------------------
+
+MISBEHAVING_SPEC = """\
+name: misbehaving_small
+rank: 1
+max_elements: 512
+batch: {min: 1, max: 1}
+channels:
+  groups: {min: 1, max: 1}
+  in_per_group: {min: 1, max: 2}
+  out_per_group: {min: 1, max: 2}
+input_size: {min: 1, max: 6}
+kernel_size: {min: 1, max: 3}
+stride: {min: 1, max: 2}
+dtypes: [float64]
+layouts: [channels_first]
+distributions: [normal]
+pinned:
+"""
+# Misbehaviour only where a pinned case asks for it (generated cases have 1 or 2 channels), and
+# the pinned cases are already minimal, so a timeout is not waited for again while shrinking.
+PINNED = "".join(
+    f"  - {{source: test, in_channels: {c}, out_channels: 1, input_size: 1, kernel_size: 1, "
+    f"bias: false, dtype: float64}}\n"
+    for c in [1, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10]
+)
+
+
+def _run_command(out: Path, spec: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "harness", "run", "--targets",
+            "tests.targets_for_tests:MisbehavingTarget,tests.targets_for_tests:CorrectTarget",
+            "--spec", str(spec), "--profile", "ci", "--out", str(out), "--quiet",
+            "--case-timeout", "8", "--worker-memory-mb", "400", *extra]
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    return dict(os.environ, PYTHONPATH=str(ROOT), CONVT_FINDINGS_DB=str(tmp_path / "store.jsonl"),
+                HYPOTHESIS_STORAGE_DIRECTORY=str(tmp_path / "hyp"))
+
+
+def test_a_run_survives_every_misbehaviour_and_loses_nothing(tmp_path: Path) -> None:
+    spec = tmp_path / "misbehaving.yaml"
+    spec.write_text(MISBEHAVING_SPEC + PINNED, encoding="utf-8")
+    out = tmp_path / "run"
+    proc = subprocess.run(_run_command(out, spec), cwd=ROOT, env=_env(tmp_path), capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 1, proc.stderr  # findings → non-zero exit, but a finished run
+    records = read_results(out / "results.jsonl")
+    meta = json.loads((out / "run.json").read_text())
+    assert meta["status"] == "complete"
+    by_channels: dict[int, set[str]] = {}
+    for rec in records:
+        if rec["target"] == "test.misbehaving" and not rec["minimal"]:
+            by_channels.setdefault(rec["case"]["in_channels"], set()).add(rec["outcome"])
+    assert by_channels[3] == {CRASH} and by_channels[5] == {CRASH} and by_channels[7] == {CRASH}
+    assert by_channels[9] == {TIMEOUT} and by_channels[11] == {CRASH}
+    for good in (1, 2, 4, 6, 8, 10):
+        assert by_channels[good] == {PASS}, good
+    # the well-behaved target in the same run is untouched: every one of its results passes
+    correct = [r for r in records if r["target"] == "test.correct"]
+    assert len(correct) >= 100 and {r["outcome"] for r in correct} == {PASS}
+    # each kind of misbehaviour is one finding with a reproduction folder
+    minimal = [r for r in records if r["minimal"]]
+    assert {(r["outcome"], r["detail"]) for r in minimal} == {
+        (CRASH, "SIGABRT"), (CRASH, "SIGSEGV"), (CRASH, "exit 3"), (TIMEOUT, "8s"),
+        (CRASH, "memory_limit")}
+    for rec in minimal:
+        assert (out / rec["finding_dir"] / "snippet.py").exists()
+    assert "SIGSEGV" in proc.stdout
+    assert (out / "workers" / "misbehaving.log").exists()
+
+
+def test_a_killed_run_resumes_without_repeating_or_losing_results(tmp_path: Path) -> None:
+    spec = tmp_path / "misbehaving.yaml"
+    spec.write_text(MISBEHAVING_SPEC + PINNED, encoding="utf-8")
+    env = _env(tmp_path)
+    whole = tmp_path / "whole"
+    subprocess.run(_run_command(whole, spec, "--seed", "7"), cwd=ROOT, env=env, capture_output=True,
+                   timeout=600, check=False)
+    expected = read_results(whole / "results.jsonl")
+
+    cut = tmp_path / "cut"
+    proc = subprocess.Popen(_run_command(cut, spec, "--seed", "7"), cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 300
+    results = cut / "results.jsonl"
+    while time.monotonic() < deadline:  # kill it part-way: after some results, before the end
+        if results.exists() and len(read_results(results)) >= len(expected) // 2:
+            break
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = read_results(results)
+    assert 0 < len(before) < len(expected)
+    assert json.loads((cut / "run.json").read_text())["status"] == "running"
+
+    resumed = subprocess.run([sys.executable, "-m", "harness", "run", "--resume", str(cut), "--quiet"],
+                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 1, resumed.stderr
+    after = read_results(results)
+    assert after[: len(before)] == before  # nothing rewritten
+
+    def key(rec: dict) -> tuple:
+        return (rec["target"], rec["spec"], json.dumps(rec["case"], sort_keys=True), rec["minimal"])
+
+    keys = [key(r) for r in after]
+    assert len(keys) == len(set(keys)), "a result was repeated"
+    assert set(keys) == {key(r) for r in expected}, "a result was lost or differs from an uncut run"
+    assert json.loads((cut / "run.json").read_text())["status"] == "complete"
