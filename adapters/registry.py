@@ -18,6 +18,16 @@ BUILTIN: dict[str, str] = {
     "torch.nn": "adapters.torch_nn:TorchNN",
     "torch.nn.output_size": "adapters.torch_nn:TorchNNOutputSize",
     "torch.functional": "adapters.torch_functional:TorchFunctional",
+    "paddle.nn": "adapters.paddle_nn:PaddleNN",
+    "paddle.functional": "adapters.paddle_functional:PaddleFunctional",
+    "onnxruntime": "adapters.onnx_runtime:OnnxRuntime",
+    "onnxruntime.opset11": "adapters.onnx_runtime:OnnxRuntimeOpset11",
+    "onnxruntime.output_shape": "adapters.onnx_runtime:OnnxRuntimeOutputShape",
+    "onnxruntime.tensorrt_ep": "adapters.onnx_runtime:OnnxRuntimeTensorRTEP",
+    "tensorrt": "adapters.tensorrt_target:TensorRTTarget",
+    "tensorrt.round_up": "adapters.tensorrt_target:TensorRTRoundUp",
+    "tensorrt.dla": "adapters.tensorrt_target:TensorRTDLA",
+    "tensorrt.dla.gpu_fallback": "adapters.tensorrt_target:TensorRTDLAFallback",
 }
 
 

@@ -18,32 +18,57 @@ def _split(text: str | None) -> list[str] | None:
 def cmd_run(args: argparse.Namespace) -> int:
     """The main job: conformance run, summary, path of the results."""
     from harness.profiles import active_profile_name
-    from harness.runner import run, summary_text
+    from harness.runner import resume, run, summary_text
     from harness.spec import default_spec_paths
 
-    specs = [Path(p) for p in args.spec] if args.spec else default_spec_paths()
-    report = run(spec_paths=specs, target_names=_split(args.targets),
-                 profile=args.profile or active_profile_name(), device=args.device,
-                 out_dir=Path(args.out) if args.out else None, progress=not args.quiet)
+    if args.resume:
+        given = [flag for flag in ("targets", "spec", "profile", "out", "seed", "case_timeout",
+                                   "worker_memory_mb") if getattr(args, flag)]
+        if given or args.in_process or args.device != "cpu":
+            print("--resume continues a run with the settings it was started with; it takes no "
+                  f"other run option (got {', '.join('--' + g.replace('_', '-') for g in given) or 'one'})",
+                  file=sys.stderr)
+            return 2
+        report = resume(Path(args.resume), progress=not args.quiet)
+    else:
+        specs = [Path(p) for p in args.spec] if args.spec else default_spec_paths()
+        report = run(spec_paths=specs, target_names=_split(args.targets),
+                     profile=args.profile or active_profile_name(), device=args.device,
+                     out_dir=Path(args.out) if args.out else None, progress=not args.quiet,
+                     isolate=not args.in_process, case_timeout=args.case_timeout,
+                     memory_limit_mb=args.worker_memory_mb, seed=args.seed)
     print(summary_text(report))
+    from harness.report import write_report
+
+    print(f"report: {write_report([report.out_dir])}")
     return 1 if report.failed else 0
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
     """Frameworks installed, targets available, and why each unavailable one is not."""
     from adapters.registry import availability, resolve
+    from harness.workers import isolated, shutdown_all
 
     rows = []
     for name, reason in availability().items():
         row: dict[str, object] = {"target": name, "available": reason is None}
         if reason is None:
-            target = resolve(name)(args.device) if args.device == "cpu" else None
-            if target is not None:
-                row["framework_version"] = target.framework_version()
-                row["environment"] = target.environment()
+            target = resolve(name)(args.device)
+            row["framework_version"] = target.framework_version()
+            if args.device.split(":")[0] not in target.capabilities().devices:
+                row["available"] = False
+                row["reason"] = f"{name} does not run on device {args.device!r}"
+            else:
+                # loaded in its worker, as a run would: a framework that fails to load says so here
+                env = isolated(target).environment()
+                row["environment"] = env
+                if "worker_error" in env:
+                    row["available"] = False
+                    row["reason"] = f"installed but failed to load: {env['worker_error']}"
         else:
             row["reason"] = reason
         rows.append(row)
+    shutdown_all()
     if args.json:
         print(json.dumps(rows, indent=2, default=str))
     else:
@@ -61,6 +86,7 @@ def cmd_repro(args: argparse.Namespace) -> int:
     from harness.repro import save_arrays
     from harness.results import read_results
     from harness.verdict import judge
+    from harness.workers import isolated
 
     records = {r.get("line"): r for r in read_results(Path(args.results))}
     rec = records.get(args.line)
@@ -74,7 +100,7 @@ def cmd_repro(args: argparse.Namespace) -> int:
         if not rec.get("target_class"):
             raise
         cls = resolve(rec["target_class"])
-    target = cls(args.device or rec["device"])
+    target = isolated(cls(args.device or rec["device"]))
     verdict = judge(case, target)
     print(f"case:     {case.short()}")
     print(f"target:   {target.name} {target.framework_version()} on {target.device}")
@@ -98,6 +124,14 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--device", default="cpu")
     p_run.add_argument("--out", help="output folder (default reports/<run-id>/)")
     p_run.add_argument("--quiet", action="store_true", help="no progress display")
+    p_run.add_argument("--resume", metavar="DIR", help="continue the killed run in DIR (no other options)")
+    p_run.add_argument("--case-timeout", type=float, metavar="S",
+                       help="seconds a case may take before it is a timeout (default 300)")
+    p_run.add_argument("--worker-memory-mb", type=int, metavar="MB",
+                       help="a worker past this resident size is killed: crash (default: half the RAM)")
+    p_run.add_argument("--seed", type=int, help="Hypothesis seed of the run (default: random, recorded)")
+    p_run.add_argument("--in-process", action="store_true",
+                       help="run targets in this process, not in workers (debugging only)")
     p_run.set_defaults(func=cmd_run)
     p_doc = sub.add_parser("doctor", help="frameworks installed and targets available")
     p_doc.add_argument("--device", default="cpu")
@@ -108,6 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
     p_rep.add_argument("line", type=int, help="line number of the record (1-based)")
     p_rep.add_argument("--device", help="override the recorded device")
     p_rep.set_defaults(func=cmd_repro)
+    from harness.report import add_report_parser
+
+    add_report_parser(sub)
     return parser
 
 
