@@ -158,9 +158,11 @@ class Target(abc.ABC):
             return f"{self.name} has no named padding mode for {case.padding_mode!r}"
         return self.expressible(case)
 
-    def documented_mode(self, mode: str) -> DocumentedMode:
-        """What this target's documentation says the canonical ``mode`` produces."""
-        return self.capabilities().padding_modes[mode]
+    def documented_mode(self, mode: str, rank: int | None = None) -> DocumentedMode:
+        """What this target's documentation says the canonical ``mode`` produces (at ``rank``,
+        for documentation that differs by rank)."""
+        documented = self.capabilities().padding_modes[mode]
+        return documented if rank is None else documented.for_rank(rank)
 
     def expressible(self, case: Case) -> str | None:
         """API-specific part of :meth:`supports` (crops and output padding)."""

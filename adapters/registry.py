@@ -20,6 +20,8 @@ BUILTIN: dict[str, str] = {
     "torch.functional": "adapters.torch_functional:TorchFunctional",
     "paddle.nn": "adapters.paddle_nn:PaddleNN",
     "paddle.functional": "adapters.paddle_functional:PaddleFunctional",
+    "mindspore.nn": "adapters.mindspore_nn:MindSporeNN",
+    "mindspore.ops": "adapters.mindspore_ops:MindSporeOps",
     "onnxruntime": "adapters.onnx_runtime:OnnxRuntime",
     "onnxruntime.opset11": "adapters.onnx_runtime:OnnxRuntimeOpset11",
     "onnxruntime.output_shape": "adapters.onnx_runtime:OnnxRuntimeOutputShape",

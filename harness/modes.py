@@ -11,14 +11,15 @@ documentation shows up as ``doc_mismatch`` with the documented and the actual si
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 from harness.case import Case, InvalidCase
 
 #: Crop split rules. With total crop ``t = F − O``: ``extra_at_end`` takes ``⌊t/2⌋`` at the begin
-#: and the rest at the end (ONNX/TensorRT SAME_UPPER); ``extra_at_begin`` the converse (SAME_LOWER).
-SPLITS = ("extra_at_end", "extra_at_begin")
+#: and the rest at the end (ONNX/TensorRT SAME_UPPER); ``extra_at_begin`` the converse (SAME_LOWER);
+#: ``all_at_end`` takes the whole crop off the end (a VALID that "discards" what does not fit).
+SPLITS = ("extra_at_end", "extra_at_begin", "all_at_end")
 
 #: (L, k, s, d) -> documented output size along one dimension.
 SizeFormula = Callable[[int, int, int, int], int]
@@ -45,6 +46,10 @@ class DocumentedMode:
         if self.split not in SPLITS:
             raise ValueError(f"split {self.split!r} is not one of {SPLITS}")
 
+    def for_rank(self, rank: int) -> DocumentedMode:
+        """The documentation that applies at ``rank`` (the same for every rank here)."""
+        return self
+
     def output_size(self, case: Case) -> tuple[int, ...]:
         """The documented output spatial size of ``case``."""
         return tuple(
@@ -59,8 +64,47 @@ class DocumentedMode:
                 "source": self.source, "split_source": self.split_source}
 
 
+@dataclass(frozen=True)
+class RankedMode(DocumentedMode):
+    """A mode whose documentation differs by rank (a page per layer): one entry per rank.
+
+    The inherited fields summarise every rank (for display); :meth:`for_rank` gives the
+    documentation that judges a case.
+    """
+
+    by_rank: Mapping[int, DocumentedMode] = field(default_factory=dict)
+
+    def for_rank(self, rank: int) -> DocumentedMode:
+        """The documentation of this mode at ``rank``."""
+        return self.by_rank[rank]
+
+    def output_size(self, case: Case) -> tuple[int, ...]:
+        """The documented size at the case's rank."""
+        return self.by_rank[case.rank].output_size(case)
+
+    @classmethod
+    def combine(cls, api_value: str, by_rank: Mapping[int, DocumentedMode]) -> RankedMode:
+        """One mode from per-rank documentation (formulas and sources listed per rank)."""
+        first = next(iter(by_rank.values()))
+
+        def no_rank_free_size(n: int, k: int, s: int, d: int) -> int:
+            raise TypeError(f"{api_value}: documented per rank; use for_rank(rank)")
+
+        return cls(
+            api_value=api_value,
+            formula="; ".join(f"{r}-D: {m.formula}" for r, m in by_rank.items()),
+            size=no_rank_free_size,
+            split=first.split,
+            source=" | ".join(f"{r}-D: {m.source}" for r, m in by_rank.items()),
+            split_source=" | ".join(f"{r}-D: {m.split_source}" for r, m in by_rank.items()),
+            by_rank=dict(by_rank),
+        )
+
+
 def split_crop(total: int, split: str) -> tuple[int, int]:
     """Divide a non-negative total crop into (begin, end) by the named rule."""
+    if split == "all_at_end":
+        return (0, total)
     small, large = total // 2, total - total // 2
     return (small, large) if split == "extra_at_end" else (large, small)
 
@@ -73,6 +117,7 @@ def resolve(case: Case, mode: DocumentedMode) -> Case:
     Raises :class:`InvalidCase` (rule ``documented_output>=1``) when the documentation gives an
     empty output.
     """
+    mode = mode.for_rank(case.rank)
     begin: list[int] = []
     end: list[int] = []
     extra: list[int] = []

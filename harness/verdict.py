@@ -89,7 +89,7 @@ def judge(case: Case, target: Target) -> Verdict:
     explicit = case
     documented = None
     if case.padding_mode != "explicit":
-        documented = target.documented_mode(case.padding_mode)
+        documented = target.documented_mode(case.padding_mode, case.rank)
         try:
             explicit = resolve(case, documented)
         except InvalidCase as exc:

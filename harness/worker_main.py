@@ -9,6 +9,8 @@ endian):
 - ``("load", key, class_ref, device)`` → ``("ok", environment)``
 - ``("run", key, case_dict, arrays)`` → ``("ok", (output, run_info))``
 - ``("env", key)`` → ``("ok", environment)``
+- ``("invoke", key, method, args, kwargs)`` → ``("ok", result)``: any other public method of the
+  target (audits use it to send raw, possibly invalid, parameters to the framework)
 - ``("exit",)`` → the process ends
 
 An exception in a target comes back as ``("exc", type_name, text)``; anything that kills the process
@@ -82,6 +84,11 @@ def serve(conn: socket.socket) -> None:
                 reply = ("ok", (output, target.run_info()))
             elif verb == "env":
                 reply = ("ok", targets[message[1]].environment())
+            elif verb == "invoke":
+                _, key, method, args, kwargs = message
+                if method.startswith("_"):
+                    raise AttributeError(f"{method!r} is not a public method")
+                reply = ("ok", getattr(targets[key], method)(*args, **kwargs))
             else:
                 reply = ("exc", "ProtocolError", f"unknown message {verb!r}")
         except Exception as exc:  # the framework's failure is the result; the worker lives on

@@ -343,9 +343,9 @@ class IsolatedTarget(Target):
         """The wrapped target's answer."""
         return self.inner.supports(case)
 
-    def documented_mode(self, mode: str) -> DocumentedMode:
+    def documented_mode(self, mode: str, rank: int | None = None) -> DocumentedMode:
         """The wrapped target's documentation model of ``mode``."""
-        return self.inner.documented_mode(mode)
+        return self.inner.documented_mode(mode, rank)
 
     def accumulation(self, dtype: str) -> AccumulationModel:
         """The wrapped target's declared accumulation model."""
@@ -383,6 +383,12 @@ class IsolatedTarget(Target):
     def run_info(self) -> dict[str, Any]:
         """What the worker's target reported about its last run."""
         return self._last_info
+
+    def invoke(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        """Call another public method of the target inside the worker (RunFailure / RemoteError
+        as for :meth:`run`); arguments and result must pickle."""
+        self.worker.ensure_loaded(self._key, self._ref, self.device)
+        return self.worker.request(("invoke", self._key, method, args, kwargs), SETTINGS.case_timeout)
 
 
 def isolated(target: Target) -> Target:

@@ -163,6 +163,18 @@ class MisbehavingTarget(ReferenceTarget):
     name = "test.misbehaving"
     framework = "misbehaving"
 
+    def worker_pid(self) -> int:
+        """The process this target runs in (for the invoke test)."""
+        import os
+
+        return os.getpid()
+
+    def abort(self) -> None:
+        """Abort the process running this target."""
+        import os
+
+        os.abort()
+
     def run(self, case: Case, arrays: CaseArrays) -> np.ndarray:
         """Misbehave according to ``case.in_channels``."""
         import ctypes

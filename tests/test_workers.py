@@ -17,7 +17,7 @@ from targets_for_tests import CorrectTarget, MisbehavingTarget
 from harness import workers
 from harness.case import Case
 from harness.results import read_results
-from harness.verdict import CRASH, ERROR, PASS, TIMEOUT, judge
+from harness.verdict import CRASH, ERROR, PASS, TIMEOUT, RunFailure, judge
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -209,3 +209,16 @@ def test_a_killed_run_resumes_without_repeating_or_losing_results(tmp_path: Path
     assert len(keys) == len(set(keys)), "a result was repeated"
     assert set(keys) == {key(r) for r in expected}, "a result was lost or differs from an uncut run"
     assert json.loads((cut / "run.json").read_text())["status"] == "complete"
+
+
+def test_invoke_calls_a_public_method_in_the_worker(limits: workers.WorkerSettings) -> None:
+    from harness.verdict import RemoteError
+
+    target = workers.isolated(MisbehavingTarget())
+    pid = target.invoke("worker_pid")
+    assert pid == target.worker.proc.pid != os.getpid()
+    with pytest.raises(RemoteError, match="not a public method"):
+        target.invoke("_private")
+    with pytest.raises(RunFailure) as failure:
+        target.invoke("abort")
+    assert failure.value.outcome == CRASH and failure.value.detail == "SIGABRT"
