@@ -114,7 +114,7 @@ def explore(
         if ratio is not None and ratio == ratio and ratio != float("inf"):
             hypothesis.target(float(ratio), label="error/bound")
 
-    if seed is not None:
+    if seed is not None and not settings.derandomize:  # a derandomized profile is already fixed
         body = hypothesis.seed(seed)(body)
     body()
     return result

@@ -3,8 +3,9 @@
     pytest --convt-targets torch.nn,torch.functional --convt-spec specs/conv_transpose2d.yaml
     pytest --convt                       # every default spec × every installed target
 
-Loading the plugin imports nothing heavy: frameworks, NumPy and Hypothesis strategies are imported
-when a conformance test runs. Works with pytest-xdist (each worker writes its own results file).
+Loading the plugin imports nothing heavy: NumPy and Hypothesis strategies are imported when a
+conformance test runs, and frameworks only in their isolated worker processes. Works with
+pytest-xdist (each worker writes its own results file).
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ class ConformanceItem(pytest.Item):
         from harness.results import ResultsWriter, new_run_id
         from harness.runner import Progress, RunReport, run_target_spec
         from harness.spec import load_spec
+        from harness.workers import isolated
 
         config = self.config
         register_profiles()
@@ -65,12 +67,15 @@ class ConformanceItem(pytest.Item):
         reason = cls.unavailable_reason()
         if reason is not None:
             pytest.skip(f"{self.target_name} unavailable: {reason}")
-        target = cls(config.getoption("--convt-device"))
+        # In its framework's worker, as in a run: a crash is a result, and frameworks that cannot
+        # share a process (paddle, mindspore) never meet in the pytest process.
+        target = isolated(cls(config.getoption("--convt-device")))
         writer = ResultsWriter(out)
         report = RunReport(out_dir=out)
         try:
             run_target_spec(target=target, spec=load_spec(self.spec_path),
-                            settings=hypothesis.settings.get_profile(profile), writer=writer,
+                            settings=hypothesis.settings(hypothesis.settings.get_profile(profile),
+                                                         database=None), writer=writer,
                             report=report, run_id=new_run_id(), progress=Progress(False))
         finally:
             writer.close()
