@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import abc
 import importlib.metadata
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -89,6 +90,8 @@ class Target(abc.ABC):
 
     def __init__(self, device: str = "cpu") -> None:
         self.device = device
+        #: Seconds the framework took for the last case (set by :meth:`finish_run`).
+        self.last_seconds = 0.0
 
     # --- identity and environment -------------------------------------------------------------
     @classmethod
@@ -179,6 +182,24 @@ class Target(abc.ABC):
         It loads ``x``, ``weight`` and (if present) ``bias`` from ``npz_name`` (as written by
         :func:`harness.repro.save_arrays`) and prints the output.
         """
+
+    def start_run(self, case: Case, arrays: CaseArrays) -> None:
+        """Begin running a case; :meth:`finish_run` returns its output. A target that computes
+        elsewhere (a worker process) returns at once, so the reference is computed meanwhile;
+        here the case is only remembered and runs in :meth:`finish_run`."""
+        self._started = (case, arrays)
+
+    def finish_run(self) -> np.ndarray:
+        """The output of the case given to :meth:`start_run` (exceptions as from :meth:`run`)."""
+        started: tuple[Case, CaseArrays] | None = getattr(self, "_started", None)
+        self._started = None
+        if started is None:
+            raise RuntimeError("finish_run() without start_run()")
+        began = time.perf_counter()
+        try:
+            return self.run(*started)
+        finally:
+            self.last_seconds = time.perf_counter() - began
 
     def run_info(self) -> dict[str, Any]:
         """What the last :meth:`run` decided that a result should carry (e.g. whether a layer ran

@@ -4,13 +4,16 @@ For a few case shapes it times, interleaved in one process (every repeat runs ea
 once, in an order that rotates from repeat to repeat), and reports medians of:
 
 - ``raw``: ``torch.nn.functional.conv_transpose{1,2,3}d`` on tensors prepared beforehand;
-- ``judge``: :func:`harness.verdict.judge` on the case with :class:`TorchFunctional` (everything);
+- ``judge``: :func:`harness.verdict.judge` on the case with :class:`TorchFunctional` in this process;
+- ``isolated``: the same through the target's worker process, as ``run`` does it (arrays and output
+  cross a socket; the reference is computed while the worker runs the case);
 - ``run``: the target's ``run`` (tensor transport, the call, conversion back to NumPy);
 - ``arrays``: :func:`harness.arrays.make_arrays` (drawing and rounding the inputs);
 - ``ref+cmp``: :meth:`ReferenceResult.for_case` plus :func:`harness.tolerance.compare`, and each
   alone as ``ref`` and ``cmp`` (the latter against a reference computed beforehand).
 
-The overhead of a case is ``judge − raw``; the goal is ``overhead ≤ 1 ms + 10 % of raw``.
+The overhead of a case is ``isolated − raw`` (the production path; ``judge − raw`` is shown too);
+the goal is ``overhead ≤ 1 ms + 10 % of raw``.
 
 Usage::
 
@@ -33,7 +36,7 @@ from typing import Any
 
 GOAL_FIXED_MS = 1.0
 GOAL_FRACTION = 0.10
-PARTS = ("raw", "judge", "run", "arrays", "ref+cmp", "ref", "cmp")
+PARTS = ("raw", "judge", "isolated", "run", "arrays", "ref+cmp", "ref", "cmp")
 
 
 def build_cases() -> dict[str, Any]:
@@ -54,7 +57,7 @@ def build_cases() -> dict[str, Any]:
     }
 
 
-def measurements(case: Any, target: Any) -> dict[str, Callable[[], object]]:
+def measurements(case: Any, target: Any, remote: Any) -> dict[str, Callable[[], object]]:
     """The timed callables of one case, by part name."""
     import torch
 
@@ -83,6 +86,7 @@ def measurements(case: Any, target: Any) -> dict[str, Callable[[], object]]:
     return {
         "raw": raw,
         "judge": lambda: judge(case, target),
+        "isolated": lambda: judge(case, remote),
         "run": lambda: target.run(case, arrays),
         "arrays": lambda: make_arrays(case),
         "ref+cmp": ref_cmp,
@@ -123,7 +127,10 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    from harness.workers import isolated, shutdown_all
+
     target = TorchFunctional("cpu")
+    remote = isolated(TorchFunctional("cpu"))
     cases = build_cases()
     if args.cases:
         cases = {k: v for k, v in cases.items() if k in args.cases.split(",")}
@@ -142,15 +149,20 @@ def main(argv: list[str] | None = None) -> int:
         if verdict.outcome != PASS:
             print(f"{name}: judge says {verdict.outcome}: {verdict.message}", file=sys.stderr)
             return 2
-        med = time_case(measurements(case, target), args.repeats, args.warmup)
+        if judge(case, remote).outcome != PASS:
+            print(f"{name}: the isolated judge does not pass", file=sys.stderr)
+            return 2
+        med = time_case(measurements(case, target, remote), args.repeats, args.warmup)
         ms = {k: v * 1e3 for k, v in med.items()}
-        overhead = ms["judge"] - ms["raw"]
+        overhead = ms["isolated"] - ms["raw"]
         goal = GOAL_FIXED_MS + GOAL_FRACTION * ms["raw"]
         ok = overhead <= goal
         failed += not ok
         elems = int(np.prod(case.output_shape))
         print(f"{name:9s} {elems:9d} " + " ".join(f"{ms[p]:10.3f}" for p in PARTS)
-              + f" {overhead:12.3f} {ms['judge'] / ms['raw']:6.1f}x {goal:8.3f}  {'PASS' if ok else 'FAIL'}")
+              + f" {overhead:12.3f} {ms['isolated'] / ms['raw']:6.1f}x {goal:8.3f}  "
+              + ("PASS" if ok else "FAIL"))
+    shutdown_all()
     print(f"\n{len(cases) - failed}/{len(cases)} cases meet the goal")
     return 1 if failed else 0
 

@@ -76,6 +76,20 @@ class Verdict:
         return self.outcome in FAILING
 
 
+def _failed(exc: Exception, expected_shape: list[int], seconds: float) -> Verdict:
+    """The verdict when the target produced no output: crash, timeout or error."""
+    if isinstance(exc, RunFailure):
+        return Verdict(exc.outcome, str(exc), expected_shape=expected_shape, detail=exc.detail,
+                       seconds=seconds)
+    if isinstance(exc, RemoteError):
+        return Verdict(ERROR, exc.text, expected_shape=expected_shape, detail=exc.type_name,
+                       seconds=seconds)
+    # the framework refused or failed a case it declares supported
+    text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    return Verdict(ERROR, text, expected_shape=expected_shape, detail=type(exc).__name__,
+                   seconds=seconds)
+
+
 def judge(case: Case, target: Target) -> Verdict:
     """Run ``case`` on ``target`` and judge it against the reference.
 
@@ -98,18 +112,16 @@ def judge(case: Case, target: Target) -> Verdict:
     arrays = make_arrays(case)
     start = time.perf_counter()
     try:
-        actual = target.run(case, arrays)
-    except RunFailure as exc:
-        return Verdict(exc.outcome, str(exc), expected_shape=expected_shape, detail=exc.detail,
-                       seconds=time.perf_counter() - start)
-    except RemoteError as exc:
-        return Verdict(ERROR, exc.text, expected_shape=expected_shape, detail=exc.type_name,
-                       seconds=time.perf_counter() - start)
-    except Exception as exc:  # the framework refused or failed a case it declares supported
-        text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-        return Verdict(ERROR, text, expected_shape=expected_shape, detail=type(exc).__name__,
-                       seconds=time.perf_counter() - start)
-    seconds = time.perf_counter() - start
+        target.start_run(case, arrays)
+    except Exception as exc:
+        return _failed(exc, expected_shape, time.perf_counter() - start)
+    # Computed while an isolated target's worker runs the case.
+    reference = ReferenceResult.for_case(explicit, arrays)
+    try:
+        actual = target.finish_run()
+    except Exception as exc:
+        return _failed(exc, expected_shape, time.perf_counter() - start)
+    seconds = target.last_seconds
     info = dict(target.run_info())
     actual_shape = list(actual.shape)
     if actual_shape != expected_shape:
@@ -126,7 +138,6 @@ def judge(case: Case, target: Target) -> Verdict:
                        expected_shape=expected_shape, actual_shape=actual_shape, detail="shape",
                        seconds=seconds, run_info=info)
     model = target.accumulation(case.dtype)
-    reference = ReferenceResult.for_case(explicit, arrays)
     output_dtype = target.output_dtype(case)
     result = compare(actual, reference, output_dtype, model)
     if result.passed:

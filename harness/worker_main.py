@@ -7,7 +7,7 @@ imports the framework). Messages are pickled tuples, each preceded by its length
 endian):
 
 - ``("load", key, class_ref, device)`` → ``("ok", environment)``
-- ``("run", key, case_dict, arrays)`` → ``("ok", (output, run_info))``
+- ``("run", key, case_dict, arrays)`` → ``("ok", (output, run_info, seconds))``
 - ``("env", key)`` → ``("ok", environment)``
 - ``("invoke", key, method, args, kwargs)`` → ``("ok", result)``: any other public method of the
   target (audits use it to send raw, possibly invalid, parameters to the framework)
@@ -23,6 +23,7 @@ import os
 import pickle
 import socket
 import sys
+import time
 import traceback
 from typing import Any
 
@@ -80,8 +81,9 @@ def serve(conn: socket.socket) -> None:
             elif verb == "run":
                 _, key, case_dict, arrays = message
                 target = targets[key]
+                began = time.perf_counter()
                 output = target.run(Case.from_dict(case_dict), arrays)
-                reply = ("ok", (output, target.run_info()))
+                reply = ("ok", (output, target.run_info(), time.perf_counter() - began))
             elif verb == "env":
                 reply = ("ok", targets[message[1]].environment())
             elif verb == "invoke":

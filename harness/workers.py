@@ -243,8 +243,8 @@ class Worker:
                 raise self._failure(TIMEOUT, f"{timeout:g}s",
                                     f"ran past the {timeout:g} s limit and was killed", offset)
 
-    def request(self, message: tuple[Any, ...], timeout: float) -> Any:
-        """Send a message and return the reply's payload; raise RunFailure or RemoteError."""
+    def submit(self, message: tuple[Any, ...]) -> int:
+        """Send a message without waiting; returns the log offset that :meth:`collect` needs."""
         if not self.alive:
             self.stop(kill=True)
             self.start()
@@ -255,10 +255,18 @@ class Worker:
         except OSError:
             self.stop(kill=True)
             raise self._failure(CRASH, "send", "could not be reached", offset) from None
+        return offset
+
+    def collect(self, timeout: float, offset: int) -> Any:
+        """The payload of the reply to the last submitted message; RunFailure or RemoteError."""
         reply = self._receive(timeout, offset)
         if reply[0] == "ok":
             return reply[1]
         raise RemoteError(reply[1], reply[2])
+
+    def request(self, message: tuple[Any, ...], timeout: float) -> Any:
+        """Send a message and return the reply's payload; raise RunFailure or RemoteError."""
+        return self.collect(timeout, self.submit(message))
 
     def ensure_loaded(self, key: str, class_ref: str, device: str) -> dict[str, Any]:
         """Load (construct and prepare) a target in the worker once; returns its environment."""
@@ -321,6 +329,7 @@ class IsolatedTarget(Target):
         self._ref = inner.class_reference()
         self._key = f"{self._ref}@{inner.device}"
         self._last_info: dict[str, Any] = {}
+        self._pending: int | None = None
 
     @property
     def worker(self) -> Worker:
@@ -374,10 +383,23 @@ class IsolatedTarget(Target):
 
     def run(self, case: Case, arrays: CaseArrays) -> np.ndarray:
         """Run the case in the worker (RunFailure on crash or timeout, RemoteError on exception)."""
+        self.start_run(case, arrays)
+        return self.finish_run()
+
+    def start_run(self, case: Case, arrays: CaseArrays) -> None:
+        """Send the case to the worker and return at once (the caller computes the reference
+        meanwhile: the framework and the reference run on two cores at the same time)."""
         self._last_info = {}
+        self._pending = None
         self.worker.ensure_loaded(self._key, self._ref, self.device)
-        output, self._last_info = self.worker.request(("run", self._key, case.to_dict(), arrays),
-                                                      SETTINGS.case_timeout)
+        self._pending = self.worker.submit(("run", self._key, case.to_dict(), arrays))
+
+    def finish_run(self) -> np.ndarray:
+        """Wait for the worker's output of the case sent by :meth:`start_run`."""
+        offset, self._pending = self._pending, None
+        if offset is None:
+            raise RuntimeError("finish_run() without start_run()")
+        output, self._last_info, self.last_seconds = self.worker.collect(SETTINGS.case_timeout, offset)
         return output
 
     def run_info(self) -> dict[str, Any]:
