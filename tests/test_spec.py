@@ -334,7 +334,21 @@ def test_default_specs_load(default_specs: dict[str, Spec]) -> None:
 def _shapes(spec: Spec) -> list[tuple[str, tuple[int, ...]]]:
     return [
         (pin.source, output_shape(case)) for pin, case in zip(spec.pinned, spec.pinned_cases(), strict=True)
+        if case.padding_mode == "explicit"
     ]
+
+
+def _explicit(spec: Spec) -> list[Case]:
+    return [c for c in spec.pinned_cases() if c.padding_mode == "explicit"]
+
+
+def test_every_default_spec_pins_each_named_mode(default_specs: dict[str, Spec]) -> None:
+    for spec in default_specs.values():
+        named = [c for c in spec.pinned_cases() if c.padding_mode != "explicit"]
+        assert {c.padding_mode for c in named} == {"same", "same_lower", "valid"}, spec.name
+        # one SAME case whose stride exceeds the kernel: the frameworks' documented sizes differ
+        assert any(c.padding_mode == "same" and c.stride[0] > c.dilated_kernel[0] for c in named)
+        assert all(c.dtype == "float32" for c in named)
 
 
 def test_2d_pinned_cases_are_the_seed_examples(default_specs: dict[str, Spec]) -> None:
@@ -346,7 +360,7 @@ def test_2d_pinned_cases_are_the_seed_examples(default_specs: dict[str, Spec]) -
         ("seeds/003_f90ce2d32773065c.txt", (20, 33, 93, 100)),  # (3, 5) kernel, padding (4, 2)
         ("seeds/003_f90ce2d32773065c.txt", (1, 16, 12, 12)),  # output_size 12x12: output_padding 1
     ]
-    trt, mindspore, _, big, upsample = spec.pinned_cases()
+    trt, mindspore, _, big, upsample = _explicit(spec)
     assert not trt.bias and trt.input_shape == (1, 1, 3, 3) and trt.weight_shape == (1, 1, 3, 3)
     assert not mindspore.bias and mindspore.input_shape == (1, 3, 16, 50)
     assert big.input_shape == (20, 16, 50, 100) and big.pads_begin == big.pads_end == (4, 2)
@@ -358,10 +372,10 @@ def test_2d_pinned_cases_are_the_seed_examples(default_specs: dict[str, Spec]) -
 
 
 def test_1d_and_3d_pinned_cases(default_specs: dict[str, Spec]) -> None:
-    one = default_specs["conv_transpose1d"].pinned_cases()
+    one = _explicit(default_specs["conv_transpose1d"])
     assert [output_shape(c) for c in one] == [(2, 6, 16), (1, 3, 14)]
     assert one[0].groups == 2 and one[0].dilation == (2,)
     assert one[1].pads_begin != one[1].pads_end and one[1].output_padding[0] > one[1].pads_end[0]
-    three = default_specs["conv_transpose3d"].pinned_cases()
+    three = _explicit(default_specs["conv_transpose3d"])
     assert [output_shape(c) for c in three] == [(1, 2, 8, 8, 8), (1, 6, 6, 6, 8)]
     assert three[1].groups == 2 and three[1].pads_begin != three[1].pads_end
