@@ -48,8 +48,10 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import numpy as np
@@ -59,7 +61,83 @@ from harness.case import Case
 #: Largest work buffer (bytes) a thread keeps between calls; larger ones are freed after the call.
 SCRATCH_KEEP_BYTES = 256 * 2**20
 
+#: Arrays smaller than this (elements) are summed and copied on the calling thread alone.
+PARALLEL_MIN_ELEMENTS = 1 << 20
+#: Columns per block when summing a phase's taps: the running sum stays in cache across the taps.
+SUM_BLOCK = 1 << 14
+
 _kept = threading.local()
+_pool_lock = threading.Lock()
+_pool: ThreadPoolExecutor | None = None
+
+
+def reference_threads() -> int:
+    """Threads for the memory-bound passes (``$CONVT_REFERENCE_THREADS``, else the usable cores)."""
+    configured = os.environ.get("CONVT_REFERENCE_THREADS")
+    if configured:
+        return max(1, int(configured))
+    try:
+        return max(1, min(8, len(os.sched_getaffinity(0))))
+    except AttributeError:  # not on Linux
+        return max(1, min(8, os.cpu_count() or 1))
+
+
+def _run_all(tasks: list[Callable[[], None]]) -> None:
+    """Run the tasks, in parallel when there are several (NumPy releases the GIL for them)."""
+    global _pool
+    if len(tasks) == 1:
+        tasks[0]()
+        return
+    with _pool_lock:
+        if _pool is None or _pool._max_workers < len(tasks):
+            _pool = ThreadPoolExecutor(max_workers=len(tasks), thread_name_prefix="convt-ref")
+        pool = _pool
+    for future in [pool.submit(task) for task in tasks]:
+        future.result()
+
+
+def _chunks(n: int, parts: int) -> list[tuple[int, int]]:
+    """``parts`` contiguous, near-equal ranges covering ``[0, n)`` (fewer when ``n`` is small)."""
+    parts = max(1, min(parts, n))
+    edges = [n * i // parts for i in range(parts + 1)]
+    return [(a, b) for a, b in itertools.pairwise(edges) if a < b]
+
+
+def _parallel_copy(dst: np.ndarray, src: np.ndarray) -> None:
+    """``dst[...] = src`` split along the first axis of size > 1 among axes 1 and 2."""
+    threads = reference_threads() if dst.size >= PARALLEL_MIN_ELEMENTS else 1
+    axis = next((a for a in (1, 2) if a < dst.ndim and dst.shape[a] >= threads), None)
+    if threads == 1 or axis is None:
+        np.copyto(dst, src)
+        return
+    def index(a: int, b: int) -> tuple[slice, ...]:
+        return (slice(None),) * axis + (slice(a, b),)
+
+    _run_all([functools.partial(np.copyto, dst[index(a, b)], src[index(a, b)])
+              for a, b in _chunks(dst.shape[axis], threads)])
+
+
+def _sum_taps(per_tap: np.ndarray, offsets: Sequence[int]) -> None:
+    """Add each later tap's slab, shifted by its flat offset, into the first: ``(G, T, length)``.
+
+    Blocked, so that a block of the running sum stays in cache while every tap is added to it, and
+    split across threads for large phases.
+    """
+    base = per_tap[:, 0]
+    length = base.shape[1]
+    large = base.size >= PARALLEL_MIN_ELEMENTS
+    block = SUM_BLOCK if large else length
+
+    def work(start: int, stop: int) -> None:
+        for a in range(start, stop, block):
+            b = min(a + block, stop)
+            for t, offset in enumerate(offsets, start=1):
+                lo, hi = max(a, -offset), min(b, length - max(0, offset))
+                if lo < hi:
+                    np.add(base[:, lo:hi], per_tap[:, t, lo + offset: hi + offset], out=base[:, lo:hi])
+
+    threads = reference_threads() if large else 1
+    _run_all([functools.partial(work, a, b) for a, b in _chunks(length, threads)])
 
 
 def release_scratch() -> None:
@@ -286,8 +364,8 @@ def _polyphase(
     slabs = work[groups * k_dim * grid:].reshape(groups, plan.most_taps * c_out_g, grid)
 
     data_grid = data[:, :c_in_g].reshape(groups, c_in_g, n_batch, *plan.padded)
-    data_grid[lead + plan.interior] = x.reshape(n_batch, groups, c_in_g, *size_in).transpose(
-        1, 2, 0, *range(3, rank + 3))
+    _parallel_copy(data_grid[lead + plan.interior],
+                   x.reshape(n_batch, groups, c_in_g, *size_in).transpose(1, 2, 0, *range(3, rank + 3)))
     for pad in plan.pads:
         data_grid[lead + pad] = 0.0
     if ones_row:
@@ -319,12 +397,8 @@ def _polyphase(
                 np.add(part, per_tap[:, t].reshape(slab_shape)[lead + window], out=part)
             continue
         # Flat shifts: a valid output position plus the offset stays in its sample's padded grid.
-        base = per_tap[:, 0]
-        length = base.shape[1]
-        for t, offset in enumerate(phase.offsets, start=1):
-            lo, hi = max(0, -offset), length - max(0, offset)
-            np.add(base[:, lo:hi], per_tap[:, t, lo + offset: hi + offset], out=base[:, lo:hi])
-        np.copyto(dst, base.reshape(slab_shape)[lead + phase.base])
+        _sum_taps(per_tap, phase.offsets)
+        _parallel_copy(dst, per_tap[:, 0].reshape(slab_shape)[lead + phase.base])
     return out
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import example, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from harness.case import Case
@@ -126,6 +126,26 @@ def magnitude(case: Case, x: np.ndarray, w: np.ndarray, b: np.ndarray | None) ->
     if b is not None:
         m += np.abs(b).reshape((1, -1) + (1,) * case.rank)
     return m
+
+
+# --- the parallel, blocked passes of large problems, forced on small ones -------------------------
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(case=small_cases(), seed=st.integers(0, 2**32 - 1), threads=st.sampled_from([2, 3]),
+       block=st.sampled_from([1, 3, 7]))
+def test_parallel_blocked_passes_match_naive_loop(
+    monkeypatch: pytest.MonkeyPatch, case: Case, seed: int, threads: int, block: int
+) -> None:
+    from harness import reference
+
+    with monkeypatch.context() as patch:
+        patch.setattr(reference, "PARALLEL_MIN_ELEMENTS", 0)
+        patch.setattr(reference, "SUM_BLOCK", block)
+        patch.setenv("CONVT_REFERENCE_THREADS", str(threads))
+        x, w, b = draw_arrays(case, seed, True)
+        ref = conv_transpose(x, w, b, **geometry(case))
+    np.testing.assert_array_equal(ref, conv_transpose_naive(x, w, b, **geometry(case)))
 
 
 # --- reference vs. the defining sum ---------------------------------------------------------
