@@ -18,7 +18,7 @@ from typing import Any
 import hypothesis
 
 from adapters.protocol import Target
-from adapters.registry import installed_targets, resolve
+from adapters.registry import known_names, resolve
 from harness import workers
 from harness.case import Case
 from harness.explore import explore
@@ -231,7 +231,8 @@ def run(
     run_id = new_run_id()
     out = out_dir or Path("reports") / run_id
     out.mkdir(parents=True, exist_ok=True)
-    names = target_names if target_names is not None else installed_targets()
+    # every registered target: the ones that cannot run here are recorded as unavailable, with why
+    names = target_names if target_names is not None else known_names()
     replay: dict[str, list[dict[str, Any]]] = {}
     if store and store.exists():
         replay = _replay_snapshot(store, specs=[load_spec(p) for p in spec_paths], targets=names)
