@@ -151,6 +151,15 @@ def _overflow_ambiguous(exact: np.ndarray, bound: np.ndarray, threshold: float) 
         return np.isfinite(mag) & (mag - bound < threshold) & (mag + bound >= threshold)
 
 
+def _beyond_bound_message(
+    n_bad: int, worst: tuple[int, ...] | None, got: np.ndarray, expected: np.ndarray, err: np.ndarray,
+    bound: np.ndarray,
+) -> str:
+    idx = worst if worst is not None else ()
+    return (f"{n_bad} element(s) exceed the bound; worst at {list(idx)}: got {float(got[idx])!r}, "
+            f"expected {float(expected[idx])!r}, |error| {err[idx]:.3g} > bound {bound[idx]:.3g}")
+
+
 def _all_finite_in_range(got: np.ndarray, exact: np.ndarray, bound: np.ndarray, threshold: float) -> bool:
     """True when no element is nan/inf on either side and none is near the overflow threshold."""
     if not (np.isfinite(got).all() and np.isfinite(exact).all()):
@@ -185,9 +194,7 @@ def _compare_finite(
     if n_bad == 0:
         message = f"within bound (max error/bound {max_ratio:.3g})"
     else:
-        idx = worst if worst is not None else ()
-        message = (f"{n_bad} element(s) exceed the bound; worst at {list(idx)}: got {float(got[idx])!r}, "
-                   f"expected {float(expected[idx])!r}, |error| {err[idx]:.3g} > bound {bound[idx]:.3g}")
+        message = _beyond_bound_message(n_bad, worst, got, expected, err, bound)
     return Comparison(
         passed=n_bad == 0,
         max_abs_error=float(err.max()) if err.size else 0.0,
@@ -264,9 +271,7 @@ def compare(
             message += (f"; partial sums there reach {float(ref.magnitude[idx]):.4g}, "
                         f"beyond {model.taps}'s range")
     else:
-        idx = worst if worst is not None else ()
-        message = (f"{n_bad} element(s) exceed the bound; worst at {list(idx)}: got {float(got[idx])!r}, "
-                   f"expected {float(expected[idx])!r}, |error| {err[idx]:.3g} > bound {bound[idx]:.3g}")
+        message = _beyond_bound_message(n_bad, worst, got, expected, err, bound)
     return Comparison(
         passed=n_bad == 0,
         max_abs_error=float(err.max()) if err.size else 0.0,
