@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from adapters.audit_support import Code, NotExpressible, RawParams, call_text
 from adapters.mindspore_common import (
     MS_DTYPES,
     MindSporeTarget,
@@ -27,6 +28,9 @@ from harness.arrays import CaseArrays
 from harness.case import Case
 from harness.modes import DocumentedMode
 
+#: Documented defaults of mindspore.nn.Conv{1,2,3}dTranspose (2.10), left out of call text.
+LAYER_DEFAULTS = {"stride": 1, "pad_mode": "same", "padding": 0, "output_padding": 0, "dilation": 1,
+                  "group": 1, "has_bias": False}
 DOC_2D = "https://www.mindspore.cn/docs/en/r2.10.0/api_python/nn/mindspore.nn.Conv2dTranspose.html"
 
 
@@ -107,3 +111,28 @@ class MindSporeNN(MindSporeTarget):
             f"    weight_init=weight, bias_init=bias, dtype=ms.{MS_DTYPES[case.dtype]})\n"
             "y = net(x)\nprint(y.shape)\nprint(y)\n"
         )
+
+    def equivalent_call(self, case: Case) -> str:
+        """The layer construction :meth:`run` makes (weights go to ``weight_init``/``bias_init``)."""
+        keywords: dict[str, object] = dict(self.arguments(case))
+        if case.dtype != "float32":
+            keywords["dtype"] = Code(f"mindspore.{MS_DTYPES[case.dtype]}")
+        return call_text(f"mindspore.nn.Conv{case.rank}dTranspose", (), keywords, LAYER_DEFAULTS)
+
+    def probe(self, params: dict[str, object]) -> list[int]:
+        """Build the layer from raw parameters (``pad_mode='pad'``) and call it; the output shape."""
+        p = RawParams.from_dict(params)
+        p.require_layer_weight(f"mindspore.nn.Conv{p.rank}dTranspose")
+        ms = self._ms
+        args: dict[str, object] = {"in_channels": p.in_channels, "out_channels": p.out_channels}
+        if p.rank == 1:
+            p.require_symmetric("mindspore.nn.Conv1dTranspose")
+            if any(p.output_padding):
+                raise NotExpressible("mindspore.nn.Conv1dTranspose has no output_padding")
+            args.update(kernel_size=p.kernel_size[0], stride=p.stride[0], pad_mode="pad",
+                        padding=p.pads_begin[0], dilation=p.dilation[0])
+        else:
+            args.update(kernel_size=p.kernel_size, stride=p.stride, pad_mode="pad", padding=p.pairs(),
+                        output_padding=p.output_padding, dilation=p.dilation)
+        layer = getattr(ms.nn, f"Conv{p.rank}dTranspose")(**args, group=p.groups, has_bias=p.bias)
+        return list(layer(ms.Tensor(p.data())).shape)

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from adapters.audit_support import Code, NotExpressible, RawParams, call_text
 from adapters.mindspore_common import (
     MindSporeTarget,
     begin_end_pairs,
@@ -28,6 +29,10 @@ from adapters.mindspore_common import (
 from harness.arrays import CaseArrays
 from harness.case import Case
 from harness.modes import DocumentedMode
+
+#: Documented defaults of ops.Conv2DTranspose / ops.Conv3DTranspose (2.10), left out of call text.
+PRIMITIVE_DEFAULTS = {"pad_mode": "valid", "pad": 0, "stride": 1, "dilation": 1, "group": 1,
+                      "output_padding": 0}
 
 
 class MindSporeOps(MindSporeTarget):
@@ -112,3 +117,33 @@ class MindSporeOps(MindSporeTarget):
             '    y = ops.bias_add(y, Tensor(data["bias"]))\n'
             "print(y.shape)\nprint(y)\n"
         )
+
+    def equivalent_call(self, case: Case) -> str:
+        """The primitive call :meth:`run` makes (and the ``ops.bias_add`` around it with a bias)."""
+        name = f"mindspore.ops.Conv{case.rank}DTranspose"
+        text = call_text(name, (), self.arguments(case), PRIMITIVE_DEFAULTS)
+        inputs = (Code("x"), Code("weight"))
+        if case.rank == 2:
+            inputs += (self.input_size(case),)
+        text += "(" + ", ".join(repr(v) for v in inputs) + ")"
+        return f"mindspore.ops.bias_add({text}, bias)" if case.bias else text
+
+    def probe(self, params: dict[str, object]) -> list[int]:
+        """Call the primitive with raw parameters (``pad_mode='pad'``) on random data; the shape."""
+        p = RawParams.from_dict(params)
+        ms = self._ms
+        if p.rank == 1:
+            raise NotExpressible(self.missing_rank_reason)
+        x, w = ms.Tensor(p.data()), ms.Tensor(p.data(p.weight_shape, seed=1))
+        common = {"kernel_size": p.kernel_size, "pad_mode": "pad", "pad": p.pairs(), "stride": p.stride,
+                  "dilation": p.dilation, "group": p.groups}
+        if p.rank == 2:
+            op = ms.ops.Conv2DTranspose(out_channel=p.in_channels, **common)
+            y = op(x, w, (p.batch, p.out_channels, *p.output_size))
+        else:
+            op = ms.ops.Conv3DTranspose(in_channel=p.in_channels, out_channel=p.out_channels, **common,
+                                        output_padding=p.output_padding)
+            y = op(x, w)
+        if p.bias:
+            y = ms.ops.bias_add(y, ms.Tensor(p.data((p.out_channels,), seed=2)))
+        return list(y.shape)

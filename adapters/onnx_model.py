@@ -137,3 +137,38 @@ def build_model(case: Case, *, opset: int, use_output_shape: bool = False) -> An
     opsets = [helper.make_opsetid("", opset)]
     return helper.make_model(graph, opset_imports=opsets,
                              ir_version=helper.find_min_ir_version_for(opsets))
+
+
+def raw_attributes(params: Any, *, use_output_shape: bool = False) -> dict[str, Any]:
+    """The node attributes for raw (unvalidated) parameters, as :func:`attributes` sets them."""
+    attrs: dict[str, Any] = {
+        "kernel_shape": list(params.kernel_size),
+        "strides": list(params.stride),
+        "dilations": list(params.dilation),
+        "group": params.groups,
+    }
+    if use_output_shape:
+        attrs["output_shape"] = list(params.output_size)
+    else:
+        attrs["pads"] = [*params.pads_begin, *params.pads_end]
+        if any(params.output_padding):
+            attrs["output_padding"] = list(params.output_padding)
+    return attrs
+
+
+def build_raw_model(params: Any, *, opset: int, use_output_shape: bool = False) -> Any:
+    """The float32 ``ModelProto`` of one ConvTranspose node with raw attributes (for probes)."""
+    from onnx import TensorProto, helper
+
+    ranks = {"X": params.rank + 2, "W": len(params.weight_shape)}
+    if params.bias:
+        ranks["B"] = 1
+    inputs = [helper.make_tensor_value_info(name, TensorProto.FLOAT, [None] * rank)
+              for name, rank in ranks.items()]
+    output = helper.make_tensor_value_info("Y", TensorProto.FLOAT, [None] * (params.rank + 2))
+    node = helper.make_node("ConvTranspose", list(ranks), ["Y"],
+                            **raw_attributes(params, use_output_shape=use_output_shape))
+    graph = helper.make_graph([node], "conv_transpose", inputs, [output])
+    opsets = [helper.make_opsetid("", opset)]
+    return helper.make_model(graph, opset_imports=opsets,
+                             ir_version=helper.find_min_ir_version_for(opsets))

@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from adapters import onnx_model
+from adapters.audit_support import NotExpressible, RawParams, call_text
 from adapters.protocol import CROPS_BEGIN_END, Capabilities, Target, TargetUnavailable
 from harness.arrays import CaseArrays
 from harness.case import Case
@@ -45,6 +46,8 @@ CUDA_ACCUMULATION = {
     "float16": AccumulationModel("float32", "float32"),
 }
 SESSION_CACHE_SIZE = 256
+#: Attribute defaults of ConvTranspose in the ONNX specification, left out of call text.
+ATTRIBUTE_DEFAULTS = {"strides": 1, "dilations": 1, "group": 1, "pads": 0, "output_padding": 0}
 
 
 class OnnxRuntime(Target):
@@ -236,6 +239,28 @@ class OnnxRuntime(Target):
             f"(y,) = session.run(['Y'], {{{feed_text}}})\n"
             "print(y.shape)\nprint(y)\n"
         )
+
+
+    def equivalent_call(self, case: Case) -> str:
+        """The ``onnx.helper.make_node`` call of the node :meth:`run` executes (and its opset)."""
+        attrs = onnx_model.attributes(case, use_output_shape=self.use_output_shape)
+        text = call_text("onnx.helper.make_node", ("ConvTranspose", onnx_model.input_names(case), ["Y"]),
+                         attrs, ATTRIBUTE_DEFAULTS)
+        return f"{text}  # opset {self.opset}"
+
+    def probe(self, params: dict[str, object]) -> list[int]:
+        """Run a node with raw attributes on random float32 data (CPU provider); the output shape."""
+        p = RawParams.from_dict(params)
+        if self.use_output_shape and any(v < 0 for v in p.output_padding):
+            raise NotExpressible("output_shape carries no output_padding: a negative one is a smaller "
+                                 "output_shape, which is a valid crop")
+        model = onnx_model.build_raw_model(p, opset=self.opset, use_output_shape=self.use_output_shape)
+        session = self._ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+        feeds = {"X": p.data(), "W": p.data(p.weight_shape, seed=1)}
+        if p.bias:
+            feeds["B"] = p.data((p.out_channels,), seed=2)
+        (y,) = session.run(["Y"], feeds)
+        return list(np.asarray(y).shape)
 
 
 class OnnxRuntimeOpset11(OnnxRuntime):

@@ -197,6 +197,13 @@ def plan_call(case: Case) -> PaddleCall:
     return PaddleCall(form, padding, output_padding, None, fmt)
 
 
+def raw_padding(params: Any) -> list[int]:
+    """The padding form a probe passes for raw parameters: one per dimension, or begin/end pairs."""
+    if params.symmetric:
+        return list(params.pads_begin)
+    return list(params.pairs())
+
+
 def installed_distribution() -> str | None:
     """Which paddle wheel is installed (metadata only, no import), or None."""
     for dist in (GPU_DISTRIBUTION, CPU_DISTRIBUTION):

@@ -6,9 +6,21 @@ from typing import Any
 
 import numpy as np
 
-from adapters.paddle_common import PaddleCall, PaddleTarget, plan_call, snippet_output, snippet_prelude
+from adapters.audit_support import Code, RawParams, call_text
+from adapters.paddle_common import (
+    CHANNELS_FIRST_FORMAT,
+    PaddleCall,
+    PaddleTarget,
+    plan_call,
+    raw_padding,
+    snippet_output,
+    snippet_prelude,
+)
 from harness.arrays import CaseArrays
 from harness.case import Case
+
+#: Documented defaults of paddle.nn.functional.conv{1,2,3}d_transpose, left out of call text.
+FUNCTIONAL_DEFAULTS = {"bias": None, "stride": 1, "padding": 0, "dilation": 1, "groups": 1}
 
 
 def _extension_kwargs(call: PaddleCall) -> dict[str, Any]:
@@ -49,3 +61,30 @@ class PaddleFunctional(PaddleTarget):
             f"data_format={call.data_format!r}{extension})\n"
             + snippet_output(case)
         )
+
+    def equivalent_call(self, case: Case) -> str:
+        """The functional call :meth:`run` makes (weight ``(C_in, C_out/groups, *k)``)."""
+        call = plan_call(case)
+        keywords: dict[str, object] = {
+            "bias": Code("bias") if case.bias else None, "stride": list(case.stride),
+            "padding": call.padding, "dilation": list(case.dilation), "groups": case.groups,
+            "data_format": call.data_format, **_extension_kwargs(call)}
+        defaults = dict(FUNCTIONAL_DEFAULTS, data_format=CHANNELS_FIRST_FORMAT[case.rank])
+        return call_text(f"paddle.nn.functional.conv{case.rank}d_transpose", (Code("x"), Code("weight")),
+                         keywords, defaults)
+
+    def probe(self, params: dict[str, object]) -> list[int]:
+        """Call the functional form with raw parameters on random data; the output shape."""
+        p = RawParams.from_dict(params)
+        p.require_kernel_from_weight(f"paddle.nn.functional.conv{p.rank}d_transpose")
+        self.prepare()
+        paddle = self._paddle
+        x = paddle.to_tensor(p.data())
+        w = paddle.to_tensor(p.data(p.weight_shape, seed=1))
+        b = paddle.to_tensor(p.data((p.out_channels,), seed=2)) if p.bias else None
+        fn = getattr(paddle.nn.functional, f"conv{p.rank}d_transpose")
+        with paddle.no_grad():
+            y = fn(x, w, bias=b, stride=list(p.stride), padding=raw_padding(p),
+                   output_padding=list(p.output_padding), dilation=list(p.dilation), groups=p.groups,
+                   data_format=CHANNELS_FIRST_FORMAT[p.rank])
+        return list(y.shape)

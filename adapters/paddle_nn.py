@@ -12,9 +12,22 @@ from typing import Any
 
 import numpy as np
 
-from adapters.paddle_common import PaddleCall, PaddleTarget, plan_call, snippet_output, snippet_prelude
+from adapters.audit_support import RawParams, call_text
+from adapters.paddle_common import (
+    CHANNELS_FIRST_FORMAT,
+    PaddleCall,
+    PaddleTarget,
+    plan_call,
+    raw_padding,
+    snippet_output,
+    snippet_prelude,
+)
 from harness.arrays import CaseArrays
 from harness.case import Case
+
+#: Documented defaults of paddle.nn.Conv{1,2,3}DTranspose, left out of call text.
+LAYER_DEFAULTS = {"stride": 1, "padding": 0, "output_padding": 0, "dilation": 1, "groups": 1,
+                  "bias_attr": None}
 
 
 class PaddleNN(PaddleTarget):
@@ -75,3 +88,34 @@ class PaddleNN(PaddleTarget):
             f"    y = {forward}\n"
             + snippet_output(case)
         )
+
+    def equivalent_call(self, case: Case) -> str:
+        """The layer construction (and forward) that :meth:`run` makes."""
+        call = plan_call(case)
+        keywords = {"stride": list(case.stride), "padding": call.padding,
+                    "output_padding": call.output_padding if call.output_padding is not None else 0,
+                    "dilation": list(case.dilation), "groups": case.groups,
+                    "bias_attr": None if case.bias else False, "data_format": call.data_format}
+        defaults = dict(LAYER_DEFAULTS, data_format=CHANNELS_FIRST_FORMAT[case.rank])
+        text = call_text(f"paddle.nn.Conv{case.rank}DTranspose",
+                         (case.in_channels, case.out_channels, list(case.kernel_size)), keywords, defaults)
+        if call.output_size is not None:
+            text += f"(x, output_size={call.output_size!r})"
+        if case.dtype != "float32":
+            text += f"  # built under paddle.set_default_dtype({case.dtype!r})"
+        return text
+
+    def probe(self, params: dict[str, object]) -> list[int]:
+        """Build the layer from raw parameters and call it on random data; the output shape."""
+        p = RawParams.from_dict(params)
+        p.require_layer_weight(f"paddle.nn.Conv{p.rank}DTranspose")
+        self.prepare()
+        paddle = self._paddle
+        layer = getattr(paddle.nn, f"Conv{p.rank}DTranspose")(
+            p.in_channels, p.out_channels, list(p.kernel_size), stride=list(p.stride),
+            padding=raw_padding(p), output_padding=list(p.output_padding), dilation=list(p.dilation),
+            groups=p.groups, bias_attr=None if p.bias else False,
+            data_format=CHANNELS_FIRST_FORMAT[p.rank])
+        with paddle.no_grad():
+            y = layer(paddle.to_tensor(p.data()))
+        return list(y.shape)

@@ -319,6 +319,23 @@ class TensorRTTarget(Target):
                             gpu_fallback=self.gpu_fallback, dla_core=self._dla_core())
 
 
+    def equivalent_call(self, case: Case) -> str:
+        """The layer construction and attributes :meth:`run` sets (kernel CKRS, bias ``(C_out,)``)."""
+        attrs = self.attributes(case)
+        assert not isinstance(attrs, str), attrs
+        bias = "bias" if attrs.bias_count else "trt.Weights()"
+        return "; ".join([
+            f"layer = network.add_deconvolution_nd(x, {attrs.num_output_maps}, "
+            f"trt.Dims({attrs.kernel_shape}), kernel, {bias})",
+            f"layer.num_groups = {attrs.num_groups}",
+            f"layer.stride_nd = trt.Dims({attrs.stride_nd})",
+            f"layer.dilation_nd = trt.Dims({attrs.dilation_nd})",
+            f"layer.pre_padding = trt.Dims({attrs.pre_padding})",
+            f"layer.post_padding = trt.Dims({attrs.post_padding})",
+            f"layer.padding_mode = trt.PaddingMode.{attrs.padding_mode}",
+        ])
+
+
 class TensorRTRoundUp(TensorRTTarget):
     """As ``tensorrt`` with ``padding_mode = EXPLICIT_ROUND_UP`` for explicit crops."""
 

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from adapters.audit_support import Code, RawParams, call_text
 from adapters.protocol import symmetric_padding_for
 from adapters.torch_common import TorchTarget, op_limit_reason, snippet_prelude
 from harness.arrays import CaseArrays
 from harness.case import Case
+
+#: Documented defaults of torch.nn.functional.conv_transpose{1,2,3}d, left out of call text.
+FUNCTIONAL_DEFAULTS = {"stride": 1, "padding": 0, "output_padding": 0, "groups": 1, "dilation": 1}
 
 
 class TorchFunctional(TorchTarget):
@@ -47,3 +51,29 @@ class TorchFunctional(TorchTarget):
             f"    output_padding={output_padding}, groups={case.groups}, dilation={case.dilation})\n"
             "print(y.shape)\nprint(y)\n"
         )
+
+    def equivalent_call(self, case: Case) -> str:
+        """The functional call :meth:`run` makes (weight ``(C_in, C_out/groups, *k)``)."""
+        form = symmetric_padding_for(case)
+        assert not isinstance(form, str), form
+        padding, output_padding = form
+        keywords = {"stride": case.stride, "padding": padding, "output_padding": output_padding,
+                    "groups": case.groups, "dilation": case.dilation}
+        bias = Code("bias") if case.bias else None
+        return call_text(f"torch.nn.functional.conv_transpose{case.rank}d",
+                         (Code("x"), Code("weight"), bias), keywords, FUNCTIONAL_DEFAULTS)
+
+    def probe(self, params: dict[str, object]) -> list[int]:
+        """Call the functional form with raw parameters on random data; the output shape."""
+        p = RawParams.from_dict(params)
+        p.require_kernel_from_weight(f"torch.nn.functional.conv_transpose{p.rank}d")
+        p.require_symmetric("torch.nn.functional.conv_transpose")
+        torch = self._torch
+        x = torch.from_numpy(p.data())
+        w = torch.from_numpy(p.data(p.weight_shape, seed=1))
+        b = torch.from_numpy(p.data((p.out_channels,), seed=2)) if p.bias else None
+        fn = getattr(torch.nn.functional, f"conv_transpose{p.rank}d")
+        with torch.no_grad():
+            y = fn(x, w, b, stride=p.stride, padding=p.pads_begin, output_padding=p.output_padding,
+                   groups=p.groups, dilation=p.dilation)
+        return list(y.shape)

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from adapters.audit_support import Code, RawParams, call_text
 from adapters.protocol import symmetric_padding_for
 from adapters.torch_common import (
     TORCH_DTYPES,
@@ -21,6 +22,9 @@ from adapters.torch_common import (
 )
 from harness.arrays import CaseArrays
 from harness.case import Case
+
+#: Documented defaults of torch.nn.ConvTranspose{1,2,3}d (seeds 003/004), left out of call text.
+MODULE_DEFAULTS = {"stride": 1, "padding": 0, "output_padding": 0, "groups": 1, "bias": True, "dilation": 1}
 
 
 class TorchNN(TorchTarget):
@@ -103,6 +107,41 @@ class TorchNN(TorchTarget):
             f"    y = {call}\n"
             "print(y.shape)\nprint(y)\n"
         )
+
+
+    def equivalent_call(self, case: Case) -> str:
+        """The module construction (and forward, with ``output_size``) that :meth:`run` makes."""
+        form = symmetric_padding_for(case)
+        assert not isinstance(form, str), form
+        padding, output_padding = form
+        keywords: dict[str, object] = {
+            "stride": case.stride, "padding": padding,
+            "output_padding": (0,) * case.rank if self.uses_output_size else output_padding,
+            "groups": case.groups, "bias": case.bias, "dilation": case.dilation}
+        if case.dtype != "float32":
+            keywords["dtype"] = Code(f"torch.{TORCH_DTYPES[case.dtype]}")
+        text = call_text(f"torch.nn.ConvTranspose{case.rank}d",
+                         (case.in_channels, case.out_channels, case.kernel_size), keywords, MODULE_DEFAULTS)
+        if self.uses_output_size:
+            text += f"(x, output_size={list(case.output_size)!r})"
+        if case.layout == "channels_last":
+            text += f"  # x and the module in torch.{memory_format_name(case)}"
+        return text
+
+    def probe(self, params: dict[str, object]) -> list[int]:
+        """Build the module from raw parameters and call it on random data; the output shape."""
+        p = RawParams.from_dict(params)
+        p.require_layer_weight(f"torch.nn.ConvTranspose{p.rank}d")
+        p.require_symmetric("torch.nn.ConvTranspose")
+        torch = self._torch
+        module = getattr(torch.nn, f"ConvTranspose{p.rank}d")(
+            p.in_channels, p.out_channels, p.kernel_size, stride=p.stride, padding=p.pads_begin,
+            output_padding=(0,) * p.rank if self.uses_output_size else p.output_padding,
+            groups=p.groups, bias=p.bias, dilation=p.dilation)
+        x = torch.from_numpy(p.data())
+        with torch.no_grad():
+            y = module(x, output_size=list(p.output_size)) if self.uses_output_size else module(x)
+        return list(y.shape)
 
 
 class TorchNNOutputSize(TorchNN):
