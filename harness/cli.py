@@ -1,4 +1,5 @@
-"""Command line: ``python -m harness run | doctor | repro``."""
+"""Command line: ``python -m harness run | doctor | repro | report | port | audit-docs | audit-modes |
+audit-invalid | audit``."""
 
 from __future__ import annotations
 
@@ -142,9 +143,13 @@ def build_parser() -> argparse.ArgumentParser:
     p_rep.add_argument("line", type=int, help="line number of the record (1-based)")
     p_rep.add_argument("--device", help="override the recorded device")
     p_rep.set_defaults(func=cmd_repro)
+    from harness.audit import add_audit_parser
+    from harness.port import add_port_parser
     from harness.report import add_report_parser
 
     add_report_parser(sub)
+    add_port_parser(sub)
+    add_audit_parser(sub)
     return parser
 
 

@@ -13,6 +13,10 @@ DIR``: ``results.jsonl``, ``run.json``, ``findings/``) and writes, into the firs
 
 Records with ``minimal: true`` are the shrunk representatives of findings: they are the findings,
 and are not counted again among the cases.
+
+Audit files found in the folders (:data:`AUDIT_FILES`: ``python -m harness audit-docs``,
+``audit-modes``, ``audit-invalid`` and ``port --out``) become sections of the page and a short
+``audits`` entry of ``summary.json``; a folder holding only audit files is a valid report folder.
 """
 
 from __future__ import annotations
@@ -78,6 +82,14 @@ COVERAGE_PARAMS: tuple[str, ...] = (
 )
 
 
+#: Audit results a report folder may hold: key → file name (written by harness.audit_*/harness.port).
+AUDIT_FILES: dict[str, str] = {
+    "doc_audit": "doc_audit.json",
+    "mode_equivalence": "mode_equivalence.json",
+    "invalid_inputs": "invalid_inputs.json",
+    "port": "port.json",
+}
+
 # --- loading -----------------------------------------------------------------------------------
 
 
@@ -109,6 +121,8 @@ def load_run(folder: Path, index: int = 0) -> Run:
     """Read ``results.jsonl`` (a truncated last line is skipped and counted) and ``run.json``."""
     path = folder / "results.jsonl"
     if not path.exists():
+        if any((folder / name).exists() for name in AUDIT_FILES.values()):
+            return Run(folder=folder, meta={}, records=[], skipped_lines=0)  # audit results only
         raise FileNotFoundError(f"{folder}: no results.jsonl (is this a run folder?)")
     records = [r for r in read_results(path) if isinstance(r, dict)]
     lines = sum(1 for raw in path.read_text(encoding="utf-8").splitlines() if raw.strip())
@@ -300,6 +314,8 @@ class Report:
     unavailable: dict[str, list[str]]
     comparison: Comparison | None
     generated: str
+    #: Audit results by :data:`AUDIT_FILES` key (the first folder holding each file wins).
+    audits: dict[str, Any] = field(default_factory=dict)
 
     @property
     def totals(self) -> Counter[str]:
@@ -436,10 +452,49 @@ def build_report(runs: list[Run], baseline: Path | None = None) -> Report:
                                     f.signature))
     report = Report(runs=runs, cases=cases, findings=ordered, targets=dict(sorted(targets.items())),
                     unavailable=dict(unavailable), comparison=None,
-                    generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"))
+                    generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+                    audits=load_audits([run.folder for run in runs]))
     if baseline is not None:
         report.comparison = compare_baseline(report, baseline)
     return report
+
+
+def load_audits(folders: Iterable[Path]) -> dict[str, Any]:
+    """The audit files found in ``folders`` (first folder first); an unreadable file says so."""
+    out: dict[str, Any] = {}
+    for folder in folders:
+        for key, name in AUDIT_FILES.items():
+            path = Path(folder) / name
+            if key in out or not path.exists():
+                continue
+            try:
+                out[key] = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, json.JSONDecodeError) as exc:
+                out[key] = {"_unreadable": f"{path}: {exc}"}
+    return out
+
+
+def audit_summary(audits: dict[str, Any]) -> dict[str, Any]:
+    """Counts per audit for ``summary.json``."""
+    out: dict[str, Any] = {}
+    for key, data in audits.items():
+        if not isinstance(data, dict) or "_unreadable" in data:
+            out[key] = {"unreadable": True}
+        elif key == "doc_audit":
+            out[key] = {"departures": len(data.get("departures", [])), "cases": data.get("cases")}
+        elif key == "mode_equivalence":
+            pairs = data.get("pairs", [])
+            out[key] = {"pairs": len(pairs), "differing": sum(1 for p in pairs if p.get("disagree"))}
+        elif key == "invalid_inputs":
+            problems = Counter(r.get("assessment") for row in data.get("configurations", [])
+                               for r in (row.get("responses") or {}).values())
+            out[key] = {"configurations": len(data.get("configurations", [])), "assessments": dict(problems)}
+        elif key == "port":
+            ports = data.get("ports", [])
+            emitted = [t for p in ports for t in p.get("targets", []) if t.get("call")]
+            unverified = [t for t in emitted if not t.get("verified") and not t.get("not_run")]
+            out[key] = {"ports": len(ports), "emitted": len(emitted), "unverified": len(unverified)}
+    return out
 
 
 # --- baseline ----------------------------------------------------------------------------------
@@ -527,6 +582,7 @@ def summary(report: Report) -> dict[str, Any]:
                       "explained_cases": f.explained_cases, "kind_cases": f.kind_cases}
                      for f in report.findings],
         "comparison": None if report.comparison is None else report.comparison.to_dict(),
+        "audits": audit_summary(report.audits),
     })
 
 
