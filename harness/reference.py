@@ -8,11 +8,17 @@ Public contract (checks outside the test suite call it; keep the signature)::
 Formulation (polyphase). Output position ``o = q·s + r`` of stride phase ``r`` receives, from kernel
 tap ``j``, the products with inputs ``i = q + δ``, ``δ = (r + cb − j·d)/s``, for exactly the taps with
 ``r + cb − j·d`` divisible by ``s``. So each phase (one per residue combination, ``prod(s)`` of them)
-is a *dense* sum of its taps' slabs, each shifted by a constant ``δ``. Per phase, one GEMM per group
-computes all of its taps' slabs at once, ``(taps·C_out/g) × (C_in/g + 1)`` times
-``(C_in/g + 1) × (N·padded positions)`` (the extra row carries the bias); the slabs are summed with
-dense adds, and the phase's sum is written once into its strided positions ``r::s`` of the output.
-Only stride phases and kernel taps (and dimensions) are looped over in Python.
+is a *dense* sum of its taps' slabs, each shifted by a constant ``δ``. Phases that differ only in
+their residue along the last dimension share their output rows (their positions interleave along
+it): such a *row group* is computed by one GEMM per group, which gives all of its taps' slabs at once,
+``(taps·C_out/g) × (C_in/g + 1)`` times ``(C_in/g + 1) × (N·padded positions)`` (the extra row
+carries the bias). Where that GEMM result would exceed the memory budget below, the row group is
+split into runs of consecutive phases (one phase at least), a GEMM each. The slabs are then summed with
+dense adds, and each phase's sum is written once into its strided positions ``r::s`` of the output,
+block by block (``BLOCK_ELEMENTS`` output elements of some channels and samples, split across threads
+for large outputs): within a block every phase of the row group is written in turn, so the output
+rows they share are still in cache. Only stride phases, kernel taps, dimensions and blocks are looped
+over in Python.
 
 The GEMM's data operand is a zero-padded, channel-major copy of ``x``, ``(G, C_in/g, N, *L_padded)``,
 padded just enough that every shift a phase needs stays inside each sample's padded grid. Then:
@@ -36,8 +42,9 @@ of float64 round-off; the sign of a zero result may differ). The kernel emits no
 warnings (overflow, invalid): inf and nan in the result say what happened.
 
 Memory: besides the output, one work buffer holds the padded data (about the input's size, plus one
-row per group for the bias) and one phase's GEMM result (at most one GEMM over all taps,
-``taps·C_out·N·positions`` elements). Page-faulting fresh memory can cost as much as the arithmetic
+row per group for the bias) and one row group's GEMM result; the two together stay within one GEMM
+over all taps on the unpadded positions (``taps·C_out·N·positions`` elements) unless a single phase's
+GEMM is larger. Page-faulting fresh memory can cost as much as the arithmetic
 (measured on the 2-core CI machine kind), so each thread keeps its work buffer between calls, as long
 as it is at most ``SCRATCH_KEEP_BYTES``; :func:`release_scratch` frees it. The index bookkeeping of a
 geometry (phases, taps, padding, windows) is cached too, since small problems are dominated by it.
@@ -59,12 +66,13 @@ import numpy as np
 from harness.case import Case
 
 #: Largest work buffer (bytes) a thread keeps between calls; larger ones are freed after the call.
-SCRATCH_KEEP_BYTES = 256 * 2**20
+#: (The ``large2d`` benchmark shape needs 286 MiB; faulting it in afresh costs about 10 % of a call.)
+SCRATCH_KEEP_BYTES = 320 * 2**20
 
 #: Arrays smaller than this (elements) are summed and copied on the calling thread alone.
 PARALLEL_MIN_ELEMENTS = 1 << 20
-#: Columns per block when summing a phase's taps: the running sum stays in cache across the taps.
-SUM_BLOCK = 1 << 14
+#: Output elements per block of a row group: its rows stay in cache while each phase is written.
+BLOCK_ELEMENTS = 1 << 17
 
 _kept = threading.local()
 _pool_lock = threading.Lock()
@@ -115,29 +123,6 @@ def _parallel_copy(dst: np.ndarray, src: np.ndarray) -> None:
 
     _run_all([functools.partial(np.copyto, dst[index(a, b)], src[index(a, b)])
               for a, b in _chunks(dst.shape[axis], threads)])
-
-
-def _sum_taps(per_tap: np.ndarray, offsets: Sequence[int]) -> None:
-    """Add each later tap's slab, shifted by its flat offset, into the first: ``(G, T, length)``.
-
-    Blocked, so that a block of the running sum stays in cache while every tap is added to it, and
-    split across threads for large phases.
-    """
-    base = per_tap[:, 0]
-    length = base.shape[1]
-    large = base.size >= PARALLEL_MIN_ELEMENTS
-    block = SUM_BLOCK if large else length
-
-    def work(start: int, stop: int) -> None:
-        for a in range(start, stop, block):
-            b = min(a + block, stop)
-            for t, offset in enumerate(offsets, start=1):
-                lo, hi = max(a, -offset), min(b, length - max(0, offset))
-                if lo < hi:
-                    np.add(base[:, lo:hi], per_tap[:, t, lo + offset: hi + offset], out=base[:, lo:hi])
-
-    threads = reference_threads() if large else 1
-    _run_all([functools.partial(work, a, b) for a, b in _chunks(length, threads)])
 
 
 def release_scratch() -> None:
@@ -219,6 +204,7 @@ class _Plan(NamedTuple):
     firsts: tuple[int, ...]  # first tap of each phase that has taps
     most_taps: int
     phases: tuple[_Phase, ...]
+    row_groups: tuple[tuple[int, int], ...]  # [start, stop) runs of phases that share output rows
 
 
 @functools.lru_cache(maxsize=256)
@@ -274,6 +260,9 @@ def _plan(
             ),
         ))
         order.extend(sum(t.index * ks for t, ks in zip(tap, kernel_stride, strict=True)) for tap in taps)
+    # itertools.product varies the last dimension fastest: a row group is a run of that many phases.
+    last = len(per_dim[-1])
+    row_groups = tuple((a, a + last) for a in range(0, len(phases), last))
     return _Plan(
         padded=padded,
         interior=tuple(slice(b, b + n) for b, n in zip(before, size_in, strict=True)),
@@ -282,6 +271,7 @@ def _plan(
         firsts=tuple(firsts),
         most_taps=max(phase.n_taps for phase in phases),
         phases=tuple(phases),
+        row_groups=row_groups,
     )
 
 
@@ -359,9 +349,15 @@ def _polyphase(
     exact = not bool(np.isfinite(w).all())
     ones_row = bias is not None and not exact  # the bias enters the GEMM as bias·1
     k_dim = c_in_g + ones_row
-    work = _scratch(groups * (k_dim + plan.most_taps * c_out_g) * grid)
+    # A unit's GEMM result may take what one GEMM over every tap on the unpadded positions would,
+    # less the padded data.
+    c_out = groups * c_out_g
+    budget = len(plan.order) * c_out * n_batch * math.prod(size_in) - groups * k_dim * grid
+    units = _units(plan, budget // (c_out * grid))
+    unit_taps = max(sum(p.n_taps for p in plan.phases[a:b]) for a, b in units)
+    work = _scratch(groups * (k_dim + unit_taps * c_out_g) * grid)
     data = work[: groups * k_dim * grid].reshape(groups, k_dim, grid)
-    slabs = work[groups * k_dim * grid:].reshape(groups, plan.most_taps * c_out_g, grid)
+    slabs = work[groups * k_dim * grid:].reshape(groups, unit_taps * c_out_g, grid)
 
     data_grid = data[:, :c_in_g].reshape(groups, c_in_g, n_batch, *plan.padded)
     _parallel_copy(data_grid[lead + plan.interior],
@@ -380,26 +376,112 @@ def _polyphase(
         bias_column[:, plan.firsts] = bias.reshape(groups, 1, c_out_g)  # type: ignore[union-attr]
 
     slab_shape = (groups, c_out_g, n_batch, *plan.padded)
-    for phase in plan.phases:
-        dst = out_view[lead + phase.out]
-        if not phase.n_taps:
-            fill_bias(dst)
-            continue
-        rows = phase.n_taps * c_out_g
-        gemm = slabs[:, :rows]
-        np.matmul(w_all[:, phase.first: phase.first + phase.n_taps].reshape(groups, rows, k_dim), data,
-                  out=gemm)
-        per_tap = gemm.reshape(groups, phase.n_taps, c_out_g * grid)
-        if exact:  # exact windows only: never read a slab where an inserted zero was multiplied
-            fill_bias(dst)
-            for t, (inner, window) in enumerate(phase.windows):
-                part = dst[lead + inner]
-                np.add(part, per_tap[:, t].reshape(slab_shape)[lead + window], out=part)
-            continue
-        # Flat shifts: a valid output position plus the offset stays in its sample's padded grid.
-        _sum_taps(per_tap, phase.offsets)
-        _parallel_copy(dst, per_tap[:, 0].reshape(slab_shape)[lead + phase.base])
+    per_plane = math.prod(plan.padded)
+    threads = reference_threads() if out.size >= PARALLEL_MIN_ELEMENTS else 1
+    for start, stop in units:
+        phases = plan.phases[start:stop]
+        first = phases[0].first
+        n_taps = sum(p.n_taps for p in phases)
+        gemm = slabs[:, : n_taps * c_out_g]
+        if n_taps:
+            np.matmul(w_all[:, first: first + n_taps].reshape(groups, n_taps * c_out_g, k_dim), data,
+                      out=gemm)
+        per_tap = gemm.reshape(groups, n_taps, c_out_g * grid)
+        if exact or threads == 1:
+            blocks = [_Block(slice(None), 0, c_out_g, 0, n_batch)]
+        else:
+            per_item = sum(math.prod(len(range(n)[sl]) for sl, n in zip(p.out, size_out, strict=True))
+                           for p in phases)
+            blocks = _blocks(groups, c_out_g, n_batch, per_item)
+        tasks = [functools.partial(_write_row_group, phases, first, per_tap, blocks[a:b], out_view,
+                                   bias_g, exact, slab_shape, per_plane)
+                 for a, b in _chunks(len(blocks), threads)]
+        _run_all(tasks)
     return out
+
+
+def _units(plan: _Plan, room: int) -> list[tuple[int, int]]:
+    """Runs ``[start, stop)`` of phases computed by one GEMM: a whole row group when its taps fit in
+    ``room`` taps' slabs per output channel, else as many of its consecutive phases as fit (one at least)."""
+    units = []
+    for start, stop in plan.row_groups:
+        a, taps = start, 0
+        for i in range(start, stop):
+            n = plan.phases[i].n_taps
+            if i > a and taps + n > room:
+                units.append((a, i))
+                a, taps = i, 0
+            taps += n
+        units.append((a, stop))
+    return units
+
+
+class _Block(NamedTuple):
+    """Channels [c0, c1) of groups g, samples [n0, n1): either one channel or every sample."""
+
+    g: slice
+    c0: int
+    c1: int
+    n0: int
+    n1: int
+
+
+def _blocks(groups: int, c_out_g: int, n_batch: int, per_item: int) -> list[_Block]:
+    """Blocks of about ``BLOCK_ELEMENTS`` output elements, ``per_item`` per (channel, sample)."""
+    if per_item * n_batch * c_out_g <= BLOCK_ELEMENTS:  # whole groups
+        span = max(1, BLOCK_ELEMENTS // (per_item * n_batch * c_out_g))
+        return [_Block(slice(a, b), 0, c_out_g, 0, n_batch) for a, b in _chunks(groups, -(-groups // span))]
+    if per_item * n_batch <= BLOCK_ELEMENTS:  # whole channels
+        width = max(1, BLOCK_ELEMENTS // (per_item * n_batch))
+        return [_Block(slice(g, g + 1), a, b, 0, n_batch) for g in range(groups)
+                for a, b in _chunks(c_out_g, -(-c_out_g // width))]
+    depth = max(1, BLOCK_ELEMENTS // per_item)
+    return [_Block(slice(g, g + 1), c, c + 1, a, b) for g in range(groups) for c in range(c_out_g)
+            for a, b in _chunks(n_batch, -(-n_batch // depth))]
+
+
+def _write_row_group(
+    phases: Sequence[_Phase],
+    first: int,
+    per_tap: np.ndarray,
+    blocks: Sequence[_Block],
+    out_view: np.ndarray,
+    bias_g: np.ndarray | None,
+    exact: bool,
+    slab_shape: tuple[int, ...],
+    per_plane: int,
+) -> None:
+    """Write the blocks of one row group's output from its taps' slabs (see the module docstring).
+
+    Block by block, each phase's taps are summed into its first tap's slab and the sum is copied
+    into the phase's output positions, so that the output rows the phases share stay in cache.
+    """
+    n_batch = slab_shape[2]
+    grid_shape = (-1, *slab_shape[1:])  # a tap's slabs of the block's groups, as (g, C/g, N, *padded)
+    for block in blocks:
+        lead = (slice(None), slice(block.c0, block.c1), slice(block.n0, block.n1))
+        fill = 0.0 if bias_g is None else bias_g[block.g, block.c0: block.c1]
+        lo_all = (block.c0 * n_batch + block.n0) * per_plane
+        hi_all = ((block.c1 - 1) * n_batch + block.n1) * per_plane
+        for phase in phases:
+            dst = out_view[(block.g, *lead[1:], *phase.out)]
+            if not phase.n_taps:
+                dst[...] = fill
+                continue
+            taps = [per_tap[block.g, phase.first - first + t] for t in range(phase.n_taps)]  # (g, flat)
+            if exact:  # exact windows only: never read a slab where an inserted zero was multiplied
+                dst[...] = fill
+                for flat, (inner, window) in zip(taps, phase.windows, strict=True):
+                    part = dst[(slice(None),) * 3 + inner]
+                    np.add(part, flat.reshape(grid_shape)[lead + window], out=part)
+                continue
+            # Flat shifts: a valid output position plus the offset stays in its sample's padded grid.
+            base = taps[0]
+            for flat, offset in zip(taps[1:], phase.offsets, strict=True):
+                lo, hi = max(lo_all, -offset), min(hi_all, base.shape[1] - max(0, offset))
+                if lo < hi:
+                    np.add(base[:, lo:hi], flat[:, lo + offset: hi + offset], out=base[:, lo:hi])
+            np.copyto(dst, base.reshape(grid_shape)[lead + phase.base])
 
 
 def reference_for_case(case: Case, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None) -> np.ndarray:

@@ -131,17 +131,21 @@ def magnitude(case: Case, x: np.ndarray, w: np.ndarray, b: np.ndarray | None) ->
 # --- the parallel, blocked passes of large problems, forced on small ones -------------------------
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(case=small_cases(), seed=st.integers(0, 2**32 - 1), threads=st.sampled_from([2, 3]),
-       block=st.sampled_from([1, 3, 7]))
+       block=st.sampled_from([1, 3, 7, 40]), split=st.booleans())
 def test_parallel_blocked_passes_match_naive_loop(
-    monkeypatch: pytest.MonkeyPatch, case: Case, seed: int, threads: int, block: int
+    monkeypatch: pytest.MonkeyPatch, case: Case, seed: int, threads: int, block: int, split: bool
 ) -> None:
+    """Blocks of every kind (groups, channels, samples), threads, and row groups split phase by phase."""
     from harness import reference
 
+    units = reference._units
     with monkeypatch.context() as patch:
         patch.setattr(reference, "PARALLEL_MIN_ELEMENTS", 0)
-        patch.setattr(reference, "SUM_BLOCK", block)
+        patch.setattr(reference, "BLOCK_ELEMENTS", block)
+        if split:  # no room: one GEMM per phase
+            patch.setattr(reference, "_units", lambda plan, room: units(plan, 0))
         patch.setenv("CONVT_REFERENCE_THREADS", str(threads))
         x, w, b = draw_arrays(case, seed, True)
         ref = conv_transpose(x, w, b, **geometry(case))
