@@ -25,6 +25,8 @@ from harness.verdict import TIMEOUT, Verdict, judge
 Recorder = Callable[[Case, Verdict, "Finding | None"], None]
 # judge_fn(case, target): the verdict (judge() itself, or one answered from a resumed run's records).
 Judge = Callable[[Case, Target], Verdict]
+# outside(case): the spec keys a case lies outside of (harness.spec.Spec.outside).
+Outside = Callable[[Case], frozenset[str]]
 
 #: Shrinking a timeout costs the whole time limit per step: stop after this many timeouts.
 MAX_SHRINK_TIMEOUTS = 6
@@ -43,13 +45,15 @@ def _unexplained(findings: Iterable[Finding], target: Target, case: Case, verdic
 
 
 def _new_finding(
-    target: Target, case: Case, verdict: Verdict, known: list[Finding], judge_fn: Judge = judge
+    target: Target, case: Case, verdict: Verdict, known: list[Finding], judge_fn: Judge = judge,
+    outside: Outside | None = None,
 ) -> tuple[Finding, Verdict]:
     kind = (verdict.outcome, verdict.detail)
     last: dict[Case, Verdict] = {}
     timeouts = 0
 
     current_features = [case_features(case)]
+    allowed_outside = outside(case) if outside else frozenset()
 
     def still_fails(candidate: Case) -> bool:
         nonlocal timeouts
@@ -59,6 +63,9 @@ def _new_finding(
         # A simpler case may not gain a feature (an asymmetric crop, output past the full output):
         # a finding's features must be ones the failing case had, or it would not explain it.
         if not features <= current_features[0]:
+            return False
+        # Nor leave the spec's space (e.g. float32 in a float64-only spec).
+        if outside and not outside(candidate) <= allowed_outside:
             return False
         v = judge_fn(candidate, target)
         timeouts += v.outcome == TIMEOUT
@@ -84,11 +91,13 @@ def explore(
     known: list[Finding] | None = None,
     judge_fn: Judge = judge,
     seed: int | None = None,
+    outside: Outside | None = None,
 ) -> Exploration:
     """Run pinned cases, then Hypothesis-generated ones, recording every verdict and finding.
 
     ``known`` findings are not shrunk again; ``seed`` fixes Hypothesis's choices (for profiles
-    that are not derandomized), so that a resumed run meets the same cases.
+    that are not derandomized), so that a resumed run meets the same cases; ``outside`` keeps
+    shrunk cases inside the spec's space.
     """
     result = Exploration(findings=list(known or []))
 
@@ -97,7 +106,8 @@ def explore(
         result.cases_run += 1
         record(case, verdict, None)
         if _unexplained(result.findings, target, case, verdict):
-            finding, minimal_verdict = _new_finding(target, case, verdict, result.findings, judge_fn)
+            finding, minimal_verdict = _new_finding(target, case, verdict, result.findings, judge_fn,
+                                                    outside)
             result.findings.append(finding)
             record(finding.minimal, minimal_verdict, finding)
         return verdict

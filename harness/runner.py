@@ -194,7 +194,8 @@ def run_target_spec(
         replay = load_replay(store, spec.name, target.name) if store else []
     pinned = spec.pinned_cases() + replay
     result = explore(target=target, strategy=cases(spec), pinned=pinned, settings=settings,
-                     record=record, known=seen.findings, judge_fn=judge_fn, seed=seed)
+                     record=record, known=seen.findings, judge_fn=judge_fn, seed=seed,
+                     outside=spec.outside)
     new = result.findings[len(seen.findings):]
     if store:
         for finding in new:

@@ -81,6 +81,7 @@ from harness.case import (
     PER_DIM_FIELDS,
     Case,
     InvalidCase,
+    element_counts,
     output_shape,
 )
 from harness.dtypes import DATA_DTYPES
@@ -368,6 +369,44 @@ class Spec(BaseModel):
     def pinned_cases(self) -> list[Case]:
         """The pinned examples as canonical cases, in file order."""
         return [pin.to_case(self.rank) for pin in self.pinned]
+
+    def outside(self, case: Case) -> frozenset[str]:
+        """The spec keys whose space ``case`` lies outside of (empty when the spec could generate it).
+
+        The shrinker keeps a minimal case inside the spec that found it: a candidate may not leave
+        the space along a key the failing case was inside of (a pinned case may already be outside).
+        """
+        keys: set[str] = set()
+
+        def check(key: str, values: Sequence[int], bounds: Range) -> None:
+            if any(not bounds.min <= v <= bounds.max for v in values):
+                keys.add(key)
+
+        if case.rank != self.rank:
+            keys.add("rank")
+        check("batch", [case.batch], self.batch)
+        check("channels.groups", [case.groups], self.channels.groups)
+        check("channels.in_per_group", [case.in_channels // case.groups], self.channels.in_per_group)
+        check("channels.out_per_group", [case.out_channels // case.groups], self.channels.out_per_group)
+        check("input_size", case.input_size, self.input_size)
+        check("kernel_size", case.kernel_size, self.kernel_size)
+        check("stride", case.stride, self.stride)
+        check("dilation", case.dilation, self.dilation)
+        if self.crops.max != "auto" and max(case.pads_begin + case.pads_end) > self.crops.max:
+            keys.add("crops.max")
+        if self.crops.asymmetric_probability == 0 and case.pads_begin != case.pads_end:
+            keys.add("crops.asymmetric_probability")
+        if self.output_padding.max != "auto" and max(case.output_padding) > self.output_padding.max:
+            keys.add("output_padding.max")
+        for key, value, choices in (("bias", case.bias, self.bias), ("dtypes", case.dtype, self.dtypes),
+                                    ("layouts", case.layout, self.layouts),
+                                    ("distributions", case.distribution, self.distributions),
+                                    ("padding_modes", case.padding_mode, self.padding_modes)):
+            if value not in choices:
+                keys.add(key)
+        if max(element_counts(case).values()) > self.max_elements:
+            keys.add("max_elements")
+        return frozenset(keys)
 
 
 # --- YAML with line numbers ------------------------------------------------------------------

@@ -21,11 +21,12 @@ SETTINGS = settings(max_examples=150, derandomize=True, database=None, deadline=
 Record = tuple[Case, Verdict, Finding | None]
 
 
-def _explore(target: Target, spec_path: Path) -> tuple[Exploration, list[Record]]:
+def _explore(target: Target, spec_path: Path, *, in_spec: bool = True) -> tuple[Exploration, list[Record]]:
     records: list[Record] = []
     spec = load_spec(spec_path)
     result = explore(target=target, strategy=cases(spec), pinned=spec.pinned_cases(), settings=SETTINGS,
-                     record=lambda case, verdict, finding: records.append((case, verdict, finding)))
+                     record=lambda case, verdict, finding: records.append((case, verdict, finding)),
+                     outside=spec.outside if in_spec else None)
     return result, records
 
 
@@ -123,3 +124,15 @@ def test_correct_target_gives_no_findings(spec_path: Path) -> None:
     assert all(finding is None for _, _, finding in records)
     assert len(records) == result.cases_run > 0
     assert {verdict.outcome for _, verdict, _ in records} == {"pass"}
+
+
+def test_minimal_cases_stay_inside_the_spec(spec_path: Path,
+                                            three_bugs: tuple[Exploration, list[Record]]) -> None:
+    """The spec is float64-only: shrinking must not move a finding to float32 (or out of any range)."""
+    spec = load_spec(spec_path)
+    result, _ = three_bugs
+    assert all(spec.outside(f.minimal) == frozenset() for f in result.findings), \
+        [(f.signature, sorted(spec.outside(f.minimal))) for f in result.findings]
+    # Without the spec's check the same shrinker leaves the space: the check above is what holds it.
+    unconstrained, _ = _explore(ThreeBugTarget(), spec_path, in_spec=False)
+    assert any(spec.outside(f.minimal) for f in unconstrained.findings)

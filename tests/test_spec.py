@@ -379,3 +379,48 @@ def test_1d_and_3d_pinned_cases(default_specs: dict[str, Spec]) -> None:
     three = _explicit(default_specs["conv_transpose3d"])
     assert [output_shape(c) for c in three] == [(1, 2, 8, 8, 8), (1, 6, 6, 6, 8)]
     assert three[1].groups == 2 and three[1].pads_begin != three[1].pads_end
+
+
+# --- Spec.outside: which keys of the space a case lies outside of ------------------------------
+
+OUTSIDE_SPEC = (
+    "name: narrow\nrank: 2\nmax_elements: 400\nbatch: {min: 1, max: 2}\n"
+    "channels: {groups: {min: 1, max: 2}, in_per_group: {min: 2, max: 3}, out_per_group: {min: 1, max: 2}}\n"
+    "input_size: {min: 2, max: 4}\nkernel_size: {min: 1, max: 3}\nstride: {min: 1, max: 2}\n"
+    "crops: {max: 1}\noutput_padding: {max: 1}\nbias: [true]\ndtypes: [float64]\n"
+    "layouts: [channels_first]\ndistributions: [normal]\n"
+)
+
+
+def _inside_case(**changes: object) -> Case:
+    fields: dict[str, object] = dict(input_size=(3, 3), kernel_size=(2, 2), stride=(2, 1), in_channels=2,
+                                     out_channels=2, dtype="float64")
+    fields.update(changes)
+    return Case.make(**fields)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("changes", "keys"), [
+    ({}, set()),
+    ({"batch": 3}, {"batch"}),
+    ({"groups": 2, "in_channels": 2, "out_channels": 2}, {"channels.in_per_group"}),
+    ({"in_channels": 4}, {"channels.in_per_group"}),
+    ({"out_channels": 3}, {"channels.out_per_group"}),
+    ({"input_size": (1, 3)}, {"input_size"}),
+    ({"kernel_size": (4, 1)}, {"kernel_size"}),
+    ({"stride": (3, 1)}, {"stride"}),
+    ({"dilation": (1, 2)}, {"dilation"}),
+    ({"pads_begin": (2, 0), "pads_end": (2, 0)}, {"crops.max"}),
+    ({"pads_begin": (1, 0)}, {"crops.asymmetric_probability"}),
+    ({"output_padding": (0, 2)}, {"output_padding.max"}),
+    ({"bias": False}, {"bias"}),
+    ({"dtype": "float32"}, {"dtypes"}),
+    ({"layout": "channels_last"}, {"layouts"}),
+    ({"distribution": "small_int"}, {"distributions"}),
+    ({"padding_mode": "same"}, {"padding_modes"}),
+    ({"batch": 2, "in_channels": 3, "out_channels": 2, "input_size": (4, 4)}, set()),
+    ({"batch": 2, "groups": 2, "in_channels": 6, "out_channels": 4, "input_size": (4, 4),
+      "kernel_size": (3, 3), "stride": (2, 2)}, {"max_elements"}),  # 648 output elements
+])
+def test_outside_names_each_key_a_case_leaves(changes: dict[str, object], keys: set[str]) -> None:
+    spec = parse_spec(OUTSIDE_SPEC)
+    assert spec.outside(_inside_case(**changes)) == keys

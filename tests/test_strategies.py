@@ -61,6 +61,7 @@ def _check_case(spec: Spec, case: Case) -> None:
     assert case.dtype in spec.dtypes and case.layout in spec.layouts
     assert case.distribution in spec.distributions and case.bias in spec.bias
     assert 0 <= case.seed <= 2**32 - 1
+    assert spec.outside(case) == frozenset()  # the spec's own check agrees with the asserts above
 
 
 @pytest.mark.parametrize("name", sorted(SPECS))
