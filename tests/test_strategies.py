@@ -114,7 +114,9 @@ def test_default_spec_coverage(healths: dict[str, SpecHealth], name: str) -> Non
     assert fr["crops"]["asymmetric"] >= 0.1 * explicit
     assert fr["crops"]["symmetric"] >= 0.1 * explicit
     assert fr["crops"]["none"] >= 0.1
-    assert fr["output_padding"]["past full output"] >= 0.1 * explicit
+    # Measured over 3000 random draws: 15 % of explicit cases in 1d, 28-30 % in 2d/3d. With 300
+    # derandomized draws a 10 % floor sat within 2σ of the 1d rate and failed for some import orders.
+    assert fr["output_padding"]["past full output"] >= 0.05 * explicit
     assert fr["output_padding"]["within full output"] > 0
     for feature in ("groups", "stride", "dilation"):
         assert fr[feature][">1"] >= 0.2, feature
