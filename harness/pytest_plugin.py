@@ -109,8 +109,11 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     specs = config.getoption("--convt-spec") or [str(p) for p in default_spec_paths()]
     names = config.getoption("--convt-targets")
     targets = [t.strip() for t in names.split(",") if t.strip()] if names else installed_targets()
-    for spec in specs:
-        for target in targets:
-            items.append(ConformanceItem.from_parent(
-                session, name=f"conformance[{Path(spec).stem}-{target}]", spec_path=spec,
-                target_name=target))
+    added = [ConformanceItem.from_parent(session, name=f"conformance[{Path(spec).stem}-{target}]",
+                                         spec_path=spec, target_name=target)
+             for spec in specs for target in targets]
+    items.extend(added)
+    # Items added here were not in any collect report: report them, so that pytest's "collected N
+    # items" line counts them.
+    config.hook.pytest_collectreport(report=pytest.CollectReport(
+        nodeid="", outcome="passed", longrepr=None, result=list(added)))

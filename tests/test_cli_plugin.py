@@ -230,6 +230,7 @@ def test_plugin_passes_a_correct_target(plugin: PluginRuns) -> None:
     out = plugin.correct.stdout
     assert plugin.correct.returncode == 0, out + plugin.correct.stderr
     assert "1 passed" in out
+    assert "collected 1 item" in out  # the conformance item is counted as collected
 
 
 def test_plugin_runs_under_xdist(plugin: PluginRuns) -> None:
