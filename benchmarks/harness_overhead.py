@@ -123,8 +123,10 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from adapters.torch_functional import TorchFunctional
+    from harness.allocator import tune_allocator
     from harness.verdict import PASS, judge
 
+    allocator = tune_allocator()  # as `python -m harness run` and its workers do
     if args.threads:
         torch.set_num_threads(args.threads)
     from harness.workers import isolated, shutdown_all
@@ -136,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         cases = {k: v for k, v in cases.items() if k in args.cases.split(",")}
     print(f"harness overhead per case: torch {torch.__version__}, numpy {np.__version__}, "
           f"python {platform.python_version()}, {platform.machine()}, threads {torch.get_num_threads()}, "
-          f"OPENBLAS_THREAD_TIMEOUT={os.environ.get('OPENBLAS_THREAD_TIMEOUT')}")
+          f"OPENBLAS_THREAD_TIMEOUT={os.environ.get('OPENBLAS_THREAD_TIMEOUT')}; allocator: {allocator}")
     print(f"medians of {args.repeats} interleaved repeats (after {args.warmup} warm-up); "
           f"goal: overhead = judge − raw ≤ {GOAL_FIXED_MS:g} ms + {GOAL_FRACTION:.0%} of raw")
     header = (f"{'case':9s} {'out elems':>9s} " + " ".join(f"{p + ' ms':>10s}" for p in PARTS)

@@ -11,6 +11,8 @@ from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")  # fact sheet §5: spinning BLAS threads
 
+from harness.allocator import tune_allocator
+
 
 def _split(text: str | None) -> list[str] | None:
     return None if text is None else [t.strip() for t in text.split(",") if t.strip()]
@@ -156,4 +158,5 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point."""
     args = build_parser().parse_args(argv)
+    tune_allocator()
     return int(args.func(args))

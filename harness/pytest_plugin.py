@@ -51,6 +51,7 @@ class ConformanceItem(pytest.Item):
         import hypothesis
 
         from adapters.registry import resolve
+        from harness.allocator import tune_allocator
         from harness.profiles import active_profile_name, register_profiles
         from harness.results import ResultsWriter, new_run_id
         from harness.runner import Progress, RunReport, run_target_spec
@@ -58,6 +59,7 @@ class ConformanceItem(pytest.Item):
         from harness.workers import isolated
 
         config = self.config
+        tune_allocator()  # a conformance run reuses freed memory, as `python -m harness run` does
         register_profiles()
         profile = config.getoption("--convt-profile") or active_profile_name()
         worker = os.environ.get("PYTEST_XDIST_WORKER", "main")

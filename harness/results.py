@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from adapters.protocol import Target
+from harness.allocator import allocator_setting
 from harness.case import Case
 from harness.findings import case_features
 from harness.verdict import Verdict
@@ -129,5 +130,6 @@ def run_metadata() -> dict[str, Any]:
         "platform": platform.platform(),
         "argv": sys.argv,
         "openblas_thread_timeout": os.environ.get("OPENBLAS_THREAD_TIMEOUT"),
+        "allocator": allocator_setting(),
         "started": datetime.now(UTC).isoformat(),
     }

@@ -29,6 +29,14 @@ from typing import Any
 
 os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
+from harness.allocator import allocator_setting, tune_allocator
+
+
+def _environment(target: Any) -> dict[str, Any]:
+    """The target's environment, plus this worker process's allocator and thread-wait settings."""
+    return {**target.environment(), "allocator": allocator_setting(),
+            "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY")}
+
 
 def _exception_reply(exc: BaseException) -> tuple[str, str, str]:
     text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
@@ -77,7 +85,7 @@ def serve(conn: socket.socket) -> None:
                 target = resolve(class_ref)(device)
                 target.prepare()
                 targets[key] = target
-                reply: tuple[Any, ...] = ("ok", target.environment())
+                reply: tuple[Any, ...] = ("ok", _environment(target))
             elif verb == "run":
                 _, key, case_dict, arrays = message
                 target = targets[key]
@@ -85,7 +93,7 @@ def serve(conn: socket.socket) -> None:
                 output = target.run(Case.from_dict(case_dict), arrays)
                 reply = ("ok", (output, target.run_info(), time.perf_counter() - began))
             elif verb == "env":
-                reply = ("ok", targets[message[1]].environment())
+                reply = ("ok", _environment(targets[message[1]]))
             elif verb == "invoke":
                 _, key, method, args, kwargs = message
                 if method.startswith("_"):
@@ -106,6 +114,7 @@ def serve(conn: socket.socket) -> None:
 def main(argv: list[str]) -> int:
     """Entry point: ``python -m harness.worker_main FD``."""
     conn = socket.socket(fileno=int(argv[1]))
+    tune_allocator()
     try:
         serve(conn)
     finally:

@@ -140,6 +140,10 @@ class Worker:
         self.log_path = self._log_file()
         env = dict(os.environ, PYTHONPATH=_child_pythonpath(), OPENBLAS_THREAD_TIMEOUT="4",
                    PYTHONFAULTHANDLER="1", PYTHONUNBUFFERED="1")
+        # A worker waits for its next case while the parent computes the reference: OpenMP threads
+        # spinning in that wait took the cores from it (small3d: 14 ms a case instead of 4 ms in
+        # benchmarks/harness_overhead.py). The user's own setting wins.
+        env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         self.starts += 1
         with self.log_path.open("ab") as log:
             log.write(f"--- worker start #{self.starts} for {self.framework}\n".encode())

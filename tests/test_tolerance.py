@@ -174,3 +174,36 @@ def test_planted_errors_are_caught(kind: str) -> None:
         scores.append(compare(plant[0], ref, "float32", F32).error_ratio)
     assert len(scores) >= 10, "too few applicable cases: the test would cover nothing"
     assert min(scores) > 1.0, f"{kind}: a planted error passed (ratios {sorted(scores)[:3]})"
+
+
+# --- the all-finite fast path gives what the general path gives ------------------------------
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16", "float64"])
+@pytest.mark.parametrize("noise", [0.0, 1e-7, 1e-4, 1e-2])
+@pytest.mark.parametrize("distribution", ["normal", "small_int"])
+def test_finite_fast_path_matches_general_path(
+    monkeypatch: pytest.MonkeyPatch, dtype: str, noise: float, distribution: str
+) -> None:
+    """Same Comparison, field by field, on outputs from exact to well beyond the bound; small_int
+    inputs give zero bounds (exact sums), where 0/0 must read as a match and x/0 as a mismatch."""
+    import harness.tolerance as tolerance
+
+    case = _case(input_size=(7, 6), kernel_size=3, stride=2, in_channels=4, out_channels=3, groups=1,
+                 dtype=dtype, distribution=distribution, batch=2)
+    ref = ReferenceResult.for_case(case, make_arrays(case))
+    expected = round_to_format(ref.exact, dtype)
+    rng = np.random.default_rng(7)
+    got = round_to_format(expected * (1.0 + noise * rng.standard_normal(expected.shape)), dtype)
+    got.flat[::5] = expected.flat[::5]  # some elements exact
+    got.flat[3] = 0.0 if expected.flat[3] else got.flat[3]  # an element at zero error or none
+    model = exact_model(dtype)
+    fast = compare(got, ref, dtype, model)
+    with monkeypatch.context() as patch:
+        patch.setattr(tolerance, "_all_finite_in_range", lambda *args: False)
+        general = compare(got, ref, dtype, model)
+    for field in ("passed", "max_abs_error", "max_rel_error", "max_ulp_error", "worst_index", "mismatched",
+                  "nonfinite_mismatches", "compared", "message", "intermediate_overflow"):
+        assert getattr(fast, field) == getattr(general, field), field
+    assert fast.error_ratio == general.error_ratio or (np.isinf(fast.error_ratio)
+                                                       and np.isinf(general.error_ratio))

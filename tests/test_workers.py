@@ -50,6 +50,10 @@ def test_runs_in_another_process_and_reuses_it(limits: workers.WorkerSettings) -
         assert judge(case_with(2, seed), target).outcome == PASS
     assert target.worker.proc.pid == pid  # long-lived: one process for every case
     assert target.environment()["isolated"] is True
+    # the worker tuned its own allocator (harness.allocator) and OpenMP waits passively, and says so
+    env = target.environment()
+    assert env["allocator"].startswith("glibc mallopt") or not sys.platform.startswith("linux")
+    assert env["omp_wait_policy"] == os.environ.get("OMP_WAIT_POLICY", "PASSIVE")
 
 
 @pytest.mark.parametrize(
