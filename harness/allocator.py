@@ -28,8 +28,12 @@ TRIM_THRESHOLD_BYTES = 2**30
 _state = {"setting": "default"}
 
 
-def tune_allocator() -> str:
-    """Apply the thresholds where the C library is glibc; returns the setting now in force."""
+def tune_allocator(mmap_threshold_bytes: int = MMAP_THRESHOLD_BYTES) -> str:
+    """Apply the thresholds where the C library is glibc; returns the setting now in force.
+
+    ``mmap_threshold_bytes`` other than the default is for diagnostics (``benchmarks/reference.py
+    --mmap-threshold-mib``); the harness's processes use the default.
+    """
     if _state["setting"] != "default" or not sys.platform.startswith("linux"):
         return _state["setting"]
     name = ctypes.util.find_library("c")
@@ -41,9 +45,9 @@ def tune_allocator() -> str:
         return _state["setting"]
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     mallopt.restype = ctypes.c_int
-    if mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES) == 1 and mallopt(M_TRIM_THRESHOLD,
+    if mallopt(M_MMAP_THRESHOLD, mmap_threshold_bytes) == 1 and mallopt(M_TRIM_THRESHOLD,
                                                                         TRIM_THRESHOLD_BYTES) == 1:
-        _state["setting"] = (f"glibc mallopt: mmap_threshold={MMAP_THRESHOLD_BYTES >> 20} MiB, "
+        _state["setting"] = (f"glibc mallopt: mmap_threshold={mmap_threshold_bytes >> 20} MiB, "
                              f"trim_threshold={TRIM_THRESHOLD_BYTES >> 20} MiB")
     return _state["setting"]
 

@@ -1,0 +1,41 @@
+"""The benchmark scripts run end to end on their smallest settings (their figures are not judged)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, OPENBLAS_THREAD_TIMEOUT="4")
+    return subprocess.run([sys.executable, "-m", *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_reference_benchmark_runs_and_checks_agreement() -> None:
+    pytest.importorskip("torch")
+    done = _run("benchmarks.reference", "--repeats", "2", "--shapes", "small2d,3d")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "agreement with torch float64 (≤ 1e-12): PASS" in done.stdout
+    assert "ref sys" in done.stdout and "max ref/torch64:" in done.stdout
+
+
+def test_reference_benchmark_diagnostic_allocator_setting() -> None:
+    pytest.importorskip("torch")
+    done = _run("benchmarks.reference", "--repeats", "1", "--shapes", "small2d", "--mmap-threshold-mib", "64")
+    assert done.returncode == 0, done.stdout + done.stderr
+    if sys.platform.startswith("linux"):
+        assert "allocator: glibc mallopt: mmap_threshold=64 MiB" in done.stdout
+
+
+def test_harness_overhead_benchmark_runs() -> None:
+    pytest.importorskip("torch")
+    done = _run("benchmarks.harness_overhead", "--repeats", "2", "--warmup", "1", "--cases", "tiny1d")
+    assert "tiny1d" in done.stdout, done.stdout + done.stderr
+    assert done.returncode in (0, 1)  # 1: the overhead goal is missed (printed, not an error)
