@@ -376,10 +376,27 @@ def test_seed_003_output_size_matches_torch_module(torch: Any) -> None:
     seed=st.integers(0, 2**32 - 1),
     where=st.sampled_from(["x", "weight", "both"]),
     fraction=st.sampled_from([0.05, 0.2, 0.5]),
+    forced=st.booleans(),
 )
 def test_special_values_propagate_as_in_direct_sum(
-    case: Case, seed: int, where: str, fraction: float
+    case: Case, seed: int, where: str, fraction: float, forced: bool
 ) -> None:
+    """Also with the large-output paths forced on (blocks, threads, one GEMM per phase)."""
+    if forced:
+        from harness import reference
+
+        units = reference._units
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(reference, "PARALLEL_MIN_ELEMENTS", 0)
+            patch.setattr(reference, "BLOCK_ELEMENTS", 5)
+            patch.setattr(reference, "_units", lambda plan, room: units(plan, 0))
+            patch.setenv("CONVT_REFERENCE_THREADS", "2")
+            _check_special_values(case, seed, where, fraction)
+    else:
+        _check_special_values(case, seed, where, fraction)
+
+
+def _check_special_values(case: Case, seed: int, where: str, fraction: float) -> None:
     x, w, b = draw_arrays(case, seed)
     rng = np.random.default_rng(seed ^ 0x5EED)
     specials = np.array([np.inf, -np.inf, np.nan, 0.0, -0.0])
