@@ -367,7 +367,7 @@ def _polyphase(
     if ones_row:
         data[:, c_in_g] = 1.0
 
-    # GEMM weights (G, taps, C_out/g, k_dim), taps in phase order: each phase's rows are one block.
+    # GEMM weights (G, taps, C_out/g, k_dim), taps in phase order: each unit's rows are one block.
     w_all = np.empty((groups, len(plan.order), c_out_g, k_dim))
     w_all[..., :c_in_g] = w.reshape(groups, c_in_g, c_out_g, -1)[..., plan.order].transpose(0, 3, 2, 1)
     if ones_row:
