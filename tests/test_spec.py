@@ -424,3 +424,15 @@ def _inside_case(**changes: object) -> Case:
 def test_outside_names_each_key_a_case_leaves(changes: dict[str, object], keys: set[str]) -> None:
     spec = parse_spec(OUTSIDE_SPEC)
     assert spec.outside(_inside_case(**changes)) == keys
+
+
+@pytest.mark.parametrize(("changes", "keys"), [
+    ({"pads_begin": (1, 1), "pads_end": (1, 1)}, set()),  # d·(k − 1) = 1 in both dims
+    ({"pads_begin": (2, 0), "pads_end": (2, 0)}, {"crops.max"}),
+    ({"output_padding": (2, 1)}, set()),  # max(s, d) + 1 = 3 and 2
+    ({"output_padding": (0, 3)}, {"output_padding.max"}),
+])
+def test_outside_applies_auto_limits_per_dimension(changes: dict[str, object], keys: set[str]) -> None:
+    spec = parse_spec(OUTSIDE_SPEC.replace("crops: {max: 1}", "crops: {max: auto}")
+                      .replace("output_padding: {max: 1}", "output_padding: {max: auto}"))
+    assert spec.outside(_inside_case(**changes)) == keys
