@@ -16,6 +16,7 @@ pure (the main process must never load paddle and mindspore together).
 from __future__ import annotations
 
 import abc
+import functools
 import importlib.metadata
 import time
 from collections.abc import Mapping
@@ -74,6 +75,16 @@ class Capabilities:
         }
 
 
+
+@functools.cache
+def _distribution_version(dist: str) -> str:
+    """A distribution's installed version, read once per process (every result records it, and
+    reading the metadata parses a file each time)."""
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
 class TargetUnavailable(RuntimeError):
     """The target cannot run here (framework not installed, no such device); says why."""
 
@@ -114,11 +125,7 @@ class Target(abc.ABC):
 
     def framework_version(self) -> str:
         """The installed framework's version, from its distribution metadata (no import)."""
-        dist = self.distribution or self.requires
-        try:
-            return importlib.metadata.version(dist)
-        except importlib.metadata.PackageNotFoundError:
-            return "unknown"
+        return _distribution_version(self.distribution or self.requires)
 
     def class_reference(self) -> str:
         """``module:Class`` naming this target's class (how workers and ``repro`` load it)."""

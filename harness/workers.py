@@ -212,15 +212,19 @@ class Worker:
         assert self.sock is not None and self.proc is not None
         sock, proc = self.sock, self.proc
         deadline = time.monotonic() + timeout
-        buf = b""
-        need: int | None = None
+        # The 8-byte length first, then the payload received in place (no quadratic concatenation).
+        header = bytearray(8)
+        payload: bytearray | None = None
+        got = 0
         sock.settimeout(POLL_SECONDS)
         while True:
+            n = 0
             try:
-                chunk = sock.recv(1 << 20)
-                if not chunk:
+                view = memoryview(header)[got:] if payload is None else memoryview(payload)[got - 8:]
+                n = sock.recv_into(view)
+                if not n:
                     raise ConnectionError("closed")
-                buf += chunk
+                got += n
             except TimeoutError:
                 pass
             except (ConnectionError, OSError):
@@ -230,10 +234,12 @@ class Worker:
                 raise self._failure(CRASH, _describe_exit(code),
                                     f"died ({_describe_exit(code)}) while running the case",
                                     offset) from None
-            if need is None and len(buf) >= 8:
-                need = int.from_bytes(buf[:8], "little")
-            if need is not None and len(buf) >= 8 + need:
-                return pickle.loads(buf[8:8 + need])
+            if payload is None and got == 8:
+                payload = bytearray(int.from_bytes(header, "little"))
+            if payload is not None and got == 8 + len(payload):
+                return pickle.loads(payload)
+            if n:
+                continue  # data is flowing: read on before the (slower) process checks below
             if proc.poll() is not None:
                 continue  # the socket reports the end on the next recv
             rss = _rss_mb(proc.pid)
