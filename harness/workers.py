@@ -123,6 +123,7 @@ class Worker:
         self.loaded: dict[str, dict[str, Any]] = {}
         self.log_path: Path | None = None
         self.starts = 0
+        self.exit_sent = False  # "exit" already sent to the current process (see request_exit)
 
     # --- process --------------------------------------------------------------------------------
     def _log_file(self) -> Path:
@@ -156,15 +157,28 @@ class Worker:
         child.close()
         self.sock = parent
         self.loaded = {}
+        self.exit_sent = False
+
+    def request_exit(self) -> None:
+        """Ask the process to end without waiting for it (:meth:`stop` then waits)."""
+        if self.proc is None or self.sock is None or self.exit_sent or self.proc.poll() is not None:
+            return
+        try:
+            self._send(self.sock, ("exit",))
+            self.exit_sent = True
+        except OSError:
+            pass
 
     def stop(self, kill: bool = False) -> None:
         """End the process (politely unless ``kill``)."""
+        exit_sent, self.exit_sent = self.exit_sent, False
         proc, self.proc = self.proc, None
         sock, self.sock = self.sock, None
         if proc is not None and proc.poll() is None:
             if not kill and sock is not None:
                 try:
-                    self._send(sock, ("exit",))
+                    if not exit_sent:
+                        self._send(sock, ("exit",))
                     proc.wait(timeout=5)
                 except (OSError, subprocess.TimeoutExpired):
                     pass
@@ -299,8 +313,11 @@ def worker_for(framework: str) -> Worker:
 
 
 def shutdown_all() -> None:
-    """Stop every worker (registered at exit)."""
-    for worker in list(_WORKERS.values()):
+    """Stop every worker (registered at exit): all are asked first, so they wind down together."""
+    workers = list(_WORKERS.values())
+    for worker in workers:
+        worker.request_exit()
+    for worker in workers:
         worker.stop()
     _WORKERS.clear()
 

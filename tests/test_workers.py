@@ -226,3 +226,23 @@ def test_invoke_calls_a_public_method_in_the_worker(limits: workers.WorkerSettin
     with pytest.raises(RunFailure) as failure:
         target.invoke("abort")
     assert failure.value.outcome == CRASH and failure.value.detail == "SIGABRT"
+
+
+def test_shutdown_asks_every_worker_first_and_each_exits_politely(limits: workers.WorkerSettings) -> None:
+    """All workers get "exit" before any is waited for; none has to be killed."""
+    targets = [workers.isolated(CorrectTarget()), workers.isolated(MisbehavingTarget())]
+    for target in targets:
+        assert judge(case_with(1), target).outcome == PASS
+    procs = [target.worker.proc for target in targets]
+    assert len({p.pid for p in procs if p is not None}) == 2  # one process per framework
+    events: list[tuple[str, str]] = []
+    for target in targets:
+        worker = target.worker
+        ask, stop = worker.request_exit, worker.stop
+        worker.request_exit = (  # type: ignore[method-assign]
+            lambda w=worker, f=ask: (events.append(("ask", w.framework)), f())[-1])
+        worker.stop = (  # type: ignore[method-assign]
+            lambda kill=False, w=worker, f=stop: (events.append(("stop", w.framework)), f(kill))[-1])
+    workers.shutdown_all()
+    assert [kind for kind, _ in events] == ["ask", "ask", "stop", "stop"], events
+    assert [p.returncode for p in procs if p is not None] == [0, 0]  # exited, not killed
