@@ -177,6 +177,26 @@ def _all_finite_in_range(got: np.ndarray, exact: np.ndarray, bound: np.ndarray, 
         return bool(np.abs(exact).max() + bound.max() < threshold)
 
 
+def _comparison(
+    err: np.ndarray, rel: np.ndarray, ulps: np.ndarray, max_ratio: float, worst: tuple[int, ...] | None,
+    n_bad: int, message: str, *, nonfinite: int = 0, intermediate_overflow: bool = False,
+) -> Comparison:
+    """The Comparison both paths of :func:`compare` report, from their per-element statistics."""
+    return Comparison(
+        passed=n_bad == 0,
+        max_abs_error=float(err.max()) if err.size else 0.0,
+        max_rel_error=float(rel.max()) if rel.size else 0.0,
+        max_ulp_error=float(ulps.max()) if ulps.size else 0.0,
+        error_ratio=max_ratio,
+        worst_index=worst,
+        mismatched=n_bad,
+        nonfinite_mismatches=nonfinite,
+        compared=int(err.size),
+        message=message,
+        intermediate_overflow=intermediate_overflow,
+    )
+
+
 def _compare_finite(
     got: np.ndarray, expected: np.ndarray, bound: np.ndarray, output_dtype: str
 ) -> Comparison:
@@ -202,18 +222,7 @@ def _compare_finite(
         message = f"within bound (max error/bound {max_ratio:.3g})"
     else:
         message = _beyond_bound_message(n_bad, worst, got, expected, err, bound)
-    return Comparison(
-        passed=n_bad == 0,
-        max_abs_error=float(err.max()) if err.size else 0.0,
-        max_rel_error=float(rel.max()) if rel.size else 0.0,
-        max_ulp_error=float(ulps.max()) if ulps.size else 0.0,
-        error_ratio=max_ratio,
-        worst_index=worst,
-        mismatched=n_bad,
-        nonfinite_mismatches=0,
-        compared=int(got.size),
-        message=message,
-    )
+    return _comparison(err, rel, ulps, max_ratio, worst, n_bad, message)
 
 
 def _ulp_of_representable(magnitude: np.ndarray, output_dtype: str) -> np.ndarray:
@@ -293,16 +302,5 @@ def compare(
                         f"beyond {model.taps}'s range")
     else:
         message = _beyond_bound_message(n_bad, worst, got, expected, err, bound)
-    return Comparison(
-        passed=n_bad == 0,
-        max_abs_error=float(err.max()) if err.size else 0.0,
-        max_rel_error=float(rel.max()) if rel.size else 0.0,
-        max_ulp_error=float(ulps.max()) if ulps.size else 0.0,
-        error_ratio=max_ratio,
-        worst_index=worst,
-        mismatched=n_bad,
-        nonfinite_mismatches=int(nonfinite_bad.sum()),
-        compared=int(got.size),
-        message=message,
-        intermediate_overflow=intermediate_overflow,
-    )
+    return _comparison(err, rel, ulps, max_ratio, worst, n_bad, message,
+                       nonfinite=int(nonfinite_bad.sum()), intermediate_overflow=intermediate_overflow)
