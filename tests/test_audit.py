@@ -40,6 +40,7 @@ from harness.case import Case, InvalidCase
 from harness.modes import DocumentedMode, size_same
 from harness.modes import resolve as resolve_mode
 from harness.reference import reference_for_case
+from tests.frameworks import needs
 
 SEEDS = Path("/work/shared/seeds")
 
@@ -357,6 +358,7 @@ def test_responses_are_classified(short_workers: None) -> None:
     assert valid["response"] == "accepted" and valid["values"]["outcome"] == "pass"
 
 
+@needs("torch", "onnxruntime")
 def test_audit_invalid_on_real_frameworks(short_workers: None) -> None:
     names = ["torch.functional", "onnxruntime", "tensorrt"]
     result = audit_invalid(names)

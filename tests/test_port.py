@@ -27,6 +27,7 @@ from harness.port import add_port_parser, port
 from harness.port_parse import PortError, Shapes, find_api, parse_call, translate
 from harness.spec import load_default_specs
 from harness.strategies import cases
+from tests.frameworks import needs
 
 #: Fields an emitted call must reproduce (crops are compared as begin crop and output size: the
 #: canonical case of an output is not unique in (pads_end, output_padding)).
@@ -218,6 +219,7 @@ def test_every_emitted_call_reads_back_as_the_same_case(case: Case, which: int) 
 # --- verification in the workers -------------------------------------------------------------------
 
 
+@needs("torch", "paddle", "mindspore", "onnxruntime")
 def test_port_verifies_in_every_framework(worker_logs: Any) -> None:
     names = ["torch.functional", "paddle.nn", "mindspore.nn", "onnxruntime", "tensorrt"]
     result = port("torch.nn.ConvTranspose2d(16, 33, (3, 5), stride=(2, 1), padding=(4, 2))",
@@ -235,6 +237,7 @@ def test_port_verifies_in_every_framework(worker_logs: Any) -> None:
     assert list(trt["attributes"]["pre_padding"]) == list(trt["attributes"]["post_padding"]) == [4, 2]
 
 
+@needs("mindspore", "paddle", "onnxruntime")
 def test_a_named_mode_is_pinned_to_what_the_source_does(worker_logs: Any) -> None:
     result = port("nn.Conv3dTranspose(2, 3, 3, stride=2)", Shapes(input_shape=(1, 2, 3, 4, 2)),
                   ["onnxruntime", "paddle.nn"])
