@@ -21,7 +21,12 @@ host must back first), and both torch (its column buffers and output) and the re
 allocate on every call. For ``large2d`` the summary counts the reference calls that spent more than
 a quarter of their time in the system and gives the median of the others. ``--mmap-threshold-mib``
 (a diagnostic) makes glibc keep freed memory for reuse, which takes those faults out of every kernel
-alike; the default leaves malloc as it is.
+alike; the default leaves malloc as it is. The header says whether the machine is a VM whose balloon
+device reports free pages to its host (virtio ``VIRTIO_BALLOON_F_REPORTING``): there, memory that has
+stayed free for about two seconds is handed back to the host, and touching it again costs host faults
+(measured on the CI machine kind: about 0.3–0.45 s of system time per fresh 136 MB after a pause of
+2.5 s or more, 10–30 ms without a pause), so whether a call stalls depends on how long ago the
+memory it gets was freed.
 
 Usage::
 
@@ -258,6 +263,23 @@ def openblas_info() -> str:
     return "unknown BLAS (no OpenBLAS library found next to numpy)"
 
 
+#: Feature bit of the virtio balloon device: free page reporting (virtio spec 1.2, 5.5.3).
+BALLOON_F_REPORTING = 5
+
+
+def free_page_reporting(devices: str = "/sys/bus/virtio/drivers/virtio_balloon") -> bool | None:
+    """Whether a virtio balloon device here reports free pages to the host (None: no such device)."""
+    answers = []
+    for path in glob.glob(os.path.join(devices, "virtio*", "features")):
+        try:
+            with open(path) as handle:
+                bits = handle.read().strip()
+        except OSError:
+            continue
+        answers.append(len(bits) > BALLOON_F_REPORTING and bits[BALLOON_F_REPORTING] == "1")
+    return any(answers) if answers else None
+
+
 def time_call(fn: Callable[[], Any]) -> float:
     """Wall time of one call, in seconds."""
     start = time.perf_counter()
@@ -479,6 +501,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"OPENBLAS_THREAD_TIMEOUT={os.environ.get('OPENBLAS_THREAD_TIMEOUT')} "
           f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', '(unset)')} "
           f"repeats={args.repeats}")
+    reporting = free_page_reporting()
+    reporting_text = {None: "no balloon device", False: "off",
+                      True: "ON — memory left free for ~2 s goes back to the host; touching it again stalls"}
+    print(f"free page reporting to a hypervisor (virtio balloon): {reporting_text[reporting]}")
     ceiling = Ceiling(numpy, args.seed)
     print(f"float64 matmul {MATMUL_SIZE}³ alone, before the shapes: {ceiling.standalone(5):.1f} GF/s")
     print()

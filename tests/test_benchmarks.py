@@ -39,3 +39,20 @@ def test_harness_overhead_benchmark_runs() -> None:
     done = _run("benchmarks.harness_overhead", "--repeats", "2", "--warmup", "1", "--cases", "tiny1d")
     assert "tiny1d" in done.stdout, done.stdout + done.stderr
     assert done.returncode in (0, 1)  # 1: the overhead goal is missed (printed, not an error)
+
+
+@pytest.mark.parametrize(("features", "expected"), [
+    (["0110010100000000"], True),  # bit 5 set (the machine this project is benchmarked on)
+    (["0110000100000000"], False),
+    (["0110000100000000", "0000010000000000"], True),  # any device that reports
+    ([], None),
+])
+def test_free_page_reporting_reads_the_balloon_feature_bit(tmp_path: Path, features: list[str],
+                                                          expected: bool | None) -> None:
+    from benchmarks.reference import free_page_reporting
+
+    for i, bits in enumerate(features):
+        device = tmp_path / f"virtio{i}"
+        device.mkdir()
+        (device / "features").write_text(bits + "\n")
+    assert free_page_reporting(str(tmp_path)) is expected
