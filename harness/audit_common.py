@@ -23,6 +23,7 @@ import numpy as np
 from adapters.protocol import Target
 from harness.arrays import CaseArrays, make_arrays
 from harness.case import Case, InvalidCase
+from harness.files import write_text_atomic
 from harness.tolerance import ReferenceResult, compare
 from harness.verdict import RemoteError, RunFailure
 
@@ -253,7 +254,7 @@ def make_command(audit: Callable[..., dict[str, Any]], file_name: str,
         out = Path(args.out) if args.out else Path("reports") / "audit"
         out.mkdir(parents=True, exist_ok=True)
         path = out / file_name
-        path.write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
+        write_text_atomic(path, json.dumps(result, indent=2, default=str) + "\n")
         print(summary(result))
         print(f"written: {path}")
         return 1 if failing(result) else 0

@@ -29,6 +29,7 @@ from typing import Any
 from harness.arrays import make_arrays
 from harness.audit_common import LoadedTarget, explain_output, guarded_run, infer_explicit, load_targets
 from harness.case import Case, InvalidCase
+from harness.files import write_text_atomic
 from harness.modes import resolve
 from harness.port_parse import PortError, Shapes, Translation, parse_shape, translate
 from harness.verdict import PASS, judge
@@ -281,9 +282,9 @@ def save_port(result: dict[str, Any], out_dir: Path) -> Path:
             ports = []
     key = (result["call"], result["case_short"])
     ports = [p for p in ports if (p.get("call"), p.get("case_short")) != key] + [result]
-    path.write_text(json.dumps({"schema": PORT_SCHEMA, "ports": ports}, indent=2, default=str) + "\n",
-                    encoding="utf-8")
-    return path
+    # Rewritten in one piece: the store holds every earlier port, and a cut-short write would lose them.
+    return write_text_atomic(path, json.dumps({"schema": PORT_SCHEMA, "ports": ports}, indent=2,
+                                              default=str) + "\n")
 
 
 def cmd_port(args: argparse.Namespace) -> int:

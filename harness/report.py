@@ -34,6 +34,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from harness.files import replace_atomically, write_text_atomic
 from harness.results import read_results
 from harness.verdict import (
     CRASH,
@@ -675,12 +676,11 @@ def save_report(report: Report, out: Path) -> Path:
     """Write an already loaded report's three files into ``out``; returns the html path."""
     from harness.report_html import render_html
 
-    (out / "summary.json").write_text(
-        json.dumps(summary(report), indent=2, allow_nan=False) + "\n", encoding="utf-8")
-    junit(report).write(out / "junit.xml", encoding="utf-8", xml_declaration=True)
-    html_path = out / "report.html"
-    html_path.write_text(render_html(report), encoding="utf-8")
-    return html_path
+    write_text_atomic(out / "summary.json", json.dumps(summary(report), indent=2, allow_nan=False) + "\n")
+    tree = junit(report)
+    replace_atomically(out / "junit.xml",
+                       lambda handle: tree.write(handle, encoding="utf-8", xml_declaration=True))
+    return write_text_atomic(out / "report.html", render_html(report))
 
 
 def cmd_report(args: argparse.Namespace) -> int:

@@ -11,13 +11,13 @@ import numpy as np
 from adapters.protocol import Target
 from harness.arrays import make_arrays
 from harness.case import Case
+from harness.files import replace_atomically, write_text_atomic
 
 
 def save_arrays(case: Case, path: Path) -> Path:
     """Write the case's ``x``, ``weight`` and ``bias`` (dtype containers; bfloat16 as float32)."""
     arrays = make_arrays(case).container()
-    np.savez(path, **arrays)
-    return path
+    return replace_atomically(path, lambda handle: np.savez(handle, **arrays))
 
 
 def write_finding(
@@ -36,15 +36,15 @@ def write_finding(
     folder.mkdir(parents=True, exist_ok=True)
     save_arrays(case, folder / "case.npz")
     if outputs:
-        np.savez_compressed(folder / "arrays.npz", **outputs)
-    (folder / "case.json").write_text(json.dumps(case.to_dict(), indent=2) + "\n", encoding="utf-8")
-    (folder / "snippet.py").write_text(target.snippet(case, "case.npz"), encoding="utf-8")
-    (folder / "README.txt").write_text(
+        replace_atomically(folder / "arrays.npz", lambda handle: np.savez_compressed(handle, **outputs))
+    write_text_atomic(folder / "case.json", json.dumps(case.to_dict(), indent=2) + "\n")
+    write_text_atomic(folder / "snippet.py", target.snippet(case, "case.npz"))
+    write_text_atomic(
+        folder / "README.txt",
         f"{record['target']}: {record['outcome']} ({record['detail']})\n"
         f"case: {case.short()}\n"
         f"message: {record['message']}\n\n"
         f"re-run through the harness:\n  {command}\n"
         f"standalone, in this folder:\n  python snippet.py\n",
-        encoding="utf-8",
     )
     return folder

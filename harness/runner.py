@@ -22,6 +22,7 @@ from adapters.registry import known_names, resolve
 from harness import workers
 from harness.case import Case
 from harness.explore import explore
+from harness.files import write_text_atomic
 from harness.findings import Finding, case_features
 from harness.profiles import register_profiles
 from harness.repro import write_finding
@@ -205,9 +206,7 @@ def run_target_spec(
 
 def _write_meta(out: Path, meta: dict[str, Any]) -> None:
     """Write ``run.json`` atomically (a killed run never leaves it half-written)."""
-    tmp = out / "run.json.tmp"
-    tmp.write_text(json.dumps(meta, indent=2, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, out / "run.json")
+    write_text_atomic(out / "run.json", json.dumps(meta, indent=2, default=str) + "\n")
 
 
 def run(

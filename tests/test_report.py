@@ -225,6 +225,24 @@ def test_junit_survives_control_characters(tmp_path: Path) -> None:
     assert error is not None and "red" in error.get("message")
 
 
+def test_a_failing_render_keeps_the_previous_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness import report_html
+
+    folder = make_run(tmp_path, [Entry(CorrectTarget(), PASSING[0])], run_id="atomic")
+    html = write_report([folder])
+    before = html.read_text(encoding="utf-8")
+    assert "</html>" in before.lower()
+
+    def unencodable(*args: object, **kwargs: object) -> str:
+        return "<html>a lone surrogate from some error text: \ud800</html>"  # fails inside the write
+
+    monkeypatch.setattr(report_html, "render_html", unencodable)
+    with pytest.raises(UnicodeEncodeError):
+        write_report([folder])
+    assert html.read_text(encoding="utf-8") == before  # not truncated, not emptied
+    assert not [p.name for p in folder.iterdir() if p.name.endswith(".tmp")]
+
+
 # --- merge and baseline ------------------------------------------------------------------------
 
 
