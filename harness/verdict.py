@@ -70,6 +70,11 @@ class Verdict:
     #: What the target reported about the run (:meth:`adapters.protocol.Target.run_info`).
     run_info: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # Exception text may carry lone surrogates (bytes decoded with surrogateescape, e.g. a
+        # framework's log); they cannot be written as UTF-8, so they are kept as backslash escapes.
+        self.message = self.message.encode("utf-8", "backslashreplace").decode("utf-8")
+
     @property
     def failing(self) -> bool:
         """True for shape_mismatch, value_mismatch and error."""

@@ -225,6 +225,21 @@ def test_junit_survives_control_characters(tmp_path: Path) -> None:
     assert error is not None and "red" in error.get("message")
 
 
+def test_undecodable_bytes_in_an_error_message_are_written_as_escapes(tmp_path: Path) -> None:
+    class SurrogateTarget(CorrectTarget):
+        name = "test.surrogate"
+
+        def run(self, case: Case, arrays: CaseArrays) -> np.ndarray:
+            raise RuntimeError("log: " + b"\xff\xfe".decode("utf-8", "surrogateescape"))
+
+    folder = make_run(tmp_path, [Entry(SurrogateTarget(), PASSING[0], True)], run_id="bytes")
+    html = write_report([folder])
+    assert "log: \\udcff\\udcfe" in read_records(folder)[0]["message"]
+    readme = next((folder / "findings").glob("*/README.txt")).read_text(encoding="utf-8")
+    assert "log: \\udcff\\udcfe" in readme
+    assert "log: \\udcff\\udcfe" in html.read_text(encoding="utf-8")
+
+
 def test_a_failing_render_keeps_the_previous_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from harness import report_html
 
