@@ -95,6 +95,20 @@ def _failed(exc: Exception, expected_shape: list[int], seconds: float) -> Verdic
                    seconds=seconds)
 
 
+def output_problem(actual: object) -> str | None:
+    """Why ``actual`` is not an output the harness can judge (None when it is one).
+
+    A target's ``run`` returns a NumPy array of real numbers (any float, integer, or extension float
+    dtype such as ml_dtypes' bfloat16 that casts to float64 within its kind): anything else is the
+    adapter's error, recorded as such rather than converted, which could hide an imaginary part.
+    """
+    if not isinstance(actual, np.ndarray):
+        return f"run() returned {type(actual).__name__}, not a numpy.ndarray"
+    if actual.dtype.kind == "b" or not np.can_cast(actual.dtype, np.float64, casting="same_kind"):
+        return f"run() returned an array of dtype {actual.dtype}, not of real numbers"
+    return None
+
+
 def judge(case: Case, target: Target) -> Verdict:
     """Run ``case`` on ``target`` and judge it against the reference.
 
@@ -128,6 +142,10 @@ def judge(case: Case, target: Target) -> Verdict:
         return _failed(exc, expected_shape, time.perf_counter() - start)
     seconds = target.last_seconds
     info = dict(target.run_info())
+    problem = output_problem(actual)
+    if problem is not None:
+        return Verdict(ERROR, f"{target.name}: {problem}", expected_shape=expected_shape,
+                       detail="output_type", seconds=seconds, run_info=info)
     actual_shape = list(actual.shape)
     if actual_shape != expected_shape:
         if documented is not None:

@@ -10,14 +10,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from targets_for_tests import CorrectTarget, ThreeBugTarget
 
 from adapters import registry
 from adapters.protocol import Target
+from harness.arrays import CaseArrays
 from harness.case import Case
 from harness.repro import save_arrays
-from harness.verdict import PASS, UNSUPPORTED, judge
+from harness.verdict import ERROR, PASS, UNSUPPORTED, judge
 
 ROOT = Path(__file__).resolve().parent.parent
 TORCH_TARGETS = ("torch.nn", "torch.nn.output_size", "torch.functional")
@@ -277,3 +279,49 @@ def test_unexpressible_case_snippet_says_why(torch_targets: dict[str, Target]) -
     for name in ("torch.nn", "torch.functional"):
         text = torch_targets[name].snippet(case)
         assert text.startswith("# not expressible") and "symmetric padding" in text
+
+
+class _ReturnsAs(CorrectTarget):
+    """The correct output, handed back through ``convert`` (to break the output contract)."""
+
+    name = "test.returns_as"
+
+    def __init__(self, convert: Any) -> None:
+        super().__init__()
+        self.convert = convert
+
+    def run(self, case: Case, arrays: CaseArrays) -> Any:
+        return self.convert(super().run(case, arrays))
+
+
+@pytest.mark.parametrize(("convert", "fragment"), [
+    (lambda y: y.tolist(), "returned list, not a numpy.ndarray"),
+    (lambda y: None, "returned NoneType"),
+    (lambda y: y.astype(np.complex64), "dtype complex64, not of real numbers"),
+    (lambda y: y.astype(object), "dtype object"),
+    (lambda y: y > 0, "dtype bool"),
+])
+def test_an_output_that_breaks_the_contract_is_an_error_result(convert: Any, fragment: str) -> None:
+    case = Case.make(input_size=(3, 3), kernel_size=2, stride=2, in_channels=2, out_channels=2)
+    verdict = judge(case, _ReturnsAs(convert))
+    assert (verdict.outcome, verdict.detail) == (ERROR, "output_type")
+    assert fragment in verdict.message and verdict.message.startswith("test.returns_as: ")
+
+
+@pytest.mark.parametrize("convert", [
+    lambda y: y,
+    lambda y: y.astype(np.float16).astype(np.float32),
+    lambda y: np.ascontiguousarray(y.astype(np.float64)),
+])
+def test_real_outputs_are_judged(convert: Any) -> None:
+    case = Case.make(input_size=(3, 3), kernel_size=2, stride=2, in_channels=2, out_channels=2,
+                     distribution="small_int")
+    assert judge(case, _ReturnsAs(convert)).outcome == PASS
+
+
+def test_an_extension_float_output_is_judged() -> None:
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    case = Case.make(input_size=(3, 3), kernel_size=2, stride=2, in_channels=2, out_channels=2,
+                     distribution="small_int")
+    verdict = judge(case, _ReturnsAs(lambda y: y.astype(ml_dtypes.bfloat16)))
+    assert verdict.outcome == PASS, verdict.message
