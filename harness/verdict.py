@@ -109,13 +109,35 @@ def output_problem(actual: object) -> str | None:
     return None
 
 
+#: ``detail`` of an error raised by adapter or harness code around the framework call.
+INTERNAL_ERROR = "internal"
+
+
 def judge(case: Case, target: Target) -> Verdict:
     """Run ``case`` on ``target`` and judge it against the reference.
 
     A named-mode case is judged against the explicit case the target's documentation implies
     (:func:`harness.modes.resolve`); an output size other than the documented one is
-    ``doc_mismatch``.
+    ``doc_mismatch``. An exception from the code around the framework call (the adapter's
+    capability model or conversions, or the harness itself) becomes an ``error`` result with detail
+    ``internal`` and the traceback, so that one bad case never ends a run.
     """
+    try:
+        return _judge(case, target)
+    except Exception as exc:
+        trace = "".join(traceback.format_exception(exc, limit=-6)).strip()
+        return Verdict(ERROR, f"{target.name}: judging the case raised outside the framework call\n{trace}",
+                       expected_shape=_expected_shape(case), detail=INTERNAL_ERROR)
+
+
+def _expected_shape(case: Case) -> list[int]:
+    try:
+        return list(case.output_shape)
+    except Exception:
+        return []
+
+
+def _judge(case: Case, target: Target) -> Verdict:
     reason = target.supports(case)
     if reason is not None:
         return Verdict(UNSUPPORTED, reason, expected_shape=list(case.output_shape))

@@ -19,7 +19,7 @@ from adapters.protocol import Target
 from harness.arrays import CaseArrays
 from harness.case import Case
 from harness.repro import save_arrays
-from harness.verdict import ERROR, PASS, UNSUPPORTED, judge
+from harness.verdict import ERROR, INTERNAL_ERROR, PASS, UNSUPPORTED, judge
 
 ROOT = Path(__file__).resolve().parent.parent
 TORCH_TARGETS = ("torch.nn", "torch.nn.output_size", "torch.functional")
@@ -325,3 +325,20 @@ def test_an_extension_float_output_is_judged() -> None:
                      distribution="small_int")
     verdict = judge(case, _ReturnsAs(lambda y: y.astype(ml_dtypes.bfloat16)))
     assert verdict.outcome == PASS, verdict.message
+
+
+class _BrokenCapabilityModel(CorrectTarget):
+    name = "test.broken_supports"
+
+    def supports(self, case: Case) -> str | None:
+        return {"float64": None}[case.dtype]  # a capability model that forgot float32
+
+
+def test_an_exception_around_the_framework_call_is_an_error_result() -> None:
+    case = Case.make(input_size=(3, 3), kernel_size=2, stride=2, in_channels=2, out_channels=2)
+    verdict = judge(case, _BrokenCapabilityModel())
+    assert (verdict.outcome, verdict.detail) == (ERROR, INTERNAL_ERROR)
+    assert "outside the framework call" in verdict.message
+    assert "KeyError: 'float32'" in verdict.message and "in supports" in verdict.message
+    assert verdict.expected_shape == list(case.output_shape)
+    assert judge(case.replace(dtype="float64"), _BrokenCapabilityModel()).outcome == PASS
