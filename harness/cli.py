@@ -21,7 +21,7 @@ def _split(text: str | None) -> list[str] | None:
 def cmd_run(args: argparse.Namespace) -> int:
     """The main job: conformance run, summary, path of the results."""
     from harness.profiles import active_profile_name
-    from harness.runner import resume, run, summary_text
+    from harness.runner import RunInterrupted, resume, run, summary_text
     from harness.spec import default_spec_paths
 
     if args.resume:
@@ -32,14 +32,20 @@ def cmd_run(args: argparse.Namespace) -> int:
                   f"other run option (got {', '.join('--' + g.replace('_', '-') for g in given) or 'one'})",
                   file=sys.stderr)
             return 2
-        report = resume(Path(args.resume), progress=not args.quiet)
-    else:
-        specs = [Path(p) for p in args.spec] if args.spec else default_spec_paths()
-        report = run(spec_paths=specs, target_names=_split(args.targets),
-                     profile=args.profile or active_profile_name(), device=args.device,
-                     out_dir=Path(args.out) if args.out else None, progress=not args.quiet,
-                     isolate=not args.in_process, case_timeout=args.case_timeout,
-                     memory_limit_mb=args.worker_memory_mb, seed=args.seed)
+    try:
+        if args.resume:
+            report = resume(Path(args.resume), progress=not args.quiet)
+        else:
+            specs = [Path(p) for p in args.spec] if args.spec else default_spec_paths()
+            report = run(spec_paths=specs, target_names=_split(args.targets),
+                         profile=args.profile or active_profile_name(), device=args.device,
+                         out_dir=Path(args.out) if args.out else None, progress=not args.quiet,
+                         isolate=not args.in_process, case_timeout=args.case_timeout,
+                         memory_limit_mb=args.worker_memory_mb, seed=args.seed)
+    except RunInterrupted as stop:
+        print(f"\n{stop}\n  continue it:  python -m harness run --resume {stop.out_dir}\n"
+              f"  report so far:  python -m harness report {stop.out_dir}", file=sys.stderr)
+        return 130  # the shell's code for a SIGINT
     print(summary_text(report))
     from harness.report import write_report
 

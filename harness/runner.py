@@ -34,6 +34,15 @@ from harness.verdict import FAILING, OUTCOMES, Verdict, judge, verdict_from_reco
 FINDINGS_STORE = Path(os.environ.get("CONVT_FINDINGS_DB", ".hypothesis/convt-findings.jsonl"))
 
 
+class RunInterrupted(Exception):
+    """The run was stopped with Ctrl-C (SIGINT); what it recorded is on disk and it can resume."""
+
+    def __init__(self, out_dir: Path, recorded: int) -> None:
+        super().__init__(f"interrupted after {recorded} result(s), kept in {out_dir / 'results.jsonl'}")
+        self.out_dir = out_dir
+        self.recorded = recorded
+
+
 @dataclass
 class RunReport:
     """What a run produced, for the summary and the exit status."""
@@ -319,12 +328,20 @@ def _execute(
                                 replay=replay, history=history_from_records(records, target.name, spec.name),
                                 seed=unit_seed(meta["seed"], name, spec.name))
         meta["status"] = "complete"
+    except KeyboardInterrupt:
+        meta["status"] = "interrupted"
     finally:
         shown.done()
         writer.close()
+        try:
+            workers.shutdown_all()
+        except KeyboardInterrupt:  # while winding down: the workers were killed instead of waited for
+            if meta["status"] != "complete":
+                meta["status"] = "interrupted"
         meta["finished"] = datetime.now(UTC).isoformat()
         _write_meta(out, meta)
-        workers.shutdown_all()
+    if meta["status"] == "interrupted":
+        raise RunInterrupted(out, writer.lines)
     return report
 
 

@@ -174,23 +174,24 @@ class Worker:
         exit_sent, self.exit_sent = self.exit_sent, False
         proc, self.proc = self.proc, None
         sock, self.sock = self.sock, None
-        if proc is not None and proc.poll() is None:
-            if not kill and sock is not None:
+        try:
+            if proc is not None and proc.poll() is None and not kill and sock is not None:
                 try:
                     if not exit_sent:
                         self._send(sock, ("exit",))
                     proc.wait(timeout=5)
                 except (OSError, subprocess.TimeoutExpired):
                     pass
-            if proc.poll() is None:
+        finally:  # also when Ctrl-C cuts the wait short: the process must not outlive the run
+            if proc is not None and proc.poll() is None:
                 try:
                     os.killpg(proc.pid, signal.SIGKILL)
                 except (ProcessLookupError, PermissionError):
                     proc.kill()
                 proc.wait()
-        if sock is not None:
-            sock.close()
-        self.loaded = {}
+            if sock is not None:
+                sock.close()
+            self.loaded = {}
 
     @property
     def alive(self) -> bool:
@@ -317,9 +318,15 @@ def shutdown_all() -> None:
     workers = list(_WORKERS.values())
     for worker in workers:
         worker.request_exit()
+    interrupted: KeyboardInterrupt | None = None
     for worker in workers:
-        worker.stop()
+        try:
+            worker.stop(kill=interrupted is not None)
+        except KeyboardInterrupt as exc:  # Ctrl-C while waiting: kill the rest without waiting
+            interrupted = exc
     _WORKERS.clear()
+    if interrupted is not None:
+        raise interrupted
 
 
 atexit.register(shutdown_all)

@@ -132,6 +132,9 @@ PINNED = "".join(
 )
 
 
+CORRECT_ONLY = "tests.targets_for_tests:CorrectTarget"
+
+
 def _run_command(out: Path, spec: Path, *extra: str) -> list[str]:
     return [sys.executable, "-m", "harness", "run", "--targets",
             "tests.targets_for_tests:MisbehavingTarget,tests.targets_for_tests:CorrectTarget",
@@ -213,6 +216,80 @@ def test_a_killed_run_resumes_without_repeating_or_losing_results(tmp_path: Path
     assert len(keys) == len(set(keys)), "a result was repeated"
     assert set(keys) == {key(r) for r in expected}, "a result was lost or differs from an uncut run"
     assert json.loads((cut / "run.json").read_text())["status"] == "complete"
+
+
+def _processes_with_env(marker: str) -> list[int]:
+    """PIDs of live processes whose environment contains ``marker`` (Linux /proc)."""
+    pids = []
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if marker.encode() in environ.read_bytes():
+                pids.append(int(environ.parent.name))
+        except OSError:  # gone, or not ours
+            continue
+    return pids
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="finds the workers through /proc")
+def test_ctrl_c_stops_a_run_cleanly_and_it_resumes(tmp_path: Path) -> None:
+    spec = tmp_path / "small.yaml"
+    spec.write_text(MISBEHAVING_SPEC + PINNED, encoding="utf-8")
+    env = _env(tmp_path)
+    command = [sys.executable, "-m", "harness", "run", "--targets", CORRECT_ONLY, "--spec", str(spec),
+               "--profile", "ci", "--quiet", "--seed", "11"]
+    whole = tmp_path / "whole"
+    subprocess.run([*command, "--out", str(whole)], cwd=ROOT, env=env, capture_output=True, timeout=600,
+                   check=False)
+    expected = read_results(whole / "results.jsonl")
+
+    cut = tmp_path / "cut"
+    proc = subprocess.Popen([*command, "--out", str(cut)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    results = cut / "results.jsonl"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if results.exists() and len(read_results(results)) >= len(expected) // 2:
+            break
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal sends to the foreground group
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr and f"--resume {cut}" in stderr
+    before = read_results(results)
+    assert 0 < len(before) < len(expected)
+    assert json.loads((cut / "run.json").read_text())["status"] == "interrupted"
+    assert _processes_with_env(str(tmp_path / "store.jsonl")) == [], "a worker outlived the run"
+
+    resumed = subprocess.run([sys.executable, "-m", "harness", "run", "--resume", str(cut), "--quiet"],
+                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert resumed.returncode in (0, 1), resumed.stderr
+    after = read_results(results)
+    assert after[: len(before)] == before
+    assert sorted(json.dumps(r["case"], sort_keys=True) for r in after) == sorted(
+        json.dumps(r["case"], sort_keys=True) for r in expected)
+    assert json.loads((cut / "run.json").read_text())["status"] == "complete"
+
+
+def test_ctrl_c_while_waiting_for_workers_kills_them(limits: workers.WorkerSettings,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    targets = [workers.isolated(CorrectTarget()), workers.isolated(MisbehavingTarget())]
+    for target in targets:
+        assert judge(case_with(1), target).outcome == PASS
+    procs = [target.worker.proc for target in targets]
+    assert len(procs) == 2 and all(p is not None and p.poll() is None for p in procs)
+    real_wait = subprocess.Popen.wait
+
+    def interrupted_wait(self: subprocess.Popen[bytes], timeout: float | None = None) -> int:
+        if timeout is not None:  # the polite wait: the user presses Ctrl-C during it
+            raise KeyboardInterrupt
+        return real_wait(self)
+
+    monkeypatch.setattr(subprocess.Popen, "wait", interrupted_wait)
+    with pytest.raises(KeyboardInterrupt):
+        workers.shutdown_all()
+    monkeypatch.undo()
+    assert all(p is not None and p.poll() is not None for p in procs), "a worker was left running"
+    assert workers._WORKERS == {}
 
 
 def test_invoke_calls_a_public_method_in_the_worker(limits: workers.WorkerSettings) -> None:
