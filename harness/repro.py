@@ -38,13 +38,31 @@ def write_finding(
     if outputs:
         replace_atomically(folder / "arrays.npz", lambda handle: np.savez_compressed(handle, **outputs))
     write_text_atomic(folder / "case.json", json.dumps(case.to_dict(), indent=2) + "\n")
-    write_text_atomic(folder / "snippet.py", target.snippet(case, "case.npz"))
+    snippet, failure = _snippet(target, case, command)
+    write_text_atomic(folder / "snippet.py", snippet)
+    standalone = ("standalone, in this folder:\n  python snippet.py\n" if failure is None else
+                  f"no standalone snippet: the target's snippet() raised {failure}\n")
     write_text_atomic(
         folder / "README.txt",
         f"{record['target']}: {record['outcome']} ({record['detail']})\n"
         f"case: {case.short()}\n"
         f"message: {record['message']}\n\n"
         f"re-run through the harness:\n  {command}\n"
-        f"standalone, in this folder:\n  python snippet.py\n",
+        f"{standalone}",
     )
     return folder
+
+
+def _snippet(target: Target, case: Case, command: str) -> tuple[str, str | None]:
+    """The target's snippet, or (when its ``snippet`` raises) a stand-in that says so, and why.
+
+    A broken snippet generator (an adapter bug) must not cost the run, nor the finding.
+    """
+    try:
+        return target.snippet(case, "case.npz"), None
+    except Exception as exc:
+        failure = f"{type(exc).__name__}: {exc}"
+        text = (f"# {target.name}: snippet() raised {failure!r}, so there is no standalone reproduction.\n"
+                f"# Re-run the case through the harness instead:\n#   {command}\n"
+                f"raise SystemExit({f'no snippet: {failure}'!r})\n")
+        return text, failure

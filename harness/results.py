@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
+
 from adapters.protocol import Target
 from harness.allocator import allocator_setting
 from harness.case import Case
@@ -85,9 +87,11 @@ class ResultsWriter:
 
     def write(self, record: dict[str, Any]) -> int:
         """Append a record; returns its 1-based line number (what ``repro`` takes)."""
-        self._lines += 1
-        record = dict(record, line=self._lines, repro=repro_command(self.path, self._lines))
-        self._fh.write(json.dumps(record, sort_keys=True, allow_nan=True) + "\n")
+        line = self._lines + 1
+        record = dict(record, line=line, repro=repro_command(self.path, line))
+        text = json.dumps(record, sort_keys=True, allow_nan=True, default=_plain)
+        self._lines = line
+        self._fh.write(text + "\n")
         self._fh.flush()
         os.fsync(self._fh.fileno())
         if not record.get("minimal"):
@@ -97,6 +101,18 @@ class ResultsWriter:
     def close(self) -> None:
         """Close the file."""
         self._fh.close()
+
+
+def _plain(value: object) -> object:
+    """JSON stand-in for what a target may report that JSON cannot hold (its ``run_info``, say):
+    NumPy scalars and arrays as numbers and lists, anything else as its ``repr``."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=repr)
+    return repr(value)
 
 
 def _complete_lines(path: Path) -> int:
