@@ -33,16 +33,20 @@ BUILTIN: dict[str, str] = {
 }
 
 
+class UnknownTarget(ValueError):
+    """A target name that is neither registered nor a loadable ``module:Class`` Target subclass."""
+
+
 def _load(spec: str) -> type[Target]:
     module_name, _, attr = spec.partition(":")
     if not attr:
-        raise ValueError(f"target {spec!r} is not a known name and not of the form module:Class")
+        raise UnknownTarget(f"target {spec!r} is not a known name and not of the form module:Class")
     try:
         obj = getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError) as exc:
-        raise ValueError(f"cannot load target {spec!r}: {exc}") from exc
+        raise UnknownTarget(f"cannot load target {spec!r}: {exc}") from exc
     if not (isinstance(obj, type) and issubclass(obj, Target)):
-        raise ValueError(f"{spec!r} is not a subclass of adapters.protocol.Target")
+        raise UnknownTarget(f"{spec!r} is not a subclass of adapters.protocol.Target")
     return obj
 
 
@@ -66,7 +70,7 @@ def resolve(name: str) -> type[Target]:
         return _load(eps[name])
     if ":" in name:
         return _load(name)
-    raise ValueError(f"unknown target {name!r}; known: {', '.join(known_names())} (or module:Class)")
+    raise UnknownTarget(f"unknown target {name!r}; known: {', '.join(known_names())} (or module:Class)")
 
 
 def availability() -> dict[str, str | None]:

@@ -163,6 +163,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point."""
+    from adapters.registry import UnknownTarget
+    from harness.spec import SpecError
+
     args = build_parser().parse_args(argv)
     tune_allocator()
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except (SpecError, UnknownTarget) as exc:  # bad input: the message says where and which rule
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

@@ -237,14 +237,18 @@ def run(
     Each target runs in its framework's worker process unless ``isolate`` is false. ``run.json``
     is written first (with everything :func:`resume` needs) and completed at the end.
     """
+    # Bad input fails here, before anything is written (SpecError, UnknownTarget).
+    specs = [load_spec(p) for p in spec_paths]
+    # every registered target: the ones that cannot run here are recorded as unavailable, with why
+    names = target_names if target_names is not None else known_names()
+    for name in names:
+        resolve(name)
     run_id = new_run_id()
     out = out_dir or Path("reports") / run_id
     out.mkdir(parents=True, exist_ok=True)
-    # every registered target: the ones that cannot run here are recorded as unavailable, with why
-    names = target_names if target_names is not None else known_names()
     replay: dict[str, list[dict[str, Any]]] = {}
     if store and store.exists():
-        replay = _replay_snapshot(store, specs=[load_spec(p) for p in spec_paths], targets=names)
+        replay = _replay_snapshot(store, specs=specs, targets=names)
     meta: dict[str, Any] = {
         "run_id": run_id, "status": "running", "profile": profile, "device": device,
         "specs": [str(p) for p in spec_paths], "target_names": names, "isolate": isolate,

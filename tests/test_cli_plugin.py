@@ -156,6 +156,31 @@ def test_repro_of_a_missing_line_exits_2(cli: CliRuns) -> None:
     assert done.returncode == 2 and "no record on line 99999" in done.stderr
 
 
+@pytest.mark.parametrize(("spec_text", "targets", "message"), [
+    ("name: broken\nrank: 1\nmax_elements: 64\nbatch: {min: 1, max: 1\n", "CORRECT",
+     "broken.yaml:5: malformed YAML"),
+    ("name: broken\nrank: 1\nmax_elements: 64\nkernal_size: {min: 1, max: 3}\n", "CORRECT",
+     "broken.yaml:4: kernal_size is not a known key"),
+    (None, "no.such.module:Target", "cannot load target 'no.such.module:Target'"),
+    (None, "torch.nnn", "unknown target 'torch.nnn'; known: torch.nn,"),
+])
+def test_bad_input_exits_2_with_the_rule_and_writes_nothing(tmp_path: Path, spec_path: Path,
+                                                             spec_text: str | None, targets: str,
+                                                             message: str) -> None:
+    spec = spec_path
+    if spec_text is not None:
+        spec = tmp_path / "broken.yaml"
+        spec.write_text(spec_text, encoding="utf-8")
+    out = tmp_path / "out"
+    target = "tests.targets_for_tests:CorrectTarget" if targets == "CORRECT" else targets
+    done = _finish(_start(["-m", "harness", "run", "--targets", target, "--spec", str(spec), "--quiet",
+                           "--out", str(out)], tmp_path))
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("error: ") and message in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not out.exists(), "a run folder was left behind for input that never ran"
+
+
 def test_doctor_lists_the_torch_targets(cli: CliRuns) -> None:
     assert cli.doctor.returncode == 0, cli.doctor.stderr
     lines = cli.doctor.stdout.splitlines()
