@@ -91,8 +91,13 @@ class ConformanceItem(pytest.Item):
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         """Show findings as text rather than a traceback."""
+        from adapters.registry import UnknownTarget
+        from harness.spec import SpecError
+
         if isinstance(excinfo.value, ConformanceFailure):
             return str(excinfo.value)
+        if isinstance(excinfo.value, (SpecError, UnknownTarget)):  # bad input: its rule, no traceback
+            return f"{type(excinfo.value).__name__}: {excinfo.value}"
         return str(super().repr_failure(excinfo))
 
     def reportinfo(self) -> tuple[Path, int, str]:

@@ -273,3 +273,17 @@ def test_plugin_module_imports_nothing_heavy() -> None:
             "heavy = {'torch', 'numpy', 'hypothesis'} & set(sys.modules); assert not heavy, heavy")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=TIMEOUT)
     assert done.returncode == 0, done.stderr
+
+
+def test_plugin_shows_a_bad_spec_or_target_as_its_rule(tmp_path: Path, spec_path: Path) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("name: broken\nrank: 1\nmax_elements: 64\nkernal_size: {min: 1, max: 3}\n",
+                      encoding="utf-8")
+    bad_spec = _finish(_pytest(tmp_path, broken, "tests.targets_for_tests:CorrectTarget"))
+    bad_target = _finish(_pytest(tmp_path, spec_path, "torch.nnn"))
+    assert bad_spec.returncode == bad_target.returncode == 1
+    assert "SpecError: " in bad_spec.stdout
+    assert "broken.yaml:4: kernal_size is not a known key" in bad_spec.stdout
+    assert "UnknownTarget: unknown target 'torch.nnn'" in bad_target.stdout
+    for done in (bad_spec, bad_target):
+        assert "Traceback" not in done.stdout and "raise " not in done.stdout, done.stdout
