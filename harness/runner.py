@@ -29,7 +29,7 @@ from harness.repro import write_finding
 from harness.results import ResultsWriter, make_record, new_run_id, read_results, run_metadata
 from harness.spec import Spec, load_spec
 from harness.strategies import cases
-from harness.verdict import FAILING, OUTCOMES, Verdict, judge, verdict_from_record
+from harness.verdict import FAILING, OUTCOMES, UNSUPPORTED, Verdict, judge, verdict_from_record
 
 FINDINGS_STORE = Path(os.environ.get("CONVT_FINDINGS_DB", ".hypothesis/convt-findings.jsonl"))
 
@@ -51,11 +51,34 @@ class RunReport:
     counts: Counter[tuple[str, str]] = field(default_factory=Counter)
     findings: list[tuple[Finding, Path]] = field(default_factory=list)
     unavailable: dict[str, str] = field(default_factory=dict)
+    #: per (target, spec): how many cases were judged (not unsupported), and why the others were not
+    judged: Counter[tuple[str, str]] = field(default_factory=Counter)
+    unsupported: dict[tuple[str, str], Counter[str]] = field(default_factory=dict)
 
     @property
     def failed(self) -> bool:
         """True when any target has a mismatch or an error."""
         return any(outcome in FAILING for (_, outcome) in self.counts) or bool(self.findings)
+
+    def tally(self, target: str, spec: str, outcome: str, message: str) -> None:
+        """Count one (non-minimal) result of a (target, spec)."""
+        self.counts[(target, outcome)] += 1
+        if outcome == UNSUPPORTED:
+            self.unsupported.setdefault((target, spec), Counter())[message] += 1
+        else:
+            self.judged[(target, spec)] += 1
+
+    def vacuous(self) -> list[tuple[str, str, int, str]]:
+        """The (target, spec) pairs that judged no case: ``(target, spec, cases, commonest reason)``.
+
+        Every case of such a pair was one the target's API cannot express; the pair tested nothing.
+        """
+        out = []
+        for (target, spec), reasons in self.unsupported.items():
+            if not self.judged[(target, spec)]:
+                reason, _ = reasons.most_common(1)[0]
+                out.append((target, spec, sum(reasons.values()), reason))
+        return out
 
 
 def _slug(text: str) -> str:
@@ -196,7 +219,7 @@ def run_target_spec(
                           outputs=verdict.arrays)
             report.findings.append((finding, folder))
         else:
-            report.counts[(target.name, verdict.outcome)] += 1
+            report.tally(target.name, spec.name, verdict.outcome, verdict.message)
             done += 1
         progress.update(label, done, len(report.findings))
 
@@ -300,7 +323,7 @@ def _execute(
                         frozenset(rec.get("features", [])), Case.from_dict(rec["case"])),
                 out / rec.get("finding_dir", "findings")))
         else:
-            report.counts[(rec["target"], rec["outcome"])] += 1
+            report.tally(rec["target"], rec.get("spec", ""), rec["outcome"], rec.get("message", ""))
     specs = [load_spec(Path(p)) for p in meta["specs"]]
     device = meta["device"]
     workers.configure(case_timeout=meta.get("case_timeout"), memory_limit_mb=meta.get("memory_limit_mb"),
@@ -358,6 +381,12 @@ def summary_text(report: RunReport) -> str:
         lines.append(f"{t:24s}" + "".join(f"{report.counts[(t, o)]:16d}" for o in OUTCOMES))
     for name, reason in report.unavailable.items():
         lines.append(f"{name:24s} unavailable: {reason}")
+    vacuous = report.vacuous()
+    if vacuous:
+        lines.append("")
+        lines.append("judged no case (each case was one the API cannot express: these pairs tested nothing):")
+        for target, spec, n, reason in vacuous:
+            lines.append(f"  {target} × {spec}: {n} case(s) unsupported, mostly: {reason}")
     if report.findings:
         lines.append("")
         lines.append(f"{len(report.findings)} finding(s), each shrunk to a minimal case:")

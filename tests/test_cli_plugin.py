@@ -287,3 +287,26 @@ def test_plugin_shows_a_bad_spec_or_target_as_its_rule(tmp_path: Path, spec_path
     assert "UnknownTarget: unknown target 'torch.nnn'" in bad_target.stdout
     for done in (bad_spec, bad_target):
         assert "Traceback" not in done.stdout and "raise " not in done.stdout, done.stdout
+
+
+def test_a_pair_that_judges_no_case_is_named_not_passed(tmp_path: Path) -> None:
+    """A spec the target cannot express at all tested nothing: the run says so, pytest skips it."""
+    from targets_for_tests import THREE_BUGS_SPEC
+
+    spec = tmp_path / "unexpressible.yaml"
+    spec.write_text(THREE_BUGS_SPEC.replace("name: three_bugs_small", "name: unexpressible")
+                    .replace("layouts: [channels_first]", "layouts: [channels_last]"), encoding="utf-8")
+    target = "tests.targets_for_tests:CorrectTarget"
+    expressible = write_spec(tmp_path)
+    runs = [_start(["-m", "harness", "run", "--targets", target, "--spec", str(expressible), "--spec",
+                    str(spec), "--profile", "ci", "--quiet", "--out", str(tmp_path / "out")], tmp_path),
+            _pytest(tmp_path, spec, target, "-rs")]
+    run, plugin = (_finish(p) for p in runs)
+    assert run.returncode == 0, run.stderr
+    assert "judged no case" in run.stdout
+    lines = [line.strip() for line in run.stdout.splitlines()]
+    assert any(line.startswith("test.correct × unexpressible:") and "unsupported, mostly:" in line
+               for line in lines), run.stdout
+    assert not any(line.startswith("test.correct × three_bugs_small") for line in lines)
+    assert plugin.returncode == 0 and "1 skipped" in plugin.stdout, plugin.stdout
+    assert "judged no case of" in plugin.stdout and "channels" in plugin.stdout
