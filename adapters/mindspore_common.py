@@ -150,14 +150,15 @@ class MindSporeTarget(Target):
         )
 
     def supports(self, case: Case) -> str | None:
-        """The protocol's checks, with MindSpore's reasons for layout and rank."""
+        """The protocol's checks, with MindSpore's reasons for layout and rank (a missing rank first:
+        no layout of a rank without a primitive could be expressed)."""
+        if case.rank not in self.ranks and self.missing_rank_reason:
+            return self.missing_rank_reason
         if case.layout == "channels_last":
             if self.on_cpu():
                 return (f"{self.name}: the NHWC data format exists on GPU only (MindSpore raises "
                         "ValueError for data_format='NHWC' on other targets)")
             return f"{self.name} has no channels-last form for {case.rank}-D data in this adapter"
-        if case.rank not in self.ranks and self.missing_rank_reason:
-            return self.missing_rank_reason
         if case.rank == 3 and case.dilation[0] > 1:
             # Undocumented: the Conv3DTranspose primitive (also behind nn.Conv3dTranspose) checks
             # its dilation with third_one=True and raises ValueError for a depth dilation > 1.
