@@ -59,11 +59,7 @@ def load_targets(names: Iterable[str], device: str | None = None) -> list[Loaded
 
     out: list[LoadedTarget] = []
     for name in names:
-        try:
-            cls = resolve(name)
-        except ValueError as exc:
-            out.append(LoadedTarget(name, None, str(exc)))
-            continue
+        cls = resolve(name)  # a name that is not a target is bad input (UnknownTarget), not "not run"
         pure = cls(device) if device else cls()
         reason = cls.unavailable_reason()
         if reason is None and pure.device.split(":")[0] not in pure.capabilities().devices:

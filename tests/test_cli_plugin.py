@@ -181,6 +181,18 @@ def test_bad_input_exits_2_with_the_rule_and_writes_nothing(tmp_path: Path, spec
     assert not out.exists(), "a run folder was left behind for input that never ran"
 
 
+@pytest.mark.parametrize("command", [
+    ["audit-docs", "--targets", "torch.functionall"],
+    ["audit-invalid", "--targets", "torch.functional,torch.functionall"],
+    ["port", "torch.nn.ConvTranspose1d(4, 4, 3)", "--input-shape", "1,4,6", "--to", "torch.functionall"],
+])
+def test_a_mistyped_target_in_audits_and_port_exits_2(tmp_path: Path, command: list[str]) -> None:
+    done = _finish(_start(["-m", "harness", *command, "--out", str(tmp_path / "out")], tmp_path))
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.startswith("error: unknown target 'torch.functionall'")
+    assert not (tmp_path / "out").exists()
+
+
 def test_doctor_lists_the_torch_targets(cli: CliRuns) -> None:
     assert cli.doctor.returncode == 0, cli.doctor.stderr
     lines = cli.doctor.stdout.splitlines()
