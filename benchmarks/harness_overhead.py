@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
           f"python {platform.python_version()}, {platform.machine()}, threads {torch.get_num_threads()}, "
           f"OPENBLAS_THREAD_TIMEOUT={os.environ.get('OPENBLAS_THREAD_TIMEOUT')}; allocator: {allocator}")
     print(f"medians of {args.repeats} interleaved repeats (after {args.warmup} warm-up); "
-          f"goal: overhead = judge − raw ≤ {GOAL_FIXED_MS:g} ms + {GOAL_FRACTION:.0%} of raw")
+          f"goal: overhead = isolated − raw ≤ {GOAL_FIXED_MS:g} ms + {GOAL_FRACTION:.0%} of raw")
     header = (f"{'case':9s} {'out elems':>9s} " + " ".join(f"{p + ' ms':>10s}" for p in PARTS)
               + f" {'overhead ms':>12s} {'ratio':>7s} {'goal ms':>8s}  verdict")
     print(header)
