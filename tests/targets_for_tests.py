@@ -91,6 +91,19 @@ class CorrectTarget(ReferenceTarget):
     name = "test.correct"
 
 
+class SlowTarget(ReferenceTarget):
+    """The reference after a 50 ms pause per case: a run that lasts long enough to interrupt."""
+
+    name = "test.slow"
+
+    def run(self, case: Case, arrays: CaseArrays) -> np.ndarray:
+        """The faithful result, late."""
+        import time
+
+        time.sleep(0.05)
+        return super().run(case, arrays)
+
+
 class ThreeBugTarget(ReferenceTarget):
     """The reference with three independent deliberate bugs (see the module docstring)."""
 

@@ -132,7 +132,7 @@ PINNED = "".join(
 )
 
 
-CORRECT_ONLY = "tests.targets_for_tests:CorrectTarget"
+SLOW = "tests.targets_for_tests:SlowTarget"
 
 
 def _run_command(out: Path, spec: Path, *extra: str) -> list[str]:
@@ -235,8 +235,8 @@ def test_ctrl_c_stops_a_run_cleanly_and_it_resumes(tmp_path: Path) -> None:
     spec = tmp_path / "small.yaml"
     spec.write_text(MISBEHAVING_SPEC + PINNED, encoding="utf-8")
     env = _env(tmp_path)
-    command = [sys.executable, "-m", "harness", "run", "--targets", CORRECT_ONLY, "--spec", str(spec),
-               "--profile", "ci", "--quiet", "--seed", "11"]
+    command = [sys.executable, "-m", "harness", "run", "--targets", SLOW, "--spec", str(spec),
+               "--profile", "dev", "--quiet", "--seed", "11"]
     whole = tmp_path / "whole"
     subprocess.run([*command, "--out", str(whole)], cwd=ROOT, env=env, capture_output=True, timeout=600,
                    check=False)
@@ -247,8 +247,8 @@ def test_ctrl_c_stops_a_run_cleanly_and_it_resumes(tmp_path: Path) -> None:
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     results = cut / "results.jsonl"
     deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        if results.exists() and len(read_results(results)) >= len(expected) // 2:
+    while time.monotonic() < deadline:  # 50 ms a case: seconds of run are left after a quarter
+        if results.exists() and len(read_results(results)) >= len(expected) // 4:
             break
         time.sleep(0.02)
     os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal sends to the foreground group
