@@ -243,8 +243,11 @@ def test_ctrl_c_stops_a_run_cleanly_and_it_resumes(tmp_path: Path) -> None:
     expected = read_results(whole / "results.jsonl")
 
     cut = tmp_path / "cut"
+    # SIGINT back to its default in the child: a shell starts background jobs (a CI runner's,
+    # say) with SIGINT ignored, and Python raises no KeyboardInterrupt for an ignored signal.
     proc = subprocess.Popen([*command, "--out", str(cut)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     results = cut / "results.jsonl"
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:  # 50 ms a case: seconds of run are left after a quarter
