@@ -6,7 +6,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")  # fact sheet §5: spinning BLAS threads
@@ -16,6 +19,29 @@ from harness.allocator import tune_allocator
 
 def _split(text: str | None) -> list[str] | None:
     return None if text is None else [t.strip() for t in text.split(",") if t.strip()]
+
+
+@contextmanager
+def _sigterm_interrupts() -> Iterator[list[int]]:
+    """While inside, SIGTERM (what CI systems send to cancel a job) stops a run as Ctrl-C does.
+
+    Yields a list that receives the signal's number, for the exit status. A SIGTERM that is ignored
+    or already handled is left alone; the previous handling is restored on exit.
+    """
+    received: list[int] = []
+
+    def stop(signum: int, frame: object) -> None:
+        received.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, stop)
+    try:
+        yield received
+    finally:
+        if previous is signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -33,19 +59,20 @@ def cmd_run(args: argparse.Namespace) -> int:
                   file=sys.stderr)
             return 2
     try:
-        if args.resume:
-            report = resume(Path(args.resume), progress=not args.quiet)
-        else:
-            specs = [Path(p) for p in args.spec] if args.spec else default_spec_paths()
-            report = run(spec_paths=specs, target_names=_split(args.targets),
-                         profile=args.profile or active_profile_name(), device=args.device,
-                         out_dir=Path(args.out) if args.out else None, progress=not args.quiet,
-                         isolate=not args.in_process, case_timeout=args.case_timeout,
-                         memory_limit_mb=args.worker_memory_mb, seed=args.seed)
+        with _sigterm_interrupts() as terminated:
+            if args.resume:
+                report = resume(Path(args.resume), progress=not args.quiet)
+            else:
+                specs = [Path(p) for p in args.spec] if args.spec else default_spec_paths()
+                report = run(spec_paths=specs, target_names=_split(args.targets),
+                             profile=args.profile or active_profile_name(), device=args.device,
+                             out_dir=Path(args.out) if args.out else None, progress=not args.quiet,
+                             isolate=not args.in_process, case_timeout=args.case_timeout,
+                             memory_limit_mb=args.worker_memory_mb, seed=args.seed)
     except RunInterrupted as stop:
         print(f"\n{stop}\n  continue it:  python -m harness run --resume {stop.out_dir}\n"
               f"  report so far:  python -m harness report {stop.out_dir}", file=sys.stderr)
-        return 130  # the shell's code for a SIGINT
+        return 128 + (terminated[0] if terminated else signal.SIGINT)  # the shell's code for the signal
     print(summary_text(report))
     from harness.report import write_report
 

@@ -231,7 +231,9 @@ def _processes_with_env(marker: str) -> list[int]:
 
 
 @pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="finds the workers through /proc")
-def test_ctrl_c_stops_a_run_cleanly_and_it_resumes(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("sent", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_ctrl_c_or_sigterm_stops_a_run_cleanly_and_it_resumes(tmp_path: Path, sent: int, status: int) -> None:
+    """Ctrl-C in a terminal, or a CI system cancelling the job (SIGTERM)."""
     spec = tmp_path / "small.yaml"
     spec.write_text(MISBEHAVING_SPEC + PINNED, encoding="utf-8")
     env = _env(tmp_path)
@@ -254,9 +256,9 @@ def test_ctrl_c_stops_a_run_cleanly_and_it_resumes(tmp_path: Path) -> None:
         if results.exists() and len(read_results(results)) >= len(expected) // 4:
             break
         time.sleep(0.02)
-    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal sends to the foreground group
+    os.killpg(proc.pid, sent)  # Ctrl-C in a terminal signals the whole foreground group
     _, stderr = proc.communicate(timeout=120)
-    assert proc.returncode == 130, stderr
+    assert proc.returncode == status, stderr
     assert "Traceback" not in stderr and f"--resume {cut}" in stderr
     before = read_results(results)
     assert 0 < len(before) < len(expected)
