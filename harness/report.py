@@ -348,13 +348,27 @@ class Report:
                              "cells": [dict(cells[(feature, value, t)]) for t in self.targets]})
         return rows
 
+    def judged_nothing(self) -> dict[str, list[str]]:
+        """Per target, the specs of which it judged no case (every one ``unsupported``)."""
+        judged: dict[tuple[str, str], bool] = {}
+        for rec in self.cases:
+            key = (str(rec.get("target")), str(rec.get("spec")))
+            judged[key] = judged.get(key, False) or rec.get("outcome") != UNSUPPORTED
+        out: dict[str, list[str]] = defaultdict(list)
+        for (target, spec), any_judged in sorted(judged.items()):
+            if not any_judged:
+                out[target].append(spec)
+        return dict(out)
+
     def coverage(self) -> dict[str, dict[str, Any]]:
-        """Per target: cases executed and unsupported, and per parameter the values exercised."""
+        """Per target: cases executed and unsupported, the specs it judged no case of, and per
+        parameter the values exercised."""
         out: dict[str, dict[str, Any]] = {}
         union: dict[str, set[str]] = defaultdict(set)
         per_target: dict[str, dict[str, Counter[str]]] = {
             t: defaultdict(Counter) for t in self.targets}
         executed: Counter[str] = Counter()
+        nothing = self.judged_nothing()
         for rec in self.cases:
             if rec.get("outcome") == UNSUPPORTED:
                 continue
@@ -373,7 +387,7 @@ class Report:
                                "thin": len(values) <= 1 and len(union[param]) > 1,
                                "missing": sorted(union[param] - set(values), key=_value_key)})
             out[target] = {"executed": executed[target], "unsupported": info.counts[UNSUPPORTED],
-                           "params": params}
+                           "judged_nothing": nothing.get(target, []), "params": params}
         return out
 
 
@@ -554,6 +568,7 @@ def json_safe(value: Any) -> Any:
 def summary(report: Report) -> dict[str, Any]:
     """The ``summary.json`` content."""
     totals = report.totals
+    nothing = report.judged_nothing()
     return json_safe({
         "schema": SUMMARY_SCHEMA,
         "generated": report.generated,
@@ -567,6 +582,7 @@ def summary(report: Report) -> dict[str, Any]:
                            "devices": sorted(info.devices), "cases": info.cases,
                            "outcomes": {o: info.counts.get(o, 0) for o in OUTCOMES},
                            "findings": sum(1 for f in report.findings if f.target == name),
+                           "judged_nothing": nothing.get(name, []),
                            "environments": info.environments}
                     for name, info in report.targets.items()},
         "unavailable": report.unavailable,

@@ -258,6 +258,54 @@ def test_a_failing_render_keeps_the_previous_report(tmp_path: Path, monkeypatch:
     assert not [p.name for p in folder.iterdir() if p.name.endswith(".tmp")]
 
 
+def test_a_spec_a_target_judged_no_case_of_is_named(tmp_path: Path) -> None:
+    ok = CorrectTarget()
+    expressed = make_run(tmp_path / "a", [Entry(ok, PASSING[0]), Entry(ok, UNSUPPORTED)], run_id="a",
+                         spec="conv_transpose2d")
+    nothing = make_run(tmp_path / "b", [Entry(ok, UNSUPPORTED), Entry(ok, UNSUPPORTED.replace(seed=5)),
+                                        Entry(ThreeBugTarget(), PASSING[0])],
+                       run_id="b", spec="channels_last_only")
+    html = write_report([expressed, nothing]).read_text(encoding="utf-8")
+    targets = strict_json(expressed / "summary.json")["targets"]
+    assert targets["test.correct"]["judged_nothing"] == ["channels_last_only"]
+    assert targets["test.three_bugs"]["judged_nothing"] == []
+    header, *rows = _table_rows(html, "coverage-table")
+    cases = next(row for row in rows if row[0] == "cases")
+    by_target = dict(zip(header[1:], cases[1:], strict=True))
+    assert "judged no case of: channels_last_only" in by_target["test.correct"]
+    assert "judged no case" not in by_target["test.three_bugs"]
+
+
+def _table_rows(html: str, table_id: str) -> list[list[str]]:
+    """The text of each cell (th or td) of each row of the table with ``table_id``."""
+
+    class Rows(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.rows: list[list[str]] = []
+            self.depth = 0  # > 0 inside the table
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if tag == "table" and dict(attrs).get("id") == table_id:
+                self.depth = 1
+            elif self.depth and tag == "tr":
+                self.rows.append([])
+            elif self.depth and tag in ("td", "th"):
+                self.rows[-1].append("")
+
+        def handle_endtag(self, tag: str) -> None:
+            if tag == "table":
+                self.depth = 0
+
+        def handle_data(self, data: str) -> None:
+            if self.depth and self.rows and self.rows[-1]:
+                self.rows[-1][-1] += data
+
+    parser = Rows()
+    parser.feed(html)
+    return [[" ".join(cell.split()) for cell in row] for row in parser.rows]
+
+
 # --- merge and baseline ------------------------------------------------------------------------
 
 
