@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.files import replace_atomically, write_text_atomic
-from harness.results import read_results
+from harness.results import PairCoverage, read_results
 from harness.verdict import (
     CRASH,
     DOC_MISMATCH,
@@ -350,14 +350,12 @@ class Report:
 
     def judged_nothing(self) -> dict[str, list[str]]:
         """Per target, the specs of which it judged no case (every one ``unsupported``)."""
-        judged: dict[tuple[str, str], bool] = {}
+        pairs = PairCoverage()
         for rec in self.cases:
-            key = (str(rec.get("target")), str(rec.get("spec")))
-            judged[key] = judged.get(key, False) or rec.get("outcome") != UNSUPPORTED
+            pairs.add(str(rec.get("target")), str(rec.get("spec")), str(rec.get("outcome")), "")
         out: dict[str, list[str]] = defaultdict(list)
-        for (target, spec), any_judged in sorted(judged.items()):
-            if not any_judged:
-                out[target].append(spec)
+        for target, spec, _, _ in pairs.judged_nothing():
+            out[target].append(spec)
         return dict(out)
 
     def coverage(self) -> dict[str, dict[str, Any]]:

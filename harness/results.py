@@ -18,7 +18,7 @@ from adapters.protocol import Target
 from harness.allocator import allocator_setting
 from harness.case import Case
 from harness.findings import case_features
-from harness.verdict import Verdict
+from harness.verdict import UNSUPPORTED, Verdict
 
 
 def new_run_id() -> str:
@@ -101,6 +101,33 @@ class ResultsWriter:
     def close(self) -> None:
         """Close the file."""
         self._fh.close()
+
+
+class PairCoverage:
+    """Per (target, spec): how many cases were judged, and why the others were ``unsupported``.
+
+    A pair that judged no case tested nothing: the run summary, the pytest plugin and the report
+    name it (:meth:`judged_nothing`).
+    """
+
+    def __init__(self) -> None:
+        self.judged: Counter[tuple[str, str]] = Counter()
+        self.unsupported: dict[tuple[str, str], Counter[str]] = {}
+
+    def add(self, target: str, spec: str, outcome: str, message: str) -> None:
+        """Count one (non-minimal) result."""
+        if outcome == UNSUPPORTED:
+            self.unsupported.setdefault((target, spec), Counter())[message] += 1
+        else:
+            self.judged[(target, spec)] += 1
+
+    def judged_nothing(self) -> list[tuple[str, str, int, str]]:
+        """``(target, spec, cases, commonest reason)`` of each pair that judged no case, sorted."""
+        out = []
+        for (target, spec), reasons in sorted(self.unsupported.items()):
+            if not self.judged[(target, spec)]:
+                out.append((target, spec, sum(reasons.values()), reasons.most_common(1)[0][0]))
+        return out
 
 
 def _plain(value: object) -> object:

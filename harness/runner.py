@@ -26,10 +26,17 @@ from harness.files import write_text_atomic
 from harness.findings import Finding, case_features
 from harness.profiles import register_profiles
 from harness.repro import write_finding
-from harness.results import ResultsWriter, make_record, new_run_id, read_results, run_metadata
+from harness.results import (
+    PairCoverage,
+    ResultsWriter,
+    make_record,
+    new_run_id,
+    read_results,
+    run_metadata,
+)
 from harness.spec import Spec, load_spec
 from harness.strategies import cases
-from harness.verdict import FAILING, OUTCOMES, UNSUPPORTED, Verdict, judge, verdict_from_record
+from harness.verdict import FAILING, OUTCOMES, Verdict, judge, verdict_from_record
 
 FINDINGS_STORE = Path(os.environ.get("CONVT_FINDINGS_DB", ".hypothesis/convt-findings.jsonl"))
 
@@ -51,9 +58,7 @@ class RunReport:
     counts: Counter[tuple[str, str]] = field(default_factory=Counter)
     findings: list[tuple[Finding, Path]] = field(default_factory=list)
     unavailable: dict[str, str] = field(default_factory=dict)
-    #: per (target, spec): how many cases were judged (not unsupported), and why the others were not
-    judged: Counter[tuple[str, str]] = field(default_factory=Counter)
-    unsupported: dict[tuple[str, str], Counter[str]] = field(default_factory=dict)
+    pairs: PairCoverage = field(default_factory=PairCoverage)
 
     @property
     def failed(self) -> bool:
@@ -63,22 +68,11 @@ class RunReport:
     def tally(self, target: str, spec: str, outcome: str, message: str) -> None:
         """Count one (non-minimal) result of a (target, spec)."""
         self.counts[(target, outcome)] += 1
-        if outcome == UNSUPPORTED:
-            self.unsupported.setdefault((target, spec), Counter())[message] += 1
-        else:
-            self.judged[(target, spec)] += 1
+        self.pairs.add(target, spec, outcome, message)
 
     def vacuous(self) -> list[tuple[str, str, int, str]]:
-        """The (target, spec) pairs that judged no case: ``(target, spec, cases, commonest reason)``.
-
-        Every case of such a pair was one the target's API cannot express; the pair tested nothing.
-        """
-        out = []
-        for (target, spec), reasons in self.unsupported.items():
-            if not self.judged[(target, spec)]:
-                reason, _ = reasons.most_common(1)[0]
-                out.append((target, spec, sum(reasons.values()), reason))
-        return out
+        """The (target, spec) pairs that judged no case (see :class:`PairCoverage`)."""
+        return self.pairs.judged_nothing()
 
 
 def _slug(text: str) -> str:
