@@ -6,7 +6,7 @@ reproduction in the framework's own code. It never works around what the framewo
 the API cannot express is refused by :meth:`Target.supports` with the reason, and a framework that
 computes something else is a finding for the comparator, not something to patch here.
 
-Targets run in isolated worker processes (:mod:`harness.workers`), while the main process asks the
+Targets run in isolated worker processes (:mod:`harness.workers.client`), while the main process asks the
 same class what it supports. So an adapter imports its framework **lazily**, in :meth:`prepare`,
 :meth:`run` or :meth:`environment` — never at module import, in ``__init__``, or in
 :meth:`capabilities`, :meth:`supports`, :meth:`expressible` and :meth:`snippet`, which must stay
@@ -25,10 +25,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from harness.arrays import CaseArrays
-from harness.case import Case
-from harness.modes import DocumentedMode
-from harness.tolerance import AccumulationModel
+from harness.model.arrays import CaseArrays
+from harness.model.case import Case
+from harness.model.modes import DocumentedMode
+from harness.oracle.tolerance import AccumulationModel
 
 # How an API expresses crops and output padding (the "padding forms" of the capability model).
 CROPS_SYMMETRIC = "symmetric"  # one padding per dimension: cb = ce = padding

@@ -15,21 +15,21 @@ from adapters.protocol import Target
 ENTRY_POINT_GROUP = "convt_harness.targets"
 
 BUILTIN: dict[str, str] = {
-    "torch.nn": "adapters.torch_nn:TorchNN",
-    "torch.nn.output_size": "adapters.torch_nn:TorchNNOutputSize",
-    "torch.functional": "adapters.torch_functional:TorchFunctional",
-    "paddle.nn": "adapters.paddle_nn:PaddleNN",
-    "paddle.functional": "adapters.paddle_functional:PaddleFunctional",
-    "mindspore.nn": "adapters.mindspore_nn:MindSporeNN",
-    "mindspore.ops": "adapters.mindspore_ops:MindSporeOps",
-    "onnxruntime": "adapters.onnx_runtime:OnnxRuntime",
-    "onnxruntime.opset11": "adapters.onnx_runtime:OnnxRuntimeOpset11",
-    "onnxruntime.output_shape": "adapters.onnx_runtime:OnnxRuntimeOutputShape",
-    "onnxruntime.tensorrt_ep": "adapters.onnx_runtime:OnnxRuntimeTensorRTEP",
-    "tensorrt": "adapters.tensorrt_target:TensorRTTarget",
-    "tensorrt.round_up": "adapters.tensorrt_target:TensorRTRoundUp",
-    "tensorrt.dla": "adapters.tensorrt_target:TensorRTDLA",
-    "tensorrt.dla.gpu_fallback": "adapters.tensorrt_target:TensorRTDLAFallback",
+    "torch.nn": "adapters.torch.nn:TorchNN",
+    "torch.nn.output_size": "adapters.torch.nn:TorchNNOutputSize",
+    "torch.functional": "adapters.torch.functional:TorchFunctional",
+    "paddle.nn": "adapters.paddle.nn:PaddleNN",
+    "paddle.functional": "adapters.paddle.functional:PaddleFunctional",
+    "mindspore.nn": "adapters.mindspore.nn:MindSporeNN",
+    "mindspore.ops": "adapters.mindspore.ops:MindSporeOps",
+    "onnxruntime": "adapters.onnxruntime.targets:OnnxRuntime",
+    "onnxruntime.opset11": "adapters.onnxruntime.targets:OnnxRuntimeOpset11",
+    "onnxruntime.output_shape": "adapters.onnxruntime.targets:OnnxRuntimeOutputShape",
+    "onnxruntime.tensorrt_ep": "adapters.onnxruntime.targets:OnnxRuntimeTensorRTEP",
+    "tensorrt": "adapters.tensorrt.targets:TensorRTTarget",
+    "tensorrt.round_up": "adapters.tensorrt.targets:TensorRTRoundUp",
+    "tensorrt.dla": "adapters.tensorrt.targets:TensorRTDLA",
+    "tensorrt.dla.gpu_fallback": "adapters.tensorrt.targets:TensorRTDLAFallback",
 }
 
 

@@ -41,7 +41,7 @@ PARTS = ("raw", "judge", "isolated", "run", "arrays", "ref+cmp", "ref", "cmp")
 
 def build_cases() -> dict[str, Any]:
     """The benchmark cases by name (small to large; float32, channels-first)."""
-    from harness.case import Case
+    from harness.model.case import Case
 
     return {
         "tiny1d": Case.make(input_size=16, kernel_size=3, stride=2, in_channels=4, out_channels=4,
@@ -61,9 +61,9 @@ def measurements(case: Any, target: Any, remote: Any) -> dict[str, Callable[[], 
     """The timed callables of one case, by part name."""
     import torch
 
-    from harness.arrays import make_arrays
-    from harness.tolerance import ReferenceResult, compare
-    from harness.verdict import judge
+    from harness.engine.verdict import judge
+    from harness.model.arrays import make_arrays
+    from harness.oracle.tolerance import ReferenceResult, compare
 
     arrays = make_arrays(case)
     x, w, b = target.tensors(case, arrays)
@@ -122,14 +122,14 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
     import torch
 
-    from adapters.torch_functional import TorchFunctional
-    from harness.allocator import tune_allocator
-    from harness.verdict import PASS, judge
+    from adapters.torch.functional import TorchFunctional
+    from harness.engine.verdict import PASS, judge
+    from harness.process import tune_allocator
 
     allocator = tune_allocator()  # as `python -m harness run` and its workers do
     if args.threads:
         torch.set_num_threads(args.threads)
-    from harness.workers import isolated, shutdown_all
+    from harness.workers.client import isolated, shutdown_all
 
     target = TorchFunctional("cpu")
     remote = isolated(TorchFunctional("cpu"))

@@ -23,14 +23,14 @@ os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
 import numpy as np
 
-from adapters.mindspore_common import MindSporeTarget
-from adapters.mindspore_nn import MindSporeNN
-from adapters.mindspore_ops import MindSporeOps
-from harness.arrays import CaseArrays, make_arrays
-from harness.calibration import random_symmetric_case
-from harness.case import Case, InvalidCase
-from harness.dtypes import round_to_format
-from harness.tolerance import AccumulationModel, ReferenceResult, compare
+from adapters.mindspore.common import MindSporeTarget
+from adapters.mindspore.nn import MindSporeNN
+from adapters.mindspore.ops import MindSporeOps
+from harness.model.arrays import CaseArrays, make_arrays
+from harness.model.case import Case, InvalidCase
+from harness.model.dtypes import round_to_format
+from harness.oracle.calibration import random_symmetric_case
+from harness.oracle.tolerance import AccumulationModel, ReferenceResult, compare
 
 ROUND_ONCE = AccumulationModel("float32", "float32")
 PER_TAP = AccumulationModel("float32", "float16")

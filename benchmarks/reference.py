@@ -486,8 +486,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     import numpy
     import torch
 
-    from harness import reference
-    from harness.allocator import tune_allocator
+    from harness.oracle import reference
+    from harness.process import tune_allocator
 
     if args.mmap_threshold_mib:
         print("allocator:", tune_allocator(mmap_threshold_bytes=args.mmap_threshold_mib * 2**20))

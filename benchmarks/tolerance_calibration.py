@@ -18,10 +18,10 @@ os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
 import numpy as np
 
-from harness.arrays import CaseArrays, make_arrays
-from harness.calibration import PLANTED, planted_output, random_symmetric_case
-from harness.case import Case
-from harness.tolerance import AccumulationModel, ReferenceResult, compare, error_bound
+from harness.model.arrays import CaseArrays, make_arrays
+from harness.model.case import Case
+from harness.oracle.calibration import PLANTED, planted_output, random_symmetric_case
+from harness.oracle.tolerance import AccumulationModel, ReferenceResult, compare, error_bound
 
 TORCH_CPU_MODELS = {
     "float32": AccumulationModel("float32", "float32"),
@@ -34,7 +34,7 @@ DISTRIBUTIONS = ("normal", "uniform", "small_int", "large", "special")
 
 def torch_run(case: Case, arrays: CaseArrays) -> np.ndarray:
     """Run the case through the ``torch.functional`` target on the CPU."""
-    from adapters.torch_functional import TorchFunctional
+    from adapters.torch.functional import TorchFunctional
 
     return TorchFunctional().run(case, arrays)
 

@@ -51,12 +51,12 @@ class ConformanceItem(pytest.Item):
         import hypothesis
 
         from adapters.registry import resolve
-        from harness.allocator import tune_allocator
-        from harness.profiles import active_profile_name, register_profiles
-        from harness.results import ResultsWriter, new_run_id
-        from harness.runner import Progress, RunReport, run_target_spec
-        from harness.spec import load_spec
-        from harness.workers import isolated
+        from harness.engine.profiles import active_profile_name, register_profiles
+        from harness.engine.results import ResultsWriter, new_run_id
+        from harness.engine.run import Progress, RunReport, run_target_spec
+        from harness.process import tune_allocator
+        from harness.spec.schema import load_spec
+        from harness.workers.client import isolated
 
         config = self.config
         tune_allocator()  # a conformance run reuses freed memory, as `python -m harness run` does
@@ -95,7 +95,7 @@ class ConformanceItem(pytest.Item):
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         """Show findings as text rather than a traceback."""
         from adapters.registry import UnknownTarget
-        from harness.spec import SpecError
+        from harness.spec.schema import SpecError
 
         if isinstance(excinfo.value, ConformanceFailure):
             return str(excinfo.value)
@@ -114,7 +114,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     if not _active(config):
         return
     from adapters.registry import installed_targets
-    from harness.spec import default_spec_paths
+    from harness.spec.schema import default_spec_paths
 
     specs = config.getoption("--convt-spec") or [str(p) for p in default_spec_paths()]
     names = config.getoption("--convt-targets")

@@ -15,7 +15,7 @@ if ROOT not in sys.path:
 
 from hypothesis import settings  # noqa: E402
 
-from harness.profiles import active_profile_name, register_profiles  # noqa: E402
+from harness.engine.profiles import active_profile_name, register_profiles  # noqa: E402
 
 register_profiles()
 settings.load_profile(active_profile_name())

@@ -18,11 +18,11 @@ from pathlib import Path
 import numpy as np
 
 from adapters.protocol import CROPS_BEGIN_END, Capabilities, Target
-from harness.arrays import CaseArrays
-from harness.case import Case
-from harness.dtypes import round_to_format
-from harness.reference import conv_transpose
-from harness.tolerance import exact_model
+from harness.model.arrays import CaseArrays
+from harness.model.case import Case
+from harness.model.dtypes import round_to_format
+from harness.oracle.reference import conv_transpose
+from harness.oracle.tolerance import exact_model
 
 DTYPES = ("float32", "float64")
 
@@ -70,7 +70,7 @@ class ReferenceTarget(Target):
         """Standalone numpy code computing the case with :func:`harness.reference.conv_transpose`."""
         return (
             "import numpy as np\n"
-            "from harness.reference import conv_transpose\n\n"
+            "from harness.oracle.reference import conv_transpose\n\n"
             f"data = np.load({npz_name!r})\n"
             'x, weight = data["x"].astype(np.float64), data["weight"].astype(np.float64)\n'
             'bias = data["bias"].astype(np.float64) if "bias" in data else None\n'

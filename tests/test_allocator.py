@@ -8,15 +8,15 @@ import types
 
 import pytest
 
-import harness.allocator as allocator
-from harness.results import run_metadata
+import harness.process as allocator
+from harness.engine.results import run_metadata
 
 GLIBC = sys.platform.startswith("linux") and "glibc" in " ".join(__import__("platform").libc_ver())
 
 
 @pytest.mark.skipif(not GLIBC, reason="mallopt is glibc's")
 def test_tune_allocator_applies_glibc_thresholds_once() -> None:
-    code = ("import harness.allocator as a; first = a.tune_allocator(); "
+    code = ("import harness.process as a; first = a.tune_allocator(); "
             "assert a.allocator_setting() == first == a.tune_allocator(), first; print(first)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr

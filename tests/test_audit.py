@@ -20,12 +20,10 @@ import numpy as np
 import pytest
 from targets_for_tests import CorrectTarget, ReferenceTarget
 
-from adapters.audit_support import NotExpressible, RawParams
+from adapters.probing import NotExpressible, RawParams
 from adapters.protocol import Capabilities
 from adapters.registry import known_names, resolve
-from harness import workers
-from harness.arrays import CaseArrays, make_arrays
-from harness.audit_common import (
+from harness.audits.common import (
     LoadedTarget,
     crop_candidates,
     explain_output,
@@ -33,13 +31,15 @@ from harness.audit_common import (
     infer_explicit,
     mode_variants,
 )
-from harness.audit_docs import audit_target, check_case, explicit_formula, minimal_departure
-from harness.audit_invalid import CONFIGS, Config, assess, audit_invalid, probe, raw
-from harness.audit_modes import audit_modes
-from harness.case import Case, InvalidCase
-from harness.modes import DocumentedMode, size_same
-from harness.modes import resolve as resolve_mode
-from harness.reference import reference_for_case
+from harness.audits.docs import audit_target, check_case, explicit_formula, minimal_departure
+from harness.audits.invalid import CONFIGS, Config, assess, audit_invalid, probe, raw
+from harness.audits.modes import audit_modes
+from harness.model.arrays import CaseArrays, make_arrays
+from harness.model.case import Case, InvalidCase
+from harness.model.modes import DocumentedMode, size_same
+from harness.model.modes import resolve as resolve_mode
+from harness.oracle.reference import reference_for_case
+from harness.workers import client as workers
 from tests.frameworks import needs
 
 SEEDS = Path("/work/shared/seeds")

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from targets_for_tests import write_spec
 
-from harness.case import PER_DIM_FIELDS, Case
+from harness.model.case import PER_DIM_FIELDS, Case
 
 ROOT = Path(__file__).resolve().parent.parent
 BUGGY = "tests.targets_for_tests:ThreeBugTarget"
@@ -259,7 +259,7 @@ def test_plugin_fails_showing_minimal_cases_snippets_and_repro(plugin: PluginRun
     for kind in ("value_mismatch|beyond_bound", "shape_mismatch|shape", "error|RuntimeError"):
         assert f"test.three_bugs|{kind}" in out
     assert "case: 1d N=1 C=2->2 g=2 L=1 k=[1]" in out  # the groups bug's minimal case
-    assert "snippet.py:" in out and "from harness.reference import conv_transpose" in out
+    assert "snippet.py:" in out and "from harness.oracle.reference import conv_transpose" in out
     assert out.count("python -m harness repro ") >= 3
 
 

@@ -1,4 +1,4 @@
-"""Float formats (``harness.dtypes``) and deterministic case arrays (``harness.arrays``).
+"""Float formats (``harness.model.dtypes``) and deterministic case arrays (``harness.model.arrays``).
 
 Rounding is checked against independent implementations: torch's float32→bfloat16 conversion, NumPy's
 float16/float32 casts, and an exact rational-arithmetic rounder written here. ``ulp`` is checked
@@ -17,9 +17,9 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from harness.arrays import make_arrays
-from harness.case import DISTRIBUTIONS, Case
-from harness.dtypes import (
+from harness.model.arrays import make_arrays
+from harness.model.case import DISTRIBUTIONS, Case
+from harness.model.dtypes import (
     DATA_DTYPES,
     FORMATS,
     _round_generic,

@@ -9,12 +9,12 @@ from hypothesis import settings
 from targets_for_tests import CorrectTarget, ThreeBugTarget, write_spec
 
 from adapters.protocol import Target
-from harness.case import Case
-from harness.explore import Exploration, explore
-from harness.findings import Finding
-from harness.spec import load_spec
-from harness.strategies import cases
-from harness.verdict import Verdict, judge
+from harness.engine.explore import Exploration, explore
+from harness.engine.findings import Finding
+from harness.engine.verdict import Verdict, judge
+from harness.model.case import Case
+from harness.spec.schema import load_spec
+from harness.spec.strategies import cases
 
 SETTINGS = settings(max_examples=150, derandomize=True, database=None, deadline=None)
 

@@ -20,15 +20,15 @@ from typing import Any
 import numpy as np
 import pytest
 
-from adapters.mindspore_common import MindSporeTarget, documented_modes
-from adapters.mindspore_nn import MindSporeNN
-from adapters.mindspore_ops import MindSporeOps
-from harness.arrays import CaseArrays, make_arrays
-from harness.case import Case
-from harness.reference import reference_for_case
-from harness.repro import save_arrays
-from harness.verdict import DOC_MISMATCH, ERROR, PASS, VALUE_MISMATCH, judge
-from harness.workers import isolated, worker_for
+from adapters.mindspore.common import MindSporeTarget, documented_modes
+from adapters.mindspore.nn import MindSporeNN
+from adapters.mindspore.ops import MindSporeOps
+from harness.engine.artefacts import save_arrays
+from harness.engine.verdict import DOC_MISMATCH, ERROR, PASS, VALUE_MISMATCH, judge
+from harness.model.arrays import CaseArrays, make_arrays
+from harness.model.case import Case
+from harness.oracle.reference import reference_for_case
+from harness.workers.client import isolated, worker_for
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("mindspore") is None,
                                 reason="mindspore is not installed (pip install the mindspore extra)")

@@ -9,12 +9,12 @@ import pytest
 from targets_for_tests import CorrectTarget
 
 from adapters.protocol import Capabilities
-from harness.arrays import CaseArrays
-from harness.case import Case, InvalidCase
-from harness.dtypes import round_to_format
-from harness.modes import DocumentedMode, RankedMode, resolve, size_same, size_valid, split_crop
-from harness.reference import conv_transpose, reference_for_case
-from harness.verdict import DOC_MISMATCH, PASS, UNSUPPORTED, VALUE_MISMATCH, judge
+from harness.engine.verdict import DOC_MISMATCH, PASS, UNSUPPORTED, VALUE_MISMATCH, judge
+from harness.model.arrays import CaseArrays
+from harness.model.case import Case, InvalidCase
+from harness.model.dtypes import round_to_format
+from harness.model.modes import DocumentedMode, RankedMode, resolve, size_same, size_valid, split_crop
+from harness.oracle.reference import conv_transpose, reference_for_case
 
 SAME_UPPER = DocumentedMode("SAME_UPPER", "L·s", size_same, "extra_at_end", "test", "test")
 SAME_LOWER = DocumentedMode("SAME_LOWER", "L·s", size_same, "extra_at_begin", "test", "test")

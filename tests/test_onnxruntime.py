@@ -12,18 +12,18 @@ from typing import Any
 import numpy as np
 import pytest
 
-from adapters import onnx_model
-from adapters.onnx_runtime import (
+from adapters.onnxruntime import model as onnx_model
+from adapters.onnxruntime.targets import (
     OnnxRuntime,
     OnnxRuntimeOpset11,
     OnnxRuntimeOutputShape,
     OnnxRuntimeTensorRTEP,
 )
-from harness.arrays import make_arrays
-from harness.case import Case
-from harness.modes import resolve
-from harness.repro import save_arrays
-from harness.verdict import DOC_MISMATCH, ERROR, PASS, UNSUPPORTED, judge
+from harness.engine.artefacts import save_arrays
+from harness.engine.verdict import DOC_MISMATCH, ERROR, PASS, UNSUPPORTED, judge
+from harness.model.arrays import make_arrays
+from harness.model.case import Case
+from harness.model.modes import resolve
 
 HAVE_ONNX = importlib.util.find_spec("onnx") is not None
 HAVE_ORT = HAVE_ONNX and importlib.util.find_spec("onnxruntime") is not None
@@ -328,7 +328,7 @@ def test_environment_names_versions_and_providers(ort_targets: dict[str, OnnxRun
 
 @needs_ort
 def test_isolated_worker_runs_the_target() -> None:
-    workers = pytest.importorskip("harness.workers")
+    workers = pytest.importorskip("harness.workers.client")
     try:
         target = workers.isolated(OnnxRuntime())
         for case in (RUN_CASES["1d-stride-asym-crop"], RUN_CASES["2d-f16"]):
@@ -368,8 +368,8 @@ def test_capabilities_per_device_and_the_tensorrt_ep_variant() -> None:
 def test_pure_hooks_import_no_framework() -> None:
     code = (
         "import sys\n"
-        "from adapters.onnx_runtime import OnnxRuntimeOutputShape\n"
-        "from harness.case import Case\n"
+        "from adapters.onnxruntime.targets import OnnxRuntimeOutputShape\n"
+        "from harness.model.case import Case\n"
         "t = OnnxRuntimeOutputShape('cpu')\n"
         "c = Case.make(input_size=5, stride=2, pads_begin=1, pads_end=1, output_padding=1)\n"
         "t.capabilities(); t.supports(c); t.snippet(c); t.unavailable_reason()\n"

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from adapters.paddle_common import (
+from adapters.paddle.common import (
     FORM_FULL_RANK,
     FORM_INT,
     FORM_PAIRS,
@@ -29,13 +29,13 @@ from adapters.paddle_common import (
     installed_distribution,
     plan_call,
 )
-from adapters.paddle_functional import PaddleFunctional
-from adapters.paddle_nn import PaddleNN
+from adapters.paddle.functional import PaddleFunctional
+from adapters.paddle.nn import PaddleNN
 from adapters.protocol import Target
-from harness.arrays import CaseArrays, make_arrays
-from harness.case import Case
-from harness.repro import save_arrays
-from harness.verdict import DOC_MISMATCH, ERROR, PASS, UNSUPPORTED, VALUE_MISMATCH, RemoteError, judge
+from harness.engine.artefacts import save_arrays
+from harness.engine.verdict import DOC_MISMATCH, ERROR, PASS, UNSUPPORTED, VALUE_MISMATCH, RemoteError, judge
+from harness.model.arrays import CaseArrays, make_arrays
+from harness.model.case import Case
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("paddle") is None,
                                 reason="paddle is not installed (pip install the paddle extra)")
@@ -154,7 +154,7 @@ def test_snippets_print_the_exact_call(cls: type[PaddleTarget]) -> None:
 @pytest.fixture(scope="module")
 def targets() -> Iterator[dict[str, Target]]:
     """Both targets on the CPU, each running in the paddle worker process."""
-    from harness.workers import isolated, workers_shut_down
+    from harness.workers.client import isolated, workers_shut_down
 
     with workers_shut_down():
         yield {cls.name: isolated(cls("cpu")) for cls in CLASSES}

@@ -15,18 +15,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adapters.mindspore_nn import MindSporeNN
-from adapters.paddle_functional import PaddleFunctional
-from adapters.paddle_nn import PaddleNN
+from adapters.mindspore.nn import MindSporeNN
+from adapters.paddle.functional import PaddleFunctional
+from adapters.paddle.nn import PaddleNN
 from adapters.protocol import Target
-from adapters.torch_functional import TorchFunctional
-from adapters.torch_nn import TorchNN, TorchNNOutputSize
-from harness import workers
-from harness.case import Case
-from harness.port import add_port_parser, port
-from harness.port_parse import PortError, Shapes, find_api, parse_call, translate
-from harness.spec import load_default_specs
-from harness.strategies import cases
+from adapters.reading import PortError, Shapes, find_api, parse_call, translate
+from adapters.torch.functional import TorchFunctional
+from adapters.torch.nn import TorchNN, TorchNNOutputSize
+from harness.audits.port import add_port_parser, port
+from harness.model.case import Case
+from harness.spec.schema import load_default_specs
+from harness.spec.strategies import cases
+from harness.workers import client as workers
 from tests.frameworks import needs
 
 #: Fields an emitted call must reproduce (crops are compared as begin crop and output size: the

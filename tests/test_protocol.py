@@ -16,10 +16,10 @@ from targets_for_tests import CorrectTarget, ThreeBugTarget
 
 from adapters import registry
 from adapters.protocol import Target
-from harness.arrays import CaseArrays
-from harness.case import Case
-from harness.repro import save_arrays
-from harness.verdict import ERROR, INTERNAL_ERROR, PASS, UNSUPPORTED, judge
+from harness.engine.artefacts import save_arrays
+from harness.engine.verdict import ERROR, INTERNAL_ERROR, PASS, UNSUPPORTED, judge
+from harness.model.arrays import CaseArrays
+from harness.model.case import Case
 
 ROOT = Path(__file__).resolve().parent.parent
 TORCH_TARGETS = ("torch.nn", "torch.nn.output_size", "torch.functional")
@@ -61,7 +61,7 @@ def test_unknown_name_lists_the_known_ones() -> None:
     [
         ("tests.targets_for_tests:NoSuchClass", "cannot load target"),
         ("no_such_module_xyz:Thing", "cannot load target"),
-        ("harness.case:Case", "not a subclass"),
+        ("harness.model.case:Case", "not a subclass"),
     ],
 )
 def test_bad_module_class_references(monkeypatch: pytest.MonkeyPatch, reference: str, message: str) -> None:

@@ -23,8 +23,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from harness.case import Case
-from harness.reference import conv_transpose, reference_for_case, tap_counts
+from harness.model.case import Case
+from harness.oracle.reference import conv_transpose, reference_for_case, tap_counts
 from tests.naive import conv_forward_naive, conv_transpose_naive
 
 REL = 1e-12
@@ -138,7 +138,7 @@ def test_parallel_blocked_passes_match_naive_loop(
     monkeypatch: pytest.MonkeyPatch, case: Case, seed: int, threads: int, block: int, split: bool
 ) -> None:
     """Blocks of every kind (groups, channels, samples), threads, and row groups split phase by phase."""
-    from harness import reference
+    from harness.oracle import reference
 
     units = reference._units
     with monkeypatch.context() as patch:
@@ -383,7 +383,7 @@ def test_special_values_propagate_as_in_direct_sum(
 ) -> None:
     """Also with the large-output paths forced on (blocks, threads, one GEMM per phase)."""
     if forced:
-        from harness import reference
+        from harness.oracle import reference
 
         units = reference._units
         with pytest.MonkeyPatch.context() as patch:

@@ -28,17 +28,17 @@ import pytest
 from targets_for_tests import CorrectTarget, ThreeBugTarget
 
 from adapters.protocol import Target
-from harness.arrays import CaseArrays, make_arrays
-from harness.case import Case
-from harness.dtypes import round_to_format
-from harness.findings import Finding as ShrunkFinding
-from harness.findings import case_features
-from harness.report import add_report_parser, load_report, write_report
-from harness.report_html import ErrorField, heatmap_panels, histogram
-from harness.repro import write_finding
-from harness.results import ResultsWriter, make_record
-from harness.tolerance import ReferenceResult, error_bound
-from harness.verdict import FAILING, judge
+from harness.engine.artefacts import write_finding
+from harness.engine.findings import Finding as ShrunkFinding
+from harness.engine.findings import case_features
+from harness.engine.results import ResultsWriter, make_record
+from harness.engine.verdict import FAILING, judge
+from harness.model.arrays import CaseArrays, make_arrays
+from harness.model.case import Case
+from harness.model.dtypes import round_to_format
+from harness.oracle.tolerance import ReferenceResult, error_bound
+from harness.report.html import ErrorField, heatmap_panels, histogram
+from harness.report.model import add_report_parser, load_report, write_report
 
 MARKUP = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned=2">'
 
@@ -241,7 +241,7 @@ def test_undecodable_bytes_in_an_error_message_are_written_as_escapes(tmp_path: 
 
 
 def test_a_failing_render_keeps_the_previous_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from harness import report_html
+    from harness.report import html as report_html
 
     folder = make_run(tmp_path, [Entry(CorrectTarget(), PASSING[0])], run_id="atomic")
     html = write_report([folder])

@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 from targets_for_tests import CorrectTarget, ThreeBugTarget
 
-from harness.case import Case
-from harness.repro import write_finding
-from harness.results import ResultsWriter, make_record, read_results
-from harness.verdict import judge
+from harness.engine.artefacts import write_finding
+from harness.engine.results import ResultsWriter, make_record, read_results
+from harness.engine.verdict import judge
+from harness.model.case import Case
 
 CASE = Case.make(input_size=(3, 3), kernel_size=2, stride=2, in_channels=2, out_channels=2, bias=False)
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.case import Case, element_counts, output_shape
-from harness.dtypes import DATA_DTYPES
-from harness.spec import (
+from harness.model.case import Case, element_counts, output_shape
+from harness.model.dtypes import DATA_DTYPES
+from harness.spec.schema import (
     SPECS_DIR_ENV,
     Spec,
     SpecError,

@@ -10,17 +10,17 @@ from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis import strategies as st
 from hypothesis.database import DirectoryBasedExampleDatabase
 
-import harness.strategies as strategies
-from harness.case import Case, element_counts
-from harness.profiles import (
+import harness.spec.strategies as strategies
+from harness.engine.profiles import (
     PROFILE_ENV,
     active_profile_name,
     example_database_path,
     load_active_profile,
     register_profiles,
 )
-from harness.spec import Spec, SpecError, load_default_specs, parse_spec
-from harness.strategies import (
+from harness.model.case import Case, element_counts
+from harness.spec.schema import Spec, SpecError, load_default_specs, parse_spec
+from harness.spec.strategies import (
     SpecHealth,
     case_features,
     cases,

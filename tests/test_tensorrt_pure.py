@@ -21,13 +21,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from adapters import tensorrt_model as tm
-from adapters import tensorrt_target as tt
 from adapters.registry import resolve
-from harness.case import Case
-from harness.modes import resolve as resolve_mode
-from harness.reference import conv_transpose
-from harness.verdict import DOC_MISMATCH, PASS, UNSUPPORTED, judge
+from adapters.tensorrt import model as tm
+from adapters.tensorrt import targets as tt
+from harness.engine.verdict import DOC_MISMATCH, PASS, UNSUPPORTED, judge
+from harness.model.case import Case
+from harness.model.modes import resolve as resolve_mode
+from harness.oracle.reference import conv_transpose
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -292,8 +292,8 @@ def test_capability_models() -> None:
 
 
 def test_registry_form_resolves_and_reports_unavailable() -> None:
-    for ref in ("adapters.tensorrt_target:TensorRTTarget", "adapters.tensorrt_target:TensorRTDLA",
-                "adapters.tensorrt_target:TensorRTDLAFallback"):
+    for ref in ("adapters.tensorrt.targets:TensorRTTarget", "adapters.tensorrt.targets:TensorRTDLA",
+                "adapters.tensorrt.targets:TensorRTDLAFallback"):
         cls = resolve(ref)
         if importlib.util.find_spec("tensorrt") is None:
             assert (cls.unavailable_reason() or "").startswith("cannot import tensorrt")
@@ -323,8 +323,8 @@ def test_unavailable_reasons(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_pure_hooks_import_no_framework() -> None:
     code = (
         "import sys\n"
-        "from adapters.tensorrt_target import TensorRTDLAFallback\n"
-        "from harness.case import Case\n"
+        "from adapters.tensorrt.targets import TensorRTDLAFallback\n"
+        "from harness.model.case import Case\n"
         "t = TensorRTDLAFallback('cuda')\n"
         "c = Case.make(input_size=(4, 4), stride=2, pads_begin=1, pads_end=1, dtype='float16')\n"
         "t.capabilities(); t.supports(c); t.snippet(c); t.unavailable_reason()\n"

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness.arrays import CaseArrays, make_arrays
-from harness.calibration import PLANTED, planted_output, random_symmetric_case
-from harness.case import Case
-from harness.dtypes import round_to_format
-from harness.tolerance import AccumulationModel, ReferenceResult, compare, error_bound, exact_model
+from harness.model.arrays import CaseArrays, make_arrays
+from harness.model.case import Case
+from harness.model.dtypes import round_to_format
+from harness.oracle.calibration import PLANTED, planted_output, random_symmetric_case
+from harness.oracle.tolerance import AccumulationModel, ReferenceResult, compare, error_bound, exact_model
 
 F32 = exact_model("float32")
 
@@ -118,7 +118,7 @@ TORCH_CPU = {
 
 
 def _torch_run(case: Case, arrays: CaseArrays) -> np.ndarray:
-    from adapters.torch_functional import TorchFunctional
+    from adapters.torch.functional import TorchFunctional
 
     return TorchFunctional().run(case, arrays)
 
@@ -187,7 +187,7 @@ def test_finite_fast_path_matches_general_path(
 ) -> None:
     """Same Comparison, field by field, on outputs from exact to well beyond the bound; small_int
     inputs give zero bounds (exact sums), where 0/0 must read as a match and x/0 as a mismatch."""
-    import harness.tolerance as tolerance
+    import harness.oracle.tolerance as tolerance
 
     case = _case(input_size=(7, 6), kernel_size=3, stride=2, in_channels=4, out_channels=3, groups=1,
                  dtype=dtype, distribution=distribution, batch=2)

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from targets_for_tests import CorrectTarget, MisbehavingTarget
 
-from harness import workers
-from harness.case import Case
-from harness.results import read_results
-from harness.verdict import CRASH, ERROR, PASS, TIMEOUT, RunFailure, judge
+from harness.engine.results import read_results
+from harness.engine.verdict import CRASH, ERROR, PASS, TIMEOUT, RunFailure, judge
+from harness.model.case import Case
+from harness.workers import client as workers
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,7 +50,7 @@ def test_runs_in_another_process_and_reuses_it(limits: workers.WorkerSettings) -
         assert judge(case_with(2, seed), target).outcome == PASS
     assert target.worker.proc.pid == pid  # long-lived: one process for every case
     assert target.environment()["isolated"] is True
-    # the worker tuned its own allocator (harness.allocator) and OpenMP waits passively, and says so
+    # the worker tuned its own allocator (harness.process) and OpenMP waits passively, and says so
     env = target.environment()
     assert env["allocator"].startswith("glibc mallopt") or not sys.platform.startswith("linux")
     assert env["omp_wait_policy"] == os.environ.get("OMP_WAIT_POLICY", "PASSIVE")
@@ -298,7 +298,7 @@ def test_ctrl_c_while_waiting_for_workers_kills_them(limits: workers.WorkerSetti
 
 
 def test_invoke_calls_a_public_method_in_the_worker(limits: workers.WorkerSettings) -> None:
-    from harness.verdict import RemoteError
+    from harness.engine.verdict import RemoteError
 
     target = workers.isolated(MisbehavingTarget())
     pid = target.invoke("worker_pid")

@@ -1,0 +1,68 @@
+"""Reproduction artefacts: the arrays as ``.npz``, the framework snippet, the case, one command."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from adapters.protocol import Target
+from harness.files import replace_atomically, write_text_atomic
+from harness.model.arrays import make_arrays
+from harness.model.case import Case
+
+
+def save_arrays(case: Case, path: Path) -> Path:
+    """Write the case's ``x``, ``weight`` and ``bias`` (dtype containers; bfloat16 as float32)."""
+    arrays = make_arrays(case).container()
+    return replace_atomically(path, lambda handle: np.savez(handle, **arrays))
+
+
+def write_finding(
+    folder: Path,
+    *,
+    case: Case,
+    target: Target,
+    record: dict[str, Any],
+    command: str,
+    outputs: dict[str, np.ndarray] | None = None,
+) -> Path:
+    """Write ``case.json``, ``case.npz``, ``snippet.py`` and ``README.txt`` for one finding.
+
+    ``outputs`` (a value mismatch's ``actual``, ``reference`` and ``bound``) go to ``arrays.npz``.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    save_arrays(case, folder / "case.npz")
+    if outputs:
+        replace_atomically(folder / "arrays.npz", lambda handle: np.savez_compressed(handle, **outputs))
+    write_text_atomic(folder / "case.json", json.dumps(case.to_dict(), indent=2) + "\n")
+    snippet, failure = _snippet(target, case, command)
+    write_text_atomic(folder / "snippet.py", snippet)
+    standalone = ("standalone, in this folder:\n  python snippet.py\n" if failure is None else
+                  f"no standalone snippet: the target's snippet() raised {failure}\n")
+    write_text_atomic(
+        folder / "README.txt",
+        f"{record['target']}: {record['outcome']} ({record['detail']})\n"
+        f"case: {case.short()}\n"
+        f"message: {record['message']}\n\n"
+        f"re-run through the harness:\n  {command}\n"
+        f"{standalone}",
+    )
+    return folder
+
+
+def _snippet(target: Target, case: Case, command: str) -> tuple[str, str | None]:
+    """The target's snippet, or (when its ``snippet`` raises) a stand-in that says so, and why.
+
+    A broken snippet generator (an adapter bug) must not cost the run, nor the finding.
+    """
+    try:
+        return target.snippet(case, "case.npz"), None
+    except Exception as exc:
+        failure = f"{type(exc).__name__}: {exc}"
+        text = (f"# {target.name}: snippet() raised {failure!r}, so there is no standalone reproduction.\n"
+                f"# Re-run the case through the harness instead:\n#   {command}\n"
+                f"raise SystemExit({f'no snippet: {failure}'!r})\n")
+        return text, failure

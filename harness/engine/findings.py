@@ -1,0 +1,155 @@
+"""Finding signatures and the domain shrinker that reduces a failing case to a minimal one.
+
+A finding's *kind* is (target, outcome, detail) — detail being the mismatch class or the exception
+type. Its *features* are the parameter features of its minimal case that differ from the simplest
+value (rank 1, float32, no groups, …): what the shrinker could not remove. A later failing case is
+*explained* by a known finding when the kinds agree and the finding's features are a subset of the
+case's; an unexplained failure is a new finding and is shrunk under the constraint that it stays
+unexplained, so three independent bugs give three minimal cases, not one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from harness.engine.verdict import Verdict
+from harness.model.case import Case, InvalidCase
+
+
+def case_features(case: Case) -> frozenset[str]:
+    """The non-default parameter features of a case (what a signature may depend on)."""
+    f: set[str] = set()
+    if case.rank != 1:
+        f.add(f"rank={case.rank}")
+    if case.dtype != "float32":
+        f.add(f"dtype={case.dtype}")
+    if case.layout != "channels_first":
+        f.add(f"layout={case.layout}")
+    # normal and small_int are both plain finite values; the shrinker moves to small_int, so it
+    # must not be a feature of a minimal case (features must only disappear under shrinking).
+    if case.distribution not in ("normal", "small_int"):
+        f.add(f"distribution={case.distribution}")
+    if case.groups > 1:
+        f.add("groups>1")
+    if case.batch > 1:
+        f.add("batch>1")
+    if case.in_channels // case.groups > 1:
+        f.add("in_per_group>1")
+    if case.out_channels // case.groups > 1:
+        f.add("out_per_group>1")
+    if any(k > 1 for k in case.kernel_size):
+        f.add("kernel>1")
+    if any(s > 1 for s in case.stride):
+        f.add("stride>1")
+    if any(d > 1 for d in case.dilation):
+        f.add("dilation>1")
+    if any(case.pads_begin) or any(case.pads_end):
+        f.add("crop")
+    if case.pads_begin != case.pads_end:
+        f.add("asymmetric_crop")
+    if any(case.output_padding):
+        f.add("output_padding")
+    if any(cb + o > f_ for cb, o, f_ in zip(case.pads_begin, case.output_size, case.full_size, strict=True)):
+        f.add("past_full_output")
+    if case.bias:
+        f.add("bias")
+    if case.padding_mode != "explicit":
+        f.add(f"padding_mode={case.padding_mode}")
+    return frozenset(f)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A distinct divergence: its kind, the features it needs, and its minimal case."""
+
+    target: str
+    outcome: str
+    detail: str
+    features: frozenset[str]
+    minimal: Case
+
+    @property
+    def kind(self) -> tuple[str, str, str]:
+        """(target, outcome, detail)."""
+        return (self.target, self.outcome, self.detail)
+
+    @property
+    def signature(self) -> str:
+        """Stable text id: ``target|outcome|detail|feature,feature``."""
+        return "|".join([self.target, self.outcome, self.detail, ",".join(sorted(self.features))])
+
+    def explains(self, target: str, case: Case, verdict: Verdict) -> bool:
+        """Whether a failing (case, verdict) on ``target`` is this finding showing again."""
+        return (target, verdict.outcome, verdict.detail) == self.kind and self.features <= case_features(case)
+
+
+def _replace(case: Case, **changes: object) -> Case | None:
+    try:
+        return case.replace(**changes)
+    except InvalidCase:
+        return None
+
+
+def _smaller_ints(v: int, floor: int) -> list[int]:
+    out = [floor, v // 2, v - 1]
+    return sorted({x for x in out if floor <= x < v})
+
+
+def candidates(case: Case) -> Iterator[Case]:
+    """Simpler variants of ``case``, most aggressive first; invalid ones are skipped.
+
+    The rank is kept: a finding stays in the spec (1D/2D/3D) that found it.
+    """
+    def per_dim(field: str, floor: int) -> Iterator[Case | None]:
+        values = getattr(case, field)
+        if any(v > floor for v in values):
+            yield _replace(case, **{field: (floor,) * case.rank})
+        for dim, v in enumerate(values):
+            for smaller in _smaller_ints(v, floor):
+                yield _replace(case, **{field: (*values[:dim], smaller, *values[dim + 1:])})
+
+    raw: list[Case | None] = []
+    if case.groups > 1:
+        raw.append(_replace(case, groups=1, in_channels=case.in_channels // case.groups,
+                            out_channels=case.out_channels // case.groups))
+    for b in _smaller_ints(case.batch, 1):
+        raw.append(_replace(case, batch=b))
+    g = case.groups
+    for c in _smaller_ints(case.in_channels // g, 1):
+        raw.append(_replace(case, in_channels=c * g))
+    for c in _smaller_ints(case.out_channels // g, 1):
+        raw.append(_replace(case, out_channels=c * g))
+    if case.bias:
+        raw.append(_replace(case, bias=False))
+    if case.layout != "channels_first":
+        raw.append(_replace(case, layout="channels_first"))
+    if case.dtype != "float32":
+        raw.append(_replace(case, dtype="float32"))
+    for dist in ("small_int", "normal"):
+        if case.distribution != dist and case.distribution not in ("small_int",):
+            raw.append(_replace(case, distribution=dist))
+    yield from (c for c in raw if c is not None)
+    for field, floor in (("input_size", 1), ("kernel_size", 1), ("stride", 1), ("dilation", 1),
+                         ("pads_begin", 0), ("pads_end", 0), ("output_padding", 0)):
+        yield from (c for c in per_dim(field, floor) if c is not None)
+    if case.seed != 0:
+        yield from (c for c in (_replace(case, seed=0),) if c is not None)
+
+
+def shrink(case: Case, still_fails: Callable[[Case], bool], max_evaluations: int = 400) -> Case:
+    """Greedily simplify ``case`` while ``still_fails`` holds; returns the simplest found."""
+    current = case
+    evaluations = 0
+    improved = True
+    while improved and evaluations < max_evaluations:
+        improved = False
+        for candidate in candidates(current):
+            evaluations += 1
+            if still_fails(candidate):
+                current = candidate
+                improved = True
+                break
+            if evaluations >= max_evaluations:
+                break
+    return current

@@ -1,0 +1,178 @@
+"""Results records: one JSON object per (case, target), streamed to ``results.jsonl`` as written."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shlex
+import sys
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from adapters.protocol import Target
+from harness.engine.findings import case_features
+from harness.engine.verdict import UNSUPPORTED, Verdict
+from harness.model.case import Case
+from harness.process import allocator_setting
+
+
+def new_run_id() -> str:
+    """A sortable run id from the current UTC time."""
+    return datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+
+
+def repro_command(results_path: Path, line: int) -> str:
+    """The one command that re-runs a recorded result."""
+    return f"python -m harness repro {shlex.quote(str(results_path))} {line}"
+
+
+def make_record(
+    *,
+    case: Case,
+    target: Target,
+    verdict: Verdict,
+    spec: str,
+    run_id: str,
+    minimal: bool = False,
+    signature: str | None = None,
+) -> dict[str, Any]:
+    """The JSON-ready record of one (case, target) verdict (``repro`` is filled in on write)."""
+    env = target.environment()
+    return {
+        "run_id": run_id,
+        "spec": spec,
+        "target": target.name,
+        # module:Class, so repro can resolve targets that are not registered under their name
+        "target_class": target.class_reference(),
+        "framework": target.framework,
+        "framework_version": target.framework_version(),
+        "device": target.device,
+        "environment": env,
+        "outcome": verdict.outcome,
+        "detail": verdict.detail,
+        "message": verdict.message,
+        "case": case.to_dict(),
+        "features": sorted(case_features(case)),
+        "expected_shape": verdict.expected_shape,
+        "actual_shape": verdict.actual_shape,
+        "accumulation": verdict.accumulation,
+        "stats": verdict.stats,
+        "seconds": round(verdict.seconds, 6),
+        "run_info": verdict.run_info,
+        "minimal": minimal,
+        "signature": signature,
+    }
+
+
+class ResultsWriter:
+    """Appends records to ``DIR/results.jsonl``, one line each, flushed and fsynced as written."""
+
+    def __init__(self, out_dir: Path) -> None:
+        self.out_dir = out_dir
+        out_dir.mkdir(parents=True, exist_ok=True)
+        self.path = out_dir / "results.jsonl"
+        self._lines = _complete_lines(self.path)
+        self._fh: IO[str] = self.path.open("a", encoding="utf-8")
+        self.counts: Counter[tuple[str, str]] = Counter()
+
+    @property
+    def lines(self) -> int:
+        """Records written so far (the next record's line is ``lines + 1``)."""
+        return self._lines
+
+    def write(self, record: dict[str, Any]) -> int:
+        """Append a record; returns its 1-based line number (what ``repro`` takes)."""
+        line = self._lines + 1
+        record = dict(record, line=line, repro=repro_command(self.path, line))
+        text = json.dumps(record, sort_keys=True, allow_nan=True, default=_plain)
+        self._lines = line
+        self._fh.write(text + "\n")
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+        if not record.get("minimal"):
+            self.counts[(record["target"], record["outcome"])] += 1
+        return self._lines
+
+    def close(self) -> None:
+        """Close the file."""
+        self._fh.close()
+
+
+class PairCoverage:
+    """Per (target, spec): how many cases were judged, and why the others were ``unsupported``.
+
+    A pair that judged no case tested nothing: the run summary, the pytest plugin and the report
+    name it (:meth:`judged_nothing`).
+    """
+
+    def __init__(self) -> None:
+        self.judged: Counter[tuple[str, str]] = Counter()
+        self.unsupported: dict[tuple[str, str], Counter[str]] = {}
+
+    def add(self, target: str, spec: str, outcome: str, message: str) -> None:
+        """Count one (non-minimal) result."""
+        if outcome == UNSUPPORTED:
+            self.unsupported.setdefault((target, spec), Counter())[message] += 1
+        else:
+            self.judged[(target, spec)] += 1
+
+    def judged_nothing(self) -> list[tuple[str, str, int, str]]:
+        """``(target, spec, cases, commonest reason)`` of each pair that judged no case, sorted."""
+        out = []
+        for (target, spec), reasons in sorted(self.unsupported.items()):
+            if not self.judged[(target, spec)]:
+                out.append((target, spec, sum(reasons.values()), reasons.most_common(1)[0][0]))
+        return out
+
+
+def _plain(value: object) -> object:
+    """JSON stand-in for what a target may report that JSON cannot hold (its ``run_info``, say):
+    NumPy scalars and arrays as numbers and lists, anything else as its ``repr``."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=repr)
+    return repr(value)
+
+
+def _complete_lines(path: Path) -> int:
+    """Count complete lines, cutting off a half-written last line left by a killed run."""
+    if not path.exists():
+        return 0
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        keep = data.rfind(b"\n") + 1
+        with path.open("r+b") as fh:
+            fh.truncate(keep)
+        data = data[:keep]
+    return data.count(b"\n")
+
+
+def read_results(path: Path) -> list[dict[str, Any]]:
+    """All records of a results file (a truncated last line, from a killed run, is skipped)."""
+    records = []
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        try:
+            records.append(json.loads(raw))
+        except json.JSONDecodeError:
+            continue
+    return records
+
+
+def run_metadata() -> dict[str, Any]:
+    """Machine-level facts stored beside the results."""
+    return {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "argv": sys.argv,
+        "openblas_thread_timeout": os.environ.get("OPENBLAS_THREAD_TIMEOUT"),
+        "allocator": allocator_setting(),
+        "started": datetime.now(UTC).isoformat(),
+    }

@@ -1,0 +1,214 @@
+"""The verdict on one (case, target): support, shape, then values under the tolerance model."""
+
+from __future__ import annotations
+
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from adapters.protocol import Target
+from harness.model.arrays import make_arrays
+from harness.model.case import Case, InvalidCase
+from harness.model.dtypes import round_to_format
+from harness.model.modes import resolve
+from harness.oracle.tolerance import ReferenceResult, compare, error_bound
+
+PASS = "pass"
+SHAPE_MISMATCH = "shape_mismatch"
+VALUE_MISMATCH = "value_mismatch"
+ERROR = "error"
+#: The target's output size departs from what its own documentation gives for a named mode.
+DOC_MISMATCH = "doc_mismatch"
+#: The worker process died (signal, abort, exit, killed for memory) while running the case.
+CRASH = "crash"
+#: The case ran past its time limit; the worker was killed and restarted.
+TIMEOUT = "timeout"
+UNSUPPORTED = "unsupported"
+OUTCOMES = (PASS, SHAPE_MISMATCH, VALUE_MISMATCH, DOC_MISMATCH, ERROR, CRASH, TIMEOUT, UNSUPPORTED)
+FAILING = frozenset({SHAPE_MISMATCH, VALUE_MISMATCH, DOC_MISMATCH, ERROR, CRASH, TIMEOUT})
+
+
+class RunFailure(Exception):
+    """Raised by an isolated target when its worker could not return a result.
+
+    ``outcome`` is :data:`CRASH` or :data:`TIMEOUT`; ``detail`` the signal, exit code or limit.
+    """
+
+    def __init__(self, outcome: str, detail: str, message: str) -> None:
+        super().__init__(message)
+        self.outcome = outcome
+        self.detail = detail
+
+
+class RemoteError(Exception):
+    """An exception raised by the framework inside a worker, carried back by type name and text."""
+
+    def __init__(self, type_name: str, text: str) -> None:
+        super().__init__(text)
+        self.type_name = type_name
+        self.text = text
+
+
+@dataclass
+class Verdict:
+    """Outcome of one (case, target) with what explains it."""
+
+    outcome: str
+    message: str = ""
+    stats: dict[str, Any] = field(default_factory=dict)
+    expected_shape: list[int] = field(default_factory=list)
+    actual_shape: list[int] | None = None
+    accumulation: str = ""
+    detail: str = ""
+    seconds: float = 0.0
+    #: On a value mismatch: ``actual``, ``reference`` (rounded to the output dtype) and ``bound``,
+    #: float64 arrays of the output shape, kept for the finding's pictures (never serialised).
+    arrays: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+    #: What the target reported about the run (:meth:`adapters.protocol.Target.run_info`).
+    run_info: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Exception text may carry lone surrogates (bytes decoded with surrogateescape, e.g. a
+        # framework's log); they cannot be written as UTF-8, so they are kept as backslash escapes.
+        self.message = self.message.encode("utf-8", "backslashreplace").decode("utf-8")
+
+    @property
+    def failing(self) -> bool:
+        """True for shape_mismatch, value_mismatch and error."""
+        return self.outcome in FAILING
+
+
+def _failed(exc: Exception, expected_shape: list[int], seconds: float) -> Verdict:
+    """The verdict when the target produced no output: crash, timeout or error."""
+    if isinstance(exc, RunFailure):
+        return Verdict(exc.outcome, str(exc), expected_shape=expected_shape, detail=exc.detail,
+                       seconds=seconds)
+    if isinstance(exc, RemoteError):
+        return Verdict(ERROR, exc.text, expected_shape=expected_shape, detail=exc.type_name,
+                       seconds=seconds)
+    # the framework refused or failed a case it declares supported
+    text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    return Verdict(ERROR, text, expected_shape=expected_shape, detail=type(exc).__name__,
+                   seconds=seconds)
+
+
+def output_problem(actual: object) -> str | None:
+    """Why ``actual`` is not an output the harness can judge (None when it is one).
+
+    A target's ``run`` returns a NumPy array of real numbers (any float, integer, or extension float
+    dtype such as ml_dtypes' bfloat16 that casts to float64 within its kind): anything else is the
+    adapter's error, recorded as such rather than converted, which could hide an imaginary part.
+    """
+    if not isinstance(actual, np.ndarray):
+        return f"run() returned {type(actual).__name__}, not a numpy.ndarray"
+    if actual.dtype.kind == "b" or not np.can_cast(actual.dtype, np.float64, casting="same_kind"):
+        return f"run() returned an array of dtype {actual.dtype}, not of real numbers"
+    return None
+
+
+#: ``detail`` of an error raised by adapter or harness code around the framework call.
+INTERNAL_ERROR = "internal"
+
+
+def judge(case: Case, target: Target) -> Verdict:
+    """Run ``case`` on ``target`` and judge it against the reference.
+
+    A named-mode case is judged against the explicit case the target's documentation implies
+    (:func:`harness.modes.resolve`); an output size other than the documented one is
+    ``doc_mismatch``. An exception from the code around the framework call (the adapter's
+    capability model or conversions, or the harness itself) becomes an ``error`` result with detail
+    ``internal`` and the traceback, so that one bad case never ends a run.
+    """
+    try:
+        return _judge(case, target)
+    except Exception as exc:
+        trace = "".join(traceback.format_exception(exc, limit=-6)).strip()
+        return Verdict(ERROR, f"{target.name}: judging the case raised outside the framework call\n{trace}",
+                       expected_shape=_expected_shape(case), detail=INTERNAL_ERROR)
+
+
+def _expected_shape(case: Case) -> list[int]:
+    try:
+        return list(case.output_shape)
+    except Exception:
+        return []
+
+
+def _judge(case: Case, target: Target) -> Verdict:
+    reason = target.supports(case)
+    if reason is not None:
+        return Verdict(UNSUPPORTED, reason, expected_shape=list(case.output_shape))
+    explicit = case
+    documented = None
+    if case.padding_mode != "explicit":
+        documented = target.documented_mode(case.padding_mode, case.rank)
+        try:
+            explicit = resolve(case, documented)
+        except InvalidCase as exc:
+            return Verdict(UNSUPPORTED, str(exc), expected_shape=list(case.output_shape))
+    expected_shape = list(explicit.output_shape)
+    arrays = make_arrays(case)
+    start = time.perf_counter()
+    try:
+        target.start_run(case, arrays)
+    except Exception as exc:
+        return _failed(exc, expected_shape, time.perf_counter() - start)
+    # Computed while an isolated target's worker runs the case.
+    reference = ReferenceResult.for_case(explicit, arrays)
+    try:
+        actual = target.finish_run()
+    except Exception as exc:
+        return _failed(exc, expected_shape, time.perf_counter() - start)
+    seconds = target.last_seconds
+    info = dict(target.run_info())
+    problem = output_problem(actual)
+    if problem is not None:
+        return Verdict(ERROR, f"{target.name}: {problem}", expected_shape=expected_shape,
+                       detail="output_type", seconds=seconds, run_info=info)
+    actual_shape = list(actual.shape)
+    if actual_shape != expected_shape:
+        if documented is not None:
+            return Verdict(
+                DOC_MISMATCH,
+                f"{target.name} {documented.api_value!r}: output shape {actual_shape}, documented "
+                f"{expected_shape} ({documented.formula}; {documented.source})",
+                stats={"documented_size": expected_shape[2:], "actual_size": actual_shape[2:],
+                       "documented_formula": documented.formula, "source": documented.source},
+                expected_shape=expected_shape, actual_shape=actual_shape, detail="output_size",
+                seconds=seconds, run_info=info)
+        return Verdict(SHAPE_MISMATCH, f"output shape {actual_shape} != expected {expected_shape}",
+                       expected_shape=expected_shape, actual_shape=actual_shape, detail="shape",
+                       seconds=seconds, run_info=info)
+    model = target.accumulation(case.dtype)
+    output_dtype = target.output_dtype(case)
+    result = compare(actual, reference, output_dtype, model)
+    if result.passed:
+        outcome, detail = PASS, ""
+    else:
+        outcome = VALUE_MISMATCH
+        if result.intermediate_overflow:
+            detail = "intermediate_overflow"
+        elif result.nonfinite_mismatches:
+            detail = "nonfinite_pattern"
+        else:
+            detail = "beyond_bound"
+    pictures = None
+    if outcome == VALUE_MISMATCH:
+        pictures = {"actual": np.asarray(actual, dtype=np.float64),
+                    "reference": round_to_format(reference.exact, output_dtype),
+                    "bound": np.array(error_bound(reference, output_dtype, model), dtype=np.float64)}
+    return Verdict(outcome, result.message, stats=result.to_dict(), expected_shape=expected_shape,
+                   actual_shape=actual_shape, accumulation=model.describe(), detail=detail,
+                   seconds=seconds, arrays=pictures, run_info=info)
+
+
+def verdict_from_record(record: dict[str, Any]) -> Verdict:
+    """The verdict a results record holds (used to resume a run without repeating it)."""
+    return Verdict(record["outcome"], record.get("message", ""), stats=record.get("stats") or {},
+                   expected_shape=record.get("expected_shape") or [],
+                   actual_shape=record.get("actual_shape"),
+                   accumulation=record.get("accumulation", ""), detail=record.get("detail", ""),
+                   seconds=record.get("seconds", 0.0), run_info=record.get("run_info") or {})

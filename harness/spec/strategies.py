@@ -1,0 +1,408 @@
+"""Hypothesis strategies drawing canonical cases from a spec, and spec health measurement.
+
+:func:`cases` draws cases that are valid by construction: groups are drawn with per-group channel
+counts (so they divide both channel counts), each size is drawn within what is left of the
+per-tensor budget (never filtered), and crops are bounded by what keeps every output size ≥ 1 given
+the drawn output_padding. The strategy makes no ``assume()`` call and no ``.filter()``; whatever
+Hypothesis itself discards is still counted by :func:`measure_spec` as attempts that produced no
+case.
+
+Shrinking goes toward small, simple cases: every integer is drawn from its minimum upward, every
+choice shrinks to the first entry listed in the spec, crops and output padding shrink to none,
+asymmetric crops to symmetric ones, and the seed to 0.
+
+Bounded integers are drawn (near-)uniformly over their range rather than with Hypothesis' bias
+toward the low end, so that the spec's weights and ranges describe what a run actually covers.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from hypothesis import HealthCheck, Phase, event, given, settings
+from hypothesis import strategies as st
+
+from harness.model.case import Case, spatial_output_size
+from harness.spec.schema import Spec, SpecError
+
+T = TypeVar("T")
+
+SEED_MAX = 2**32 - 1
+TINY_OUTPUT = 2  # a case is "tiny" when each output channel holds at most this many elements
+MAX_REJECTION_RATE = 0.20
+MAX_TINY_FRACTION = 0.50
+_UNIFORM_SPAN = 256  # Hypothesis draws sampled_from over this many items close to uniformly
+_CHANCE_BUCKETS = 256
+
+
+# --- drawing helpers ---------------------------------------------------------------------------
+
+
+@functools.cache
+def _indices(n: int) -> st.SearchStrategy[int]:
+    """``sampled_from(range(n))``, built once per ``n`` (building one per draw costs ~1 ms)."""
+    return st.sampled_from(range(n))
+
+
+def _index(draw: st.DrawFn, n: int) -> int:
+    """A near-uniform index in ``[0, n)``, shrinking to 0."""
+    if n <= 1:
+        return 0
+    if n <= _UNIFORM_SPAN:
+        return draw(_indices(n))
+    high = _index(draw, -(-n // _UNIFORM_SPAN))
+    low = draw(_indices(_UNIFORM_SPAN))
+    return (high * _UNIFORM_SPAN + low) % n
+
+
+def _int(draw: st.DrawFn, lo: int, hi: int) -> int:
+    """An integer in ``[lo, hi]``, near-uniform, shrinking to ``lo``."""
+    if hi < lo:
+        raise AssertionError(f"empty range [{lo}, {hi}]: the spec's minimal case should fit")
+    return lo + _index(draw, hi - lo + 1)
+
+
+def _chance(draw: st.DrawFn, p: float) -> bool:
+    """True with probability about ``p``; shrinks to False (unless ``p`` is 1)."""
+    if p <= 0.0:
+        return False
+    if p >= 1.0:
+        return True
+    hits = max(1, round(p * _CHANCE_BUCKETS))
+    return _index(draw, _CHANCE_BUCKETS) >= _CHANCE_BUCKETS - hits
+
+
+def _choice(draw: st.DrawFn, weights: Mapping[T, int]) -> T:
+    """One key of ``weights``, drawn with probability proportional to its weight."""
+    items = list(weights.items())
+    u = _index(draw, sum(w for _, w in items))
+    for value, weight in items:
+        if u < weight:
+            return value
+        u -= weight
+    raise AssertionError("unreachable: u < total weight")
+
+
+def _iroot(n: int, k: int) -> int:
+    """``floor(n ** (1/k))`` for n ≥ 0, exactly."""
+    if k == 1 or n < 2:
+        return n
+    x = round(n ** (1.0 / k))
+    while x > 0 and x**k > n:
+        x -= 1
+    while (x + 1) ** k <= n:
+        x += 1
+    return x
+
+
+def _cap(hi: int, budget: int, *unit_costs: int) -> int:
+    """``hi`` lowered so that ``value * cost ≤ budget`` for every cost."""
+    return min(hi, *(budget // c for c in unit_costs))
+
+
+def _share(room: int, unit_min: int, later: int) -> int:
+    """The cap for one dimension's extent out of ``room`` (a product budget).
+
+    Hard limit: leave ``unit_min`` for each of the ``later`` dimensions. Soft limit: this
+    dimension's fair share, ``room ** (1 / (later + 1))``, so that the first dimension does not
+    take the whole budget and leave the others at their minimum.
+    """
+    hard = room // unit_min**later
+    return max(unit_min, min(hard, _iroot(room, later + 1)))
+
+
+# --- the strategy ------------------------------------------------------------------------------
+
+
+@dataclass
+class _Tally:
+    """Strategy invocations, counted by :func:`measure_spec` (the strategy itself never rejects)."""
+
+    attempts: int = 0
+
+
+def case_features(case: Case) -> dict[str, str]:
+    """The coverage regions a case falls in, as ``{feature: value}`` (also the event names)."""
+    past_full = any(op > ce for op, ce in zip(case.output_padding, case.pads_end, strict=True))
+    if any(case.output_padding):
+        padding = "past full output" if past_full else "within full output"
+    else:
+        padding = "none"
+    if case.pads_begin != case.pads_end:
+        crops = "asymmetric"
+    elif any(case.pads_begin):
+        crops = "symmetric"
+    else:
+        crops = "none"
+    return {
+        "rank": str(case.rank),
+        "dtype": case.dtype,
+        "layout": case.layout,
+        "distribution": case.distribution,
+        "bias": "yes" if case.bias else "no",
+        "groups": ">1" if case.groups > 1 else "1",
+        "stride": ">1" if max(case.stride) > 1 else "1",
+        "dilation": ">1" if max(case.dilation) > 1 else "1",
+        "crops": crops,
+        "output_padding": padding,
+        "padding_mode": case.padding_mode,
+        "size": "tiny" if math.prod(spatial_output_size(case)) <= TINY_OUTPUT else "normal",
+    }
+
+
+def _case_strategy(spec: Spec, tally: _Tally | None) -> st.SearchStrategy[Case]:
+    rank, budget = spec.rank, spec.max_elements
+    ch = spec.channels
+    lmin, kmin, smin, dmin = spec.input_size.min, spec.kernel_size.min, spec.stride.min, spec.dilation.min
+    fmin = spec.smallest_full_size
+    unit_in, unit_w, unit_out = lmin**rank, kmin**rank, fmin**rank
+    nmin, gmin, cin_min, cout_min = spec.batch.min, ch.groups.min, ch.in_per_group.min, ch.out_per_group.min
+
+    @st.composite
+    def draw_case(draw: st.DrawFn) -> Case:
+        if tally is not None:
+            tally.attempts += 1
+        # Channels and batch, each bounded by the budget left with everything else at its minimum.
+        # input = N·g·cin·ΠL, weight = g·cin·cout·Πk, output = N·g·cout·ΠO.
+        g = _int(
+            draw,
+            gmin,
+            _cap(
+                ch.groups.max,
+                budget,
+                nmin * cin_min * unit_in,
+                cin_min * cout_min * unit_w,
+                nmin * cout_min * unit_out,
+            ),
+        )
+        cin = _int(
+            draw, cin_min, _cap(ch.in_per_group.max, budget, nmin * g * unit_in, g * cout_min * unit_w)
+        )
+        cout = _int(draw, cout_min, _cap(ch.out_per_group.max, budget, g * cin * unit_w, nmin * g * unit_out))
+        n = _int(draw, nmin, _cap(spec.batch.max, budget, g * cin * unit_in, g * cout * unit_out))
+        room_in, room_w, room_out = (
+            budget // (n * g * cin),
+            budget // (g * cin * cout),
+            budget // (n * g * cout),
+        )
+
+        pads_out = _chance(draw, spec.output_padding.probability)
+        crops_on = _chance(draw, spec.crops.probability)
+        asymmetric = crops_on and _chance(draw, spec.crops.asymmetric_probability)
+        # Drawn after the flags so that the choice sequence keeps its shape (shrinking stays good).
+        mode = _choice(draw, spec.padding_modes)
+        named = mode != "explicit"
+        pads_out, crops_on, asymmetric = (False, False, False) if named else (pads_out, crops_on, asymmetric)
+
+        dims: dict[str, list[int]] = {k: [] for k in ("L", "k", "s", "d", "cb", "ce", "op")}
+        for i in range(rank):
+            later = rank - 1 - i
+            cap_in, cap_w, cap_out = (
+                _share(room_in, lmin, later),
+                _share(room_w, kmin, later),
+                _share(room_out, fmin, later),
+            )
+            # Full output F = (L−1)·s + d·(k−1) + 1 must stay ≤ cap_out whatever is drawn next.
+            head = cap_out - 1 - (lmin - 1) * smin
+            k = _int(draw, kmin, min(spec.kernel_size.max, cap_w, head // dmin + 1))
+            d_hi = spec.dilation.max if k == 1 else min(spec.dilation.max, head // (k - 1))
+            d = _int(draw, dmin, d_hi)
+            kk = d * (k - 1) + 1
+            s_hi = spec.stride.max if lmin == 1 else min(spec.stride.max, (cap_out - kk) // (lmin - 1))
+            if named:  # the SAME modes' nominal size L·s may pass F when s > K
+                s_hi = min(s_hi, cap_out // lmin)
+            s = _int(draw, smin, s_hi)
+            l_hi = min(spec.input_size.max, cap_in, (cap_out - kk) // s + 1)
+            if named:
+                l_hi = min(l_hi, cap_out // s)
+            length = _int(draw, lmin, l_hi)
+            full = max((length - 1) * s + kk, length * s if named else 0)
+            op = 0
+            if pads_out:
+                op_max = max(s, d) + 1 if spec.output_padding.max == "auto" else spec.output_padding.max
+                op = _int(draw, 0, min(op_max, cap_out - full))
+            # Crops keep O = F − cb − ce + op ≥ 1.
+            room = full + op - 1
+            crop_max = d * (k - 1) if spec.crops.max == "auto" else spec.crops.max
+            if not crops_on:
+                cb = ce = 0
+            elif asymmetric:
+                cb = _int(draw, 0, min(crop_max, room))
+                ce = _int(draw, 0, min(crop_max, room - cb))
+            else:
+                cb = ce = _int(draw, 0, min(crop_max, room // 2))
+            for key, value in zip(dims, (length, k, s, d, cb, ce, op), strict=True):
+                dims[key].append(value)
+            room_in, room_w, room_out = room_in // length, room_w // k, room_out // (full + op)
+
+        case = Case(
+            rank=rank,
+            batch=n,
+            in_channels=g * cin,
+            out_channels=g * cout,
+            groups=g,
+            input_size=tuple(dims["L"]),
+            kernel_size=tuple(dims["k"]),
+            stride=tuple(dims["s"]),
+            dilation=tuple(dims["d"]),
+            pads_begin=tuple(dims["cb"]),
+            pads_end=tuple(dims["ce"]),
+            output_padding=tuple(dims["op"]),
+            bias=_choice(draw, spec.bias),
+            dtype=_choice(draw, spec.dtypes),
+            layout=_choice(draw, spec.layouts),
+            distribution=_choice(draw, spec.distributions),
+            seed=draw(st.integers(0, SEED_MAX)),
+            padding_mode=mode,
+        )
+        for feature, value in case_features(case).items():
+            event(f"{feature}: {value}")
+        return case
+
+    return draw_case()
+
+
+def cases(spec: Spec) -> st.SearchStrategy[Case]:
+    """Cases of ``spec``'s parameter space, valid by construction and within its budget."""
+    return _case_strategy(spec, None)
+
+
+# --- spec health ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SpecHealth:
+    """What ``n`` drawn cases of a spec look like.
+
+    ``fractions[feature][value]`` is the share of produced cases with that feature value (see
+    :func:`case_features`). ``rejected`` counts strategy attempts that produced no case: the
+    strategy makes no ``assume()`` and no ``.filter()``, so these are draws Hypothesis itself
+    abandoned (overruns of its reduced size cap for early examples and of its mutations).
+    """
+
+    spec_name: str
+    spec_path: str
+    requested: int
+    attempts: int
+    produced: int
+    declared_dtypes: tuple[str, ...]
+    fractions: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    @property
+    def rejected(self) -> int:
+        """Strategy attempts that produced no case (draws Hypothesis abandoned)."""
+        return max(0, self.attempts - self.produced)
+
+    @property
+    def rejection_rate(self) -> float:
+        """``rejected / attempts`` (1.0 when nothing was attempted)."""
+        return self.rejected / self.attempts if self.attempts else 1.0
+
+    @property
+    def tiny_fraction(self) -> float:
+        """Share of cases with at most :data:`TINY_OUTPUT` output elements per channel."""
+        return self.fractions.get("size", {}).get("tiny", 0.0)
+
+    @property
+    def dtype_fractions(self) -> dict[str, float]:
+        """Share of cases per dtype."""
+        return dict(self.fractions.get("dtype", {}))
+
+    def problems(self) -> list[tuple[str | None, str]]:
+        """What makes a run of this spec vacuous, as ``(spec key or None, message)``."""
+        out: list[tuple[str | None, str]] = []
+        if self.produced == 0:
+            return [(None, f"no case could be drawn in {self.attempts} attempts")]
+        if self.rejection_rate > MAX_REJECTION_RATE:
+            out.append(
+                (
+                    None,
+                    f"{self.rejection_rate:.0%} of {self.attempts} draw attempts were rejected "
+                    f"(limit {MAX_REJECTION_RATE:.0%})",
+                )
+            )
+        seen = [d for d, f in self.dtype_fractions.items() if f > 0]
+        if len(self.declared_dtypes) > 1 and len(seen) <= 1:
+            out.append(
+                (
+                    "dtypes",
+                    f"only {', '.join(seen) or 'no dtype'} appeared in {self.produced} cases "
+                    f"although {len(self.declared_dtypes)} dtypes are declared "
+                    f"({', '.join(self.declared_dtypes)}): check their weights",
+                )
+            )
+        if self.tiny_fraction > MAX_TINY_FRACTION:
+            out.append(
+                (
+                    None,
+                    f"{self.tiny_fraction:.0%} of {self.produced} cases are tiny (≤ {TINY_OUTPUT} "
+                    f"output elements per channel; limit {MAX_TINY_FRACTION:.0%}): widen "
+                    f"input_size/kernel_size/stride or raise max_elements",
+                )
+            )
+        return out
+
+    def summary(self) -> str:
+        """A one-line account: rejection rate, dtype spread, tiny fraction."""
+        spread = ", ".join(f"{k} {v:.0%}" for k, v in sorted(self.dtype_fractions.items()))
+        return (
+            f"{self.spec_name}: {self.produced}/{self.attempts} cases, rejection "
+            f"{self.rejection_rate:.1%}, dtypes [{spread}], tiny {self.tiny_fraction:.1%}"
+        )
+
+
+def measure_spec(spec: Spec, n: int = 300) -> SpecHealth:
+    """Draw ``n`` cases of ``spec`` through a derandomized Hypothesis run and tally them."""
+    tally = _Tally()
+    seen: list[dict[str, str]] = []
+
+    @settings(
+        max_examples=n,
+        database=None,
+        phases=[Phase.generate],
+        derandomize=True,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(_case_strategy(spec, tally))
+    def run(case: Case) -> None:
+        seen.append(case_features(case))
+
+    run()
+    counts: dict[str, Counter[str]] = {}
+    for features in seen:
+        for key, value in features.items():
+            counts.setdefault(key, Counter())[value] += 1
+    total = len(seen)
+    fractions = {k: {v: c / total for v, c in sorted(cnt.items())} for k, cnt in counts.items()}
+    return SpecHealth(
+        spec_name=spec.name,
+        spec_path=str(spec.path) if spec.path is not None else "<spec>",
+        requested=n,
+        attempts=tally.attempts,
+        produced=total,
+        declared_dtypes=tuple(spec.dtypes),
+        fractions=fractions,
+    )
+
+
+def check_spec_health(spec: Spec, n: int = 300) -> SpecHealth:
+    """Measure ``spec`` and raise :class:`SpecError` (naming its file) if a run would be vacuous.
+
+    Vacuous: more than 20 % of draw attempts rejected, a single dtype appearing although several
+    are declared, or more than half of the cases tiny.
+    """
+    health = measure_spec(spec, n)
+    problems = health.problems()
+    if problems:
+        located: list[tuple[int | None, str | None, str]] = [
+            (spec.line_of(key) if key else None, key, f"spec health: {message}") for key, message in problems
+        ]
+        line, key, message = located[0]
+        raise SpecError(health.spec_path, line, key, message, located)
+    return health
