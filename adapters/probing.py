@@ -84,14 +84,17 @@ class RawParams:
     def require_layer_weight(self, api: str) -> None:
         """A layer creates its own weight: a configuration about the weight's shape does not apply."""
         if self.weight_shape != self.default_weight_shape():
-            raise NotExpressible(f"{api} creates its own weight (of shape (C_in, C_out/groups, *k)): "
-                                 f"a weight of shape {list(self.weight_shape)} cannot be given")
+            raise NotExpressible(
+                f"{api} creates its own weight (of shape (C_in, C_out/groups, *k)): "
+                f"a weight of shape {list(self.weight_shape)} cannot be given"
+            )
 
     def require_kernel_from_weight(self, api: str) -> None:
         """A functional API without ``kernel_size`` reads the kernel from the weight."""
         if len(self.weight_shape) == self.rank + 2 and self.weight_shape[2:] != self.kernel_size:
-            raise NotExpressible(f"{api} takes no kernel_size: the kernel is the weight's "
-                                 f"{list(self.weight_shape[2:])}")
+            raise NotExpressible(
+                f"{api} takes no kernel_size: the kernel is the weight's {list(self.weight_shape[2:])}"
+            )
 
     def data(self, shape: Sequence[int] | None = None, seed: int = 0) -> np.ndarray:
         """Normal float32 values of ``shape`` (the data tensor's by default); empty shapes allowed."""
@@ -117,8 +120,12 @@ def literal(value: Any) -> str:
     return repr(value)
 
 
-def call_text(function: str, positional: Sequence[Any] = (), keywords: Mapping[str, Any] | None = None,
-              defaults: Mapping[str, Any] | None = None) -> str:
+def call_text(
+    function: str,
+    positional: Sequence[Any] = (),
+    keywords: Mapping[str, Any] | None = None,
+    defaults: Mapping[str, Any] | None = None,
+) -> str:
     """``function(p1, p2, k=v, …)``, leaving out keywords equal to their documented default.
 
     A tuple whose entries all equal an int default counts as that default (the APIs documented

@@ -75,7 +75,6 @@ class Capabilities:
         }
 
 
-
 @functools.cache
 def _distribution_version(dist: str) -> str:
     """A distribution's installed version, read once per process (every result records it, and
@@ -84,6 +83,7 @@ def _distribution_version(dist: str) -> str:
         return importlib.metadata.version(dist)
     except importlib.metadata.PackageNotFoundError:
         return "unknown"
+
 
 class TargetUnavailable(RuntimeError):
     """The target cannot run here (framework not installed, no such device); says why."""
@@ -229,12 +229,14 @@ def symmetric_padding_for(case: Case) -> tuple[tuple[int, ...], tuple[int, ...]]
     is the padding and ``op' = cb − ce + op`` the output padding that yields the same size.
     """
     padding = case.pads_begin
-    op = tuple(cb - ce + o for cb, ce, o in zip(case.pads_begin, case.pads_end, case.output_padding,
-                                                  strict=True))
+    op = tuple(
+        cb - ce + o for cb, ce, o in zip(case.pads_begin, case.pads_end, case.output_padding, strict=True)
+    )
     for dim, value in enumerate(op):
         if value < 0:
-            return (f"crops end {case.pads_end[dim]} > begin {case.pads_begin[dim]} + output_padding "
-                    f"{case.output_padding[dim]} along dim {dim}: symmetric padding cannot crop more "
-                    f"at the end")
+            return (
+                f"crops end {case.pads_end[dim]} > begin {case.pads_begin[dim]} + output_padding "
+                f"{case.output_padding[dim]} along dim {dim}: symmetric padding cannot crop more "
+                f"at the end"
+            )
     return padding, op
-

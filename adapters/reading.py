@@ -31,8 +31,10 @@ from harness.model.case import Case, InvalidCase
 TORCH_DOCS = "https://docs.pytorch.org/docs/stable/generated/torch.nn.ConvTranspose{r}d.html"
 TORCH_F_DOCS = "https://docs.pytorch.org/docs/stable/generated/torch.nn.functional.conv_transpose{r}d.html"
 PADDLE_DOCS = "https://www.paddlepaddle.org.cn/documentation/docs/en/api/paddle/nn/Conv{r}DTranspose_en.html"
-PADDLE_F_DOCS = ("https://www.paddlepaddle.org.cn/documentation/docs/en/api/paddle/nn/functional/"
-                 "conv{r}d_transpose_en.html")
+PADDLE_F_DOCS = (
+    "https://www.paddlepaddle.org.cn/documentation/docs/en/api/paddle/nn/functional/"
+    "conv{r}d_transpose_en.html"
+)
 MS_DOCS = "https://www.mindspore.cn/docs/en/r2.10.0/api_python/nn/mindspore.nn.Conv{r}dTranspose.html"
 
 CHANNELS_LAST_FORMATS = {"NLC", "NHWC", "NDHWC"}
@@ -112,10 +114,15 @@ def argument_value(node: ast.AST) -> Any:
     if isinstance(node, ast.Call):
         func = dotted_name(node.func)
         if func is not None and not any(isinstance(a, ast.Starred) for a in node.args):
-            return CallValue(ast.unparse(node), tuple(argument_value(a) for a in node.args),
-                             {k.arg: argument_value(k.value) for k in node.keywords if k.arg})
-    raise PortError(f"cannot read the argument `{ast.unparse(node)}`: only literals, names and calls "
-                    "with literal arguments are read (the call is parsed, never evaluated)")
+            return CallValue(
+                ast.unparse(node),
+                tuple(argument_value(a) for a in node.args),
+                {k.arg: argument_value(k.value) for k in node.keywords if k.arg},
+            )
+    raise PortError(
+        f"cannot read the argument `{ast.unparse(node)}`: only literals, names and calls "
+        "with literal arguments are read (the call is parsed, never evaluated)"
+    )
 
 
 # --- the call -----------------------------------------------------------------------------------
@@ -151,7 +158,7 @@ def parse_call(text: str) -> ParsedCall:
     except SyntaxError as exc:
         raise PortError(f"not Python syntax: {exc.msg} (column {exc.offset})") from None
     if len(tree.body) != 1 or not isinstance(tree.body[0], ast.Expr | ast.Assign):
-        raise PortError("expected exactly one call, e.g. \"torch.nn.ConvTranspose2d(16, 33, 3)\"")
+        raise PortError('expected exactly one call, e.g. "torch.nn.ConvTranspose2d(16, 33, 3)"')
     node = tree.body[0].value
     if not isinstance(node, ast.Call):
         raise PortError(f"`{ast.unparse(node)}` is not a call")
@@ -186,47 +193,157 @@ class Api:
     def bind(self, args: Sequence[Any], kwargs: Mapping[str, Any]) -> dict[str, Any]:
         """Bind arguments as Python would (errors name the API), with the defaults filled in."""
         if len(args) > len(self.params):
-            raise PortError(f"{self.name} takes at most {len(self.params)} positional arguments "
-                            f"({', '.join(self.params)}), {len(args)} given")
+            raise PortError(
+                f"{self.name} takes at most {len(self.params)} positional arguments "
+                f"({', '.join(self.params)}), {len(args)} given"
+            )
         bound = dict(zip(self.params, args, strict=False))
         for key, value in kwargs.items():
             if key not in self.params:
-                raise PortError(f"{self.name} has no parameter {key!r} (its parameters: "
-                                f"{', '.join(self.params)}; {self.source})")
+                raise PortError(
+                    f"{self.name} has no parameter {key!r} (its parameters: "
+                    f"{', '.join(self.params)}; {self.source})"
+                )
             if key in bound:
                 raise PortError(f"{self.name} got multiple values for {key!r}")
             bound[key] = value
-        missing = [p for p in self.params[:self.required] if p not in bound]
+        missing = [p for p in self.params[: self.required] if p not in bound]
         if missing:
             raise PortError(f"{self.name} is missing required argument(s): {', '.join(missing)}")
         return {p: bound.get(p, self.defaults.get(p)) for p in self.params}
 
 
-TORCH_MODULE = ("in_channels", "out_channels", "kernel_size", "stride", "padding", "output_padding",
-                "groups", "bias", "dilation", "padding_mode", "device", "dtype")
+TORCH_MODULE = (
+    "in_channels",
+    "out_channels",
+    "kernel_size",
+    "stride",
+    "padding",
+    "output_padding",
+    "groups",
+    "bias",
+    "dilation",
+    "padding_mode",
+    "device",
+    "dtype",
+)
 TORCH_FUNCTIONAL = ("input", "weight", "bias", "stride", "padding", "output_padding", "groups", "dilation")
 PADDLE_MODULE = {
-    1: ("in_channels", "out_channels", "kernel_size", "stride", "padding", "output_padding", "groups",
-        "dilation", "weight_attr", "bias_attr", "data_format"),
-    2: ("in_channels", "out_channels", "kernel_size", "stride", "padding", "output_padding", "dilation",
-        "groups", "weight_attr", "bias_attr", "data_format"),
+    1: (
+        "in_channels",
+        "out_channels",
+        "kernel_size",
+        "stride",
+        "padding",
+        "output_padding",
+        "groups",
+        "dilation",
+        "weight_attr",
+        "bias_attr",
+        "data_format",
+    ),
+    2: (
+        "in_channels",
+        "out_channels",
+        "kernel_size",
+        "stride",
+        "padding",
+        "output_padding",
+        "dilation",
+        "groups",
+        "weight_attr",
+        "bias_attr",
+        "data_format",
+    ),
 }
 PADDLE_MODULE[3] = PADDLE_MODULE[2]
 PADDLE_FUNCTIONAL = {
-    1: ("x", "weight", "bias", "stride", "padding", "output_padding", "groups", "dilation", "output_size",
-        "data_format", "name"),
-    2: ("x", "weight", "bias", "stride", "padding", "output_padding", "dilation", "groups", "output_size",
-        "data_format", "name"),
-    3: ("x", "weight", "bias", "stride", "padding", "output_padding", "groups", "dilation", "output_size",
-        "data_format", "name"),
+    1: (
+        "x",
+        "weight",
+        "bias",
+        "stride",
+        "padding",
+        "output_padding",
+        "groups",
+        "dilation",
+        "output_size",
+        "data_format",
+        "name",
+    ),
+    2: (
+        "x",
+        "weight",
+        "bias",
+        "stride",
+        "padding",
+        "output_padding",
+        "dilation",
+        "groups",
+        "output_size",
+        "data_format",
+        "name",
+    ),
+    3: (
+        "x",
+        "weight",
+        "bias",
+        "stride",
+        "padding",
+        "output_padding",
+        "groups",
+        "dilation",
+        "output_size",
+        "data_format",
+        "name",
+    ),
 }
 MS_MODULE = {
-    1: ("in_channels", "out_channels", "kernel_size", "stride", "pad_mode", "padding", "dilation", "group",
-        "has_bias", "weight_init", "bias_init", "dtype"),
-    2: ("in_channels", "out_channels", "kernel_size", "stride", "pad_mode", "padding", "output_padding",
-        "dilation", "group", "has_bias", "weight_init", "bias_init", "dtype"),
-    3: ("in_channels", "out_channels", "kernel_size", "stride", "pad_mode", "padding", "dilation", "group",
-        "output_padding", "has_bias", "weight_init", "bias_init", "data_format", "dtype"),
+    1: (
+        "in_channels",
+        "out_channels",
+        "kernel_size",
+        "stride",
+        "pad_mode",
+        "padding",
+        "dilation",
+        "group",
+        "has_bias",
+        "weight_init",
+        "bias_init",
+        "dtype",
+    ),
+    2: (
+        "in_channels",
+        "out_channels",
+        "kernel_size",
+        "stride",
+        "pad_mode",
+        "padding",
+        "output_padding",
+        "dilation",
+        "group",
+        "has_bias",
+        "weight_init",
+        "bias_init",
+        "dtype",
+    ),
+    3: (
+        "in_channels",
+        "out_channels",
+        "kernel_size",
+        "stride",
+        "pad_mode",
+        "padding",
+        "dilation",
+        "group",
+        "output_padding",
+        "has_bias",
+        "weight_init",
+        "bias_init",
+        "data_format",
+        "dtype",
+    ),
 }
 
 
@@ -235,31 +352,91 @@ def _apis() -> dict[str, Api]:
     out: dict[str, Api] = {}
     for r in (1, 2, 3):
         out[f"ConvTranspose{r}d"] = Api(
-            "torch.nn", f"torch.nn.ConvTranspose{r}d", r, TORCH_MODULE, 3,
-            {"stride": 1, "padding": 0, "output_padding": 0, "groups": 1, "bias": True, "dilation": 1,
-             "padding_mode": "zeros"}, "torch.nn", TORCH_DOCS.format(r=r) + " (seeds 003/004)",
-            ("torch.nn", "nn", ""))
+            "torch.nn",
+            f"torch.nn.ConvTranspose{r}d",
+            r,
+            TORCH_MODULE,
+            3,
+            {
+                "stride": 1,
+                "padding": 0,
+                "output_padding": 0,
+                "groups": 1,
+                "bias": True,
+                "dilation": 1,
+                "padding_mode": "zeros",
+            },
+            "torch.nn",
+            TORCH_DOCS.format(r=r) + " (seeds 003/004)",
+            ("torch.nn", "nn", ""),
+        )
         out[f"conv_transpose{r}d"] = Api(
-            "torch.functional", f"torch.nn.functional.conv_transpose{r}d", r, TORCH_FUNCTIONAL, 2,
+            "torch.functional",
+            f"torch.nn.functional.conv_transpose{r}d",
+            r,
+            TORCH_FUNCTIONAL,
+            2,
             {"stride": 1, "padding": 0, "output_padding": 0, "groups": 1, "dilation": 1},
-            "torch.functional", TORCH_F_DOCS.format(r=r),
-            ("torch.nn.functional", "nn.functional", "F", "functional", ""))
+            "torch.functional",
+            TORCH_F_DOCS.format(r=r),
+            ("torch.nn.functional", "nn.functional", "F", "functional", ""),
+        )
         out[f"Conv{r}DTranspose"] = Api(
-            "paddle.nn", f"paddle.nn.Conv{r}DTranspose", r, PADDLE_MODULE[r], 3,
-            {"stride": 1, "padding": 0, "output_padding": 0, "groups": 1, "dilation": 1,
-             "data_format": CHANNELS_FIRST_FORMATS[r]}, "paddle.nn", PADDLE_DOCS.format(r=r),
-            ("paddle.nn", "nn", ""))
+            "paddle.nn",
+            f"paddle.nn.Conv{r}DTranspose",
+            r,
+            PADDLE_MODULE[r],
+            3,
+            {
+                "stride": 1,
+                "padding": 0,
+                "output_padding": 0,
+                "groups": 1,
+                "dilation": 1,
+                "data_format": CHANNELS_FIRST_FORMATS[r],
+            },
+            "paddle.nn",
+            PADDLE_DOCS.format(r=r),
+            ("paddle.nn", "nn", ""),
+        )
         out[f"conv{r}d_transpose"] = Api(
-            "paddle.functional", f"paddle.nn.functional.conv{r}d_transpose", r, PADDLE_FUNCTIONAL[r], 2,
-            {"stride": 1, "padding": 0, "output_padding": 0, "groups": 1, "dilation": 1,
-             "data_format": CHANNELS_FIRST_FORMATS[r]}, "paddle.functional", PADDLE_F_DOCS.format(r=r),
-            ("paddle.nn.functional", "nn.functional", "F", "functional", ""))
+            "paddle.functional",
+            f"paddle.nn.functional.conv{r}d_transpose",
+            r,
+            PADDLE_FUNCTIONAL[r],
+            2,
+            {
+                "stride": 1,
+                "padding": 0,
+                "output_padding": 0,
+                "groups": 1,
+                "dilation": 1,
+                "data_format": CHANNELS_FIRST_FORMATS[r],
+            },
+            "paddle.functional",
+            PADDLE_F_DOCS.format(r=r),
+            ("paddle.nn.functional", "nn.functional", "F", "functional", ""),
+        )
         out[f"Conv{r}dTranspose"] = Api(
-            "mindspore.nn", f"mindspore.nn.Conv{r}dTranspose", r, MS_MODULE[r], 3,
-            {"stride": 1, "pad_mode": "same", "padding": 0, "output_padding": 0, "dilation": 1,
-             "group": 1, "has_bias": False, "data_format": "NCDHW"}, "mindspore.nn",
+            "mindspore.nn",
+            f"mindspore.nn.Conv{r}dTranspose",
+            r,
+            MS_MODULE[r],
+            3,
+            {
+                "stride": 1,
+                "pad_mode": "same",
+                "padding": 0,
+                "output_padding": 0,
+                "dilation": 1,
+                "group": 1,
+                "has_bias": False,
+                "data_format": "NCDHW",
+            },
+            "mindspore.nn",
             MS_DOCS.format(r=r) + (" (seed 001)" if r == 2 else ""),
-            ("mindspore.nn", "ms.nn", "nn", ""))
+            ("mindspore.nn", "ms.nn", "nn", ""),
+        )
     return out
 
 
@@ -271,8 +448,10 @@ def find_api(function: str) -> Api:
     prefix, _, last = function.rpartition(".")
     api = APIS.get(last)
     if api is None:
-        raise PortError(f"{function!r} is not a transposed convolution this tool reads; known: "
-                        + ", ".join(a.name for a in APIS.values()))
+        raise PortError(
+            f"{function!r} is not a transposed convolution this tool reads; known: "
+            + ", ".join(a.name for a in APIS.values())
+        )
     if prefix not in api.prefixes:
         written = ", ".join(f"{p}.{last}" if p else last for p in api.prefixes)
         raise PortError(f"{function!r}: {last} is {api.name}; write it as one of {written}")
@@ -324,8 +503,10 @@ def _input_shape(api: Api, value: Any, shapes: Shapes, notes: list[str]) -> tupl
         notes.append(f"unbatched input {list(shape)} read as a batch of one")
         shape = (1, *shape)
     if len(shape) != api.rank + 2:
-        raise PortError(f"{api.name} takes {api.rank + 2}-D input (batch, channels and {api.rank} "
-                        f"spatial dimensions), got shape {list(shape)}")
+        raise PortError(
+            f"{api.name} takes {api.rank + 2}-D input (batch, channels and {api.rank} "
+            f"spatial dimensions), got shape {list(shape)}"
+        )
     return tuple(shape)
 
 
@@ -334,11 +515,15 @@ def _weight_shape(api: Api, value: Any, shapes: Shapes) -> tuple[int, ...]:
     if shape is None and isinstance(value, CallValue):
         shape = value.shape()
     if shape is None:
-        raise PortError(f"{api.name} reads C_out and the kernel from the weight: give --weight-shape "
-                        "C_in,C_out/groups,k… (the weight is a name in the call)")
+        raise PortError(
+            f"{api.name} reads C_out and the kernel from the weight: give --weight-shape "
+            "C_in,C_out/groups,k… (the weight is a name in the call)"
+        )
     if len(shape) != api.rank + 2:
-        raise PortError(f"{api.name}: the weight must be {api.rank + 2}-D (C_in, C_out/groups, "
-                        f"{api.rank} kernel sizes), got {list(shape)}")
+        raise PortError(
+            f"{api.name}: the weight must be {api.rank + 2}-D (C_in, C_out/groups, "
+            f"{api.rank} kernel sizes), got {list(shape)}"
+        )
     return tuple(shape)
 
 
@@ -360,8 +545,13 @@ def _dtype(value: Any, api: Api, shapes: Shapes, default: str = "float32") -> st
     return name
 
 
-def _extension(api: Api, size: Sequence[int] | None, smallest: tuple[int, ...], stride: tuple[int, ...],
-               upper_inclusive: bool = False) -> tuple[int, ...] | None:
+def _extension(
+    api: Api,
+    size: Sequence[int] | None,
+    smallest: tuple[int, ...],
+    stride: tuple[int, ...],
+    upper_inclusive: bool = False,
+) -> tuple[int, ...] | None:
     """output_padding equivalent of an output size (None without one), within the API's range."""
     if size is None:
         return None
@@ -373,9 +563,11 @@ def _extension(api: Api, size: Sequence[int] | None, smallest: tuple[int, ...], 
     extra = tuple(o - m for o, m in zip(size, smallest, strict=True))
     for dim, (e, s) in enumerate(zip(extra, stride, strict=True)):
         if e < 0 or e > s or (e == s and not upper_inclusive):
-            raise PortError(f"{api.name}: output_size {size[dim]} along dim {dim} is outside "
-                            f"[{smallest[dim]}, {smallest[dim] + s}) (smallest size {smallest[dim]}, "
-                            f"stride {s}): the API refuses it")
+            raise PortError(
+                f"{api.name}: output_size {size[dim]} along dim {dim} is outside "
+                f"[{smallest[dim]}, {smallest[dim] + s}) (smallest size {smallest[dim]}, "
+                f"stride {s}): the API refuses it"
+            )
     return extra
 
 
@@ -389,8 +581,10 @@ def _make_case(api: Api, **fields: Any) -> Case:
 def _torch_module(call: ParsedCall, api: Api, a: dict[str, Any], shapes: Shapes) -> Translation:
     notes: list[str] = []
     if a["padding_mode"] != "zeros":
-        raise PortError(f"{api.name}: padding_mode={a['padding_mode']!r}; ConvTranspose supports only "
-                        "'zeros' (torch raises ValueError)")
+        raise PortError(
+            f"{api.name}: padding_mode={a['padding_mode']!r}; ConvTranspose supports only "
+            "'zeros' (torch raises ValueError)"
+        )
     if isinstance(a["padding"], str):
         raise PortError(f"{api.name} takes no string padding ({a['padding']!r}): only ints")
     if not isinstance(a["bias"], bool):
@@ -409,8 +603,10 @@ def _torch_module(call: ParsedCall, api: Api, a: dict[str, Any], shapes: Shapes)
     requested = requested if requested is not None else shapes.output_size
     target = "torch.nn"
     if requested is not None:
-        smallest = tuple((L - 1) * si - 2 * pi + di * (ki - 1) + 1
-                         for L, si, pi, di, ki in zip(size, s, p, d, k, strict=True))
+        smallest = tuple(
+            (L - 1) * si - 2 * pi + di * (ki - 1) + 1
+            for L, si, pi, di, ki in zip(size, s, p, d, k, strict=True)
+        )
         # torch accepts sizes up to smallest + stride − 1, and ignores the module's output_padding
         op = _extension(api, requested, smallest, s) or op
         target = "torch.nn.output_size"
@@ -418,17 +614,32 @@ def _torch_module(call: ParsedCall, api: Api, a: dict[str, Any], shapes: Shapes)
             notes.append("forward(output_size=…) replaces the module's output_padding")
     if a["device"] is not None:
         notes.append(f"device={a['device']!r} is not part of the canonical case (see --device)")
-    case = _make_case(api, batch=n, in_channels=a["in_channels"], out_channels=a["out_channels"],
-                      groups=a["groups"], input_size=size, kernel_size=k, stride=s, dilation=d,
-                      pads_begin=p, pads_end=p, output_padding=op, bias=a["bias"],
-                      dtype=_dtype(a["dtype"], api, shapes), seed=shapes.seed)
+    case = _make_case(
+        api,
+        batch=n,
+        in_channels=a["in_channels"],
+        out_channels=a["out_channels"],
+        groups=a["groups"],
+        input_size=size,
+        kernel_size=k,
+        stride=s,
+        dilation=d,
+        pads_begin=p,
+        pads_end=p,
+        output_padding=op,
+        bias=a["bias"],
+        dtype=_dtype(a["dtype"], api, shapes),
+        seed=shapes.seed,
+    )
     return Translation(call, api, a, case, target, notes)
 
 
 def _channels_match(api: Api, given: int, declared: Any) -> None:
     if _is_int(declared) and given != declared:
-        raise PortError(f"{api.name}: the input has {given} channels, the call declares "
-                        f"in_channels={declared} (the API raises)")
+        raise PortError(
+            f"{api.name}: the input has {given} channels, the call declares "
+            f"in_channels={declared} (the API raises)"
+        )
 
 
 def _bias_present(value: Any, api: Api, out_channels: int) -> bool:
@@ -444,24 +655,38 @@ def _bias_present(value: Any, api: Api, out_channels: int) -> bool:
 def _torch_functional(call: ParsedCall, api: Api, a: dict[str, Any], shapes: Shapes) -> Translation:
     notes: list[str] = []
     if isinstance(a["padding"], str):
-        raise PortError(f"{api.name} takes no string padding ({a['padding']!r}) for transposed "
-                        "convolution: only ints")
+        raise PortError(
+            f"{api.name} takes no string padding ({a['padding']!r}) for transposed convolution: only ints"
+        )
     n, c, size = _split_layout(_input_shape(api, a["input"], shapes, notes), False)
     w = _weight_shape(api, a["weight"], shapes)
     if c != w[0]:
-        raise PortError(f"{api.name}: the input has {c} channels, the weight {list(w)} expects "
-                        f"{w[0]} (weight is (C_in, C_out/groups, *k))")
+        raise PortError(
+            f"{api.name}: the input has {c} channels, the weight {list(w)} expects "
+            f"{w[0]} (weight is (C_in, C_out/groups, *k))"
+        )
     groups = a["groups"]
     if not _is_int(groups) or groups < 1:
         raise PortError(f"{api.name}: groups={groups!r} must be a positive int")
     out = w[1] * groups
     p = per_dim(a["padding"], api.rank, "padding", api)
-    case = _make_case(api, batch=n, in_channels=c, out_channels=out, groups=groups, input_size=size,
-                      kernel_size=w[2:], stride=per_dim(a["stride"], api.rank, "stride", api),
-                      dilation=per_dim(a["dilation"], api.rank, "dilation", api), pads_begin=p, pads_end=p,
-                      output_padding=per_dim(a["output_padding"], api.rank, "output_padding", api),
-                      bias=_bias_present(a["bias"], api, out), dtype=_dtype(None, api, shapes),
-                      seed=shapes.seed)
+    case = _make_case(
+        api,
+        batch=n,
+        in_channels=c,
+        out_channels=out,
+        groups=groups,
+        input_size=size,
+        kernel_size=w[2:],
+        stride=per_dim(a["stride"], api.rank, "stride", api),
+        dilation=per_dim(a["dilation"], api.rank, "dilation", api),
+        pads_begin=p,
+        pads_end=p,
+        output_padding=per_dim(a["output_padding"], api.rank, "output_padding", api),
+        bias=_bias_present(a["bias"], api, out),
+        dtype=_dtype(None, api, shapes),
+        seed=shapes.seed,
+    )
     return Translation(call, api, a, case, "torch.functional", notes)
 
 
@@ -480,16 +705,22 @@ def paddle_padding(value: Any, api: Api, channels_last: bool) -> tuple[str, tupl
         return "explicit", tuple(value), tuple(value)
     if _int_sequence(value) and len(value) == 2 * r:
         return "explicit", tuple(value[0::2]), tuple(value[1::2])
-    if isinstance(value, list | tuple) and len(value) == r + 2 and all(
-            _int_sequence(v) and len(v) == 2 for v in value):
+    if (
+        isinstance(value, list | tuple)
+        and len(value) == r + 2
+        and all(_int_sequence(v) and len(v) == 2 for v in value)
+    ):
         outer = (0, -1) if channels_last else (0, 1)
         spatial = value[1:-1] if channels_last else value[2:]
         if any(tuple(value[i]) != (0, 0) for i in outer):
-            raise PortError(f"{api.name}: padding {value!r} pads the batch or channel dimension "
-                            "(paddle raises)")
+            raise PortError(
+                f"{api.name}: padding {value!r} pads the batch or channel dimension (paddle raises)"
+            )
         return "explicit", tuple(v[0] for v in spatial), tuple(v[1] for v in spatial)
-    raise PortError(f"{api.name}: padding={value!r} is none of Paddle's forms (int, {r} ints, "
-                    f"{2 * r} ints, {r + 2} pairs, 'SAME', 'VALID')")
+    raise PortError(
+        f"{api.name}: padding={value!r} is none of Paddle's forms (int, {r} ints, "
+        f"{2 * r} ints, {r + 2} pairs, 'SAME', 'VALID')"
+    )
 
 
 def _paddle(call: ParsedCall, api: Api, a: dict[str, Any], shapes: Shapes) -> Translation:
@@ -532,21 +763,37 @@ def _paddle(call: ParsedCall, api: Api, a: dict[str, Any], shapes: Shapes) -> Tr
         requested = (requested,) * api.rank
     if requested is not None:
         if any(op):
-            raise PortError(f"{api.name}: output_padding and output_size are mutually exclusive "
-                            "(paddle raises)")
+            raise PortError(
+                f"{api.name}: output_padding and output_size are mutually exclusive (paddle raises)"
+            )
         if mode != "explicit":
-            raise PortError(f"{api.name}: output_size with padding={a['padding']!r} has no canonical "
-                            "form")
-        smallest = tuple((L - 1) * si - b - e + di * (ki - 1) + 1
-                         for L, si, b, e, di, ki in zip(size, s, pb, pe, d, k, strict=True))
+            raise PortError(f"{api.name}: output_size with padding={a['padding']!r} has no canonical form")
+        smallest = tuple(
+            (L - 1) * si - b - e + di * (ki - 1) + 1
+            for L, si, b, e, di, ki in zip(size, s, pb, pe, d, k, strict=True)
+        )
         op = _extension(api, requested, smallest, s) or op
     if mode != "explicit" and any(op):
         raise PortError(f"{api.name}: output_padding with padding={a['padding']!r} has no canonical form")
-    case = _make_case(api, batch=n, in_channels=in_channels, out_channels=out_channels, groups=groups,
-                      input_size=size, kernel_size=k, stride=s, dilation=d, pads_begin=pb, pads_end=pe,
-                      output_padding=op, bias=bias, dtype=dtype,
-                      layout="channels_last" if channels_last else "channels_first",
-                      padding_mode=mode, seed=shapes.seed)
+    case = _make_case(
+        api,
+        batch=n,
+        in_channels=in_channels,
+        out_channels=out_channels,
+        groups=groups,
+        input_size=size,
+        kernel_size=k,
+        stride=s,
+        dilation=d,
+        pads_begin=pb,
+        pads_end=pe,
+        output_padding=op,
+        bias=bias,
+        dtype=dtype,
+        layout="channels_last" if channels_last else "channels_first",
+        padding_mode=mode,
+        seed=shapes.seed,
+    )
     return Translation(call, api, a, case, api.family, notes)
 
 
@@ -565,8 +812,10 @@ def _mindspore(call: ParsedCall, api: Api, a: dict[str, Any], shapes: Shapes) ->
     notes: list[str] = []
     mode = a["pad_mode"]
     if mode not in ("same", "valid", "pad"):
-        raise PortError(f"{api.name}: pad_mode={mode!r} must be 'same', 'valid' or 'pad' (lower case; "
-                        "mindspore raises ValueError otherwise)")
+        raise PortError(
+            f"{api.name}: pad_mode={mode!r} must be 'same', 'valid' or 'pad' (lower case; "
+            "mindspore raises ValueError otherwise)"
+        )
     pb, pe = mindspore_padding(a["padding"], api)
     if mode != "pad" and (any(pb) or any(pe)):
         raise PortError(f"{api.name}: padding must be 0 unless pad_mode='pad' (mindspore raises)")
@@ -582,19 +831,34 @@ def _mindspore(call: ParsedCall, api: Api, a: dict[str, Any], shapes: Shapes) ->
     _channels_match(api, c, a["in_channels"])
     if not isinstance(a["has_bias"], bool):
         raise PortError(f"{api.name}: has_bias={a['has_bias']!r} must be True or False")
-    case = _make_case(api, batch=n, in_channels=a["in_channels"], out_channels=a["out_channels"],
-                      groups=a["group"], input_size=size,
-                      kernel_size=per_dim(a["kernel_size"], api.rank, "kernel_size", api),
-                      stride=per_dim(a["stride"], api.rank, "stride", api),
-                      dilation=per_dim(a["dilation"], api.rank, "dilation", api), pads_begin=pb,
-                      pads_end=pe, output_padding=op, bias=a["has_bias"],
-                      dtype=_dtype(a["dtype"], api, shapes),
-                      padding_mode="explicit" if mode == "pad" else mode, seed=shapes.seed)
+    case = _make_case(
+        api,
+        batch=n,
+        in_channels=a["in_channels"],
+        out_channels=a["out_channels"],
+        groups=a["group"],
+        input_size=size,
+        kernel_size=per_dim(a["kernel_size"], api.rank, "kernel_size", api),
+        stride=per_dim(a["stride"], api.rank, "stride", api),
+        dilation=per_dim(a["dilation"], api.rank, "dilation", api),
+        pads_begin=pb,
+        pads_end=pe,
+        output_padding=op,
+        bias=a["has_bias"],
+        dtype=_dtype(a["dtype"], api, shapes),
+        padding_mode="explicit" if mode == "pad" else mode,
+        seed=shapes.seed,
+    )
     return Translation(call, api, a, case, "mindspore.nn", notes)
 
 
-TRANSLATORS = {"torch.nn": _torch_module, "torch.functional": _torch_functional, "paddle.nn": _paddle,
-               "paddle.functional": _paddle, "mindspore.nn": _mindspore}
+TRANSLATORS = {
+    "torch.nn": _torch_module,
+    "torch.functional": _torch_functional,
+    "paddle.nn": _paddle,
+    "paddle.functional": _paddle,
+    "mindspore.nn": _mindspore,
+}
 
 
 def translate(text: str, shapes: Shapes | None = None) -> Translation:

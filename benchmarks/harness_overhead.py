@@ -44,16 +44,57 @@ def build_cases() -> dict[str, Any]:
     from harness.model.case import Case
 
     return {
-        "tiny1d": Case.make(input_size=16, kernel_size=3, stride=2, in_channels=4, out_channels=4,
-                            pads_begin=1, pads_end=1, output_padding=1),
-        "small2d": Case.make(input_size=(16, 16), kernel_size=3, stride=2, in_channels=8, out_channels=8,
-                             pads_begin=1, pads_end=1, output_padding=1),
-        "medium2d": Case.make(input_size=(32, 32), kernel_size=4, stride=2, in_channels=32,
-                              out_channels=32, batch=2, pads_begin=1, pads_end=1),
-        "groups2d": Case.make(input_size=(24, 24), kernel_size=3, stride=2, dilation=2, in_channels=32,
-                              out_channels=32, groups=8, pads_begin=2, pads_end=2),
-        "small3d": Case.make(input_size=(8, 8, 8), kernel_size=3, stride=2, in_channels=8, out_channels=8,
-                             pads_begin=1, pads_end=1, output_padding=1),
+        "tiny1d": Case.make(
+            input_size=16,
+            kernel_size=3,
+            stride=2,
+            in_channels=4,
+            out_channels=4,
+            pads_begin=1,
+            pads_end=1,
+            output_padding=1,
+        ),
+        "small2d": Case.make(
+            input_size=(16, 16),
+            kernel_size=3,
+            stride=2,
+            in_channels=8,
+            out_channels=8,
+            pads_begin=1,
+            pads_end=1,
+            output_padding=1,
+        ),
+        "medium2d": Case.make(
+            input_size=(32, 32),
+            kernel_size=4,
+            stride=2,
+            in_channels=32,
+            out_channels=32,
+            batch=2,
+            pads_begin=1,
+            pads_end=1,
+        ),
+        "groups2d": Case.make(
+            input_size=(24, 24),
+            kernel_size=3,
+            stride=2,
+            dilation=2,
+            in_channels=32,
+            out_channels=32,
+            groups=8,
+            pads_begin=2,
+            pads_end=2,
+        ),
+        "small3d": Case.make(
+            input_size=(8, 8, 8),
+            kernel_size=3,
+            stride=2,
+            in_channels=8,
+            out_channels=8,
+            pads_begin=1,
+            pads_end=1,
+            output_padding=1,
+        ),
     }
 
 
@@ -69,16 +110,25 @@ def measurements(case: Any, target: Any, remote: Any) -> dict[str, Callable[[], 
     x, w, b = target.tensors(case, arrays)
     fn = getattr(torch.nn.functional, f"conv_transpose{case.rank}d")
     padding = case.pads_begin
-    output_padding = tuple(cb - ce + o for cb, ce, o in zip(case.pads_begin, case.pads_end,
-                                                             case.output_padding, strict=True))
+    output_padding = tuple(
+        cb - ce + o for cb, ce, o in zip(case.pads_begin, case.pads_end, case.output_padding, strict=True)
+    )
     actual = target.run(case, arrays)
     model = target.accumulation(case.dtype)
     ref = ReferenceResult.for_case(case, arrays)
 
     def raw() -> object:
         with torch.no_grad():
-            return fn(x, w, b, stride=case.stride, padding=padding, output_padding=output_padding,
-                      groups=case.groups, dilation=case.dilation)
+            return fn(
+                x,
+                w,
+                b,
+                stride=case.stride,
+                padding=padding,
+                output_padding=output_padding,
+                groups=case.groups,
+                dilation=case.dilation,
+            )
 
     def ref_cmp() -> object:
         return compare(actual, ReferenceResult.for_case(case, arrays), case.dtype, model)
@@ -136,13 +186,20 @@ def main(argv: list[str] | None = None) -> int:
     cases = build_cases()
     if args.cases:
         cases = {k: v for k, v in cases.items() if k in args.cases.split(",")}
-    print(f"harness overhead per case: torch {torch.__version__}, numpy {np.__version__}, "
-          f"python {platform.python_version()}, {platform.machine()}, threads {torch.get_num_threads()}, "
-          f"OPENBLAS_THREAD_TIMEOUT={os.environ.get('OPENBLAS_THREAD_TIMEOUT')}; allocator: {allocator}")
-    print(f"medians of {args.repeats} interleaved repeats (after {args.warmup} warm-up); "
-          f"goal: overhead = isolated − raw ≤ {GOAL_FIXED_MS:g} ms + {GOAL_FRACTION:.0%} of raw")
-    header = (f"{'case':9s} {'out elems':>9s} " + " ".join(f"{p + ' ms':>10s}" for p in PARTS)
-              + f" {'overhead ms':>12s} {'ratio':>7s} {'goal ms':>8s}  verdict")
+    print(
+        f"harness overhead per case: torch {torch.__version__}, numpy {np.__version__}, "
+        f"python {platform.python_version()}, {platform.machine()}, threads {torch.get_num_threads()}, "
+        f"OPENBLAS_THREAD_TIMEOUT={os.environ.get('OPENBLAS_THREAD_TIMEOUT')}; allocator: {allocator}"
+    )
+    print(
+        f"medians of {args.repeats} interleaved repeats (after {args.warmup} warm-up); "
+        f"goal: overhead = isolated − raw ≤ {GOAL_FIXED_MS:g} ms + {GOAL_FRACTION:.0%} of raw"
+    )
+    header = (
+        f"{'case':9s} {'out elems':>9s} "
+        + " ".join(f"{p + ' ms':>10s}" for p in PARTS)
+        + f" {'overhead ms':>12s} {'ratio':>7s} {'goal ms':>8s}  verdict"
+    )
     print(header)
     print("-" * len(header))
     failed = 0
@@ -161,9 +218,12 @@ def main(argv: list[str] | None = None) -> int:
         ok = overhead <= goal
         failed += not ok
         elems = int(np.prod(case.output_shape))
-        print(f"{name:9s} {elems:9d} " + " ".join(f"{ms[p]:10.3f}" for p in PARTS)
-              + f" {overhead:12.3f} {ms['isolated'] / ms['raw']:6.1f}x {goal:8.3f}  "
-              + ("PASS" if ok else "FAIL"))
+        print(
+            f"{name:9s} {elems:9d} "
+            + " ".join(f"{ms[p]:10.3f}" for p in PARTS)
+            + f" {overhead:12.3f} {ms['isolated'] / ms['raw']:6.1f}x {goal:8.3f}  "
+            + ("PASS" if ok else "FAIL")
+        )
     shutdown_all()
     print(f"\n{len(cases) - failed}/{len(cases)} cases meet the goal")
     return 1 if failed else 0

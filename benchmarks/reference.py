@@ -93,8 +93,11 @@ class Shape:
     def output_spatial(self) -> tuple[int, ...]:
         """Output size per dimension: ``(L−1)s − 2p + d(k−1) + op + 1``."""
         return tuple(
-            (n - 1) * self.stride - 2 * self.padding + self.dilation * (self.kernel - 1)
-            + self.output_padding + 1
+            (n - 1) * self.stride
+            - 2 * self.padding
+            + self.dilation * (self.kernel - 1)
+            + self.output_padding
+            + 1
             for n in self.spatial
         )
 
@@ -102,8 +105,12 @@ class Shape:
     def flops(self) -> int:
         """``2·N·C_out·(C_in/g)·prod(k)·prod(L_in)``: the multiply-adds of a direct sum, times two."""
         return (
-            2 * self.batch * self.c_out * (self.c_in // self.groups)
-            * self.kernel**self.rank * math.prod(self.spatial)
+            2
+            * self.batch
+            * self.c_out
+            * (self.c_in // self.groups)
+            * self.kernel**self.rank
+            * math.prod(self.spatial)
         )
 
     @property
@@ -401,10 +408,22 @@ def measure_shape(
             system[index].append(sys_time)
     ref_s, t64_s, t32_s, ceil_s = (statistics.median(s) for s in samples)
     other = [w for w, st in zip(samples[0], system[0], strict=True) if st <= FAULTING_SHARE * w]
-    return Result(shape, ref_s, t64_s, t32_s, ceiling.flops / ceil_s / 1e9, min(samples[0]),
-                  ceiling.flops / min(samples[3]) / 1e9, peak - base, kept - base, max_rel_error,
-                  statistics.median(system[0]), statistics.median(system[1]),
-                  repeats - len(other), statistics.median(other) if other else float("nan"))
+    return Result(
+        shape,
+        ref_s,
+        t64_s,
+        t32_s,
+        ceiling.flops / ceil_s / 1e9,
+        min(samples[0]),
+        ceiling.flops / min(samples[3]) / 1e9,
+        peak - base,
+        kept - base,
+        max_rel_error,
+        statistics.median(system[0]),
+        statistics.median(system[1]),
+        repeats - len(other),
+        statistics.median(other) if other else float("nan"),
+    )
 
 
 def verdict(ok: bool) -> str:
@@ -439,13 +458,17 @@ def report(results: list[Result], max_rel_error: float) -> int:
 
     status = 0
     bad = [r.shape.name for r in results if not r.max_rel_error <= max_rel_error]
-    print(f"agreement with torch float64 (≤ {max_rel_error:.0e}): {verdict(not bad)}"
-          + (f" — {', '.join(bad)}" if bad else ""))
+    print(
+        f"agreement with torch float64 (≤ {max_rel_error:.0e}): {verdict(not bad)}"
+        + (f" — {', '.join(bad)}" if bad else "")
+    )
     if bad:
         status = 1
     over = [r.shape.name for r in results if r.peak_ratio > MEMORY_SLACK * r.shape.memory_budget]
-    print(f"peak memory ≤ output + one GEMM result (+{100 * (MEMORY_SLACK - 1):.0f} %): {verdict(not over)}"
-          + (f" — {', '.join(over)}" if over else ""))
+    print(
+        f"peak memory ≤ output + one GEMM result (+{100 * (MEMORY_SLACK - 1):.0f} %): {verdict(not over)}"
+        + (f" — {', '.join(over)}" if over else "")
+    )
 
     by_name = {r.shape.name: r for r in results}
     targeted = [by_name[name] for name in TARGET_SHAPES if name in by_name]
@@ -454,26 +477,36 @@ def report(results: list[Result], max_rel_error: float) -> int:
         geomean = math.exp(statistics.fmean(math.log(r.ratio64) for r in targeted))
         worst = max(targeted, key=lambda r: r.ratio64)
         note = f" (without {', '.join(missing)})" if missing else ""
-        print(f"geomean ref/torch64 over {', '.join(r.shape.name for r in targeted)}{note}: "
-              f"{geomean:.3f} (target ≤ {GEOMEAN_TARGET}) {verdict(geomean <= GEOMEAN_TARGET)}")
-        print(f"max ref/torch64: {worst.ratio64:.3f} at {worst.shape.name} "
-              f"(target ≤ {MAX_RATIO_TARGET}) {verdict(worst.ratio64 <= MAX_RATIO_TARGET)}")
+        print(
+            f"geomean ref/torch64 over {', '.join(r.shape.name for r in targeted)}{note}: "
+            f"{geomean:.3f} (target ≤ {GEOMEAN_TARGET}) {verdict(geomean <= GEOMEAN_TARGET)}"
+        )
+        print(
+            f"max ref/torch64: {worst.ratio64:.3f} at {worst.shape.name} "
+            f"(target ≤ {MAX_RATIO_TARGET}) {verdict(worst.ratio64 <= MAX_RATIO_TARGET)}"
+        )
     else:
         print("geomean / max ref/torch64: n/a (no target shape selected)")
     if CEILING_SHAPE in by_name:
         r = by_name[CEILING_SHAPE]
-        print(f"{CEILING_SHAPE} reference: {r.gflops(r.ref_s):.1f} GF/s = {100 * r.ceiling_fraction:.1f} % "
-              f"of the matmul ceiling measured alongside ({r.ceiling_gflops:.1f} GF/s) "
-              f"(target ≥ {100 * CEILING_FRACTION_TARGET:.0f} %) "
-              f"{verdict(r.ceiling_fraction >= CEILING_FRACTION_TARGET)}")
+        print(
+            f"{CEILING_SHAPE} reference: {r.gflops(r.ref_s):.1f} GF/s = {100 * r.ceiling_fraction:.1f} % "
+            f"of the matmul ceiling measured alongside ({r.ceiling_gflops:.1f} GF/s) "
+            f"(target ≥ {100 * CEILING_FRACTION_TARGET:.0f} %) "
+            f"{verdict(r.ceiling_fraction >= CEILING_FRACTION_TARGET)}"
+        )
         best = r.gflops(r.ref_best_s) / r.ceiling_best_gflops
-        print(f"  (for information, best calls only: {r.gflops(r.ref_best_s):.1f} GF/s = {100 * best:.1f} % "
-              f"of the best matmul, {r.ceiling_best_gflops:.1f} GF/s)")
+        print(
+            f"  (for information, best calls only: {r.gflops(r.ref_best_s):.1f} GF/s = {100 * best:.1f} % "
+            f"of the best matmul, {r.ceiling_best_gflops:.1f} GF/s)"
+        )
         other = r.gflops(r.ref_other_s) / r.ceiling_gflops if r.ref_other_s == r.ref_other_s else float("nan")
-        print(f"  (for information: {r.ref_faulting} of the reference calls spent over "
-              f"{100 * FAULTING_SHARE:.0f} % of their time in the system, faulting in fresh memory; "
-              f"the median of the others is {r.ref_other_s * 1e3:.1f} ms = {100 * other:.1f} % "
-              f"of the ceiling)")
+        print(
+            f"  (for information: {r.ref_faulting} of the reference calls spent over "
+            f"{100 * FAULTING_SHARE:.0f} % of their time in the system, faulting in fresh memory; "
+            f"the median of the others is {r.ref_other_s * 1e3:.1f} ms = {100 * other:.1f} % "
+            f"of the ceiling)"
+        )
     else:
         print(f"{CEILING_SHAPE} fraction of the ceiling: n/a (not selected)")
     return status
@@ -496,14 +529,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     print(f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPU(s)")
     print(f"numpy {numpy.__version__}: {openblas_info()}")
-    print(f"torch {torch.__version__}: {torch.get_num_threads()} intra-op thread(s), "
-          f"{torch.get_num_interop_threads()} inter-op")
-    print(f"OPENBLAS_THREAD_TIMEOUT={os.environ.get('OPENBLAS_THREAD_TIMEOUT')} "
-          f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', '(unset)')} "
-          f"repeats={args.repeats}")
+    print(
+        f"torch {torch.__version__}: {torch.get_num_threads()} intra-op thread(s), "
+        f"{torch.get_num_interop_threads()} inter-op"
+    )
+    print(
+        f"OPENBLAS_THREAD_TIMEOUT={os.environ.get('OPENBLAS_THREAD_TIMEOUT')} "
+        f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', '(unset)')} "
+        f"repeats={args.repeats}"
+    )
     reporting = free_page_reporting()
-    reporting_text = {None: "no balloon device", False: "off",
-                      True: "ON — memory left free for ~2 s goes back to the host; touching it again stalls"}
+    reporting_text = {
+        None: "no balloon device",
+        False: "off",
+        True: "ON — memory left free for ~2 s goes back to the host; touching it again stalls",
+    }
     print(f"free page reporting to a hypervisor (virtio balloon): {reporting_text[reporting]}")
     ceiling = Ceiling(numpy, args.seed)
     print(f"float64 matmul {MATMUL_SIZE}³ alone, before the shapes: {ceiling.standalone(5):.1f} GF/s")

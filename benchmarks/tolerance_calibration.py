@@ -43,8 +43,10 @@ def _summary(values: list[float]) -> str:
     if not values:
         return "n=0"
     a = np.array(values)
-    return (f"n={a.size:5d} max={a.max():9.3g} p99={np.quantile(a, 0.99):9.3g} "
-            f"median={np.median(a):9.3g} over1={int((a > 1).sum())}")
+    return (
+        f"n={a.size:5d} max={a.max():9.3g} p99={np.quantile(a, 0.99):9.3g} "
+        f"median={np.median(a):9.3g} over1={int((a > 1).sum())}"
+    )
 
 
 def calibrate(n_cases: int, seed: int) -> int:
@@ -79,8 +81,10 @@ def calibrate(n_cases: int, seed: int) -> int:
                     false_alarms += 1
                     print(f"   FALSE ALARM {case.short()}: {c.message}")
             print(f"{dtype:9s} {dist:10s} declared[{model.describe()}] {_summary(declared)}")
-            print(f"{'':20s} round-once[{ROUND_ONCE.describe()}]    {_summary(once)}"
-                  f"  divergences: intermediate overflow {overflows}, nan/inf pattern {leaks}")
+            print(
+                f"{'':20s} round-once[{ROUND_ONCE.describe()}]    {_summary(once)}"
+                f"  divergences: intermediate overflow {overflows}, nan/inf pattern {leaks}"
+            )
     print()
     print("== planted errors: ratio scored (detected when > 1); no-op plants excluded ==")
     planted_models = {
@@ -96,9 +100,14 @@ def calibrate(n_cases: int, seed: int) -> int:
             for _ in range(max(50, n_cases // 10)):
                 case = random_symmetric_case(rng, dtype, "normal")
                 if kind == "zero_extension":
-                    case = case.replace(bias=True, output_padding=tuple(
-                        max(s, d) - 1 for s, d in zip(case.stride, case.dilation, strict=True)),
-                        pads_end=(0,) * case.rank, pads_begin=(0,) * case.rank)
+                    case = case.replace(
+                        bias=True,
+                        output_padding=tuple(
+                            max(s, d) - 1 for s, d in zip(case.stride, case.dilation, strict=True)
+                        ),
+                        pads_end=(0,) * case.rank,
+                        pads_begin=(0,) * case.rank,
+                    )
                 arrays = make_arrays(case)
                 plant = planted_output(kind, case, arrays, torch_run, rng)
                 if plant is None or plant[1] == 0.0:
@@ -108,12 +117,16 @@ def calibrate(n_cases: int, seed: int) -> int:
                 scores.append(c.error_ratio)
                 if c.passed:
                     bound = error_bound(ref, dtype, model)
-                    print(f"   missed: effect {plant[1]:.3g} vs largest bound {float(np.max(bound)):.3g} "
-                          f"({case.short()})")
+                    print(
+                        f"   missed: effect {plant[1]:.3g} vs largest bound {float(np.max(bound)):.3g} "
+                        f"({case.short()})"
+                    )
             caught = sum(r > 1 for r in scores)
-            print(f"{kind:18s} {dtype:9s} model[{model.describe()}] caught {caught}/{len(scores)}  "
-                  f"min={min(scores, default=float('nan')):9.3g} "
-                  f"median={float(np.median(scores)) if scores else float('nan'):9.3g}")
+            print(
+                f"{kind:18s} {dtype:9s} model[{model.describe()}] caught {caught}/{len(scores)}  "
+                f"min={min(scores, default=float('nan')):9.3g} "
+                f"median={float(np.median(scores)) if scores else float('nan'):9.3g}"
+            )
     return false_alarms
 
 

@@ -45,10 +45,14 @@ def tune_allocator(mmap_threshold_bytes: int = MMAP_THRESHOLD_BYTES) -> str:
         return _state["setting"]
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     mallopt.restype = ctypes.c_int
-    if mallopt(M_MMAP_THRESHOLD, mmap_threshold_bytes) == 1 and mallopt(M_TRIM_THRESHOLD,
-                                                                        TRIM_THRESHOLD_BYTES) == 1:
-        _state["setting"] = (f"glibc mallopt: mmap_threshold={mmap_threshold_bytes >> 20} MiB, "
-                             f"trim_threshold={TRIM_THRESHOLD_BYTES >> 20} MiB")
+    if (
+        mallopt(M_MMAP_THRESHOLD, mmap_threshold_bytes) == 1
+        and mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES) == 1
+    ):
+        _state["setting"] = (
+            f"glibc mallopt: mmap_threshold={mmap_threshold_bytes >> 20} MiB, "
+            f"trim_threshold={TRIM_THRESHOLD_BYTES >> 20} MiB"
+        )
     return _state["setting"]
 
 

@@ -29,8 +29,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def _active(config: pytest.Config) -> bool:
-    return bool(config.getoption("--convt") or config.getoption("--convt-targets")
-                or config.getoption("--convt-spec"))
+    return bool(
+        config.getoption("--convt") or config.getoption("--convt-targets") or config.getoption("--convt-spec")
+    )
 
 
 class ConformanceFailure(Exception):
@@ -75,15 +76,22 @@ class ConformanceItem(pytest.Item):
         writer = ResultsWriter(out)
         report = RunReport(out_dir=out)
         try:
-            run_target_spec(target=target, spec=load_spec(self.spec_path),
-                            settings=hypothesis.settings(hypothesis.settings.get_profile(profile),
-                                                         database=None), writer=writer,
-                            report=report, run_id=new_run_id(), progress=Progress(False))
+            run_target_spec(
+                target=target,
+                spec=load_spec(self.spec_path),
+                settings=hypothesis.settings(hypothesis.settings.get_profile(profile), database=None),
+                writer=writer,
+                report=report,
+                run_id=new_run_id(),
+                progress=Progress(False),
+            )
         finally:
             writer.close()
         for _, _, n, reason in report.vacuous():  # a test that covered nothing must not pass
-            pytest.skip(f"{self.target_name} judged no case of {self.spec_path}: all {n} were ones its "
-                        f"API cannot express, mostly: {reason}")
+            pytest.skip(
+                f"{self.target_name} judged no case of {self.spec_path}: all {n} were ones its "
+                f"API cannot express, mostly: {reason}"
+            )
         if report.findings:
             parts = [f"{len(report.findings)} finding(s) for {self.target_name} on {self.spec_path}"]
             for finding, folder in report.findings:
@@ -108,8 +116,9 @@ class ConformanceItem(pytest.Item):
         return Path(self.spec_path), 0, f"conformance[{self.target_name}]"
 
 
-def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config,
-                                  items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
     """Add one ConformanceItem per (spec, target) when conformance is requested."""
     if not _active(config):
         return
@@ -119,11 +128,16 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     specs = config.getoption("--convt-spec") or [str(p) for p in default_spec_paths()]
     names = config.getoption("--convt-targets")
     targets = [t.strip() for t in names.split(",") if t.strip()] if names else installed_targets()
-    added = [ConformanceItem.from_parent(session, name=f"conformance[{Path(spec).stem}-{target}]",
-                                         spec_path=spec, target_name=target)
-             for spec in specs for target in targets]
+    added = [
+        ConformanceItem.from_parent(
+            session, name=f"conformance[{Path(spec).stem}-{target}]", spec_path=spec, target_name=target
+        )
+        for spec in specs
+        for target in targets
+    ]
     items.extend(added)
     # Items added here were not in any collect report: report them, so that pytest's "collected N
     # items" line counts them.
-    config.hook.pytest_collectreport(report=pytest.CollectReport(
-        nodeid="", outcome="passed", longrepr=None, result=list(added)))
+    config.hook.pytest_collectreport(
+        report=pytest.CollectReport(nodeid="", outcome="passed", longrepr=None, result=list(added))
+    )

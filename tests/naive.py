@@ -103,9 +103,7 @@ def conv_forward_naive(
     rank = len(size_y)
     c_in_g = c_in // groups
     padded_size = [size_y[a] + pads_begin[a] + pads_end[a] for a in range(rank)]
-    size_out = [
-        (padded_size[a] - (dilation[a] * (kernel[a] - 1) + 1)) // stride[a] + 1 for a in range(rank)
-    ]
+    size_out = [(padded_size[a] - (dilation[a] * (kernel[a] - 1) + 1)) // stride[a] + 1 for a in range(rank)]
     # Explicitly zero-padded copy, as nested Python floats.
     padded = np.zeros((n_batch, c_out, *padded_size), dtype=np.float64)
     interior = tuple(slice(pads_begin[a], pads_begin[a] + size_y[a]) for a in range(rank))

@@ -53,9 +53,17 @@ class ReferenceTarget(Target):
 
     def compute(self, case: Case, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
         """The reference output rounded once to the case's dtype."""
-        y = conv_transpose(x, weight, bias if case.bias else None, stride=case.stride,
-                           dilation=case.dilation, pads_begin=case.pads_begin, pads_end=case.pads_end,
-                           output_padding=case.output_padding, groups=case.groups)
+        y = conv_transpose(
+            x,
+            weight,
+            bias if case.bias else None,
+            stride=case.stride,
+            dilation=case.dilation,
+            pads_begin=case.pads_begin,
+            pads_end=case.pads_end,
+            output_padding=case.output_padding,
+            groups=case.groups,
+        )
         return round_to_format(y, case.dtype)
 
     def run(self, case: Case, arrays: CaseArrays) -> np.ndarray:
@@ -125,7 +133,7 @@ class ThreeBugTarget(ReferenceTarget):
         x = arrays.x
         if case.groups > 1:
             x = x.copy()
-            x[:, case.in_channels - case.in_channels // case.groups:] = 0.0  # last group dropped
+            x[:, case.in_channels - case.in_channels // case.groups :] = 0.0  # last group dropped
         y = self.compute(case, x, arrays.weight, arrays.bias)
         if any(d > 1 for d in case.dilation):
             y = y[..., :-1]

@@ -16,8 +16,10 @@ GLIBC = sys.platform.startswith("linux") and "glibc" in " ".join(__import__("pla
 
 @pytest.mark.skipif(not GLIBC, reason="mallopt is glibc's")
 def test_tune_allocator_applies_glibc_thresholds_once() -> None:
-    code = ("import harness.process as a; first = a.tune_allocator(); "
-            "assert a.allocator_setting() == first == a.tune_allocator(), first; print(first)")
+    code = (
+        "import harness.process as a; first = a.tune_allocator(); "
+        "assert a.allocator_setting() == first == a.tune_allocator(), first; print(first)"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "glibc mallopt: mmap_threshold=32 MiB, trim_threshold=1024 MiB"
@@ -32,6 +34,7 @@ def test_without_mallopt_the_setting_stays_default(monkeypatch: pytest.MonkeyPat
 
 def test_a_refused_threshold_leaves_the_setting_default(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(allocator._state, "setting", "default")
+
     class Libc:
         @staticmethod
         def mallopt(param: int, value: int) -> int:

@@ -76,8 +76,9 @@ class ModeTarget(ReferenceTarget):
 
     def capabilities(self) -> Capabilities:
         """The reference target's capabilities with the one documented mode."""
-        documented = DocumentedMode("SAME", "as documented by the test", self.doc_size, self.doc_split,
-                                    "this test", "this test")
+        documented = DocumentedMode(
+            "SAME", "as documented by the test", self.doc_size, self.doc_split, "this test", "this test"
+        )
         return replace(super().capabilities(), padding_modes={self.mode: documented})
 
     def run(self, case: Case, arrays: CaseArrays) -> np.ndarray:
@@ -134,8 +135,15 @@ def same_cases() -> list[Case]:
         for k, s in ((1, 1), (2, 1), (3, 1), (4, 2), (3, 2), (1, 2), (5, 3)):
             for seed in (0, 1):
                 size = (3, 2, 2)[:rank]
-                case = Case.make(input_size=size, kernel_size=k, stride=s, in_channels=2, out_channels=3,
-                                 seed=seed, rank=rank)
+                case = Case.make(
+                    input_size=size,
+                    kernel_size=k,
+                    stride=s,
+                    in_channels=2,
+                    out_channels=3,
+                    seed=seed,
+                    rank=rank,
+                )
                 out += mode_variants(case, ["same"])
     return out
 
@@ -157,12 +165,11 @@ def test_a_different_crop_split_is_found_on_exactly_the_odd_crops() -> None:
     target = loaded(LowerDocumentedUpper())
     cases = same_cases()
     tally = audit_target(target, cases)
-    assert set(tally.departing) == {("test.lower_documented_upper", "test.lower_documented_upper (1-D)",
-                                     "same", "crop_split"),
-                                    ("test.lower_documented_upper", "test.lower_documented_upper (2-D)",
-                                     "same", "crop_split"),
-                                    ("test.lower_documented_upper", "test.lower_documented_upper (3-D)",
-                                     "same", "crop_split")}
+    assert set(tally.departing) == {
+        ("test.lower_documented_upper", "test.lower_documented_upper (1-D)", "same", "crop_split"),
+        ("test.lower_documented_upper", "test.lower_documented_upper (2-D)", "same", "crop_split"),
+        ("test.lower_documented_upper", "test.lower_documented_upper (3-D)", "same", "crop_split"),
+    }
     departing = [c for found in tally.departing.values() for c in found]
     assert sorted(map(repr, departing)) == sorted(repr(c) for c in cases if odd_total_crop(c))
     key = next(iter(sorted(tally.departing)))
@@ -178,25 +185,37 @@ def test_a_wrong_documented_size_is_found_where_the_sizes_differ() -> None:
     cases = same_cases()
     tally = audit_target(loaded(CeilDocumented()), cases)
     departing = {repr(c) for found in tally.departing.values() for c in found}
-    differ = {repr(c) for c in cases
-              if any(-(-n // s) != n * s for n, s in zip(c.input_size, c.stride, strict=True))}
+    differ = {
+        repr(c)
+        for c in cases
+        if any(-(-n // s) != n * s for n, s in zip(c.input_size, c.stride, strict=True))
+    }
     assert departing == differ
     assert all(key[3] == "output_size" for key in tally.departing)
     sample = next(c for c in cases if repr(c) in differ)
     found = check_case(loaded(CeilDocumented()), sample)
     assert not isinstance(found, str) and found is not None
-    assert found.documented["value"] == [-(-n // s) for n, s in zip(sample.input_size, sample.stride,
-                                                                      strict=True)]
+    assert found.documented["value"] == [
+        -(-n // s) for n, s in zip(sample.input_size, sample.stride, strict=True)
+    ]
     assert found.actual["value"] == [n * s for n, s in zip(sample.input_size, sample.stride, strict=True)]
 
 
 # --- the documented explicit formulas -------------------------------------------------------------
 
 #: Targets whose documented explicit size is the canonical one (the documentation is right there).
-CORRECT_DOCS = {"torch.nn": (1, 2, 3), "torch.nn.output_size": (1, 2, 3), "torch.functional": (1, 2, 3),
-                "paddle.nn": (1, 2, 3), "paddle.functional": (1, 2, 3), "onnxruntime": (1, 2, 3),
-                "onnxruntime.output_shape": (1, 2, 3), "mindspore.nn": (1, 2), "mindspore.ops": (2,),
-                "tensorrt": (2, 3)}
+CORRECT_DOCS = {
+    "torch.nn": (1, 2, 3),
+    "torch.nn.output_size": (1, 2, 3),
+    "torch.functional": (1, 2, 3),
+    "paddle.nn": (1, 2, 3),
+    "paddle.functional": (1, 2, 3),
+    "onnxruntime": (1, 2, 3),
+    "onnxruntime.output_shape": (1, 2, 3),
+    "mindspore.nn": (1, 2),
+    "mindspore.ops": (2,),
+    "tensorrt": (2, 3),
+}
 
 
 def test_formulas_evaluated_on_the_adapters_arguments_give_the_documented_size() -> None:
@@ -215,12 +234,21 @@ def test_formulas_evaluated_on_the_adapters_arguments_give_the_documented_size()
 
 def test_mindspore_3d_formula_is_the_one_its_docstring_gives() -> None:
     # D_out = ⌊(D_in + padding[0] + padding[1] − (dilation − 1)·kernel_size − 1) / stride + 1⌋
-    case = Case.make(input_size=(4, 5, 6), kernel_size=(3, 2, 4), stride=(2, 1, 3), dilation=(1, 2, 1),
-                     pads_begin=(1, 0, 0), pads_end=(1, 0, 2))
+    case = Case.make(
+        input_size=(4, 5, 6),
+        kernel_size=(3, 2, 4),
+        stride=(2, 1, 3),
+        dilation=(1, 2, 1),
+        pads_begin=(1, 0, 0),
+        pads_end=(1, 0, 2),
+    )
     formula = explicit_formula("mindspore.nn", 3)
     assert formula is not None
-    assert formula.size(case) == ((4 + 1 + 1 - 0 - 1) // 2 + 1, (5 - 2 - 1) // 1 + 1,
-                                  (6 + 0 + 2 - 0 - 1) // 3 + 1)
+    assert formula.size(case) == (
+        (4 + 1 + 1 - 0 - 1) // 2 + 1,
+        (5 - 2 - 1) // 1 + 1,
+        (6 + 0 + 2 - 0 - 1) // 3 + 1,
+    )
 
 
 def test_every_registered_target_and_rank_has_a_sourced_formula() -> None:
@@ -305,19 +333,25 @@ def test_the_configurations_are_what_they_say() -> None:
     assert {"groups", "crop", "output_padding", "zero_size", "negative", "weight"} <= categories
 
 
-@pytest.mark.parametrize(("expect", "response", "assessment"), [
-    ("error", {"response": "error"}, "ok"),
-    ("error", {"response": "accepted", "shape": [1, 2, 6, 6]}, "silently_accepted"),
-    ("accept", {"response": "error"}, "refused"),
-    ("accept", {"response": "accepted", "shape": [1, 2, 6, 6]}, "ok"),
-    ("accept", {"response": "accepted", "shape": [1, 2, 6, 7]}, "wrong_shape"),
-    ("accept", {"response": "accepted", "shape": [1, 2, 6, 6], "values": {"outcome": "value_mismatch"}},
-     "wrong_values"),
-    ("either", {"response": "error"}, "ok"),
-    ("either", {"response": "accepted", "shape": [1, 2, 5, 6]}, "wrong_shape"),
-    ("either", {"response": "crash"}, "crash"),
-    ("error", {"response": "hang"}, "hang"),
-])
+@pytest.mark.parametrize(
+    ("expect", "response", "assessment"),
+    [
+        ("error", {"response": "error"}, "ok"),
+        ("error", {"response": "accepted", "shape": [1, 2, 6, 6]}, "silently_accepted"),
+        ("accept", {"response": "error"}, "refused"),
+        ("accept", {"response": "accepted", "shape": [1, 2, 6, 6]}, "ok"),
+        ("accept", {"response": "accepted", "shape": [1, 2, 6, 7]}, "wrong_shape"),
+        (
+            "accept",
+            {"response": "accepted", "shape": [1, 2, 6, 6], "values": {"outcome": "value_mismatch"}},
+            "wrong_values",
+        ),
+        ("either", {"response": "error"}, "ok"),
+        ("either", {"response": "accepted", "shape": [1, 2, 5, 6]}, "wrong_shape"),
+        ("either", {"response": "crash"}, "crash"),
+        ("error", {"response": "hang"}, "hang"),
+    ],
+)
 def test_assessment(expect: str, response: dict[str, Any], assessment: str) -> None:
     config = Config("c", "test", "a 4x4 input, k=3", expect, raw())
     assert config.expected_shape() == [1, 2, 6, 6]
@@ -348,8 +382,9 @@ def test_responses_are_classified(short_workers: None) -> None:
     subject = LoadedTarget("test.probe", target, None, ProbeTarget())
     expected = {1: "accepted", 2: "error", 3: "crash", 4: "hang", 5: "not_applicable"}
     for channels, response in expected.items():
-        config = Config(f"c{channels}", "test", "", "error",
-                        raw(in_channels=channels, weight_shape=(channels, 2, 3, 3)))
+        config = Config(
+            f"c{channels}", "test", "", "error", raw(in_channels=channels, weight_shape=(channels, 2, 3, 3))
+        )
         got = probe(subject, config)
         assert got["response"] == response, got
     refused = probe(subject, Config("c", "t", "", "error", raw(in_channels=2)))

@@ -14,8 +14,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, OPENBLAS_THREAD_TIMEOUT="4")
-    return subprocess.run([sys.executable, "-m", *args], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
 
 
 def test_reference_benchmark_runs_and_checks_agreement() -> None:
@@ -41,14 +42,18 @@ def test_harness_overhead_benchmark_runs() -> None:
     assert done.returncode in (0, 1)  # 1: the overhead goal is missed (printed, not an error)
 
 
-@pytest.mark.parametrize(("features", "expected"), [
-    (["0110010100000000"], True),  # bit 5 set (the machine this project is benchmarked on)
-    (["0110000100000000"], False),
-    (["0110000100000000", "0000010000000000"], True),  # any device that reports
-    ([], None),
-])
-def test_free_page_reporting_reads_the_balloon_feature_bit(tmp_path: Path, features: list[str],
-                                                          expected: bool | None) -> None:
+@pytest.mark.parametrize(
+    ("features", "expected"),
+    [
+        (["0110010100000000"], True),  # bit 5 set (the machine this project is benchmarked on)
+        (["0110000100000000"], False),
+        (["0110000100000000", "0000010000000000"], True),  # any device that reports
+        ([], None),
+    ],
+)
+def test_free_page_reporting_reads_the_balloon_feature_bit(
+    tmp_path: Path, features: list[str], expected: bool | None
+) -> None:
     from benchmarks.reference import free_page_reporting
 
     for i, bits in enumerate(features):

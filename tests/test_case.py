@@ -77,23 +77,38 @@ def test_base_case_is_valid_and_geometry_follows_fact_sheet() -> None:
         ({"pads_begin": (-1, 0)}, "pads_begin[0]>=0", "pads_begin[0]=-1 must be ≥ 0"),
         ({"pads_end": (0, -2)}, "pads_end[1]>=0", "pads_end[1]=-2 must be ≥ 0"),
         ({"output_padding": (0, -1)}, "output_padding[1]>=0", "output_padding[1]=-1 must be ≥ 0"),
-        ({"in_channels": 6, "groups": 4, "out_channels": 8}, "groups_divide_in_channels",
-         "C_in=6 is not divisible by groups=4"),
-        ({"in_channels": 8, "groups": 4, "out_channels": 6}, "groups_divide_out_channels",
-         "C_out=6 is not divisible by groups=4"),
+        (
+            {"in_channels": 6, "groups": 4, "out_channels": 8},
+            "groups_divide_in_channels",
+            "C_in=6 is not divisible by groups=4",
+        ),
+        (
+            {"in_channels": 8, "groups": 4, "out_channels": 6},
+            "groups_divide_out_channels",
+            "C_out=6 is not divisible by groups=4",
+        ),
         # dim 1: F = 3·1 + 2·1 + 1 = 6, crops 4 + 2, op 0 → 0
-        ({"pads_begin": (0, 4), "pads_end": (0, 2), "output_padding": (0, 0)}, "output_size>=1",
-         "output size along spatial dim 1 would be 0 (full 6 − crops 4+2 + output_padding 0)"),
+        (
+            {"pads_begin": (0, 4), "pads_end": (0, 2), "output_padding": (0, 0)},
+            "output_size>=1",
+            "output size along spatial dim 1 would be 0 (full 6 − crops 4+2 + output_padding 0)",
+        ),
         # dim 0: F = 7, crops 5 + 5, op 1 → −2
-        ({"pads_begin": (5, 0), "pads_end": (5, 0), "output_padding": (1, 0)}, "output_size>=1",
-         "output size along spatial dim 0 would be -2"),
+        (
+            {"pads_begin": (5, 0), "pads_end": (5, 0), "output_padding": (1, 0)},
+            "output_size>=1",
+            "output size along spatial dim 0 would be -2",
+        ),
         ({"bias": 1}, "bias_bool", "bias must be true or false (got 1)"),
         ({"bias": "yes"}, "bias_bool", "bias must be true or false (got 'yes')"),
         ({"dtype": "int8"}, "dtype", "dtype 'int8' is not one of float64, float32, float16, bfloat16"),
         ({"dtype": "tf32"}, "dtype", "dtype 'tf32' is not one of"),  # a format, not a data dtype
         ({"layout": "NHWC"}, "layout", "layout 'NHWC' is not one of channels_first, channels_last"),
-        ({"distribution": "gauss"}, "distribution",
-         "distribution 'gauss' is not one of normal, uniform, small_int, large, special"),
+        (
+            {"distribution": "gauss"},
+            "distribution",
+            "distribution 'gauss' is not one of normal, uniform, small_int, large, special",
+        ),
         ({"seed": -1}, "seed>=0", "seed=-1 must be ≥ 0"),
         ({"seed": 0.5}, "integer", "seed must be an integer (got 0.5)"),
     ],
@@ -128,8 +143,17 @@ def test_replace_validates_again() -> None:
         # Crop larger than the full output (F = 1), made up for by output padding: O = 1 − 3 + 3.
         ({"input_size": 1, "kernel_size": 1, "pads_begin": 3, "output_padding": 3}, (1,)),
         # Crops eat the whole full output and more; output padding leaves exactly one element.
-        ({"input_size": 2, "kernel_size": 2, "stride": 2, "pads_begin": 2, "pads_end": 3,
-          "output_padding": 2}, (1,)),
+        (
+            {
+                "input_size": 2,
+                "kernel_size": 2,
+                "stride": 2,
+                "pads_begin": 2,
+                "pads_end": 3,
+                "output_padding": 2,
+            },
+            (1,),
+        ),
         # Output padding far beyond stride and dilation is canonical (a framework may refuse it).
         ({"input_size": (2, 2), "kernel_size": 1, "output_padding": (7, 0)}, (9, 2)),
         # Smallest output, no output padding.
@@ -239,7 +263,11 @@ def test_from_dict_fills_defaults() -> None:
     data = {k: (list(v) if isinstance(v, tuple) else v) for k, v in BASE.items()}
     case = Case.from_dict(data)
     assert (case.bias, case.dtype, case.layout, case.distribution, case.seed) == (
-        True, "float32", "channels_first", "normal", 0
+        True,
+        "float32",
+        "channels_first",
+        "normal",
+        0,
     )
 
 
@@ -265,10 +293,22 @@ def test_output_shape_matches_torch_symmetric_formula(size: list[int], data: st.
     k, s, d = data.draw(ints), data.draw(ints), data.draw(ints)
     op = data.draw(st.lists(st.integers(0, 5), min_size=rank, max_size=rank))
     # PyTorch (seed 003): (L−1)s − 2p + d(k−1) + op + 1, valid while positive.
-    p = [data.draw(st.integers(0, ((n - 1) * ss + dd * (kk - 1) + oo) // 2))
-         for n, kk, ss, dd, oo in zip(size, k, s, d, op, strict=True)]
-    case = Case.make(input_size=size, kernel_size=k, stride=s, dilation=d, pads_begin=p, pads_end=p,
-                     output_padding=op, batch=2, in_channels=3, out_channels=5)
+    p = [
+        data.draw(st.integers(0, ((n - 1) * ss + dd * (kk - 1) + oo) // 2))
+        for n, kk, ss, dd, oo in zip(size, k, s, d, op, strict=True)
+    ]
+    case = Case.make(
+        input_size=size,
+        kernel_size=k,
+        stride=s,
+        dilation=d,
+        pads_begin=p,
+        pads_end=p,
+        output_padding=op,
+        batch=2,
+        in_channels=3,
+        out_channels=5,
+    )
     torch_formula = tuple(
         (n - 1) * ss - 2 * pp + dd * (kk - 1) + oo + 1
         for n, kk, ss, dd, pp, oo in zip(size, k, s, d, p, op, strict=True)
@@ -277,6 +317,4 @@ def test_output_shape_matches_torch_symmetric_formula(size: list[int], data: st.
     assert case.output_shape == (2, 5, *torch_formula)
     assert case.symmetric_crops
     # Fact sheet: O = F − cb − ce + op with F = (L−1)s + K, K = d(k−1)+1.
-    assert case.output_size == tuple(
-        f - 2 * pp + oo for f, pp, oo in zip(case.full_size, p, op, strict=True)
-    )
+    assert case.output_size == tuple(f - 2 * pp + oo for f, pp, oo in zip(case.full_size, p, op, strict=True))

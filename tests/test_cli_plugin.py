@@ -19,8 +19,18 @@ ROOT = Path(__file__).resolve().parent.parent
 BUGGY = "tests.targets_for_tests:ThreeBugTarget"
 CORRECT = "tests.targets_for_tests:CorrectTarget"
 TIMEOUT = 300
-REQUIRED_KEYS = {"target", "framework_version", "device", "outcome", "case", "stats", "message", "minimal",
-                 "repro", "line"}
+REQUIRED_KEYS = {
+    "target",
+    "framework_version",
+    "device",
+    "outcome",
+    "case",
+    "stats",
+    "message",
+    "minimal",
+    "repro",
+    "line",
+}
 EXPECTED_KINDS = {("value_mismatch", "beyond_bound"), ("shape_mismatch", "shape"), ("error", "RuntimeError")}
 
 
@@ -35,8 +45,14 @@ def _env(tmp: Path) -> dict[str, str]:
 
 
 def _start(args: list[str], cwd: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, *args], cwd=cwd, env=_env(cwd), text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, *args],
+        cwd=cwd,
+        env=_env(cwd),
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def _finish(proc: subprocess.Popen[str]) -> subprocess.CompletedProcess[str]:
@@ -73,14 +89,30 @@ def cli(tmp_path_factory: pytest.TempPathFactory, spec_path: Path) -> CliRuns:
     """``run`` with the buggy and the correct target, and ``doctor``, run concurrently."""
     work = {name: _folder(tmp_path_factory, name) for name in ("buggy", "correct", "doctor")}
     procs = {
-        name: _start(["-m", "harness", "run", "--targets", target, "--spec", str(spec_path), "--profile",
-                      "ci", "--out", str(work[name] / "out"), "--quiet"], work[name])
+        name: _start(
+            [
+                "-m",
+                "harness",
+                "run",
+                "--targets",
+                target,
+                "--spec",
+                str(spec_path),
+                "--profile",
+                "ci",
+                "--out",
+                str(work[name] / "out"),
+                "--quiet",
+            ],
+            work[name],
+        )
         for name, target in (("buggy", BUGGY), ("correct", CORRECT))
     }
     procs["doctor"] = _start(["-m", "harness", "doctor"], work["doctor"])
     done = {name: _finish(p) for name, p in procs.items()}
-    return CliRuns(done["buggy"], work["buggy"] / "out", done["correct"], work["correct"] / "out",
-                   done["doctor"])
+    return CliRuns(
+        done["buggy"], work["buggy"] / "out", done["correct"], work["correct"] / "out", done["doctor"]
+    )
 
 
 def _records(out: Path) -> list[dict[str, Any]]:
@@ -141,8 +173,9 @@ def test_summary_table_names_the_results(cli: CliRuns) -> None:
 def test_repro_reproduces_each_minimal_finding(cli: CliRuns) -> None:
     results = cli.buggy_out / "results.jsonl"
     minimal = [r for r in _records(cli.buggy_out) if r["minimal"]]
-    procs = [(r, _start(["-m", "harness", "repro", str(results), str(r["line"])], cli.buggy_out))
-             for r in minimal]
+    procs = [
+        (r, _start(["-m", "harness", "repro", str(results), str(r["line"])], cli.buggy_out)) for r in minimal
+    ]
     for rec, proc in procs:
         done = _finish(proc)
         assert done.returncode == 0, done.stdout + done.stderr
@@ -151,41 +184,58 @@ def test_repro_reproduces_each_minimal_finding(cli: CliRuns) -> None:
 
 
 def test_repro_of_a_missing_line_exits_2(cli: CliRuns) -> None:
-    done = _finish(_start(["-m", "harness", "repro", str(cli.buggy_out / "results.jsonl"), "99999"],
-                          cli.buggy_out))
+    done = _finish(
+        _start(["-m", "harness", "repro", str(cli.buggy_out / "results.jsonl"), "99999"], cli.buggy_out)
+    )
     assert done.returncode == 2 and "no record on line 99999" in done.stderr
 
 
-@pytest.mark.parametrize(("spec_text", "targets", "message"), [
-    ("name: broken\nrank: 1\nmax_elements: 64\nbatch: {min: 1, max: 1\n", "CORRECT",
-     "broken.yaml:5: malformed YAML"),
-    ("name: broken\nrank: 1\nmax_elements: 64\nkernal_size: {min: 1, max: 3}\n", "CORRECT",
-     "broken.yaml:4: kernal_size is not a known key"),
-    (None, "no.such.module:Target", "cannot load target 'no.such.module:Target'"),
-    (None, "torch.nnn", "unknown target 'torch.nnn'; known: torch.nn,"),
-])
-def test_bad_input_exits_2_with_the_rule_and_writes_nothing(tmp_path: Path, spec_path: Path,
-                                                             spec_text: str | None, targets: str,
-                                                             message: str) -> None:
+@pytest.mark.parametrize(
+    ("spec_text", "targets", "message"),
+    [
+        (
+            "name: broken\nrank: 1\nmax_elements: 64\nbatch: {min: 1, max: 1\n",
+            "CORRECT",
+            "broken.yaml:5: malformed YAML",
+        ),
+        (
+            "name: broken\nrank: 1\nmax_elements: 64\nkernal_size: {min: 1, max: 3}\n",
+            "CORRECT",
+            "broken.yaml:4: kernal_size is not a known key",
+        ),
+        (None, "no.such.module:Target", "cannot load target 'no.such.module:Target'"),
+        (None, "torch.nnn", "unknown target 'torch.nnn'; known: torch.nn,"),
+    ],
+)
+def test_bad_input_exits_2_with_the_rule_and_writes_nothing(
+    tmp_path: Path, spec_path: Path, spec_text: str | None, targets: str, message: str
+) -> None:
     spec = spec_path
     if spec_text is not None:
         spec = tmp_path / "broken.yaml"
         spec.write_text(spec_text, encoding="utf-8")
     out = tmp_path / "out"
     target = "tests.targets_for_tests:CorrectTarget" if targets == "CORRECT" else targets
-    done = _finish(_start(["-m", "harness", "run", "--targets", target, "--spec", str(spec), "--quiet",
-                           "--out", str(out)], tmp_path))
+    done = _finish(
+        _start(
+            ["-m", "harness", "run", "--targets", target, "--spec", str(spec), "--quiet", "--out", str(out)],
+            tmp_path,
+        )
+    )
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith("error: ") and message in done.stderr
     assert "Traceback" not in done.stderr
     assert not out.exists(), "a run folder was left behind for input that never ran"
 
 
-@pytest.mark.parametrize("command", [
-    ["audit-docs", "--targets", "torch.functionall"],
-    ["audit-invalid", "--targets", "torch.functional,torch.functionall"],
-    ["port", "torch.nn.ConvTranspose1d(4, 4, 3)", "--input-shape", "1,4,6", "--to", "torch.functionall"],
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["audit-docs", "--targets", "torch.functionall"],
+        ["audit-invalid", "--targets", "torch.functional,torch.functionall"],
+        ["port", "torch.nn.ConvTranspose1d(4, 4, 3)", "--input-shape", "1,4,6", "--to", "torch.functionall"],
+    ],
+)
 def test_a_mistyped_target_in_audits_and_port_exits_2(tmp_path: Path, command: list[str]) -> None:
     done = _finish(_start(["-m", "harness", *command, "--out", str(tmp_path / "out")], tmp_path))
     assert done.returncode == 2, done.stdout + done.stderr
@@ -205,9 +255,25 @@ def test_doctor_lists_the_torch_targets(cli: CliRuns) -> None:
 
 def _pytest(folder: Path, spec: Path, targets: str, *extra: str) -> subprocess.Popen[str]:
     (folder / "tests").mkdir(exist_ok=True)  # an empty test folder
-    return _start(["-m", "pytest", "-p", "no:cacheprovider", "--convt-targets", targets, "--convt-spec",
-                   str(spec), "--convt-profile", "ci", "--convt-out", str(folder / "reports"), *extra,
-                   "tests"], folder)
+    return _start(
+        [
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "--convt-targets",
+            targets,
+            "--convt-spec",
+            str(spec),
+            "--convt-profile",
+            "ci",
+            "--convt-out",
+            str(folder / "reports"),
+            *extra,
+            "tests",
+        ],
+        folder,
+    )
 
 
 @dataclasses.dataclass
@@ -227,18 +293,27 @@ def plugin(tmp_path_factory: pytest.TempPathFactory, spec_path: Path) -> PluginR
     pytest.importorskip("xdist")
     work = {name: _folder(tmp_path_factory, name) for name in ("pbuggy", "pcorrect", "pxdist", "pcollect")}
     other = work["pcollect"] / "other_small.yaml"
-    other.write_text(spec_path.read_text(encoding="utf-8").replace("three_bugs_small", "other_small"),
-                     encoding="utf-8")
+    other.write_text(
+        spec_path.read_text(encoding="utf-8").replace("three_bugs_small", "other_small"), encoding="utf-8"
+    )
     procs = {
         "buggy": _pytest(work["pbuggy"], spec_path, BUGGY),
         "correct": _pytest(work["pcorrect"], spec_path, CORRECT),
         "xdist": _pytest(work["pxdist"], spec_path, f"{BUGGY},{CORRECT}", "-n", "2"),
-        "collected": _pytest(work["pcollect"], spec_path, f"{BUGGY},{CORRECT}", "--convt-spec", str(other),
-                             "--collect-only", "-q"),
+        "collected": _pytest(
+            work["pcollect"],
+            spec_path,
+            f"{BUGGY},{CORRECT}",
+            "--convt-spec",
+            str(other),
+            "--collect-only",
+            "-q",
+        ),
     }
     done = {name: _finish(p) for name, p in procs.items()}
-    return PluginRuns(done["buggy"], done["correct"], done["xdist"], work["pxdist"] / "reports",
-                      done["collected"])
+    return PluginRuns(
+        done["buggy"], done["correct"], done["xdist"], work["pxdist"] / "reports", done["collected"]
+    )
 
 
 def test_plugin_collects_one_test_per_spec_and_target(plugin: PluginRuns) -> None:
@@ -281,16 +356,19 @@ def test_plugin_runs_under_xdist(plugin: PluginRuns) -> None:
 
 
 def test_plugin_module_imports_nothing_heavy() -> None:
-    code = ("import sys, harness.pytest_plugin; "
-            "heavy = {'torch', 'numpy', 'hypothesis'} & set(sys.modules); assert not heavy, heavy")
+    code = (
+        "import sys, harness.pytest_plugin; "
+        "heavy = {'torch', 'numpy', 'hypothesis'} & set(sys.modules); assert not heavy, heavy"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=TIMEOUT)
     assert done.returncode == 0, done.stderr
 
 
 def test_plugin_shows_a_bad_spec_or_target_as_its_rule(tmp_path: Path, spec_path: Path) -> None:
     broken = tmp_path / "broken.yaml"
-    broken.write_text("name: broken\nrank: 1\nmax_elements: 64\nkernal_size: {min: 1, max: 3}\n",
-                      encoding="utf-8")
+    broken.write_text(
+        "name: broken\nrank: 1\nmax_elements: 64\nkernal_size: {min: 1, max: 3}\n", encoding="utf-8"
+    )
     bad_spec = _finish(_pytest(tmp_path, broken, "tests.targets_for_tests:CorrectTarget"))
     bad_target = _finish(_pytest(tmp_path, spec_path, "torch.nnn"))
     assert bad_spec.returncode == bad_target.returncode == 1
@@ -306,19 +384,43 @@ def test_a_pair_that_judges_no_case_is_named_not_passed(tmp_path: Path) -> None:
     from targets_for_tests import THREE_BUGS_SPEC
 
     spec = tmp_path / "unexpressible.yaml"
-    spec.write_text(THREE_BUGS_SPEC.replace("name: three_bugs_small", "name: unexpressible")
-                    .replace("layouts: [channels_first]", "layouts: [channels_last]"), encoding="utf-8")
+    spec.write_text(
+        THREE_BUGS_SPEC.replace("name: three_bugs_small", "name: unexpressible").replace(
+            "layouts: [channels_first]", "layouts: [channels_last]"
+        ),
+        encoding="utf-8",
+    )
     target = "tests.targets_for_tests:CorrectTarget"
     expressible = write_spec(tmp_path)
-    runs = [_start(["-m", "harness", "run", "--targets", target, "--spec", str(expressible), "--spec",
-                    str(spec), "--profile", "ci", "--quiet", "--out", str(tmp_path / "out")], tmp_path),
-            _pytest(tmp_path, spec, target, "-rs")]
+    runs = [
+        _start(
+            [
+                "-m",
+                "harness",
+                "run",
+                "--targets",
+                target,
+                "--spec",
+                str(expressible),
+                "--spec",
+                str(spec),
+                "--profile",
+                "ci",
+                "--quiet",
+                "--out",
+                str(tmp_path / "out"),
+            ],
+            tmp_path,
+        ),
+        _pytest(tmp_path, spec, target, "-rs"),
+    ]
     run, plugin = (_finish(p) for p in runs)
     assert run.returncode == 0, run.stderr
     assert "judged no case" in run.stdout
     lines = [line.strip() for line in run.stdout.splitlines()]
-    assert any(line.startswith("test.correct × unexpressible:") and "unsupported, mostly:" in line
-               for line in lines), run.stdout
+    assert any(
+        line.startswith("test.correct × unexpressible:") and "unsupported, mostly:" in line for line in lines
+    ), run.stdout
     assert not any(line.startswith("test.correct × three_bugs_small") for line in lines)
     assert plugin.returncode == 0 and "1 skipped" in plugin.stdout, plugin.stdout
     assert "judged no case of" in plugin.stdout and "channels" in plugin.stdout

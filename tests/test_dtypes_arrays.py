@@ -66,8 +66,11 @@ def float32_bit_patterns(draw: st.DrawFn) -> np.ndarray:
     """float32 values by bit pattern, low halves biased toward bfloat16 ties and near-ties."""
     high = draw(st.lists(st.integers(0, 0xFFFF), min_size=1, max_size=64))
     low = draw(
-        st.lists(st.one_of(st.sampled_from(_LOW_HALVES), st.integers(0, 0xFFFF)),
-                 min_size=len(high), max_size=len(high))
+        st.lists(
+            st.one_of(st.sampled_from(_LOW_HALVES), st.integers(0, 0xFFFF)),
+            min_size=len(high),
+            max_size=len(high),
+        )
     )
     bits = np.array([(h << 16) | lo for h, lo in zip(high, low, strict=True)], dtype=np.uint32)
     return bits.view(np.float32)
@@ -205,8 +208,11 @@ def test_ulp_matches_numpy_spacing(data: st.DataObject, name: str) -> None:
     fmt = FORMATS[name]
     width = {"float16": 16, "float32": 32, "float64": 64}[name]
     values = data.draw(
-        st.lists(st.floats(min_value=0.0, max_value=fmt.max_finite, exclude_max=True, width=width),
-                 min_size=1, max_size=32)
+        st.lists(
+            st.floats(min_value=0.0, max_value=fmt.max_finite, exclude_max=True, width=width),
+            min_size=1,
+            max_size=32,
+        )
     )
     v = np.array(values, dtype=name)
     spacing = np.spacing(v).astype(np.float64)  # toward +inf: the ulp of a positive value
@@ -305,8 +311,15 @@ def test_uniform_values() -> None:
 @pytest.mark.parametrize("dtype", DATA_DTYPES)
 def test_special_values_present(dtype: str) -> None:
     # Big enough that each special (≈1.25 % each) shows up in both x (2880) and weight (2304).
-    case = arrays_case(distribution="special", dtype=dtype, seed=3, in_channels=12, out_channels=12,
-                       groups=1, kernel_size=(4, 4))
+    case = arrays_case(
+        distribution="special",
+        dtype=dtype,
+        seed=3,
+        in_channels=12,
+        out_channels=12,
+        groups=1,
+        kernel_size=(4, 4),
+    )
     arrays = make_arrays(case)
     for a in (arrays.x, arrays.weight):
         assert np.any(np.isposinf(a)) and np.any(np.isneginf(a)) and np.any(np.isnan(a))
@@ -340,8 +353,17 @@ def test_large_values_overflow_float16_products(dtype: str) -> None:
 def test_make_arrays_properties_hold_for_random_cases(
     rank: int, groups: int, dtype: str, distribution: str, seed: int, bias: bool
 ) -> None:
-    case = Case.make(input_size=(3,) * rank, kernel_size=2, in_channels=2 * groups, out_channels=groups,
-                     groups=groups, dtype=dtype, distribution=distribution, seed=seed, bias=bias)
+    case = Case.make(
+        input_size=(3,) * rank,
+        kernel_size=2,
+        in_channels=2 * groups,
+        out_channels=groups,
+        groups=groups,
+        dtype=dtype,
+        distribution=distribution,
+        seed=seed,
+        bias=bias,
+    )
     arrays = make_arrays(case)
     assert arrays.x.shape == case.input_shape and arrays.weight.shape == case.weight_shape
     assert (arrays.bias is None) == (not bias)

@@ -24,9 +24,14 @@ Record = tuple[Case, Verdict, Finding | None]
 def _explore(target: Target, spec_path: Path, *, in_spec: bool = True) -> tuple[Exploration, list[Record]]:
     records: list[Record] = []
     spec = load_spec(spec_path)
-    result = explore(target=target, strategy=cases(spec), pinned=spec.pinned_cases(), settings=SETTINGS,
-                     record=lambda case, verdict, finding: records.append((case, verdict, finding)),
-                     outside=spec.outside if in_spec else None)
+    result = explore(
+        target=target,
+        strategy=cases(spec),
+        pinned=spec.pinned_cases(),
+        settings=SETTINGS,
+        record=lambda case, verdict, finding: records.append((case, verdict, finding)),
+        outside=spec.outside if in_spec else None,
+    )
     return result, records
 
 
@@ -55,8 +60,9 @@ def test_spec_allows_every_bug(spec_path: Path) -> None:
 def test_three_bugs_give_exactly_three_findings(three_bugs: tuple[Exploration, list[Record]]) -> None:
     result, _ = three_bugs
     kinds = [(f.outcome, f.detail) for f in result.findings]
-    assert sorted(kinds) == sorted([("value_mismatch", "beyond_bound"), ("shape_mismatch", "shape"),
-                                    ("error", "RuntimeError")]), [f.signature for f in result.findings]
+    assert sorted(kinds) == sorted(
+        [("value_mismatch", "beyond_bound"), ("shape_mismatch", "shape"), ("error", "RuntimeError")]
+    ), [f.signature for f in result.findings]
     assert all(f.target == ThreeBugTarget.name for f in result.findings)
     assert len({f.signature for f in result.findings}) == 3
 
@@ -126,13 +132,15 @@ def test_correct_target_gives_no_findings(spec_path: Path) -> None:
     assert {verdict.outcome for _, verdict, _ in records} == {"pass"}
 
 
-def test_minimal_cases_stay_inside_the_spec(spec_path: Path,
-                                            three_bugs: tuple[Exploration, list[Record]]) -> None:
+def test_minimal_cases_stay_inside_the_spec(
+    spec_path: Path, three_bugs: tuple[Exploration, list[Record]]
+) -> None:
     """The spec is float64-only: shrinking must not move a finding to float32 (or out of any range)."""
     spec = load_spec(spec_path)
     result, _ = three_bugs
-    assert all(spec.outside(f.minimal) == frozenset() for f in result.findings), \
-        [(f.signature, sorted(spec.outside(f.minimal))) for f in result.findings]
+    assert all(spec.outside(f.minimal) == frozenset() for f in result.findings), [
+        (f.signature, sorted(spec.outside(f.minimal))) for f in result.findings
+    ]
     # Without the spec's check the same shrinker leaves the space: the check above is what holds it.
     unconstrained, _ = _explore(ThreeBugTarget(), spec_path, in_spec=False)
     assert any(spec.outside(f.minimal) for f in unconstrained.findings)

@@ -24,11 +24,10 @@ def test_a_write_cut_short_keeps_the_old_file_and_no_temporary(tmp_path: Path) -
     path.write_text("every earlier port\n", encoding="utf-8")
 
     def half_then_fail(handle: BinaryIO) -> None:
-        handle.write(b"{\"ports\": [")
+        handle.write(b'{"ports": [')
         raise KeyboardInterrupt  # what a Ctrl-C in the middle of a write looks like
 
     with pytest.raises(KeyboardInterrupt):
         replace_atomically(path, half_then_fail)
     assert path.read_text(encoding="utf-8") == "every earlier port\n"
     assert [p.name for p in tmp_path.iterdir()] == ["ports.json"]
-

@@ -30,8 +30,10 @@ from harness.model.case import Case
 from harness.oracle.reference import reference_for_case
 from harness.workers.client import isolated, worker_for
 
-pytestmark = pytest.mark.skipif(importlib.util.find_spec("mindspore") is None,
-                                reason="mindspore is not installed (pip install the mindspore extra)")
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("mindspore") is None,
+    reason="mindspore is not installed (pip install the mindspore extra)",
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -44,8 +46,14 @@ def _case(**kw: Any) -> Case:
 
 def _run_script(code: str, *args: str, timeout: int = 120) -> str:
     env = dict(os.environ, OPENBLAS_THREAD_TIMEOUT="4", PYTHONPATH=str(ROOT))
-    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
-                          timeout=timeout, env=env, cwd=ROOT)
+    proc = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        cwd=ROOT,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc.stdout
 
@@ -68,8 +76,9 @@ def test_nn_2d_padding_is_top_bottom_left_right_and_int_only_for_equal_crops() -
 
 
 def test_nn_3d_padding_is_head_tail_top_bottom_left_right() -> None:
-    case = _case(input_size=(3, 4, 5), kernel_size=(2, 3, 3), pads_begin=(1, 0, 2), pads_end=(0, 2, 1),
-                 seed=1)
+    case = _case(
+        input_size=(3, 4, 5), kernel_size=(2, 3, 3), pads_begin=(1, 0, 2), pads_end=(0, 2, 1), seed=1
+    )
     args = MindSporeNN().arguments(case)
     assert args["padding"] == (1, 0, 0, 2, 2, 1)
     assert args["kernel_size"] == (2, 3, 3)
@@ -88,8 +97,17 @@ def test_nn_1d_takes_plain_ints_and_folds_only_symmetric_forms() -> None:
 
 def test_ops_2d_out_channel_is_the_input_channels_and_input_size_the_output_shape() -> None:
     ops = MindSporeOps()
-    case = _case(input_size=(4, 5), in_channels=4, out_channels=6, groups=2, stride=2,
-                 pads_begin=(1, 0), pads_end=(0, 2), output_padding=(1, 0), batch=2)
+    case = _case(
+        input_size=(4, 5),
+        in_channels=4,
+        out_channels=6,
+        groups=2,
+        stride=2,
+        pads_begin=(1, 0),
+        pads_end=(0, 2),
+        output_padding=(1, 0),
+        batch=2,
+    )
     args = ops.arguments(case)
     assert args["out_channel"] == 4 and "in_channel" not in args
     assert args["pad"] == (1, 0, 0, 2)
@@ -99,8 +117,15 @@ def test_ops_2d_out_channel_is_the_input_channels_and_input_size_the_output_shap
 
 
 def test_ops_3d_names_both_channel_counts_and_passes_output_padding() -> None:
-    case = _case(input_size=(3, 3, 3), in_channels=2, out_channels=4, groups=2, stride=2,
-                 output_padding=(1, 0, 1), seed=1)
+    case = _case(
+        input_size=(3, 3, 3),
+        in_channels=2,
+        out_channels=4,
+        groups=2,
+        stride=2,
+        output_padding=(1, 0, 1),
+        seed=1,
+    )
     args = MindSporeOps().arguments(case)
     assert (args["in_channel"], args["out_channel"], args["group"]) == (2, 4, 2)
     assert args["output_padding"] == (1, 0, 1)
@@ -117,14 +142,15 @@ def test_named_modes_use_pad_mode_and_no_padding() -> None:
 
 def test_documented_sizes_follow_the_documentation_text() -> None:
     # Hand-evaluated from the 2.10 docstrings (and seed 001 for 2-D), L=5 k=3 s=2 d=2.
-    size = {(r, m): documented_modes(r, "nn")[m].size(5, 3, 2, 2)
-            for r in (1, 2, 3) for m in ("same", "valid")}
-    assert size[(1, "same")] == 3        # (5 + 2 − 1) / 2
-    assert size[(1, "valid")] == 13      # 4·2 + 2·2 + 1
-    assert size[(2, "same")] == 10       # 5·2
-    assert size[(2, "valid")] == 10      # 5·2 + max(1·2 − 2, 0)
-    assert size[(3, "same")] == 3        # ⌊5/2 + 1⌋
-    assert size[(3, "valid")] == 1       # ⌊(5 − 4)/2 + 1⌋
+    size = {
+        (r, m): documented_modes(r, "nn")[m].size(5, 3, 2, 2) for r in (1, 2, 3) for m in ("same", "valid")
+    }
+    assert size[(1, "same")] == 3  # (5 + 2 − 1) / 2
+    assert size[(1, "valid")] == 13  # 4·2 + 2·2 + 1
+    assert size[(2, "same")] == 10  # 5·2
+    assert size[(2, "valid")] == 10  # 5·2 + max(1·2 − 2, 0)
+    assert size[(3, "same")] == 3  # ⌊5/2 + 1⌋
+    assert size[(3, "valid")] == 1  # ⌊(5 − 4)/2 + 1⌋
     ranked = MindSporeNN().documented_mode("same")
     assert ranked.output_size(_case(input_size=(5, 5, 5), stride=2)) == (3, 3, 3)
     assert ranked.output_size(_case(input_size=(5, 5), stride=2)) == (10, 10)
@@ -143,10 +169,16 @@ def test_documented_sizes_follow_the_documentation_text() -> None:
         (MindSporeNN(), _case(input_size=(3, 3, 3), dilation=(2, 1, 1)), "depth"),
         (MindSporeOps(), _case(input_size=(3, 3, 3), dilation=(2, 1, 1)), "depth"),
         (MindSporeNN(), _case(input_size=(4, 4), stride=2, output_padding=(2, 0)), "max(stride, dilation)"),
-        (MindSporeOps(), _case(input_size=(4, 4), stride=(1, 3), dilation=2, output_padding=(1, 0)),
-         "stride"),
-        (MindSporeOps(), _case(input_size=(3, 3, 3), stride=2, output_padding=(0, 2, 0)),
-         "max(stride, dilation)"),
+        (
+            MindSporeOps(),
+            _case(input_size=(4, 4), stride=(1, 3), dilation=2, output_padding=(1, 0)),
+            "stride",
+        ),
+        (
+            MindSporeOps(),
+            _case(input_size=(3, 3, 3), stride=2, output_padding=(0, 2, 0)),
+            "max(stride, dilation)",
+        ),
     ],
 )
 def test_declared_unsupported_cases_say_why(target: MindSporeTarget, case: Case, needle: str) -> None:
@@ -167,7 +199,7 @@ def test_output_padding_just_inside_the_limits_is_declared_supported() -> None:
 
 # --- mindspore called directly: what is declared unsupported is really refused -------------------
 
-REFUSALS = r'''
+REFUSALS = r"""
 import json, numpy as np, mindspore as ms
 from mindspore import Tensor, nn, ops
 ms.set_device("CPU")
@@ -201,17 +233,23 @@ for name, call in calls.items():
     except Exception as exc:
         out[name] = type(exc).__name__
 print("RESULT " + json.dumps(out))
-'''
+"""
 
 
 def test_declared_refusals_are_refused_by_mindspore_itself() -> None:
     lines = [ln for ln in _run_script(REFUSALS).splitlines() if ln.startswith("RESULT ")]
-    got = json.loads(lines[-1][len("RESULT "):])
+    got = json.loads(lines[-1][len("RESULT ") :])
     expected_error = {
-        "float64": "TypeError", "bfloat16": "TypeError", "nhwc_cpu": "ValueError",
-        "conv1d_tuple_padding": "TypeError", "conv1d_output_padding": "TypeError",
-        "ops_has_no_1d": "AttributeError", "conv_transpose2d_cpu": "RuntimeError",
-        "depth_dilation": "ValueError", "nn2_op_at_limit": "ValueError", "ops3_op_at_limit": "ValueError",
+        "float64": "TypeError",
+        "bfloat16": "TypeError",
+        "nhwc_cpu": "ValueError",
+        "conv1d_tuple_padding": "TypeError",
+        "conv1d_output_padding": "TypeError",
+        "ops_has_no_1d": "AttributeError",
+        "conv_transpose2d_cpu": "RuntimeError",
+        "depth_dilation": "ValueError",
+        "nn2_op_at_limit": "ValueError",
+        "ops3_op_at_limit": "ValueError",
         "ops2_op_at_stride": "RuntimeError",
     }
     for name, exc in expected_error.items():
@@ -234,15 +272,26 @@ def targets() -> Iterator[dict[str, Any]]:
 def test_numpy_abi_warm_up_is_recorded_and_a_first_1d_case_passes(targets: dict[str, Any]) -> None:
     env = targets["nn"].environment()
     warm = env["numpy_abi_warmup"]
-    assert set(warm) >= {"nn.Conv1dTranspose", "nn.Conv2dTranspose", "nn.Conv3dTranspose",
-                         "ops.Conv2DTranspose", "ops.Conv3DTranspose", "ops.bias_add"}
+    assert set(warm) >= {
+        "nn.Conv1dTranspose",
+        "nn.Conv2dTranspose",
+        "nn.Conv3dTranspose",
+        "ops.Conv2DTranspose",
+        "ops.Conv3DTranspose",
+        "ops.bias_add",
+    }
     for label, outcome in warm.items():
         assert outcome == "ok" or outcome.endswith("second call: ok"), (label, outcome)
     if int(env["numpy_version"].split(".")[0]) >= 2:
         assert "SystemError" in warm["nn.Conv1dTranspose"]
     assert env["device_target"] == "CPU" and env["mode"] == "PYNATIVE"
-    assert judge(_case(in_channels=4, out_channels=6, groups=2, stride=2, dilation=2, pads_begin=1,
-                       pads_end=1), targets["nn"]).outcome == PASS
+    assert (
+        judge(
+            _case(in_channels=4, out_channels=6, groups=2, stride=2, dilation=2, pads_begin=1, pads_end=1),
+            targets["nn"],
+        ).outcome
+        == PASS
+    )
 
 
 def test_seed_001_example(targets: dict[str, Any]) -> None:
@@ -255,13 +304,34 @@ def test_seed_001_example(targets: dict[str, Any]) -> None:
 
 
 PASSING = [
-    _case(input_size=(5, 6), in_channels=4, out_channels=2, groups=2, kernel_size=(3, 2), stride=(2, 3),
-          dilation=(1, 2), pads_begin=(1, 0), pads_end=(2, 1), seed=1),
+    _case(
+        input_size=(5, 6),
+        in_channels=4,
+        out_channels=2,
+        groups=2,
+        kernel_size=(3, 2),
+        stride=(2, 3),
+        dilation=(1, 2),
+        pads_begin=(1, 0),
+        pads_end=(2, 1),
+        seed=1,
+    ),
     _case(input_size=(5, 6), kernel_size=3, stride=2, pads_begin=1, pads_end=1, seed=0),
     _case(input_size=(3, 3), stride=3, pads_begin=(3, 0), pads_end=(0, 3), bias=False, seed=3),
-    _case(input_size=(3, 4, 5), in_channels=4, out_channels=6, groups=2, kernel_size=(2, 3, 3),
-          stride=(2, 1, 2), dilation=(1, 2, 1), pads_begin=(1, 0, 2), pads_end=(0, 2, 1),
-          output_padding=(1, 0, 0), distribution="uniform", seed=1),
+    _case(
+        input_size=(3, 4, 5),
+        in_channels=4,
+        out_channels=6,
+        groups=2,
+        kernel_size=(2, 3, 3),
+        stride=(2, 1, 2),
+        dilation=(1, 2, 1),
+        pads_begin=(1, 0, 2),
+        pads_end=(0, 2, 1),
+        output_padding=(1, 0, 0),
+        distribution="uniform",
+        seed=1,
+    ),
     _case(input_size=4, rank=3, kernel_size=3, stride=2, pads_begin=1, pads_end=1, output_padding=1, seed=0),
     _case(input_size=(3, 3, 3), kernel_size=2, stride=3, output_padding=2, distribution="small_int", seed=2),
 ]
@@ -269,8 +339,9 @@ PASSING = [
 
 @pytest.mark.parametrize("case", PASSING, ids=lambda c: c.short()[:60])
 @pytest.mark.parametrize("name", ["nn", "ops"])
-def test_pad_forms_groups_dilation_and_bias_match_the_reference(targets: dict[str, Any], name: str,
-                                                                 case: Case) -> None:
+def test_pad_forms_groups_dilation_and_bias_match_the_reference(
+    targets: dict[str, Any], name: str, case: Case
+) -> None:
     verdict = judge(case, targets[name])
     assert verdict.outcome == PASS, verdict.message
 
@@ -284,13 +355,30 @@ def test_nn_2d_output_padding_appends_zeros_after_the_bias(targets: dict[str, An
     actual = verdict.arrays["actual"]
     assert np.all(actual[:, :, -1, :] == 0) and np.all(actual[:, :, :, -1] == 0)
     assert judge(case, targets["ops"]).outcome == PASS
-    assert judge(case.replace(rank=3, input_size=(4, 4, 4), kernel_size=(3, 3, 3), stride=(2, 2, 2),
-                              dilation=(1, 1, 1), pads_begin=(1, 1, 1), pads_end=(1, 1, 1),
-                              output_padding=(1, 1, 1)), targets["nn"]).outcome == PASS
+    assert (
+        judge(
+            case.replace(
+                rank=3,
+                input_size=(4, 4, 4),
+                kernel_size=(3, 3, 3),
+                stride=(2, 2, 2),
+                dilation=(1, 1, 1),
+                pads_begin=(1, 1, 1),
+                pads_end=(1, 1, 1),
+                output_padding=(1, 1, 1),
+            ),
+            targets["nn"],
+        ).outcome
+        == PASS
+    )
 
 
-OP_AT_STRIDE_3D = {"input_size": (1, 1, 1), "kernel_size": 1, "dilation": (1, 1, 2),
-                   "output_padding": (0, 0, 1)}
+OP_AT_STRIDE_3D = {
+    "input_size": (1, 1, 1),
+    "kernel_size": 1,
+    "dilation": (1, 1, 2),
+    "output_padding": (0, 0, 1),
+}
 
 
 @pytest.mark.parametrize(
@@ -301,12 +389,22 @@ OP_AT_STRIDE_3D = {"input_size": (1, 1, 1), "kernel_size": 1, "dilation": (1, 1,
         ("nn", OP_AT_STRIDE_3D, "primitive descriptor"),
         ("ops", OP_AT_STRIDE_3D, "primitive descriptor"),
         # nn.Conv2dTranspose computes F − crops first and pads afterwards: a negative size fails.
-        ("nn", {"input_size": (1, 1), "kernel_size": 1, "stride": (4, 1), "pads_begin": (3, 0),
-                "output_padding": (3, 0)}, "Shape"),
+        (
+            "nn",
+            {
+                "input_size": (1, 1),
+                "kernel_size": 1,
+                "stride": (4, 1),
+                "pads_begin": (3, 0),
+                "output_padding": (3, 0),
+            },
+            "Shape",
+        ),
     ],
 )
-def test_documented_configurations_mindspore_fails_on(targets: dict[str, Any], name: str, kw: dict[str, Any],
-                                                      needle: str) -> None:
+def test_documented_configurations_mindspore_fails_on(
+    targets: dict[str, Any], name: str, kw: dict[str, Any], needle: str
+) -> None:
     verdict = judge(_case(in_channels=1, out_channels=1, bias=False, **kw), targets[name])
     assert verdict.outcome == ERROR and needle in verdict.message, verdict.message
 
@@ -316,8 +414,13 @@ def test_documented_configurations_mindspore_fails_on(targets: dict[str, Any], n
     [
         # 2-D 'same' is documented as H·s with the odd crop at the end: both hold.
         ("nn", "same", {"input_size": (5, 4), "kernel_size": 4, "stride": 2}, PASS, [10, 8]),
-        ("ops", "same", {"input_size": (5, 4), "kernel_size": (5, 3), "stride": 2, "dilation": (1, 2)},
-         PASS, [10, 8]),
+        (
+            "ops",
+            "same",
+            {"input_size": (5, 4), "kernel_size": (5, 3), "stride": 2, "dilation": (1, 2)},
+            PASS,
+            [10, 8],
+        ),
         # 2-D 'valid' is documented as H·s + max((d−1)(k−1) − s, 0); the layer gives the full output.
         ("nn", "valid", {"input_size": (5, 4), "kernel_size": 3, "stride": 2}, DOC_MISMATCH, [10, 8]),
         # ops.Conv2DTranspose cannot produce that documented size: it refuses the input_size.
@@ -328,9 +431,9 @@ def test_documented_configurations_mindspore_fails_on(targets: dict[str, Any], n
         ("ops", "same", {"input_size": (4, 3, 5), "kernel_size": 3, "stride": 2}, DOC_MISMATCH, [3, 2, 3]),
     ],
 )
-def test_named_modes_against_the_documentation(targets: dict[str, Any], name: str, mode: str,
-                                               kw: dict[str, Any], outcome: str,
-                                               documented: list[int]) -> None:
+def test_named_modes_against_the_documentation(
+    targets: dict[str, Any], name: str, mode: str, kw: dict[str, Any], outcome: str, documented: list[int]
+) -> None:
     verdict = judge(_case(padding_mode=mode, seed=1, **kw), targets[name])
     assert verdict.outcome == outcome, verdict.message
     assert verdict.expected_shape[2:] == documented
@@ -344,15 +447,23 @@ def test_float16_sums_in_float32_and_rounds_once_before_the_bias(targets: dict[s
     arrays = CaseArrays(x=np.ones(case.input_shape), weight=weight, bias=None, dtype="float16")
     for name in ("nn", "ops"):
         assert targets[name].run(case, arrays)[0, 0, 3, 0] == 2052.0
-    with_bias = _case(input_size=(4, 4), in_channels=6, stride=2, pads_begin=1, pads_end=0, dtype="float16",
-                      distribution="uniform", seed=5)
+    with_bias = _case(
+        input_size=(4, 4),
+        in_channels=6,
+        stride=2,
+        pads_begin=1,
+        pads_end=0,
+        dtype="float16",
+        distribution="uniform",
+        seed=5,
+    )
     for name in ("nn", "ops"):
         assert judge(with_bias, targets[name]).outcome == PASS
 
 
 # --- snippets: standalone code that reproduces what run() computes ------------------------------
 
-SNIPPETS = r'''
+SNIPPETS = r"""
 import sys, numpy as np
 paths = sys.argv[1:]
 outs = {}
@@ -361,15 +472,19 @@ for i, path in enumerate(paths):
     exec(open(path).read(), scope)
     outs[f"y{i}"] = scope["y"].asnumpy()
 np.savez(paths[0] + ".out.npz", **outs)
-'''
+"""
 
 
 def test_snippets_run_standalone_and_reproduce_the_reference(tmp_path: Path) -> None:
     cases = [
         (MindSporeNN(), _case(pads_begin=1, pads_end=1, stride=2, seed=1)),
         (MindSporeNN(), _case(input_size=(4, 5), pads_begin=(1, 0), pads_end=(0, 2), stride=2, seed=2)),
-        (MindSporeOps(), _case(input_size=(4, 5), pads_begin=(1, 0), pads_end=(0, 2), stride=2,
-                               output_padding=(1, 1), seed=3)),
+        (
+            MindSporeOps(),
+            _case(
+                input_size=(4, 5), pads_begin=(1, 0), pads_end=(0, 2), stride=2, output_padding=(1, 1), seed=3
+            ),
+        ),
         (MindSporeOps(), _case(input_size=(3, 3, 2), stride=2, output_padding=1, dtype="float16", seed=4)),
     ]
     paths = []
@@ -385,5 +500,9 @@ def test_snippets_run_standalone_and_reproduce_the_reference(tmp_path: Path) -> 
         expected = reference_for_case(case, arrays.x, arrays.weight, arrays.bias)
         got = outs[f"y{i}"].astype(np.float64)
         assert got.shape == case.output_shape
-        np.testing.assert_allclose(got, expected, rtol=2e-3 if case.dtype == "float16" else 1e-5,
-                                   atol=2e-2 if case.dtype == "float16" else 1e-5)
+        np.testing.assert_allclose(
+            got,
+            expected,
+            rtol=2e-3 if case.dtype == "float16" else 1e-5,
+            atol=2e-2 if case.dtype == "float16" else 1e-5,
+        )

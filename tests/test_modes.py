@@ -23,8 +23,13 @@ VALID_END = DocumentedMode("VALID", "full", size_valid, "all_at_end", "test", "t
 
 @pytest.mark.parametrize(
     ("total", "split", "expected"),
-    [(5, "extra_at_end", (2, 3)), (5, "extra_at_begin", (3, 2)), (5, "all_at_end", (0, 5)),
-     (4, "extra_at_end", (2, 2)), (0, "extra_at_begin", (0, 0))],
+    [
+        (5, "extra_at_end", (2, 3)),
+        (5, "extra_at_begin", (3, 2)),
+        (5, "all_at_end", (0, 5)),
+        (4, "extra_at_end", (2, 2)),
+        (0, "extra_at_begin", (0, 0)),
+    ],
 )
 def test_split_crop(total: int, split: str, expected: tuple[int, int]) -> None:
     assert split_crop(total, split) == expected
@@ -106,24 +111,41 @@ class ModeTarget(CorrectTarget):
 
     def capabilities(self) -> Capabilities:
         """CorrectTarget's model plus two documented modes."""
-        return dataclasses.replace(super().capabilities(),
-                                   padding_modes={"same": SAME_UPPER, "valid": VALID_END})
+        return dataclasses.replace(
+            super().capabilities(), padding_modes={"same": SAME_UPPER, "valid": VALID_END}
+        )
 
     def run(self, case: Case, arrays: CaseArrays) -> np.ndarray:
         """The reference with the crops this target really uses."""
-        real = DocumentedMode("real", "", lambda n, k, s, d: n * s + self.actual_extra,
-                              self.actual_split, "", "")
+        real = DocumentedMode(
+            "real", "", lambda n, k, s, d: n * s + self.actual_extra, self.actual_split, "", ""
+        )
         explicit = resolve(case, real) if case.padding_mode != "explicit" else case
-        y = conv_transpose(arrays.x, arrays.weight, arrays.bias if case.bias else None,
-                           stride=explicit.stride, dilation=explicit.dilation,
-                           pads_begin=explicit.pads_begin, pads_end=explicit.pads_end,
-                           output_padding=explicit.output_padding, groups=explicit.groups)
+        y = conv_transpose(
+            arrays.x,
+            arrays.weight,
+            arrays.bias if case.bias else None,
+            stride=explicit.stride,
+            dilation=explicit.dilation,
+            pads_begin=explicit.pads_begin,
+            pads_end=explicit.pads_end,
+            output_padding=explicit.output_padding,
+            groups=explicit.groups,
+        )
         return round_to_format(y, case.dtype)
 
 
 def _case() -> Case:
-    return Case.make(input_size=(3, 4), kernel_size=(3, 4), stride=(2, 1), in_channels=2,
-                     out_channels=3, padding_mode="same", dtype="float64", seed=3)
+    return Case.make(
+        input_size=(3, 4),
+        kernel_size=(3, 4),
+        stride=(2, 1),
+        in_channels=2,
+        out_channels=3,
+        padding_mode="same",
+        dtype="float64",
+        seed=3,
+    )
 
 
 def test_a_target_that_does_what_it_documents_passes() -> None:

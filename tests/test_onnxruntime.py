@@ -32,8 +32,13 @@ needs_ort = pytest.mark.skipif(not HAVE_ORT, reason="onnxruntime/onnx are not in
 
 
 def _case(**kw: Any) -> Case:
-    base: dict[str, Any] = {"input_size": 5, "kernel_size": 3, "in_channels": 2, "out_channels": 3,
-                            "dtype": "float32"}
+    base: dict[str, Any] = {
+        "input_size": 5,
+        "kernel_size": 3,
+        "in_channels": 2,
+        "out_channels": 3,
+        "dtype": "float32",
+    }
     base.update(kw)
     return Case.make(**base)
 
@@ -42,12 +47,27 @@ def _case(**kw: Any) -> Case:
 
 
 def test_attributes_of_an_explicit_case() -> None:
-    case = _case(input_size=(4, 5, 3), kernel_size=(2, 3, 1), stride=(2, 1, 3), dilation=(1, 2, 1),
-                 pads_begin=(1, 0, 2), pads_end=(0, 3, 1), output_padding=(1, 0, 0), in_channels=4,
-                 out_channels=6, groups=2)
+    case = _case(
+        input_size=(4, 5, 3),
+        kernel_size=(2, 3, 1),
+        stride=(2, 1, 3),
+        dilation=(1, 2, 1),
+        pads_begin=(1, 0, 2),
+        pads_end=(0, 3, 1),
+        output_padding=(1, 0, 0),
+        in_channels=4,
+        out_channels=6,
+        groups=2,
+    )
     attrs = onnx_model.attributes(case)
-    assert attrs == {"kernel_shape": [2, 3, 1], "strides": [2, 1, 3], "dilations": [1, 2, 1],
-                     "group": 2, "pads": [1, 0, 2, 0, 3, 1], "output_padding": [1, 0, 0]}
+    assert attrs == {
+        "kernel_shape": [2, 3, 1],
+        "strides": [2, 1, 3],
+        "dilations": [1, 2, 1],
+        "group": 2,
+        "pads": [1, 0, 2, 0, 3, 1],
+        "output_padding": [1, 0, 0],
+    }
 
 
 def test_no_output_padding_attribute_when_zero_and_named_modes_use_auto_pad() -> None:
@@ -67,8 +87,13 @@ def test_output_shape_form_gives_the_spatial_size_only() -> None:
 
 @pytest.mark.parametrize(
     ("total", "auto_pad", "expected"),
-    [(3, "NOTSET", (2, 1)), (3, "SAME_UPPER", (1, 2)), (3, "SAME_LOWER", (2, 1)), (4, "NOTSET", (2, 2)),
-     (0, "NOTSET", (0, 0))],
+    [
+        (3, "NOTSET", (2, 1)),
+        (3, "SAME_UPPER", (1, 2)),
+        (3, "SAME_LOWER", (2, 1)),
+        (4, "NOTSET", (2, 2)),
+        (0, "NOTSET", (0, 0)),
+    ],
 )
 def test_derived_pads_follow_the_spec_equations(total: int, auto_pad: str, expected: tuple[int, int]) -> None:
     # ConvTranspose-22: SAME_UPPER begin = total/2, otherwise begin = total - total/2 (integer halves)
@@ -77,13 +102,13 @@ def test_derived_pads_follow_the_spec_equations(total: int, auto_pad: str, expec
 
 @pytest.mark.parametrize(
     ("begin", "end", "op", "ok"),
-    [(1, 1, 1, True), (1, 0, 0, True), (2, 1, 0, True), (0, 1, 0, False), (2, 0, 0, False),
-     (0, 0, 1, False)],
+    [(1, 1, 1, True), (1, 0, 0, True), (2, 1, 0, True), (0, 1, 0, False), (2, 0, 0, False), (0, 0, 1, False)],
     ids=["pytorch-like", "odd-total", "total-3", "extra-at-end", "begin-too-big", "past-full"],
 )
 def test_output_shape_expressibility(begin: int, end: int, op: int, ok: bool) -> None:
-    reason = onnx_model.output_shape_reason(_case(stride=2, pads_begin=begin, pads_end=end,
-                                                  output_padding=op))
+    reason = onnx_model.output_shape_reason(
+        _case(stride=2, pads_begin=begin, pads_end=end, output_padding=op)
+    )
     assert (reason is None) == ok, reason
 
 
@@ -105,8 +130,18 @@ def test_model_proto_is_valid_and_carries_the_case(bias: bool, dtype: str) -> No
     import onnx
     from onnx import helper
 
-    case = _case(input_size=(3, 4), in_channels=4, out_channels=2, groups=2, stride=(2, 1),
-                 pads_begin=(1, 0), pads_end=(0, 1), output_padding=(1, 0), bias=bias, dtype=dtype)
+    case = _case(
+        input_size=(3, 4),
+        in_channels=4,
+        out_channels=2,
+        groups=2,
+        stride=(2, 1),
+        pads_begin=(1, 0),
+        pads_end=(0, 1),
+        output_padding=(1, 0),
+        bias=bias,
+        dtype=dtype,
+    )
     model = onnx_model.build_model(case, opset=22)
     onnx.checker.check_model(model, full_check=True)
     assert [(o.domain, o.version) for o in model.opset_import] == [("", 22)]
@@ -159,18 +194,28 @@ def ort_targets() -> dict[str, OnnxRuntime]:
 
 RUN_CASES = {
     "1d-stride-asym-crop": _case(input_size=7, stride=2, pads_begin=1, pads_end=2),
-    "1d-groups-dilation-batch": _case(in_channels=4, out_channels=6, groups=2, dilation=2, stride=2,
-                                      batch=2, bias=False),
-    "2d-nonsquare-op-past-full": _case(input_size=(4, 5), kernel_size=(2, 3), stride=(3, 1),
-                                       output_padding=(2, 0), distribution="uniform"),
-    "2d-crop-beyond-kernel": _case(input_size=(3, 4), kernel_size=2, stride=1, pads_begin=(2, 0),
-                                   pads_end=(0, 1)),
-    "3d-groups-dilation": _case(input_size=(3, 3, 2), kernel_size=(2, 3, 2), in_channels=6,
-                                out_channels=4, groups=2, dilation=(1, 2, 1), stride=(1, 2, 2)),
-    "2d-f16": _case(input_size=(5, 4), stride=2, pads_begin=1, pads_end=1, output_padding=1,
-                    dtype="float16"),
-    "3d-f16-small-int": _case(input_size=(2, 3, 3), kernel_size=2, stride=2, dtype="float16",
-                              distribution="small_int"),
+    "1d-groups-dilation-batch": _case(
+        in_channels=4, out_channels=6, groups=2, dilation=2, stride=2, batch=2, bias=False
+    ),
+    "2d-nonsquare-op-past-full": _case(
+        input_size=(4, 5), kernel_size=(2, 3), stride=(3, 1), output_padding=(2, 0), distribution="uniform"
+    ),
+    "2d-crop-beyond-kernel": _case(
+        input_size=(3, 4), kernel_size=2, stride=1, pads_begin=(2, 0), pads_end=(0, 1)
+    ),
+    "3d-groups-dilation": _case(
+        input_size=(3, 3, 2),
+        kernel_size=(2, 3, 2),
+        in_channels=6,
+        out_channels=4,
+        groups=2,
+        dilation=(1, 2, 1),
+        stride=(1, 2, 2),
+    ),
+    "2d-f16": _case(input_size=(5, 4), stride=2, pads_begin=1, pads_end=1, output_padding=1, dtype="float16"),
+    "3d-f16-small-int": _case(
+        input_size=(2, 3, 3), kernel_size=2, stride=2, dtype="float16", distribution="small_int"
+    ),
     "2d-f32-large": _case(input_size=(3, 3), stride=2, distribution="large"),
 }
 
@@ -188,9 +233,11 @@ def test_representative_cases_pass(ort_targets: dict[str, OnnxRuntime], label: s
 @needs_ort
 @pytest.mark.parametrize(
     "case",
-    [_case(stride=2, pads_begin=1, pads_end=1, output_padding=1),
-     _case(input_size=(3, 4), stride=2, pads_begin=(2, 1), pads_end=(1, 0)),
-     _case(input_size=(2, 2, 3), kernel_size=2, stride=3, pads_begin=1, pads_end=0)],
+    [
+        _case(stride=2, pads_begin=1, pads_end=1, output_padding=1),
+        _case(input_size=(3, 4), stride=2, pads_begin=(2, 1), pads_end=(1, 0)),
+        _case(input_size=(2, 2, 3), kernel_size=2, stride=3, pads_begin=1, pads_end=0),
+    ],
     ids=["pytorch-like", "2d-odd-totals", "3d-begin-only"],
 )
 def test_output_shape_variant_passes_what_it_can_express(
@@ -215,14 +262,19 @@ def test_output_shape_variant_refuses_the_split_it_cannot_reach(ort_targets: dic
 @needs_ort
 @pytest.mark.parametrize(
     ("mode", "kernel", "stride", "dilation"),
-    [("same", 4, 2, 1), ("same_lower", 4, 2, 1), ("same", 3, 2, 2), ("same_lower", 3, 3, 1),
-     ("valid", 3, 2, 1), ("valid", 2, 3, 2)],
+    [
+        ("same", 4, 2, 1),
+        ("same_lower", 4, 2, 1),
+        ("same", 3, 2, 2),
+        ("same_lower", 3, 3, 1),
+        ("valid", 3, 2, 1),
+        ("valid", 2, 3, 2),
+    ],
 )
 def test_named_modes_match_the_spec_when_the_kernel_reaches_the_stride(
     ort_targets: dict[str, OnnxRuntime], mode: str, kernel: int, stride: int, dilation: int
 ) -> None:
-    case = _case(input_size=(4, 3), kernel_size=kernel, stride=stride, dilation=dilation,
-                 padding_mode=mode)
+    case = _case(input_size=(4, 3), kernel_size=kernel, stride=stride, dilation=dilation, padding_mode=mode)
     for name in ("onnxruntime", "onnxruntime.opset11"):
         verdict = judge(case, ort_targets[name])
         assert verdict.outcome == PASS, f"{name}: {verdict.message}"
@@ -376,8 +428,9 @@ def test_pure_hooks_import_no_framework() -> None:
         "print(sorted(m for m in ('onnx', 'onnxruntime') if m in sys.modules))\n"
     )
     root = Path(__file__).resolve().parent.parent
-    run = subprocess.run([sys.executable, "-c", code], cwd=root, text=True, capture_output=True,
-                         timeout=120, check=False)
+    run = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, text=True, capture_output=True, timeout=120, check=False
+    )
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "[]"
 
@@ -390,12 +443,21 @@ def snippet_run(tmp_path: Path) -> Iterator[tuple[Case, subprocess.CompletedProc
     """The opset-22 snippet of a grouped, asymmetric 2D case, run beside its case.npz."""
     if not HAVE_ORT:
         pytest.skip("onnxruntime/onnx are not installed (the onnx extra)")
-    case = _case(input_size=(3, 4), in_channels=4, out_channels=2, groups=2, stride=2,
-                 pads_begin=(1, 0), pads_end=(0, 2), output_padding=(1, 1))
+    case = _case(
+        input_size=(3, 4),
+        in_channels=4,
+        out_channels=2,
+        groups=2,
+        stride=2,
+        pads_begin=(1, 0),
+        pads_end=(0, 2),
+        output_padding=(1, 1),
+    )
     save_arrays(case, tmp_path / "case.npz")
     (tmp_path / "snippet.py").write_text(OnnxRuntime().snippet(case), encoding="utf-8")
-    run = subprocess.run([sys.executable, "snippet.py"], cwd=tmp_path, text=True, capture_output=True,
-                         timeout=120, check=False)
+    run = subprocess.run(
+        [sys.executable, "snippet.py"], cwd=tmp_path, text=True, capture_output=True, timeout=120, check=False
+    )
     yield case, run
 
 
@@ -416,10 +478,12 @@ def test_cuda_without_a_gpu_provider_says_so() -> None:
 
     from adapters.protocol import TargetUnavailable
 
-    for target, provider in ((OnnxRuntime("cuda"), "CUDAExecutionProvider"),
-                             (OnnxRuntimeTensorRTEP("cuda:1"), "TensorrtExecutionProvider")):
+    for target, provider in (
+        (OnnxRuntime("cuda"), "CUDAExecutionProvider"),
+        (OnnxRuntimeTensorRTEP("cuda:1"), "TensorrtExecutionProvider"),
+    ):
         if provider in ort.get_available_providers():
-            (name, options), = target._providers()
+            ((name, options),) = target._providers()
             assert name == provider and options["device_id"] in ("0", "1")
             continue
         with pytest.raises(TargetUnavailable, match=provider):

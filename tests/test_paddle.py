@@ -37,8 +37,10 @@ from harness.engine.verdict import DOC_MISMATCH, ERROR, PASS, UNSUPPORTED, VALUE
 from harness.model.arrays import CaseArrays, make_arrays
 from harness.model.case import Case
 
-pytestmark = pytest.mark.skipif(importlib.util.find_spec("paddle") is None,
-                                reason="paddle is not installed (pip install the paddle extra)")
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("paddle") is None,
+    reason="paddle is not installed (pip install the paddle extra)",
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 CLASSES: tuple[type[PaddleTarget], ...] = (PaddleNN, PaddleFunctional)
@@ -137,8 +139,15 @@ def test_output_padding_limits_follow_paddles_validation(cls: type[PaddleTarget]
 @pytest.mark.parametrize("cls", CLASSES)
 def test_snippets_print_the_exact_call(cls: type[PaddleTarget]) -> None:
     target = cls("cpu")
-    full_rank = _case(input_size=(4, 5), pads_begin=(2, 0), pads_end=(0, 1), stride=2,
-                      output_padding=(1, 0), seed=2, layout="channels_last")
+    full_rank = _case(
+        input_size=(4, 5),
+        pads_begin=(2, 0),
+        pads_end=(0, 1),
+        stride=2,
+        output_padding=(1, 0),
+        seed=2,
+        layout="channels_last",
+    )
     text = target.snippet(full_rank)
     compile(text, "snippet.py", "exec")
     assert "padding=[[0, 0], [2, 0], [0, 1], [0, 0]]" in text
@@ -183,11 +192,22 @@ def test_conv1d_transpose_documented_values(targets: dict[str, Target], name: st
 
 
 FORM_CASES = {
-    "symmetric": _case(input_size=(4, 5), kernel_size=(3, 2), stride=(2, 3), dilation=(1, 2),
-                       pads_begin=(1, 0), pads_end=(1, 0), output_padding=(1, 0), in_channels=4,
-                       out_channels=6, groups=2, batch=2),
-    "asymmetric": _case(input_size=(4, 5), stride=2, pads_begin=(2, 1), pads_end=(0, 1),
-                        output_padding=(1, 1)),
+    "symmetric": _case(
+        input_size=(4, 5),
+        kernel_size=(3, 2),
+        stride=(2, 3),
+        dilation=(1, 2),
+        pads_begin=(1, 0),
+        pads_end=(1, 0),
+        output_padding=(1, 0),
+        in_channels=4,
+        out_channels=6,
+        groups=2,
+        batch=2,
+    ),
+    "asymmetric": _case(
+        input_size=(4, 5), stride=2, pads_begin=(2, 1), pads_end=(0, 1), output_padding=(1, 1)
+    ),
 }
 
 
@@ -209,9 +229,21 @@ def test_every_padding_form_reaches_paddle_and_passes(
 @pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("rank", [1, 2, 3])
 def test_channels_last(targets: dict[str, Target], name: str, rank: int) -> None:
-    case = _case(input_size=(3,) * rank, kernel_size=2, stride=2, pads_begin=1, pads_end=0,
-                 output_padding=1, in_channels=2, out_channels=4, groups=2, seed=1,
-                 layout="channels_last", dtype="float64", distribution="small_int")
+    case = _case(
+        input_size=(3,) * rank,
+        kernel_size=2,
+        stride=2,
+        pads_begin=1,
+        pads_end=0,
+        output_padding=1,
+        in_channels=2,
+        out_channels=4,
+        groups=2,
+        seed=1,
+        layout="channels_last",
+        dtype="float64",
+        distribution="small_int",
+    )
     verdict = judge(case, targets[name])
     assert verdict.outcome == PASS, verdict.message
 
@@ -241,9 +273,10 @@ def test_output_padding_accepted_by_validation_but_refused_by_the_kernel(
     targets: dict[str, Target], name: str
 ) -> None:
     # stride ≤ op < dilation passes paddle's shape inference, then its CPU kernel raises.
-    for case in (_case(stride=1, dilation=3, output_padding=1),
-                 _case(input_size=(3, 3, 3), kernel_size=2, stride=2, dilation=3,
-                       output_padding=(2, 0, 0))):
+    for case in (
+        _case(stride=1, dilation=3, output_padding=1),
+        _case(input_size=(3, 3, 3), kernel_size=2, stride=2, dilation=3, output_padding=(2, 0, 0)),
+    ):
         verdict = judge(case, targets[name])
         assert verdict.outcome == ERROR, verdict.message
         assert "ValueError" in verdict.message
@@ -270,15 +303,31 @@ def _sampled_cases(n: int) -> list[Case]:
     while len(out) < n:
         rank = int(rng.integers(1, 4))
         groups = int(rng.integers(1, 3))
-        dims = {key: tuple(int(v) for v in rng.integers(lo, hi + 1, size=rank)) for key, lo, hi in (
-            ("input_size", 1, 4), ("kernel_size", 1, 3), ("stride", 1, 3), ("dilation", 1, 2),
-            ("pads_begin", 0, 2), ("pads_end", 0, 2), ("output_padding", 0, 2))}
+        dims = {
+            key: tuple(int(v) for v in rng.integers(lo, hi + 1, size=rank))
+            for key, lo, hi in (
+                ("input_size", 1, 4),
+                ("kernel_size", 1, 3),
+                ("stride", 1, 3),
+                ("dilation", 1, 2),
+                ("pads_begin", 0, 2),
+                ("pads_end", 0, 2),
+                ("output_padding", 0, 2),
+            )
+        }
         try:
-            case = Case.make(rank=rank, groups=groups, in_channels=groups * int(rng.integers(1, 3)),
-                             out_channels=groups * int(rng.integers(1, 3)), batch=int(rng.integers(1, 3)),
-                             bias=bool(rng.integers(0, 2)), dtype=str(rng.choice(["float32", "float64"])),
-                             layout=str(rng.choice(["channels_first", "channels_last"])),
-                             seed=int(rng.integers(0, 64)), **dims)
+            case = Case.make(
+                rank=rank,
+                groups=groups,
+                in_channels=groups * int(rng.integers(1, 3)),
+                out_channels=groups * int(rng.integers(1, 3)),
+                batch=int(rng.integers(1, 3)),
+                bias=bool(rng.integers(0, 2)),
+                dtype=str(rng.choice(["float32", "float64"])),
+                layout=str(rng.choice(["channels_first", "channels_last"])),
+                seed=int(rng.integers(0, 64)),
+                **dims,
+            )
         except ValueError:
             continue
         if PaddleNN("cpu").supports(case) is None:
@@ -309,13 +358,28 @@ def test_environment_is_recorded_from_the_worker(targets: dict[str, Target]) -> 
 
 
 def test_snippets_run_standalone(tmp_path: Path) -> None:
-    case = _case(input_size=(4, 5), pads_begin=(2, 0), pads_end=(0, 1), stride=2,
-                 output_padding=(1, 0), seed=6, layout="channels_last", in_channels=2, out_channels=2)
+    case = _case(
+        input_size=(4, 5),
+        pads_begin=(2, 0),
+        pads_end=(0, 1),
+        stride=2,
+        output_padding=(1, 0),
+        seed=6,
+        layout="channels_last",
+        in_channels=2,
+        out_channels=2,
+    )
     save_arrays(case, tmp_path / "case.npz")
     script = "\n".join(cls("cpu").snippet(case) for cls in CLASSES)
     (tmp_path / "snippet.py").write_text(script, encoding="utf-8")
-    done = subprocess.run([sys.executable, "snippet.py"], cwd=tmp_path, capture_output=True, text=True,
-                          timeout=120, env=dict(os.environ, OPENBLAS_THREAD_TIMEOUT="4"))
+    done = subprocess.run(
+        [sys.executable, "snippet.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ, OPENBLAS_THREAD_TIMEOUT="4"),
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     shapes = [line for line in done.stdout.splitlines() if line.startswith("(")]
     assert shapes == [str(case.output_shape)] * 2

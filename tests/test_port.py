@@ -31,8 +31,19 @@ from tests.frameworks import needs
 
 #: Fields an emitted call must reproduce (crops are compared as begin crop and output size: the
 #: canonical case of an output is not unique in (pads_end, output_padding)).
-GEOMETRY = ("rank", "batch", "in_channels", "out_channels", "groups", "input_size", "kernel_size", "stride",
-            "dilation", "bias", "padding_mode")
+GEOMETRY = (
+    "rank",
+    "batch",
+    "in_channels",
+    "out_channels",
+    "groups",
+    "input_size",
+    "kernel_size",
+    "stride",
+    "dilation",
+    "bias",
+    "padding_mode",
+)
 
 
 @pytest.fixture
@@ -57,9 +68,14 @@ def torch_size(n: int, k: int, s: int, p: int, d: int = 1, op: int = 0) -> int:
 
 def test_the_call_is_parsed_never_evaluated(tmp_path: Path) -> None:
     marker = tmp_path / "evaluated"
-    for text in (f"__import__('pathlib').Path({str(marker)!r}).touch()",
-                 f"torch.nn.ConvTranspose2d(__import__('pathlib').Path({str(marker)!r}).touch(), 2, 3)",
-                 "torch.nn.ConvTranspose2d(*args)", "torch.nn.ConvTranspose2d(**kw)", "1 +", "x = 3"):
+    for text in (
+        f"__import__('pathlib').Path({str(marker)!r}).touch()",
+        f"torch.nn.ConvTranspose2d(__import__('pathlib').Path({str(marker)!r}).touch(), 2, 3)",
+        "torch.nn.ConvTranspose2d(*args)",
+        "torch.nn.ConvTranspose2d(**kw)",
+        "1 +",
+        "x = 3",
+    ):
         with pytest.raises(PortError):
             translate(text, Shapes(input_shape=(1, 1, 4, 4)))
     assert not marker.exists()
@@ -70,13 +86,16 @@ def test_torch_aliases_name_the_same_api(function: str) -> None:
     assert find_api(function).name == "torch.nn.ConvTranspose2d"
 
 
-@pytest.mark.parametrize(("function", "name"), [
-    ("F.conv_transpose3d", "torch.nn.functional.conv_transpose3d"),
-    ("paddle.nn.Conv1DTranspose", "paddle.nn.Conv1DTranspose"),
-    ("F.conv2d_transpose", "paddle.nn.functional.conv2d_transpose"),
-    ("ms.nn.Conv3dTranspose", "mindspore.nn.Conv3dTranspose"),
-    ("mindspore.nn.Conv1dTranspose", "mindspore.nn.Conv1dTranspose"),
-])
+@pytest.mark.parametrize(
+    ("function", "name"),
+    [
+        ("F.conv_transpose3d", "torch.nn.functional.conv_transpose3d"),
+        ("paddle.nn.Conv1DTranspose", "paddle.nn.Conv1DTranspose"),
+        ("F.conv2d_transpose", "paddle.nn.functional.conv2d_transpose"),
+        ("ms.nn.Conv3dTranspose", "mindspore.nn.Conv3dTranspose"),
+        ("mindspore.nn.Conv1dTranspose", "mindspore.nn.Conv1dTranspose"),
+    ],
+)
 def test_each_framework_is_recognised_by_its_name(function: str, name: str) -> None:
     assert find_api(function).name == name
 
@@ -98,8 +117,10 @@ def test_forward_call_and_assignment_are_read() -> None:
 
 
 def test_seed_003_example() -> None:
-    tr = translate("torch.nn.ConvTranspose2d(16, 33, (3, 5), stride=(2, 1), padding=(4, 2))",
-                   Shapes(input_shape=(20, 16, 50, 100)))
+    tr = translate(
+        "torch.nn.ConvTranspose2d(16, 33, (3, 5), stride=(2, 1), padding=(4, 2))",
+        Shapes(input_shape=(20, 16, 50, 100)),
+    )
     assert tr.source_target == "torch.nn"
     assert tr.case.output_shape == (20, 33, torch_size(50, 3, 2, 4), torch_size(100, 5, 1, 2))
 
@@ -107,9 +128,11 @@ def test_seed_003_example() -> None:
 def test_positional_and_keyword_arguments_bind_alike() -> None:
     shapes = Shapes(input_shape=(1, 4, 7))
     positional = translate("nn.ConvTranspose1d(4, 6, 3, 2, 1, 1, 2, False, 2)", shapes).case
-    keywords = translate("torch.nn.ConvTranspose1d(in_channels=4, out_channels=6, kernel_size=(3,), "
-                         "stride=2, padding=1, output_padding=1, groups=2, bias=False, dilation=(2,))",
-                         shapes).case
+    keywords = translate(
+        "torch.nn.ConvTranspose1d(in_channels=4, out_channels=6, kernel_size=(3,), "
+        "stride=2, padding=1, output_padding=1, groups=2, bias=False, dilation=(2,))",
+        shapes,
+    ).case
     assert positional == keywords
     assert (positional.groups, positional.dilation, positional.bias) == (2, (2,), False)
     assert positional.output_size == (torch_size(7, 3, 2, 1, d=2, op=1),)
@@ -117,22 +140,26 @@ def test_positional_and_keyword_arguments_bind_alike() -> None:
 
 def test_paddle_positional_order_differs_between_ranks() -> None:
     one = translate("paddle.nn.Conv1DTranspose(2, 4, 3, 1, 0, 0, 2, 3)", Shapes(input_shape=(1, 2, 5))).case
-    two = translate("paddle.nn.Conv2DTranspose(2, 4, 3, 1, 0, 0, 3, 2)",
-                    Shapes(input_shape=(1, 2, 5, 5))).case
+    two = translate(
+        "paddle.nn.Conv2DTranspose(2, 4, 3, 1, 0, 0, 3, 2)", Shapes(input_shape=(1, 2, 5, 5))
+    ).case
     assert (one.groups, one.dilation) == (2, (3,))
     assert (two.groups, two.dilation) == (2, (3, 3))
 
 
 @pytest.mark.parametrize("padding", ["[1, 2, 0, 3]", "[[0, 0], [0, 0], [1, 2], [0, 3]]"])
 def test_paddle_pair_forms_give_begin_and_end(padding: str) -> None:
-    case = translate(f"paddle.nn.Conv2DTranspose(2, 3, 3, padding={padding})",
-                     Shapes(input_shape=(1, 2, 5, 5))).case
+    case = translate(
+        f"paddle.nn.Conv2DTranspose(2, 3, 3, padding={padding})", Shapes(input_shape=(1, 2, 5, 5))
+    ).case
     assert (case.pads_begin, case.pads_end) == ((1, 0), (2, 3))
 
 
 def test_paddle_channels_last_reads_the_shape_in_its_order() -> None:
-    nhwc = translate("paddle.nn.Conv2DTranspose(2, 3, 3, padding=[[0, 0], [1, 2], [0, 3], [0, 0]], "
-                     "data_format='NHWC')", Shapes(input_shape=(1, 5, 6, 2))).case
+    nhwc = translate(
+        "paddle.nn.Conv2DTranspose(2, 3, 3, padding=[[0, 0], [1, 2], [0, 3], [0, 0]], data_format='NHWC')",
+        Shapes(input_shape=(1, 5, 6, 2)),
+    ).case
     assert nhwc.layout == "channels_last" and nhwc.input_size == (5, 6) and nhwc.in_channels == 2
     assert (nhwc.pads_begin, nhwc.pads_end) == ((1, 0), (2, 3))
 
@@ -141,14 +168,17 @@ def test_mindspore_defaults_differ_from_torch() -> None:
     tr = translate("ms.nn.Conv2dTranspose(3, 64, 4)", Shapes(input_shape=(1, 3, 16, 50)))
     assert tr.case.padding_mode == "same" and tr.case.bias is False
     assert any("default 'same'" in note for note in tr.notes)
-    padded = translate("mindspore.nn.Conv2dTranspose(3, 64, 4, pad_mode='pad', padding=(1, 2, 0, 3))",
-                       Shapes(input_shape=(1, 3, 16, 50))).case
+    padded = translate(
+        "mindspore.nn.Conv2dTranspose(3, 64, 4, pad_mode='pad', padding=(1, 2, 0, 3))",
+        Shapes(input_shape=(1, 3, 16, 50)),
+    ).case
     assert (padded.pads_begin, padded.pads_end) == ((1, 0), (2, 3))  # (top, bottom, left, right)
 
 
 def test_functional_reads_channels_and_kernel_from_the_weight() -> None:
-    case = translate("F.conv_transpose2d(torch.randn(2, 4, 5, 6), torch.randn(4, 3, 2, 5), groups=2, "
-                     "padding=1)", Shapes()).case
+    case = translate(
+        "F.conv_transpose2d(torch.randn(2, 4, 5, 6), torch.randn(4, 3, 2, 5), groups=2, padding=1)", Shapes()
+    ).case
     assert (case.batch, case.in_channels, case.out_channels, case.kernel_size) == (2, 4, 6, (2, 5))
     assert case.bias is False
     with pytest.raises(PortError, match="--weight-shape"):
@@ -158,24 +188,32 @@ def test_functional_reads_channels_and_kernel_from_the_weight() -> None:
 def test_output_size_becomes_output_padding_within_the_range() -> None:
     shapes = Shapes(input_shape=(1, 16, 6, 6))
     smallest = torch_size(6, 3, 2, 1)
-    tr = translate(f"nn.ConvTranspose2d(16, 16, 3, stride=2, padding=1)(h, output_size=[{smallest + 1}, "
-                   f"{smallest + 1}])", shapes)
+    tr = translate(
+        f"nn.ConvTranspose2d(16, 16, 3, stride=2, padding=1)(h, output_size=[{smallest + 1}, "
+        f"{smallest + 1}])",
+        shapes,
+    )
     assert tr.source_target == "torch.nn.output_size" and tr.case.output_padding == (1, 1)
     with pytest.raises(PortError, match="outside"):
-        translate("nn.ConvTranspose2d(16, 16, 3, stride=2, padding=1)",
-                  Shapes(input_shape=(1, 16, 6, 6), output_size=(smallest + 2, smallest)))
+        translate(
+            "nn.ConvTranspose2d(16, 16, 3, stride=2, padding=1)",
+            Shapes(input_shape=(1, 16, 6, 6), output_size=(smallest + 2, smallest)),
+        )
 
 
-@pytest.mark.parametrize(("text", "match"), [
-    ("torch.nn.ConvTranspose2d(16, 33, 3, padding_mode='reflect')", "zeros"),
-    ("torch.nn.ConvTranspose2d(8, 33, 3)", "channels"),
-    ("torch.nn.ConvTranspose2d(16, 33, 3, foo=1)", "no parameter 'foo'"),
-    ("torch.nn.ConvTranspose2d(16, 33, 3, stride=(1, 2, 3))", "2 ints"),
-    ("ms.nn.Conv2dTranspose(16, 33, 3, pad_mode='SAME')", "lower case"),
-    ("ms.nn.Conv2dTranspose(16, 33, 3, padding=1)", "pad_mode='pad'"),
-    ("paddle.nn.Conv2DTranspose(16, 33, 3, padding='FULL')", "'SAME' or 'VALID'"),
-    ("torch.nn.ConvTranspose2d(16, 32, 3, groups=3)", "divisible"),
-])
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("torch.nn.ConvTranspose2d(16, 33, 3, padding_mode='reflect')", "zeros"),
+        ("torch.nn.ConvTranspose2d(8, 33, 3)", "channels"),
+        ("torch.nn.ConvTranspose2d(16, 33, 3, foo=1)", "no parameter 'foo'"),
+        ("torch.nn.ConvTranspose2d(16, 33, 3, stride=(1, 2, 3))", "2 ints"),
+        ("ms.nn.Conv2dTranspose(16, 33, 3, pad_mode='SAME')", "lower case"),
+        ("ms.nn.Conv2dTranspose(16, 33, 3, padding=1)", "pad_mode='pad'"),
+        ("paddle.nn.Conv2DTranspose(16, 33, 3, padding='FULL')", "'SAME' or 'VALID'"),
+        ("torch.nn.ConvTranspose2d(16, 32, 3, groups=3)", "divisible"),
+    ],
+)
 def test_calls_the_api_refuses_are_reported(text: str, match: str) -> None:
     with pytest.raises(PortError, match=match):
         translate(text, Shapes(input_shape=(1, 16, 5, 5)))
@@ -183,8 +221,14 @@ def test_calls_the_api_refuses_are_reported(text: str, match: str) -> None:
 
 # --- emission reads back as the same case ----------------------------------------------------------
 
-EMITTERS: list[Target] = [TorchNN(), TorchNNOutputSize(), TorchFunctional(), PaddleNN(), PaddleFunctional(),
-                          MindSporeNN()]
+EMITTERS: list[Target] = [
+    TorchNN(),
+    TorchNNOutputSize(),
+    TorchFunctional(),
+    PaddleNN(),
+    PaddleFunctional(),
+    MindSporeNN(),
+]
 
 
 def _input_shape(case: Case, target: Target) -> tuple[int, ...]:
@@ -222,8 +266,11 @@ def test_every_emitted_call_reads_back_as_the_same_case(case: Case, which: int) 
 @needs("torch", "paddle", "mindspore", "onnxruntime")
 def test_port_verifies_in_every_framework(worker_logs: Any) -> None:
     names = ["torch.functional", "paddle.nn", "mindspore.nn", "onnxruntime", "tensorrt"]
-    result = port("torch.nn.ConvTranspose2d(16, 33, (3, 5), stride=(2, 1), padding=(4, 2))",
-                  Shapes(input_shape=(2, 16, 10, 12)), names)
+    result = port(
+        "torch.nn.ConvTranspose2d(16, 33, (3, 5), stride=(2, 1), padding=(4, 2))",
+        Shapes(input_shape=(2, 16, 10, 12)),
+        names,
+    )
     expected = [2, 33, torch_size(10, 3, 2, 4), torch_size(12, 5, 1, 2)]
     assert result["source"]["verified"] is True
     assert [t["target"] for t in result["targets"]] == names
@@ -239,8 +286,11 @@ def test_port_verifies_in_every_framework(worker_logs: Any) -> None:
 
 @needs("mindspore", "paddle", "onnxruntime")
 def test_a_named_mode_is_pinned_to_what_the_source_does(worker_logs: Any) -> None:
-    result = port("nn.Conv3dTranspose(2, 3, 3, stride=2)", Shapes(input_shape=(1, 2, 3, 4, 2)),
-                  ["onnxruntime", "paddle.nn"])
+    result = port(
+        "nn.Conv3dTranspose(2, 3, 3, stride=2)",
+        Shapes(input_shape=(1, 2, 3, 4, 2)),
+        ["onnxruntime", "paddle.nn"],
+    )
     assert result["source_mode"] == "same" and result["basis"] == "run"
     source = result["source"]
     pinned = Case.from_dict(result["case"])
@@ -251,22 +301,38 @@ def test_a_named_mode_is_pinned_to_what_the_source_does(worker_logs: Any) -> Non
 
 
 def test_a_wrong_target_is_not_verified(worker_logs: Any) -> None:
-    result = port("torch.nn.ConvTranspose1d(4, 4, 3, groups=2, dilation=2)", Shapes(input_shape=(1, 4, 6)),
-                  ["tests.targets_for_tests:CorrectTarget", "tests.targets_for_tests:ThreeBugTarget"])
+    result = port(
+        "torch.nn.ConvTranspose1d(4, 4, 3, groups=2, dilation=2)",
+        Shapes(input_shape=(1, 4, 6)),
+        ["tests.targets_for_tests:CorrectTarget", "tests.targets_for_tests:ThreeBugTarget"],
+    )
     correct, buggy = result["targets"]
     assert correct["verified"] is True
     assert buggy["verified"] is False and buggy["outcome"] in ("value_mismatch", "shape_mismatch")
 
 
-def test_cli_json_has_one_entry_per_target(worker_logs: Any, tmp_path: Path,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_json_has_one_entry_per_target(
+    worker_logs: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     import argparse
 
     parser = argparse.ArgumentParser()
     add_port_parser(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["port", "F.conv_transpose1d(x, w, None, 2)", "--input-shape", "1,2,5",
-                              "--weight-shape", "2,3,4", "--to", "torch.nn,onnxruntime,mindspore.ops",
-                              "--json", "--out", str(tmp_path)])
+    args = parser.parse_args(
+        [
+            "port",
+            "F.conv_transpose1d(x, w, None, 2)",
+            "--input-shape",
+            "1,2,5",
+            "--weight-shape",
+            "2,3,4",
+            "--to",
+            "torch.nn,onnxruntime,mindspore.ops",
+            "--json",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     assert args.func(args) == 0
     printed = json.loads(capsys.readouterr().out)
     assert [t["target"] for t in printed["targets"]] == ["torch.nn", "onnxruntime", "mindspore.ops"]

@@ -95,8 +95,19 @@ def test_test_targets_declare_what_they_accept() -> None:
     assert caps.dtypes == {"float32", "float64"}
     assert caps.crops == "begin_end"
     assert caps.to_dict()["accumulation"]["float32"] == "acc=float32 taps=float32"
-    asymmetric = Case.make(input_size=4, kernel_size=3, stride=2, pads_begin=0, pads_end=2, output_padding=5,
-                           groups=2, in_channels=2, out_channels=2, dilation=3, dtype="float64")
+    asymmetric = Case.make(
+        input_size=4,
+        kernel_size=3,
+        stride=2,
+        pads_begin=0,
+        pads_end=2,
+        output_padding=5,
+        groups=2,
+        in_channels=2,
+        out_channels=2,
+        dilation=3,
+        dtype="float64",
+    )
     assert CorrectTarget().supports(asymmetric) is None
     assert judge(asymmetric, CorrectTarget()).outcome == PASS
     assert "float16" in (CorrectTarget().supports(asymmetric.replace(dtype="float16")) or "")
@@ -114,8 +125,13 @@ def torch_targets() -> dict[str, Target]:
 
 
 def _case(**kw: Any) -> Case:
-    base: dict[str, Any] = {"input_size": 5, "kernel_size": 3, "in_channels": 2, "out_channels": 3,
-                            "dtype": "float64"}
+    base: dict[str, Any] = {
+        "input_size": 5,
+        "kernel_size": 3,
+        "in_channels": 2,
+        "out_channels": 3,
+        "dtype": "float64",
+    }
     base.update(kw)
     return Case.make(**base)
 
@@ -178,20 +194,48 @@ def test_channels_last_1d_is_unsupported(torch_targets: dict[str, Target], name:
 
 RUN_CASES = {
     "1d-f64-stride-crop": _case(input_size=7, stride=2, pads_begin=1, pads_end=1, output_padding=1),
-    "1d-f32-groups-dilation": _case(in_channels=4, out_channels=6, groups=2, dilation=2, stride=2,
-                                    dtype="float32", batch=2),
-    "2d-f32-nonsquare": _case(input_size=(4, 5), kernel_size=(2, 3), stride=(2, 1), pads_begin=(1, 0),
-                              pads_end=(0, 0), dtype="float32"),
-    "2d-f16-channels-last-groups": _case(input_size=(5, 4), in_channels=4, out_channels=4, groups=4,
-                                         stride=2, dtype="float16", layout="channels_last"),
+    "1d-f32-groups-dilation": _case(
+        in_channels=4, out_channels=6, groups=2, dilation=2, stride=2, dtype="float32", batch=2
+    ),
+    "2d-f32-nonsquare": _case(
+        input_size=(4, 5),
+        kernel_size=(2, 3),
+        stride=(2, 1),
+        pads_begin=(1, 0),
+        pads_end=(0, 0),
+        dtype="float32",
+    ),
+    "2d-f16-channels-last-groups": _case(
+        input_size=(5, 4),
+        in_channels=4,
+        out_channels=4,
+        groups=4,
+        stride=2,
+        dtype="float16",
+        layout="channels_last",
+    ),
     "2d-bf16-dilation": _case(input_size=(4, 4), dilation=(2, 3), dtype="bfloat16", bias=False),
-    "3d-f64-channels-last": _case(input_size=(3, 4, 2), kernel_size=2, stride=(1, 2, 2),
-                                  layout="channels_last", batch=2),
-    "3d-f32-groups-dilation": _case(input_size=(3, 3, 3), kernel_size=(2, 3, 2), in_channels=6,
-                                    out_channels=4, groups=2, dilation=(1, 2, 1), dtype="float32",
-                                    distribution="uniform"),
-    "3d-f16-small-int": _case(input_size=(2, 3, 3), kernel_size=2, stride=2, dtype="float16",
-                              distribution="small_int", layout="channels_last"),
+    "3d-f64-channels-last": _case(
+        input_size=(3, 4, 2), kernel_size=2, stride=(1, 2, 2), layout="channels_last", batch=2
+    ),
+    "3d-f32-groups-dilation": _case(
+        input_size=(3, 3, 3),
+        kernel_size=(2, 3, 2),
+        in_channels=6,
+        out_channels=4,
+        groups=2,
+        dilation=(1, 2, 1),
+        dtype="float32",
+        distribution="uniform",
+    ),
+    "3d-f16-small-int": _case(
+        input_size=(2, 3, 3),
+        kernel_size=2,
+        stride=2,
+        dtype="float16",
+        distribution="small_int",
+        layout="channels_last",
+    ),
 }
 
 
@@ -221,13 +265,31 @@ def test_environment_records_threads_and_tf32(torch_targets: dict[str, Target], 
 # --- snippets, each run standalone in its own folder ----------------------------------------------
 
 SNIPPET_CASES = {
-    "torch.nn": _case(input_size=(4, 3), kernel_size=3, stride=2, pads_begin=(1, 0), pads_end=(1, 0),
-                      output_padding=(1, 0), layout="channels_last", dtype="float32"),
-    "torch.nn.output_size": _case(input_size=6, kernel_size=3, stride=2, pads_begin=1, pads_end=1,
-                                  output_padding=1),
-    "torch.functional": _case(input_size=(2, 3, 2), kernel_size=2, in_channels=4, out_channels=2, groups=2,
-                              dilation=(1, 2, 1), pads_begin=(1, 1, 0), pads_end=(1, 0, 0),
-                              dtype="bfloat16", bias=False),
+    "torch.nn": _case(
+        input_size=(4, 3),
+        kernel_size=3,
+        stride=2,
+        pads_begin=(1, 0),
+        pads_end=(1, 0),
+        output_padding=(1, 0),
+        layout="channels_last",
+        dtype="float32",
+    ),
+    "torch.nn.output_size": _case(
+        input_size=6, kernel_size=3, stride=2, pads_begin=1, pads_end=1, output_padding=1
+    ),
+    "torch.functional": _case(
+        input_size=(2, 3, 2),
+        kernel_size=2,
+        in_channels=4,
+        out_channels=2,
+        groups=2,
+        dilation=(1, 2, 1),
+        pads_begin=(1, 1, 0),
+        pads_end=(1, 0, 0),
+        dtype="bfloat16",
+        bias=False,
+    ),
     "test.three_bugs": _case(input_size=5, in_channels=2, out_channels=2, groups=2),
 }
 
@@ -248,8 +310,13 @@ def snippet_runs(
         folder = tmp_path_factory.mktemp(re.sub(r"\W", "_", name))
         save_arrays(case, folder / "case.npz")
         (folder / "snippet.py").write_text(target.snippet(case, "case.npz"), encoding="utf-8")
-        procs[name] = subprocess.Popen([sys.executable, "snippet.py"], cwd=folder, text=True,
-                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        procs[name] = subprocess.Popen(
+            [sys.executable, "snippet.py"],
+            cwd=folder,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
     done = {}
     for name, proc in procs.items():
         out, err = proc.communicate(timeout=120)
@@ -294,13 +361,16 @@ class _ReturnsAs(CorrectTarget):
         return self.convert(super().run(case, arrays))
 
 
-@pytest.mark.parametrize(("convert", "fragment"), [
-    (lambda y: y.tolist(), "returned list, not a numpy.ndarray"),
-    (lambda y: None, "returned NoneType"),
-    (lambda y: y.astype(np.complex64), "dtype complex64, not of real numbers"),
-    (lambda y: y.astype(object), "dtype object"),
-    (lambda y: y > 0, "dtype bool"),
-])
+@pytest.mark.parametrize(
+    ("convert", "fragment"),
+    [
+        (lambda y: y.tolist(), "returned list, not a numpy.ndarray"),
+        (lambda y: None, "returned NoneType"),
+        (lambda y: y.astype(np.complex64), "dtype complex64, not of real numbers"),
+        (lambda y: y.astype(object), "dtype object"),
+        (lambda y: y > 0, "dtype bool"),
+    ],
+)
 def test_an_output_that_breaks_the_contract_is_an_error_result(convert: Any, fragment: str) -> None:
     case = Case.make(input_size=(3, 3), kernel_size=2, stride=2, in_channels=2, out_channels=2)
     verdict = judge(case, _ReturnsAs(convert))
@@ -308,21 +378,26 @@ def test_an_output_that_breaks_the_contract_is_an_error_result(convert: Any, fra
     assert fragment in verdict.message and verdict.message.startswith("test.returns_as: ")
 
 
-@pytest.mark.parametrize("convert", [
-    lambda y: y,
-    lambda y: y.astype(np.float16).astype(np.float32),
-    lambda y: np.ascontiguousarray(y.astype(np.float64)),
-])
+@pytest.mark.parametrize(
+    "convert",
+    [
+        lambda y: y,
+        lambda y: y.astype(np.float16).astype(np.float32),
+        lambda y: np.ascontiguousarray(y.astype(np.float64)),
+    ],
+)
 def test_real_outputs_are_judged(convert: Any) -> None:
-    case = Case.make(input_size=(3, 3), kernel_size=2, stride=2, in_channels=2, out_channels=2,
-                     distribution="small_int")
+    case = Case.make(
+        input_size=(3, 3), kernel_size=2, stride=2, in_channels=2, out_channels=2, distribution="small_int"
+    )
     assert judge(case, _ReturnsAs(convert)).outcome == PASS
 
 
 def test_an_extension_float_output_is_judged() -> None:
     ml_dtypes = pytest.importorskip("ml_dtypes")
-    case = Case.make(input_size=(3, 3), kernel_size=2, stride=2, in_channels=2, out_channels=2,
-                     distribution="small_int")
+    case = Case.make(
+        input_size=(3, 3), kernel_size=2, stride=2, in_channels=2, out_channels=2, distribution="small_int"
+    )
     verdict = judge(case, _ReturnsAs(lambda y: y.astype(ml_dtypes.bfloat16)))
     assert verdict.outcome == PASS, verdict.message
 

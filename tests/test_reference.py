@@ -132,8 +132,13 @@ def magnitude(case: Case, x: np.ndarray, w: np.ndarray, b: np.ndarray | None) ->
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(case=small_cases(), seed=st.integers(0, 2**32 - 1), threads=st.sampled_from([2, 3]),
-       block=st.sampled_from([1, 3, 7, 40]), split=st.booleans())
+@given(
+    case=small_cases(),
+    seed=st.integers(0, 2**32 - 1),
+    threads=st.sampled_from([2, 3]),
+    block=st.sampled_from([1, 3, 7, 40]),
+    split=st.booleans(),
+)
 def test_parallel_blocked_passes_match_naive_loop(
     monkeypatch: pytest.MonkeyPatch, case: Case, seed: int, threads: int, block: int, split: bool
 ) -> None:
@@ -158,15 +163,38 @@ def test_parallel_blocked_passes_match_naive_loop(
 @settings(max_examples=250, deadline=None)
 @given(case=small_cases(), seed=st.integers(0, 2**32 - 1), integers=st.booleans())
 @example(  # crop larger than the full output, made up for by output padding past it
-    case=Case.make(input_size=2, kernel_size=2, stride=2, pads_begin=4, pads_end=0, output_padding=3,
-                   in_channels=2, out_channels=4, groups=2, dtype="float64"),
-    seed=1, integers=False,
+    case=Case.make(
+        input_size=2,
+        kernel_size=2,
+        stride=2,
+        pads_begin=4,
+        pads_end=0,
+        output_padding=3,
+        in_channels=2,
+        out_channels=4,
+        groups=2,
+        dtype="float64",
+    ),
+    seed=1,
+    integers=False,
 )
 @example(  # 3-D, asymmetric crops, dilation and stride, groups
-    case=Case.make(input_size=(2, 2, 1), kernel_size=(2, 2, 2), stride=(2, 1, 2), dilation=(2, 1, 1),
-                   pads_begin=(1, 0, 2), pads_end=(0, 2, 0), output_padding=(2, 0, 1), batch=2,
-                   in_channels=3, out_channels=3, groups=3, dtype="float64"),
-    seed=2, integers=True,
+    case=Case.make(
+        input_size=(2, 2, 1),
+        kernel_size=(2, 2, 2),
+        stride=(2, 1, 2),
+        dilation=(2, 1, 1),
+        pads_begin=(1, 0, 2),
+        pads_end=(0, 2, 0),
+        output_padding=(2, 0, 1),
+        batch=2,
+        in_channels=3,
+        out_channels=3,
+        groups=3,
+        dtype="float64",
+    ),
+    seed=2,
+    integers=True,
 )
 def test_reference_matches_naive_loop(case: Case, seed: int, integers: bool) -> None:
     x, w, b = draw_arrays(case, seed, integers)
@@ -319,8 +347,16 @@ def test_seed_001_mindspore_pad_mode_pad_shape() -> None:
 def test_seed_003_pytorch_non_square_example_shape() -> None:
     # /work/shared/seeds/003_f90ce2d32773065c.txt: ConvTranspose2d(16, 33, (3, 5), stride=(2, 1),
     # padding=(4, 2)) on (20, 16, 50, 100); documented H_out = (H−1)s − 2p + d(k−1) + op + 1.
-    case = Case.make(input_size=(50, 100), kernel_size=(3, 5), stride=(2, 1), pads_begin=(4, 2),
-                     pads_end=(4, 2), batch=20, in_channels=16, out_channels=33)
+    case = Case.make(
+        input_size=(50, 100),
+        kernel_size=(3, 5),
+        stride=(2, 1),
+        pads_begin=(4, 2),
+        pads_end=(4, 2),
+        batch=20,
+        in_channels=16,
+        out_channels=33,
+    )
     documented = tuple((n - 1) * s - 2 * p + (k - 1) + 1 for n, s, p, k in ((50, 2, 4, 3), (100, 1, 2, 5)))
     assert documented == (93, 100)
     assert case.output_shape == (20, 33, 93, 100)
@@ -335,12 +371,14 @@ def test_seed_003_pytorch_output_size_example() -> None:
     # (1, 16, 12, 12) to (1, 16, 6, 6); ConvTranspose2d(16, 16, 3, stride=2, padding=1) with
     # output_size=(12, 12) gives (1, 16, 12, 12), i.e. output_padding = 1.
     kw = {"stride": (2, 2), "dilation": (1, 1), "pads_begin": (1, 1), "pads_end": (1, 1), "groups": 1}
-    x12, w, _ = draw_arrays(Case.make(input_size=(12, 12), kernel_size=3, in_channels=16, out_channels=16,
-                                      bias=False), 5)
+    x12, w, _ = draw_arrays(
+        Case.make(input_size=(12, 12), kernel_size=3, in_channels=16, out_channels=16, bias=False), 5
+    )
     h = conv_forward_naive(x12, w, **kw)
     assert h.shape == (1, 16, 6, 6)
-    plain = Case.make(input_size=(6, 6), kernel_size=3, stride=2, pads_begin=1, pads_end=1,
-                      in_channels=16, out_channels=16)
+    plain = Case.make(
+        input_size=(6, 6), kernel_size=3, stride=2, pads_begin=1, pads_end=1, in_channels=16, out_channels=16
+    )
     assert plain.output_shape == (1, 16, 11, 11)
     case = plain.replace(output_padding=(1, 1))
     assert case.output_shape == (1, 16, 12, 12)
@@ -351,8 +389,17 @@ def test_seed_003_pytorch_output_size_example() -> None:
 def test_seed_003_output_size_matches_torch_module(torch: Any) -> None:
     # /work/shared/seeds/003_f90ce2d32773065c.txt: the same upsample run through torch's module with
     # output_size=(12, 12) equals the reference with output_padding = 1, values included.
-    case = Case.make(input_size=(6, 6), kernel_size=3, stride=2, pads_begin=1, pads_end=1, output_padding=1,
-                     in_channels=16, out_channels=16, dtype="float64")
+    case = Case.make(
+        input_size=(6, 6),
+        kernel_size=3,
+        stride=2,
+        pads_begin=1,
+        pads_end=1,
+        output_padding=1,
+        in_channels=16,
+        out_channels=16,
+        dtype="float64",
+    )
     h, wt, b = draw_arrays(case, 7)
     out = reference_for_case(case, h, wt, b)
     m = torch.nn.ConvTranspose2d(16, 16, 3, stride=2, padding=1, dtype=torch.float64)
@@ -430,12 +477,12 @@ def test_special_values_hand_examples() -> None:
     out = conv_transpose(np.array([[[np.inf, np.inf]]]), np.array([[[1.0, -1.0]]]), **kw1)
     assert np.isposinf(out[0, 0, 0]) and np.isnan(out[0, 0, 1]) and np.isneginf(out[0, 0, 2])
     # A nan whose products all land in the cropped part never reaches the output.
-    out = conv_transpose(np.array([[[np.nan, 3.0]]]), np.array([[[2.0]]]),
-                         **{**kw1, "pads_begin": (1,)})
+    out = conv_transpose(np.array([[[np.nan, 3.0]]]), np.array([[[2.0]]]), **{**kw1, "pads_begin": (1,)})
     np.testing.assert_array_equal(out, [[[6.0]]])
     # Bias-only positions past the full output stay finite whatever the data holds.
-    out = conv_transpose(np.array([[[np.nan]]]), np.array([[[1.0]]]), np.array([0.5]),
-                         **{**kw1, "output_padding": (2,)})
+    out = conv_transpose(
+        np.array([[[np.nan]]]), np.array([[[1.0]]]), np.array([0.5]), **{**kw1, "output_padding": (2,)}
+    )
     assert np.isnan(out[0, 0, 0])
     np.testing.assert_array_equal(out[0, 0, 1:], [0.5, 0.5])
 
@@ -458,9 +505,19 @@ _OK_1D: dict[str, Any] = {
         ((1, 3, 3), (3, 1, 2), None, {"groups": 2}, "C_in=3 is not divisible by groups=2"),
         ((1, 3, 3), (3, 1, 2), None, {"groups": 0}, "groups=0"),
         ((1, 1, 2), (1, 1, 2), None, {"pads_begin": (2,), "pads_end": (1,)}, "output size"),
-        ((1, 1, 2, 2), (1, 1, 2, 2), None, {"pads_begin": (0, 3), "pads_end": (0, 0),
-                                             "stride": (1, 1), "dilation": (1, 1),
-                                             "output_padding": (0, 0)}, "output size"),
+        (
+            (1, 1, 2, 2),
+            (1, 1, 2, 2),
+            None,
+            {
+                "pads_begin": (0, 3),
+                "pads_end": (0, 0),
+                "stride": (1, 1),
+                "dilation": (1, 1),
+                "output_padding": (0, 0),
+            },
+            "output size",
+        ),
         ((1, 1, 3), (1, 1, 2), None, {"stride": (1, 1)}, "stride has 2 entries"),
         ((1, 1, 3), (1, 1, 2), None, {"dilation": ()}, "dilation has 0 entries"),
         ((1, 1, 3), (1, 1, 2), None, {"output_padding": (0, 0)}, "output_padding has 2 entries"),

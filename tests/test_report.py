@@ -85,31 +85,62 @@ def _save_error_arrays(folder: Path, target: Target, case: Case) -> None:
     arrays = make_arrays(case)
     ref = ReferenceResult.for_case(case, arrays)
     dtype = target.output_dtype(case)
-    np.savez(folder / "arrays.npz", actual=np.asarray(target.run(case, arrays), np.float64),
-             reference=round_to_format(ref.exact, dtype),
-             bound=np.array(error_bound(ref, dtype, target.accumulation(case.dtype))))
+    np.savez(
+        folder / "arrays.npz",
+        actual=np.asarray(target.run(case, arrays), np.float64),
+        reference=round_to_format(ref.exact, dtype),
+        bound=np.array(error_bound(ref, dtype, target.accumulation(case.dtype))),
+    )
 
 
-def make_run(folder: Path, entries: Iterable[Entry], *, run_id: str, spec: str = "conv_transpose2d",
-             unavailable: dict[str, str] | None = None) -> Path:
+def make_run(
+    folder: Path,
+    entries: Iterable[Entry],
+    *,
+    run_id: str,
+    spec: str = "conv_transpose2d",
+    unavailable: dict[str, str] | None = None,
+) -> Path:
     """Write ``results.jsonl``, ``run.json`` and ``findings/`` for the entries."""
     writer = ResultsWriter(folder)
-    meta: dict[str, Any] = {"run_id": run_id, "profile": "dev", "device": "cpu", "specs": [spec],
-                            "targets": {}}
+    meta: dict[str, Any] = {
+        "run_id": run_id,
+        "profile": "dev",
+        "device": "cpu",
+        "specs": [spec],
+        "targets": {},
+    }
     for n, entry in enumerate(entries):
         verdict = judge(entry.case, entry.target)
         rec = make_record(case=entry.case, target=entry.target, verdict=verdict, spec=spec, run_id=run_id)
         writer.write(rec)
         meta["targets"][entry.target.class_reference()] = {
-            "available": True, "environment": entry.target.environment()}
+            "available": True,
+            "environment": entry.target.environment(),
+        }
         if entry.finding:
             assert verdict.outcome in FAILING, (entry.case, verdict)
             sig = _signature(entry.target, entry.case, verdict.outcome, verdict.detail)
             rel = f"findings/{n:05d}-{entry.target.name}-{verdict.outcome}"
-            minimal = dict(make_record(case=entry.case, target=entry.target, verdict=verdict, spec=spec,
-                                       run_id=run_id, minimal=True, signature=sig), finding_dir=rel)
-            write_finding(folder / rel, case=entry.case, target=entry.target, record=minimal,
-                          command=f"python -m harness repro {writer.path} 0")
+            minimal = dict(
+                make_record(
+                    case=entry.case,
+                    target=entry.target,
+                    verdict=verdict,
+                    spec=spec,
+                    run_id=run_id,
+                    minimal=True,
+                    signature=sig,
+                ),
+                finding_dir=rel,
+            )
+            write_finding(
+                folder / rel,
+                case=entry.case,
+                target=entry.target,
+                record=minimal,
+                command=f"python -m harness repro {writer.path} 0",
+            )
             if verdict.outcome == "value_mismatch" and entry.arrays:
                 _save_error_arrays(folder / rel, entry.target, entry.case)
             writer.write(minimal)
@@ -136,8 +167,12 @@ def buggy_entries(*, value: bool = True, shape: bool = True, error: bool = True)
 @pytest.fixture(scope="module")
 def buggy_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A run with every outcome but crash/timeout/doc_mismatch, its report written."""
-    folder = make_run(tmp_path_factory.mktemp("buggy"), buggy_entries(), run_id="run-a",
-                      unavailable={"paddle.nn": "paddlepaddle is not installed"})
+    folder = make_run(
+        tmp_path_factory.mktemp("buggy"),
+        buggy_entries(),
+        run_id="run-a",
+        unavailable={"paddle.nn": "paddlepaddle is not installed"},
+    )
     write_report([folder])
     return folder
 
@@ -149,8 +184,10 @@ def read_records(folder: Path) -> list[dict[str, Any]]:
 
 def strict_json(path: Path) -> Any:
     """Parse JSON refusing NaN/Infinity (what strict CI parsers do)."""
+
     def refuse(name: str) -> None:
         raise ValueError(f"non-standard JSON constant {name}")
+
     return json.loads(path.read_text(encoding="utf-8"), parse_constant=refuse)
 
 
@@ -163,7 +200,8 @@ def test_summary_counts_agree_with_records(buggy_run: Path) -> None:
     summary = strict_json(buggy_run / "summary.json")
     assert summary["totals"]["cases"] == len(cases)
     assert {k: v for k, v in summary["totals"]["outcomes"].items() if v} == dict(
-        Counter(r["outcome"] for r in cases))
+        Counter(r["outcome"] for r in cases)
+    )
     for target in {r["target"] for r in cases}:
         mine = Counter(r["outcome"] for r in cases if r["target"] == target)
         assert {k: v for k, v in summary["targets"][target]["outcomes"].items() if v} == dict(mine)
@@ -185,8 +223,12 @@ def test_findings_count_the_cases_they_explain(buggy_run: Path) -> None:
     summary = strict_json(buggy_run / "summary.json")
     cases = [r for r in read_records(buggy_run) if not r["minimal"]]
     for finding in summary["findings"]:
-        same = [r for r in cases if (r["target"], r["outcome"], r["detail"]) ==
-                (finding["target"], finding["outcome"], finding["detail"])]
+        same = [
+            r
+            for r in cases
+            if (r["target"], r["outcome"], r["detail"])
+            == (finding["target"], finding["outcome"], finding["detail"])
+        ]
         explained = [r for r in same if set(finding["features"]) <= set(r["features"])]
         assert finding["kind_cases"] == len(same) >= 1
         assert finding["explained_cases"] == len(explained) >= 1
@@ -208,7 +250,8 @@ def test_junit_counts_agree_with_records(buggy_run: Path) -> None:
         assert len(suite.findall("testcase/error")) == int(suite.get("errors"))
     findings = suites["findings"]
     assert sorted(tc.get("name") for tc in findings.findall("testcase")) == sorted(
-        r["signature"] for r in records if r["minimal"])
+        r["signature"] for r in records if r["minimal"]
+    )
     assert int(root.get("tests")) == len(cases) + len(findings.findall("testcase"))
 
 
@@ -260,11 +303,15 @@ def test_a_failing_render_keeps_the_previous_report(tmp_path: Path, monkeypatch:
 
 def test_a_spec_a_target_judged_no_case_of_is_named(tmp_path: Path) -> None:
     ok = CorrectTarget()
-    expressed = make_run(tmp_path / "a", [Entry(ok, PASSING[0]), Entry(ok, UNSUPPORTED)], run_id="a",
-                         spec="conv_transpose2d")
-    nothing = make_run(tmp_path / "b", [Entry(ok, UNSUPPORTED), Entry(ok, UNSUPPORTED.replace(seed=5)),
-                                        Entry(ThreeBugTarget(), PASSING[0])],
-                       run_id="b", spec="channels_last_only")
+    expressed = make_run(
+        tmp_path / "a", [Entry(ok, PASSING[0]), Entry(ok, UNSUPPORTED)], run_id="a", spec="conv_transpose2d"
+    )
+    nothing = make_run(
+        tmp_path / "b",
+        [Entry(ok, UNSUPPORTED), Entry(ok, UNSUPPORTED.replace(seed=5)), Entry(ThreeBugTarget(), PASSING[0])],
+        run_id="b",
+        spec="channels_last_only",
+    )
     html = write_report([expressed, nothing]).read_text(encoding="utf-8")
     targets = strict_json(expressed / "summary.json")["targets"]
     assert targets["test.correct"]["judged_nothing"] == ["channels_last_only"]
@@ -311,8 +358,12 @@ def _table_rows(html: str, table_id: str) -> list[list[str]]:
 
 def test_merge_two_runs(tmp_path: Path) -> None:
     first = make_run(tmp_path / "a", buggy_entries(shape=False), run_id="shard-1")
-    second = make_run(tmp_path / "b", [Entry(MarkupTarget(), PASSING[0], True), *buggy_entries(error=False)],
-                      run_id="shard-2", spec="conv_transpose1d")
+    second = make_run(
+        tmp_path / "b",
+        [Entry(MarkupTarget(), PASSING[0], True), *buggy_entries(error=False)],
+        run_id="shard-2",
+        spec="conv_transpose1d",
+    )
     html = write_report([first, second])
     assert html == first / "report.html" and html.exists()
     summary = strict_json(first / "summary.json")
@@ -388,9 +439,16 @@ def parse_html(path: Path) -> Attributes:
 @pytest.fixture(scope="module")
 def markup_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A run whose spec name and exception message are markup."""
-    folder = make_run(tmp_path_factory.mktemp("markup"),
-                      [Entry(MarkupTarget(), PASSING[0]), Entry(MarkupTarget(), PASSING[0], True),
-                       Entry(CorrectTarget(), PASSING[1])], run_id="markup", spec=MARKUP)
+    folder = make_run(
+        tmp_path_factory.mktemp("markup"),
+        [
+            Entry(MarkupTarget(), PASSING[0]),
+            Entry(MarkupTarget(), PASSING[0], True),
+            Entry(CorrectTarget(), PASSING[1]),
+        ],
+        run_id="markup",
+        spec=MARKUP,
+    )
     write_report([folder])
     return folder
 
@@ -422,8 +480,11 @@ def test_report_is_self_contained(buggy_run: Path) -> None:
 
 def test_script_is_allowed_by_the_pages_own_policy(buggy_run: Path) -> None:
     parsed = parse_html(buggy_run / "report.html")
-    policy = next(a["content"] for t, a in parsed.tags
-                  if t == "meta" and (a.get("http-equiv") or "").lower() == "content-security-policy")
+    policy = next(
+        a["content"]
+        for t, a in parsed.tags
+        if t == "meta" and (a.get("http-equiv") or "").lower() == "content-security-policy"
+    )
     digest = base64.b64encode(hashlib.sha256(parsed.scripts[0].encode()).digest()).decode()
     assert f"script-src 'sha256-{digest}'" in policy
     assert "default-src 'none'" in policy and "img-src data:" in policy
@@ -450,9 +511,9 @@ def decode_png(uri: str) -> np.ndarray:
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     pos, idat, width, height = 8, b"", 0, 0
     while pos < len(data):
-        (length,) = struct.unpack(">I", data[pos:pos + 4])
-        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + length]
-        assert zlib.crc32(kind + body) == struct.unpack(">I", data[pos + 8 + length:pos + 12 + length])[0]
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        kind, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]
+        assert zlib.crc32(kind + body) == struct.unpack(">I", data[pos + 8 + length : pos + 12 + length])[0]
         if kind == b"IHDR":
             width, height = struct.unpack(">II", body[:8])
         elif kind == b"IDAT":
@@ -492,12 +553,15 @@ def _red_cells(panel: dict[str, Any], plane: tuple[int, int]) -> set[tuple[int, 
     return {(int(r) // scale, int(c) // scale) for r, c in zip(rows, cols, strict=True)}
 
 
-@pytest.mark.parametrize(("shape", "where", "panel_index", "cell"), [
-    ((1, 1, 5, 7), (0, 0, 3, 5), 0, (3, 5)),  # 2-D: the element itself
-    ((2, 3, 9), (1, 2, 7), 0, (5, 7)),  # 1-D: row n·C + c, column = position
-    ((1, 2, 4, 5, 6), (0, 1, 3, 2, 4), 1, (2, 4)),  # 3-D: the depth slice holding the error
-    ((1, 1, 700, 500), (0, 0, 650, 20), 0, (650 // 3, 20 // 3)),  # large: 3×3 max-pooled
-])
+@pytest.mark.parametrize(
+    ("shape", "where", "panel_index", "cell"),
+    [
+        ((1, 1, 5, 7), (0, 0, 3, 5), 0, (3, 5)),  # 2-D: the element itself
+        ((2, 3, 9), (1, 2, 7), 0, (5, 7)),  # 1-D: row n·C + c, column = position
+        ((1, 2, 4, 5, 6), (0, 1, 3, 2, 4), 1, (2, 4)),  # 3-D: the depth slice holding the error
+        ((1, 1, 700, 500), (0, 0, 650, 20), 0, (650 // 3, 20 // 3)),  # large: 3×3 max-pooled
+    ],
+)
 def test_heatmap_pixels_lie_over_the_element(
     shape: tuple[int, ...], where: tuple[int, ...], panel_index: int, cell: tuple[int, int]
 ) -> None:
@@ -590,16 +654,30 @@ def _append(folder: Path, records: list[dict[str, Any]]) -> None:
 def test_crash_timeout_and_doc_mismatch(tmp_path: Path) -> None:
     folder = make_run(tmp_path, [Entry(CorrectTarget(), PASSING[0])], run_id="kinds")
     base = read_records(folder)[0]
-    doc_stats = {"documented_size": [3, 3], "actual_size": [3, 4], "documented_formula": "L * stride",
-                 "source": "seed 001 <b>"}
+    doc_stats = {
+        "documented_size": [3, 3],
+        "actual_size": [3, 4],
+        "documented_formula": "L * stride",
+        "source": "seed 001 <b>",
+    }
     extra = [
         dict(base, outcome="crash", detail="SIGSEGV", message="worker died: signal 11"),
         dict(base, outcome="timeout", detail="300s", message="ran past 300 s"),
-        dict(base, outcome="doc_mismatch", detail="output_size", message="documented [1, 2, 3, 3]",
-             expected_shape=[1, 2, 3, 3], actual_shape=[1, 2, 3, 4], stats=doc_stats),
+        dict(
+            base,
+            outcome="doc_mismatch",
+            detail="output_size",
+            message="documented [1, 2, 3, 3]",
+            expected_shape=[1, 2, 3, 3],
+            actual_shape=[1, 2, 3, 4],
+            stats=doc_stats,
+        ),
     ]
-    _append(folder, extra + [dict(r, minimal=True, signature=f"test.correct|{r['outcome']}|{r['detail']}|")
-                             for r in extra])
+    _append(
+        folder,
+        extra
+        + [dict(r, minimal=True, signature=f"test.correct|{r['outcome']}|{r['detail']}|") for r in extra],
+    )
     write_report([folder])
     summary = strict_json(folder / "summary.json")
     assert {f["kind"] for f in summary["findings"]} == {"crash", "timeout", "departure from documentation"}
@@ -617,47 +695,147 @@ def audit_files(folder: Path) -> dict[str, Any]:
     """Small audit results in the files' formats, with markup wherever text goes, written to folder."""
     case = PASSING[0].to_dict()
     data: dict[str, Any] = {
-        "doc_audit.json": {"profile": "dev", "cases": 7, "generated_cases": 3, "seconds": 1.0, "targets": {
-            "t.one": {"checked": 5, "unsupported": 2, "errors": 0, "departures": 2},
-            "t.off": {"not_run": MARKUP}}, "departures": [
-            {"target": "t.one", "api": MARKUP, "mode": "same", "aspect": "output_size", "case": case,
-             "case_short": "c", "call": MARKUP, "cases_checked": 5, "cases_departing": 1,
-             "documented": {"formula": MARKUP, "value": [2], "source": MARKUP}, "actual": {"value": [3]}},
-            {"target": "t.one", "api": "a", "mode": "same", "aspect": "crop_split", "case": case,
-             "case_short": "c", "call": None, "cases_checked": 5, "cases_departing": 2,
-             "documented": {"formula": "f", "value": [2], "source": "s", "split": "extra_at_end",
-                            "crops": {"begin": [0], "end": [1], "output_padding": [0]}},
-             "actual": {"value": [2], "crops": None, "note": MARKUP}}]},
-        "mode_equivalence.json": {"profile": "dev", "geometries": 4, "seconds": 1.0, "entries": [
-            {"id": "a:same", "family": "same", "api_value": MARKUP, "basis": "run"},
-            {"id": "b:same", "family": "same", "api_value": "SAME", "basis": "documented"},
-            {"id": "c:same_lower", "family": "same", "api_value": "SAME_LOWER", "basis": "run"}], "pairs": [
-            {"a": "a:same", "b": "b:same", "compared": 4, "agree": 4, "disagree": 0, "equivalent": True},
-            {"a": "a:same", "b": "c:same_lower", "compared": 4, "agree": 1, "disagree": 3,
-             "equivalent": False, "distinguishing": {
-                 "case_short": MARKUP, "a:same": {"kind": "error", "text": MARKUP},
-                 "c:same_lower": {"kind": "crops", "shape": [1, 1, 2], "begin": [0], "end": [1],
-                                  "output_padding": [0]}}},
-            {"a": "b:same", "b": "c:same_lower", "compared": 0, "agree": 0, "disagree": 0,
-             "equivalent": False}]},
-        "invalid_inputs.json": {"targets": ["t.one", "t.off"], "not_run": {"t.off": "absent"},
-                                "configurations": [
-            {"name": "groups", "description": MARKUP, "expect": "error", "canonical": "invalid",
-             "expected_shape": None, "responses": {
-                 "t.one": {"response": "accepted", "shape": [1, 2], "assessment": "silently_accepted"},
-                 "t.off": {"response": "not_run", "assessment": "not_run"}}},
-            {"name": "negative", "description": "d", "expect": "error", "canonical": "invalid",
-             "expected_shape": None, "responses": {
-                 "t.one": {"response": "error", "message": MARKUP, "assessment": "ok"},
-                 "t.off": {"response": "not_run", "assessment": "not_run"}}}]},
-        "port.json": {"ports": [{"call": MARKUP, "api": "torch.nn.ConvTranspose1d", "case_short": "c",
-                                 "source_target": "torch.nn", "notes": [MARKUP],
-                                 "source": {"verified": True, "output_shape": [1, 1, 3]}, "targets": [
-            {"target": "t.one", "call": MARKUP, "verified": True, "output_shape": [1, 1, 3],
-             "stats": {"max_abs_error": 0.0, "error_ratio": 0.0}},
-            {"target": "t.two", "call": "f(x)", "verified": False, "outcome": "value_mismatch",
-             "message": MARKUP},
-            {"target": "t.off", "call": None, "reason": MARKUP, "verified": False}]}]},
+        "doc_audit.json": {
+            "profile": "dev",
+            "cases": 7,
+            "generated_cases": 3,
+            "seconds": 1.0,
+            "targets": {
+                "t.one": {"checked": 5, "unsupported": 2, "errors": 0, "departures": 2},
+                "t.off": {"not_run": MARKUP},
+            },
+            "departures": [
+                {
+                    "target": "t.one",
+                    "api": MARKUP,
+                    "mode": "same",
+                    "aspect": "output_size",
+                    "case": case,
+                    "case_short": "c",
+                    "call": MARKUP,
+                    "cases_checked": 5,
+                    "cases_departing": 1,
+                    "documented": {"formula": MARKUP, "value": [2], "source": MARKUP},
+                    "actual": {"value": [3]},
+                },
+                {
+                    "target": "t.one",
+                    "api": "a",
+                    "mode": "same",
+                    "aspect": "crop_split",
+                    "case": case,
+                    "case_short": "c",
+                    "call": None,
+                    "cases_checked": 5,
+                    "cases_departing": 2,
+                    "documented": {
+                        "formula": "f",
+                        "value": [2],
+                        "source": "s",
+                        "split": "extra_at_end",
+                        "crops": {"begin": [0], "end": [1], "output_padding": [0]},
+                    },
+                    "actual": {"value": [2], "crops": None, "note": MARKUP},
+                },
+            ],
+        },
+        "mode_equivalence.json": {
+            "profile": "dev",
+            "geometries": 4,
+            "seconds": 1.0,
+            "entries": [
+                {"id": "a:same", "family": "same", "api_value": MARKUP, "basis": "run"},
+                {"id": "b:same", "family": "same", "api_value": "SAME", "basis": "documented"},
+                {"id": "c:same_lower", "family": "same", "api_value": "SAME_LOWER", "basis": "run"},
+            ],
+            "pairs": [
+                {"a": "a:same", "b": "b:same", "compared": 4, "agree": 4, "disagree": 0, "equivalent": True},
+                {
+                    "a": "a:same",
+                    "b": "c:same_lower",
+                    "compared": 4,
+                    "agree": 1,
+                    "disagree": 3,
+                    "equivalent": False,
+                    "distinguishing": {
+                        "case_short": MARKUP,
+                        "a:same": {"kind": "error", "text": MARKUP},
+                        "c:same_lower": {
+                            "kind": "crops",
+                            "shape": [1, 1, 2],
+                            "begin": [0],
+                            "end": [1],
+                            "output_padding": [0],
+                        },
+                    },
+                },
+                {
+                    "a": "b:same",
+                    "b": "c:same_lower",
+                    "compared": 0,
+                    "agree": 0,
+                    "disagree": 0,
+                    "equivalent": False,
+                },
+            ],
+        },
+        "invalid_inputs.json": {
+            "targets": ["t.one", "t.off"],
+            "not_run": {"t.off": "absent"},
+            "configurations": [
+                {
+                    "name": "groups",
+                    "description": MARKUP,
+                    "expect": "error",
+                    "canonical": "invalid",
+                    "expected_shape": None,
+                    "responses": {
+                        "t.one": {"response": "accepted", "shape": [1, 2], "assessment": "silently_accepted"},
+                        "t.off": {"response": "not_run", "assessment": "not_run"},
+                    },
+                },
+                {
+                    "name": "negative",
+                    "description": "d",
+                    "expect": "error",
+                    "canonical": "invalid",
+                    "expected_shape": None,
+                    "responses": {
+                        "t.one": {"response": "error", "message": MARKUP, "assessment": "ok"},
+                        "t.off": {"response": "not_run", "assessment": "not_run"},
+                    },
+                },
+            ],
+        },
+        "port.json": {
+            "ports": [
+                {
+                    "call": MARKUP,
+                    "api": "torch.nn.ConvTranspose1d",
+                    "case_short": "c",
+                    "source_target": "torch.nn",
+                    "notes": [MARKUP],
+                    "source": {"verified": True, "output_shape": [1, 1, 3]},
+                    "targets": [
+                        {
+                            "target": "t.one",
+                            "call": MARKUP,
+                            "verified": True,
+                            "output_shape": [1, 1, 3],
+                            "stats": {"max_abs_error": 0.0, "error_ratio": 0.0},
+                        },
+                        {
+                            "target": "t.two",
+                            "call": "f(x)",
+                            "verified": False,
+                            "outcome": "value_mismatch",
+                            "message": MARKUP,
+                        },
+                        {"target": "t.off", "call": None, "reason": MARKUP, "verified": False},
+                    ],
+                }
+            ]
+        },
     }
     folder.mkdir(parents=True, exist_ok=True)
     for name, content in data.items():
@@ -681,10 +859,15 @@ def test_audit_only_folder_renders_every_section_escaped(tmp_path: Path) -> None
     summary = strict_json(folder / "summary.json")["audits"]
     assert summary["doc_audit"]["departures"] == len(data["doc_audit.json"]["departures"])
     pairs = data["mode_equivalence.json"]["pairs"]
-    assert summary["mode_equivalence"] == {"pairs": len(pairs),
-                                           "differing": sum(1 for p in pairs if p["disagree"])}
-    assessments = Counter(r["assessment"] for row in data["invalid_inputs.json"]["configurations"]
-                          for r in row["responses"].values())
+    assert summary["mode_equivalence"] == {
+        "pairs": len(pairs),
+        "differing": sum(1 for p in pairs if p["disagree"]),
+    }
+    assessments = Counter(
+        r["assessment"]
+        for row in data["invalid_inputs.json"]["configurations"]
+        for r in row["responses"].values()
+    )
     assert summary["invalid_inputs"]["assessments"] == dict(assessments)
     targets = data["port.json"]["ports"][0]["targets"]
     assert summary["port"]["emitted"] == sum(1 for t in targets if t["call"])
@@ -695,8 +878,11 @@ def test_audit_cells_carry_their_verdict(tmp_path: Path) -> None:
     folder = tmp_path / "audit"
     audit_files(folder)
     parsed = parse_html(write_report([folder]))
-    cells = [attrs.get("class") for tag, attrs in parsed.tags
-             if tag == "td" and "cell" in (attrs.get("class") or "")]
+    cells = [
+        attrs.get("class")
+        for tag, attrs in parsed.tags
+        if tag == "td" and "cell" in (attrs.get("class") or "")
+    ]
     # port: verified, not verified, not expressible; modes: agree, differ, nothing compared;
     # invalid: silently accepted (fail), ok (pass)
     assert cells.count("cell pass") >= 4 and cells.count("cell fail") >= 3 and "cell unsup" in cells

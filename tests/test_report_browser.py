@@ -19,8 +19,15 @@ from test_report import MARKUP, PASSING, Entry, MarkupTarget, buggy_entries, mak
 
 from harness.report.model import write_report
 
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync")
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
 
 
 def _executable(env: str, *names: str) -> str | None:
@@ -34,8 +41,9 @@ CHROMEDRIVER = _executable("CHROMEDRIVER", "chromedriver")
 
 pytestmark = [
     pytest.mark.skipif(CHROMIUM is None, reason="Chromium not installed (apt-get install -y chromium)"),
-    pytest.mark.skipif(CHROMEDRIVER is None,
-                       reason="chromedriver not installed (apt-get install -y chromium-driver)"),
+    pytest.mark.skipif(
+        CHROMEDRIVER is None, reason="chromedriver not installed (apt-get install -y chromium-driver)"
+    ),
 ]
 
 
@@ -44,22 +52,30 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A report with three findings, an unsupported case and markup in a spec name and a message."""
     folder = tmp_path_factory.mktemp("browser")
     make_run(folder / "a", buggy_entries(), run_id="run-a")
-    make_run(folder / "b", [Entry(MarkupTarget(), PASSING[0], True), Entry(CorrectTarget(), PASSING[1])],
-             run_id="run-b", spec=MARKUP)
+    make_run(
+        folder / "b",
+        [Entry(MarkupTarget(), PASSING[0], True), Entry(CorrectTarget(), PASSING[1])],
+        run_id="run-b",
+        spec=MARKUP,
+    )
     return write_report([folder / "a", folder / "b"])
 
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """Headless Chromium through chromedriver, with a fresh profile and the browser log on."""
-    webdriver = pytest.importorskip("selenium.webdriver",
-                                    reason="selenium not installed (pip install selenium)")
+    webdriver = pytest.importorskip(
+        "selenium.webdriver", reason="selenium not installed (pip install selenium)"
+    )
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
-    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
-                 "--window-size=1400,1000"):
+    for flag in (
+        *CHROMIUM_FLAGS,
+        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
+        "--window-size=1400,1000",
+    ):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
@@ -103,7 +119,8 @@ def test_finding_expands_on_click(opened: Any) -> None:
     assert images
     for img in images:  # decoded by the browser, at the size the page declares
         natural, declared = opened.execute_script(
-            "const i = arguments[0]; return [i.complete && i.naturalWidth, i.getAttribute('width')]", img)
+            "const i = arguments[0]; return [i.complete && i.naturalWidth, i.getAttribute('width')]", img
+        )
         assert natural == int(declared) > 0
     assert "python -m harness repro" in body.find_element(_by("CSS_SELECTOR"), ".repro pre").text
 
@@ -120,9 +137,12 @@ def test_filter_and_expand_all(opened: Any) -> None:
 
 def test_markup_is_shown_as_text_and_never_runs(opened: Any) -> None:
     assert opened.execute_script("return typeof window.__pwned") == "undefined"
-    markup = next(d for d in opened.find_elements(_by("CSS_SELECTOR"), "details.finding")
-                  if "error" in d.find_element(_by("CSS_SELECTOR"), "summary .badge").text
-                  and "test.markup" in d.get_attribute("data-search"))
+    markup = next(
+        d
+        for d in opened.find_elements(_by("CSS_SELECTOR"), "details.finding")
+        if "error" in d.find_element(_by("CSS_SELECTOR"), "summary .badge").text
+        and "test.markup" in d.get_attribute("data-search")
+    )
     markup.find_element(_by("TAG_NAME"), "summary").click()
     message = markup.find_element(_by("CSS_SELECTOR"), ".fbody pre").text
     assert "<script>window.__pwned = 1</script>" in message

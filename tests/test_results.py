@@ -64,12 +64,18 @@ def test_a_snippet_generator_that_raises_leaves_a_stand_in(tmp_path: Path) -> No
     target = _BrokenSnippet()
     verdict = judge(CASE, target)  # bias=False: ThreeBugTarget raises, an error finding
     record = make_record(case=CASE, target=target, verdict=verdict, spec="s", run_id="r")
-    folder = write_finding(tmp_path / "f", case=CASE, target=target, record=record,
-                           command="python -m harness repro results.jsonl 1")
+    folder = write_finding(
+        tmp_path / "f",
+        case=CASE,
+        target=target,
+        record=record,
+        command="python -m harness repro results.jsonl 1",
+    )
     assert json.loads((folder / "case.json").read_text()) == CASE.to_dict()
     readme = (folder / "README.txt").read_text(encoding="utf-8")
     assert "no standalone snippet: the target's snippet() raised ValueError: template bug" in readme
-    ran = subprocess.run([sys.executable, "snippet.py"], cwd=folder, capture_output=True, text=True,
-                         timeout=60)
+    ran = subprocess.run(
+        [sys.executable, "snippet.py"], cwd=folder, capture_output=True, text=True, timeout=60
+    )
     assert ran.returncode == 1 and "no snippet: ValueError: template bug" in ran.stderr
     assert "python -m harness repro results.jsonl 1" in (folder / "snippet.py").read_text(encoding="utf-8")

@@ -333,7 +333,8 @@ def test_default_specs_load(default_specs: dict[str, Spec]) -> None:
 
 def _shapes(spec: Spec) -> list[tuple[str, tuple[int, ...]]]:
     return [
-        (pin.source, output_shape(case)) for pin, case in zip(spec.pinned, spec.pinned_cases(), strict=True)
+        (pin.source, output_shape(case))
+        for pin, case in zip(spec.pinned, spec.pinned_cases(), strict=True)
         if case.padding_mode == "explicit"
     ]
 
@@ -393,46 +394,66 @@ OUTSIDE_SPEC = (
 
 
 def _inside_case(**changes: object) -> Case:
-    fields: dict[str, object] = dict(input_size=(3, 3), kernel_size=(2, 2), stride=(2, 1), in_channels=2,
-                                     out_channels=2, dtype="float64")
+    fields: dict[str, object] = dict(
+        input_size=(3, 3), kernel_size=(2, 2), stride=(2, 1), in_channels=2, out_channels=2, dtype="float64"
+    )
     fields.update(changes)
     return Case.make(**fields)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(("changes", "keys"), [
-    ({}, set()),
-    ({"batch": 3}, {"batch"}),
-    ({"groups": 2, "in_channels": 2, "out_channels": 2}, {"channels.in_per_group"}),
-    ({"in_channels": 4}, {"channels.in_per_group"}),
-    ({"out_channels": 3}, {"channels.out_per_group"}),
-    ({"input_size": (1, 3)}, {"input_size"}),
-    ({"kernel_size": (4, 1)}, {"kernel_size"}),
-    ({"stride": (3, 1)}, {"stride"}),
-    ({"dilation": (1, 2)}, {"dilation"}),
-    ({"pads_begin": (2, 0), "pads_end": (2, 0)}, {"crops.max"}),
-    ({"pads_begin": (1, 0)}, {"crops.asymmetric_probability"}),
-    ({"output_padding": (0, 2)}, {"output_padding.max"}),
-    ({"bias": False}, {"bias"}),
-    ({"dtype": "float32"}, {"dtypes"}),
-    ({"layout": "channels_last"}, {"layouts"}),
-    ({"distribution": "small_int"}, {"distributions"}),
-    ({"padding_mode": "same"}, {"padding_modes"}),
-    ({"batch": 2, "in_channels": 3, "out_channels": 2, "input_size": (4, 4)}, set()),
-    ({"batch": 2, "groups": 2, "in_channels": 6, "out_channels": 4, "input_size": (4, 4),
-      "kernel_size": (3, 3), "stride": (2, 2)}, {"max_elements"}),  # 648 output elements
-])
+@pytest.mark.parametrize(
+    ("changes", "keys"),
+    [
+        ({}, set()),
+        ({"batch": 3}, {"batch"}),
+        ({"groups": 2, "in_channels": 2, "out_channels": 2}, {"channels.in_per_group"}),
+        ({"in_channels": 4}, {"channels.in_per_group"}),
+        ({"out_channels": 3}, {"channels.out_per_group"}),
+        ({"input_size": (1, 3)}, {"input_size"}),
+        ({"kernel_size": (4, 1)}, {"kernel_size"}),
+        ({"stride": (3, 1)}, {"stride"}),
+        ({"dilation": (1, 2)}, {"dilation"}),
+        ({"pads_begin": (2, 0), "pads_end": (2, 0)}, {"crops.max"}),
+        ({"pads_begin": (1, 0)}, {"crops.asymmetric_probability"}),
+        ({"output_padding": (0, 2)}, {"output_padding.max"}),
+        ({"bias": False}, {"bias"}),
+        ({"dtype": "float32"}, {"dtypes"}),
+        ({"layout": "channels_last"}, {"layouts"}),
+        ({"distribution": "small_int"}, {"distributions"}),
+        ({"padding_mode": "same"}, {"padding_modes"}),
+        ({"batch": 2, "in_channels": 3, "out_channels": 2, "input_size": (4, 4)}, set()),
+        (
+            {
+                "batch": 2,
+                "groups": 2,
+                "in_channels": 6,
+                "out_channels": 4,
+                "input_size": (4, 4),
+                "kernel_size": (3, 3),
+                "stride": (2, 2),
+            },
+            {"max_elements"},
+        ),  # 648 output elements
+    ],
+)
 def test_outside_names_each_key_a_case_leaves(changes: dict[str, object], keys: set[str]) -> None:
     spec = parse_spec(OUTSIDE_SPEC)
     assert spec.outside(_inside_case(**changes)) == keys
 
 
-@pytest.mark.parametrize(("changes", "keys"), [
-    ({"pads_begin": (1, 1), "pads_end": (1, 1)}, set()),  # d·(k − 1) = 1 in both dims
-    ({"pads_begin": (2, 0), "pads_end": (2, 0)}, {"crops.max"}),
-    ({"output_padding": (2, 1)}, set()),  # max(s, d) + 1 = 3 and 2
-    ({"output_padding": (0, 3)}, {"output_padding.max"}),
-])
+@pytest.mark.parametrize(
+    ("changes", "keys"),
+    [
+        ({"pads_begin": (1, 1), "pads_end": (1, 1)}, set()),  # d·(k − 1) = 1 in both dims
+        ({"pads_begin": (2, 0), "pads_end": (2, 0)}, {"crops.max"}),
+        ({"output_padding": (2, 1)}, set()),  # max(s, d) + 1 = 3 and 2
+        ({"output_padding": (0, 3)}, {"output_padding.max"}),
+    ],
+)
 def test_outside_applies_auto_limits_per_dimension(changes: dict[str, object], keys: set[str]) -> None:
-    spec = parse_spec(OUTSIDE_SPEC.replace("crops: {max: 1}", "crops: {max: auto}")
-                      .replace("output_padding: {max: 1}", "output_padding: {max: auto}"))
+    spec = parse_spec(
+        OUTSIDE_SPEC.replace("crops: {max: 1}", "crops: {max: auto}").replace(
+            "output_padding: {max: 1}", "output_padding: {max: auto}"
+        )
+    )
     assert spec.outside(_inside_case(**changes)) == keys

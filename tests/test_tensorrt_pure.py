@@ -33,8 +33,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _case(**kw: Any) -> Case:
-    base: dict[str, Any] = {"input_size": (5, 4), "kernel_size": 3, "in_channels": 2,
-                            "out_channels": 3, "dtype": "float32"}
+    base: dict[str, Any] = {
+        "input_size": (5, 4),
+        "kernel_size": 3,
+        "in_channels": 2,
+        "out_channels": 3,
+        "dtype": "float32",
+    }
     base.update(kw)
     return Case.make(**base)
 
@@ -42,9 +47,16 @@ def _case(**kw: Any) -> Case:
 def _attrs(**kw: Any) -> tm.DeconvAttributes:
     """Layer attributes written directly (for limits too large to build a Case's arrays for)."""
     base: dict[str, Any] = {
-        "num_output_maps": 4, "kernel_shape": (3, 3), "kernel_weights_shape": (2, 4, 3, 3),
-        "bias_count": 0, "num_groups": 1, "stride_nd": (2, 2), "dilation_nd": (1, 1),
-        "pre_padding": (0, 0), "post_padding": (0, 0), "padding_mode": "EXPLICIT_ROUND_DOWN",
+        "num_output_maps": 4,
+        "kernel_shape": (3, 3),
+        "kernel_weights_shape": (2, 4, 3, 3),
+        "bias_count": 0,
+        "num_groups": 1,
+        "stride_nd": (2, 2),
+        "dilation_nd": (1, 1),
+        "pre_padding": (0, 0),
+        "post_padding": (0, 0),
+        "padding_mode": "EXPLICIT_ROUND_DOWN",
         "input_shape": (1, 2, 4, 4),
     }
     base.update(kw)
@@ -74,8 +86,9 @@ def _attrs(**kw: Any) -> tm.DeconvAttributes:
         ("EXPLICIT_ROUND_DOWN", 1, 1, 1, 1, 0, 0, 1),
     ],
 )
-def test_documented_size(mode: str, n: int, k: int, s: int, d: int, pre: int, post: int,
-                         expected: int) -> None:
+def test_documented_size(
+    mode: str, n: int, k: int, s: int, d: int, pre: int, post: int, expected: int
+) -> None:
     assert tm.documented_size(mode, n, k, s, d, pre, post) == expected
 
 
@@ -119,9 +132,19 @@ def test_documented_modes_resolve_to_the_seed_crops() -> None:
 
 
 def test_translation_of_an_explicit_case() -> None:
-    case = _case(input_size=(5, 4), kernel_size=(2, 3), in_channels=4, out_channels=6, groups=2,
-                 stride=(2, 1), dilation=(1, 2), pads_begin=(1, 0), pads_end=(2, 1),
-                 output_padding=(1, 0), batch=2)
+    case = _case(
+        input_size=(5, 4),
+        kernel_size=(2, 3),
+        in_channels=4,
+        out_channels=6,
+        groups=2,
+        stride=(2, 1),
+        dilation=(1, 2),
+        pads_begin=(1, 0),
+        pads_end=(2, 1),
+        output_padding=(1, 0),
+        batch=2,
+    )
     attrs = tm.translate(case)
     assert isinstance(attrs, tm.DeconvAttributes)
     assert attrs.num_output_maps == 6
@@ -149,8 +172,9 @@ def test_translation_of_named_modes_and_refusals() -> None:
     assert "2D or 3D only" in str(tm.translate(_case(input_size=5)))
     past = tm.translate(_case(stride=2, pads_end=(1, 0), output_padding=(2, 0)))
     assert isinstance(past, str) and "no output_padding" in past and "negative" in past
-    assert isinstance(tm.translate(_case(stride=2, pads_end=(2, 0), output_padding=(2, 0))),
-                      tm.DeconvAttributes)
+    assert isinstance(
+        tm.translate(_case(stride=2, pads_end=(2, 0), output_padding=(2, 0))), tm.DeconvAttributes
+    )
     with pytest.raises(ValueError, match="explicit_mode"):
         tm.translate(_case(), "SAME_UPPER")
 
@@ -166,16 +190,19 @@ def test_kernel_weights_are_one_contiguous_ckrs_array() -> None:
 
 def test_volume_limit_at_two_to_the_31() -> None:
     # input 1·2·32768·32768 = 2^31 elements: allowed ("at most 2^31")
-    at_limit = _attrs(input_shape=(1, 2, 32768, 32768), num_output_maps=1, kernel_shape=(1, 1),
-                      stride_nd=(1, 1))
+    at_limit = _attrs(
+        input_shape=(1, 2, 32768, 32768), num_output_maps=1, kernel_shape=(1, 1), stride_nd=(1, 1)
+    )
     assert at_limit.output_size() == (32768, 32768)
     assert tm.volume_reason(at_limit) is None
-    over_input = _attrs(input_shape=(1, 2, 32768, 32769), num_output_maps=1, kernel_shape=(1, 1),
-                        stride_nd=(1, 1))
+    over_input = _attrs(
+        input_shape=(1, 2, 32768, 32769), num_output_maps=1, kernel_shape=(1, 1), stride_nd=(1, 1)
+    )
     assert "input tensor would hold 2147549184" in (tm.volume_reason(over_input) or "")
     # output 1·2·32768·32768 + one more row: the input is small, the output is over
-    over_output = _attrs(input_shape=(1, 1, 32768, 32768), num_output_maps=2, kernel_shape=(2, 1),
-                         stride_nd=(1, 1))
+    over_output = _attrs(
+        input_shape=(1, 1, 32768, 32768), num_output_maps=2, kernel_shape=(2, 1), stride_nd=(1, 1)
+    )
     assert "output tensor would hold 2147549184" in (tm.volume_reason(over_output) or "")
 
 
@@ -191,15 +218,23 @@ def test_a_plain_fp16_layer_is_dla_eligible() -> None:
     ("change", "precision", "fragment"),
     [
         ({}, "float32", "FP16 or INT8"),
-        ({"kernel_shape": (3, 3, 3), "stride_nd": (1, 1, 1), "dilation_nd": (1, 1, 1),
-          "pre_padding": (0, 0, 0), "post_padding": (0, 0, 0), "input_shape": (1, 2, 4, 4, 4)},
-         "float16", "2D"),
+        (
+            {
+                "kernel_shape": (3, 3, 3),
+                "stride_nd": (1, 1, 1),
+                "dilation_nd": (1, 1, 1),
+                "pre_padding": (0, 0, 0),
+                "post_padding": (0, 0, 0),
+                "input_shape": (1, 2, 4, 4, 4),
+            },
+            "float16",
+            "2D",
+        ),
         ({"num_groups": 2}, "float16", "num_groups 1"),
         ({"dilation_nd": (1, 2)}, "float16", "dilated"),
         ({"pre_padding": (1, 0)}, "float16", "padding 0"),
         ({"post_padding": (0, 1)}, "float16", "padding 0"),
-        ({"padding_mode": "SAME_UPPER", "kernel_shape": (3, 3), "stride_nd": (2, 2)}, "float16",
-         "padding 0"),
+        ({"padding_mode": "SAME_UPPER", "kernel_shape": (3, 3), "stride_nd": (2, 2)}, "float16", "padding 0"),
     ],
 )
 def test_dla_refusals(change: dict[str, Any], precision: str, fragment: str) -> None:
@@ -214,9 +249,20 @@ def test_same_mode_without_padding_is_dla_eligible() -> None:
 
 @pytest.mark.parametrize(
     ("dims", "ok"),
-    [((1, 1), True), ((32, 32), True), ((33, 1), False), ((1, 33), False), ((1, 64), True),
-     ((64, 1), True), ((96, 1), True), ((1, 128), True), ((64, 64), False), ((2, 64), False),
-     ((1, 65), False), ((1, 256), False)],
+    [
+        ((1, 1), True),
+        ((32, 32), True),
+        ((33, 1), False),
+        ((1, 33), False),
+        ((1, 64), True),
+        ((64, 1), True),
+        ((96, 1), True),
+        ((1, 128), True),
+        ((64, 64), False),
+        ((2, 64), False),
+        ((1, 65), False),
+        ((1, 256), False),
+    ],
 )
 @pytest.mark.parametrize("what", ["kernel_shape", "stride_nd"])
 def test_dla_kernel_and_stride_ranges(what: str, dims: tuple[int, int], ok: bool) -> None:
@@ -226,14 +272,19 @@ def test_dla_kernel_and_stride_ranges(what: str, dims: tuple[int, int], ok: bool
 
 @pytest.mark.parametrize(
     ("change", "ok"),
-    [({"num_output_maps": 8192}, True), ({"num_output_maps": 8193}, False),
-     ({"input_shape": (4096, 2, 4, 4)}, True), ({"input_shape": (4097, 2, 4, 4)}, False),
-     ({"input_shape": (1, 8192, 1, 1)}, True), ({"input_shape": (1, 8193, 1, 1)}, False),
-     ({"input_shape": (1, 2, 1, 8192), "kernel_shape": (1, 1), "stride_nd": (1, 1)}, True),
-     ({"input_shape": (1, 2, 1, 8193), "kernel_shape": (1, 1), "stride_nd": (1, 1)}, False),
-     # output (4097−1)·2 + 1 = 8193 along the last dimension, from an input of 4097
-     ({"input_shape": (1, 2, 1, 4097), "kernel_shape": (1, 1), "stride_nd": (1, 2)}, False),
-     ({"input_shape": (1, 2, 1, 4096), "kernel_shape": (1, 1), "stride_nd": (1, 2)}, True)],
+    [
+        ({"num_output_maps": 8192}, True),
+        ({"num_output_maps": 8193}, False),
+        ({"input_shape": (4096, 2, 4, 4)}, True),
+        ({"input_shape": (4097, 2, 4, 4)}, False),
+        ({"input_shape": (1, 8192, 1, 1)}, True),
+        ({"input_shape": (1, 8193, 1, 1)}, False),
+        ({"input_shape": (1, 2, 1, 8192), "kernel_shape": (1, 1), "stride_nd": (1, 1)}, True),
+        ({"input_shape": (1, 2, 1, 8193), "kernel_shape": (1, 1), "stride_nd": (1, 1)}, False),
+        # output (4097−1)·2 + 1 = 8193 along the last dimension, from an input of 4097
+        ({"input_shape": (1, 2, 1, 4097), "kernel_shape": (1, 1), "stride_nd": (1, 2)}, False),
+        ({"input_shape": (1, 2, 1, 4096), "kernel_shape": (1, 1), "stride_nd": (1, 2)}, True),
+    ],
 )
 def test_dla_size_limits(change: dict[str, Any], ok: bool) -> None:
     reason = tm.dla_reason(_attrs(**change), "float16")
@@ -245,8 +296,16 @@ def test_dla_size_limits(change: dict[str, Any], ok: bool) -> None:
 
 @pytest.mark.parametrize(
     ("c_in", "c_out", "groups", "ok"),
-    [(3, 5, 1, True), (8, 8, 2, True), (8, 6, 2, False), (6, 8, 2, False), (12, 24, 3, True),
-     (12, 18, 3, False), (16, 16, 4, True), (4, 4, 2, False)],
+    [
+        (3, 5, 1, True),
+        (8, 8, 2, True),
+        (8, 6, 2, False),
+        (6, 8, 2, False),
+        (12, 24, 3, True),
+        (12, 18, 3, False),
+        (16, 16, 4, True),
+        (4, 4, 2, False),
+    ],
 )
 def test_int8_channels_per_group(c_in: int, c_out: int, groups: int, ok: bool) -> None:
     reason = tm.int8_groups_reason(c_in, c_out, groups)
@@ -257,8 +316,14 @@ def test_int8_channels_per_group(c_in: int, c_out: int, groups: int, ok: bool) -
 
 @pytest.mark.parametrize(
     ("values", "scale"),
-    [([0.0, 0.0], 1.0), ([-2.0, 1.0, 2.0], 1.0), ([-127.0, 3.0], 1.0), ([128.0, 1.0], 128 / 127),
-     ([0.5, -0.25], 0.5 / 127), ([-254.0], 2.0)],
+    [
+        ([0.0, 0.0], 1.0),
+        ([-2.0, 1.0, 2.0], 1.0),
+        ([-127.0, 3.0], 1.0),
+        ([128.0, 1.0], 128 / 127),
+        ([0.5, -0.25], 0.5 / 127),
+        ([-254.0], 2.0),
+    ],
 )
 def test_int8_scale_choice(values: list[float], scale: float) -> None:
     assert tm.int8_scale(np.array(values)) == pytest.approx(scale, rel=1e-15)
@@ -292,8 +357,11 @@ def test_capability_models() -> None:
 
 
 def test_registry_form_resolves_and_reports_unavailable() -> None:
-    for ref in ("adapters.tensorrt.targets:TensorRTTarget", "adapters.tensorrt.targets:TensorRTDLA",
-                "adapters.tensorrt.targets:TensorRTDLAFallback"):
+    for ref in (
+        "adapters.tensorrt.targets:TensorRTTarget",
+        "adapters.tensorrt.targets:TensorRTDLA",
+        "adapters.tensorrt.targets:TensorRTDLAFallback",
+    ):
         cls = resolve(ref)
         if importlib.util.find_spec("tensorrt") is None:
             assert (cls.unavailable_reason() or "").startswith("cannot import tensorrt")
@@ -330,20 +398,37 @@ def test_pure_hooks_import_no_framework() -> None:
         "t.capabilities(); t.supports(c); t.snippet(c); t.unavailable_reason()\n"
         "print(sorted(m for m in ('tensorrt', 'cuda') if m in sys.modules))\n"
     )
-    run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, text=True, capture_output=True,
-                         timeout=120, check=False)
+    run = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, text=True, capture_output=True, timeout=120, check=False
+    )
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "[]"
 
 
 def test_snippet_is_valid_python_with_the_layer_attributes() -> None:
-    case = _case(input_size=(3, 4), in_channels=4, out_channels=2, groups=2, stride=2,
-                 pads_begin=(1, 0), pads_end=(2, 1), output_padding=(1, 0), dtype="float16")
+    case = _case(
+        input_size=(3, 4),
+        in_channels=4,
+        out_channels=2,
+        groups=2,
+        stride=2,
+        pads_begin=(1, 0),
+        pads_end=(2, 1),
+        output_padding=(1, 0),
+        dtype="float16",
+    )
     text = tt.TensorRTDLAFallback("cuda").snippet(case)
     compile(text, "snippet.py", "exec")
-    for fragment in ("add_deconvolution_nd(inp, 2, trt.Dims((3, 3))", "layer.num_groups = 2",
-                     "layer.pre_padding = trt.Dims((1, 0))", "layer.post_padding = trt.Dims((1, 1))",
-                     "PaddingMode.EXPLICIT_ROUND_DOWN", "DeviceType.DLA", "GPU_FALLBACK", "FP16"):
+    for fragment in (
+        "add_deconvolution_nd(inp, 2, trt.Dims((3, 3))",
+        "layer.num_groups = 2",
+        "layer.pre_padding = trt.Dims((1, 0))",
+        "layer.post_padding = trt.Dims((1, 1))",
+        "PaddingMode.EXPLICIT_ROUND_DOWN",
+        "DeviceType.DLA",
+        "GPU_FALLBACK",
+        "FP16",
+    ):
         assert fragment in text
     assert tt.TensorRTTarget("cuda").snippet(_case(input_size=5)).startswith("# not expressible")
 
@@ -353,8 +438,13 @@ def test_snippet_is_valid_python_with_the_layer_attributes() -> None:
     [
         ([{"Name": "{ForeignNode[deconv]}", "LayerType": "DLA"}], "dla"),
         ([{"Name": "deconv", "LayerType": "Deconvolution"}], "gpu"),
-        ([{"Name": "x_reformat", "LayerType": "Reformat"},
-          {"Name": "deconv", "LayerType": "CaskDeconvolution"}], "gpu"),
+        (
+            [
+                {"Name": "x_reformat", "LayerType": "Reformat"},
+                {"Name": "deconv", "LayerType": "CaskDeconvolution"},
+            ],
+            "gpu",
+        ),
         (["deconv"], "gpu"),
         ([{"Name": "other", "LayerType": "DLA"}], "unknown"),
     ],
@@ -376,10 +466,16 @@ class _Enum:
 
 
 class _Layer:
-    def __init__(self, record: dict[str, Any], x: Any, n: int, k: tuple[int, ...], kernel: Any,
-                 bias: Any) -> None:
-        record.update(num_output_maps=n, kernel_shape=tuple(k), kernel=kernel.array,
-                      bias=bias.array, input_shape=x.shape)
+    def __init__(
+        self, record: dict[str, Any], x: Any, n: int, k: tuple[int, ...], kernel: Any, bias: Any
+    ) -> None:
+        record.update(
+            num_output_maps=n,
+            kernel_shape=tuple(k),
+            kernel=kernel.array,
+            bias=bias.array,
+            input_shape=x.shape,
+        )
         self.__dict__["_record"] = record
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -445,14 +541,29 @@ def _fake_modules(record: dict[str, Any]) -> tuple[types.ModuleType, types.Modul
         mode = record["padding_mode"]
         pre, post = record["pre_padding"], record["post_padding"]
         if mode in tm.SAME_MODES:
-            split = [tm.same_padding(n, k, s, d, mode) for n, k, s, d in
-                     zip(x.shape[2:], record["kernel_shape"], record["stride_nd"], record["dilation_nd"],
-                         strict=True)]
+            split = [
+                tm.same_padding(n, k, s, d, mode)
+                for n, k, s, d in zip(
+                    x.shape[2:],
+                    record["kernel_shape"],
+                    record["stride_nd"],
+                    record["dilation_nd"],
+                    strict=True,
+                )
+            ]
             pre, post = tuple(b for b, _ in split), tuple(a for _, a in split)
         bias = None if record["bias"] is None else record["bias"].astype(np.float64)
-        y = conv_transpose(x, record["kernel"].astype(np.float64), bias, stride=record["stride_nd"],
-                           dilation=record["dilation_nd"], pads_begin=pre, pads_end=post,
-                           output_padding=(0,) * len(pre), groups=record["num_groups"])
+        y = conv_transpose(
+            x,
+            record["kernel"].astype(np.float64),
+            bias,
+            stride=record["stride_nd"],
+            dilation=record["dilation_nd"],
+            pads_begin=pre,
+            pads_end=post,
+            output_padding=(0,) * len(pre),
+            groups=record["num_groups"],
+        )
         out = memory[addresses["y"]]
         out[:] = y.astype(record["kernel"].dtype).tobytes()[: len(out)].ljust(len(out), b"\0")
         record["executions"] = record.get("executions", 0) + 1
@@ -461,19 +572,26 @@ def _fake_modules(record: dict[str, Any]) -> tuple[types.ModuleType, types.Modul
     class Engine:
         def get_tensor_shape(self, name: str) -> tuple[int, ...]:
             attrs = tm.DeconvAttributes(
-                num_output_maps=record["num_output_maps"], kernel_shape=record["kernel_shape"],
-                kernel_weights_shape=record["kernel"].shape, bias_count=0,
-                num_groups=record["num_groups"], stride_nd=record["stride_nd"],
-                dilation_nd=record["dilation_nd"], pre_padding=record["pre_padding"],
-                post_padding=record["post_padding"], padding_mode=record["padding_mode"],
-                input_shape=record["input_shape"])
+                num_output_maps=record["num_output_maps"],
+                kernel_shape=record["kernel_shape"],
+                kernel_weights_shape=record["kernel"].shape,
+                bias_count=0,
+                num_groups=record["num_groups"],
+                stride_nd=record["stride_nd"],
+                dilation_nd=record["dilation_nd"],
+                pre_padding=record["pre_padding"],
+                post_padding=record["post_padding"],
+                padding_mode=record["padding_mode"],
+                input_shape=record["input_shape"],
+            )
             return (record["input_shape"][0], record["num_output_maps"], *attrs.output_size())
 
         def create_execution_context(self) -> types.SimpleNamespace:
             addresses: dict[str, int] = {}
             return types.SimpleNamespace(
                 set_tensor_address=lambda name, ptr: addresses.__setitem__(name, ptr),
-                execute_async_v3=lambda stream: execute(addresses, stream))
+                execute_async_v3=lambda stream: execute(addresses, stream),
+            )
 
         def create_engine_inspector(self) -> types.SimpleNamespace:
             kind = "DLA" if record.get("default_device_type") == trt.DeviceType.DLA else "Deconvolution"
@@ -486,7 +604,9 @@ def _fake_modules(record: dict[str, Any]) -> tuple[types.ModuleType, types.Modul
 
     trt.Builder = lambda logger: types.SimpleNamespace(
         create_network=lambda flags: record.__setitem__("network_flags", flags) or Network(),
-        create_builder_config=Config, build_serialized_network=build)
+        create_builder_config=Config,
+        build_serialized_network=build,
+    )
     trt.Runtime = lambda logger: types.SimpleNamespace(deserialize_cuda_engine=lambda plan: Engine())
 
     cudart = types.ModuleType("cuda.bindings.runtime")
@@ -522,8 +642,12 @@ def stand_in(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     bindings = types.ModuleType("cuda.bindings")
     bindings.runtime = cudart
     cuda.bindings = bindings
-    for name, module in (("tensorrt", trt), ("cuda", cuda), ("cuda.bindings", bindings),
-                         ("cuda.bindings.runtime", cudart)):
+    for name, module in (
+        ("tensorrt", trt),
+        ("cuda", cuda),
+        ("cuda.bindings", bindings),
+        ("cuda.bindings.runtime", cudart),
+    ):
         monkeypatch.setitem(sys.modules, name, module)
     return record
 
@@ -531,12 +655,34 @@ def stand_in(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
 @pytest.mark.parametrize(
     "case",
     [
-        _case(input_size=(4, 3), kernel_size=(3, 2), in_channels=4, out_channels=6, groups=2,
-              stride=(2, 1), dilation=(1, 2), pads_begin=(1, 0), pads_end=(2, 1), output_padding=(1, 0)),
-        _case(input_size=(2, 3, 2), kernel_size=2, stride=2, bias=False, pads_begin=(0, 1, 0),
-              pads_end=(1, 0, 0)),
-        _case(input_size=(4, 4), kernel_size=4, stride=2, padding_mode="same_lower", dtype="float16",
-              distribution="small_int"),
+        _case(
+            input_size=(4, 3),
+            kernel_size=(3, 2),
+            in_channels=4,
+            out_channels=6,
+            groups=2,
+            stride=(2, 1),
+            dilation=(1, 2),
+            pads_begin=(1, 0),
+            pads_end=(2, 1),
+            output_padding=(1, 0),
+        ),
+        _case(
+            input_size=(2, 3, 2),
+            kernel_size=2,
+            stride=2,
+            bias=False,
+            pads_begin=(0, 1, 0),
+            pads_end=(1, 0, 0),
+        ),
+        _case(
+            input_size=(4, 4),
+            kernel_size=4,
+            stride=2,
+            padding_mode="same_lower",
+            dtype="float16",
+            distribution="small_int",
+        ),
     ],
     ids=["2d-groups-crops", "3d-no-bias", "2d-f16-same-lower"],
 )
@@ -571,16 +717,19 @@ def test_engines_are_cached_per_configuration(stand_in: dict[str, Any]) -> None:
     assert stand_in["builds"] == 2 and stand_in["timing_caches"] == 1
 
 
-def test_doc_mismatch_when_the_size_departs_from_seed_000(stand_in: dict[str, Any],
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_doc_mismatch_when_the_size_departs_from_seed_000(
+    stand_in: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     # A TensorRT that returned I·S for SAME even when the kernel is shorter than the stride would be
     # reported against seed 000's min(I·S, F): here the stand-in is made to do exactly that.
     case = _case(input_size=(3, 3), kernel_size=2, stride=4, padding_mode="same")
     target = tt.TensorRTTarget("cuda")
     real_size = tm.DeconvAttributes.output_size
-    monkeypatch.setattr(tm.DeconvAttributes, "output_size",
-                        lambda self: tuple(n * s for n, s in zip(self.input_shape[2:], self.stride_nd,
-                                                                 strict=True)))
+    monkeypatch.setattr(
+        tm.DeconvAttributes,
+        "output_size",
+        lambda self: tuple(n * s for n, s in zip(self.input_shape[2:], self.stride_nd, strict=True)),
+    )
     verdict = judge(case, target)
     monkeypatch.setattr(tm.DeconvAttributes, "output_size", real_size)
     assert verdict.outcome == DOC_MISMATCH

@@ -131,8 +131,9 @@ def test_no_false_alarm_on_torch_cpu(dtype: str) -> None:
     for i in range(90):
         case = random_symmetric_case(rng, dtype, ("normal", "uniform", "large")[i % 3])
         arrays = make_arrays(case)
-        result = compare(_torch_run(case, arrays), ReferenceResult.for_case(case, arrays), dtype,
-                         TORCH_CPU[dtype])
+        result = compare(
+            _torch_run(case, arrays), ReferenceResult.for_case(case, arrays), dtype, TORCH_CPU[dtype]
+        )
         if result.intermediate_overflow:
             continue  # a real divergence of float16 tap sums, judged elsewhere
         assert result.passed, f"{case.short()}: {result.message}"
@@ -147,8 +148,12 @@ def test_declared_model_matters_for_torch_half_types() -> None:
     for _ in range(30):
         case = random_symmetric_case(rng, "float16", "normal")
         arrays = make_arrays(case)
-        result = compare(_torch_run(case, arrays), ReferenceResult.for_case(case, arrays), "float16",
-                         AccumulationModel("float32", "float32"))
+        result = compare(
+            _torch_run(case, arrays),
+            ReferenceResult.for_case(case, arrays),
+            "float16",
+            AccumulationModel("float32", "float32"),
+        )
         exceeded += not result.passed
     # torch CPU rounds per-tap partial sums to float16: a round-once declaration must be refuted.
     assert exceeded >= 10
@@ -163,9 +168,12 @@ def test_planted_errors_are_caught(kind: str) -> None:
     for _ in range(40):
         case = random_symmetric_case(rng, "float32", "normal")
         if kind == "zero_extension":
-            case = case.replace(bias=True, pads_begin=(0,) * case.rank, pads_end=(0,) * case.rank,
-                                output_padding=tuple(max(s, d) - 1 for s, d in
-                                                     zip(case.stride, case.dilation, strict=True)))
+            case = case.replace(
+                bias=True,
+                pads_begin=(0,) * case.rank,
+                pads_end=(0,) * case.rank,
+                output_padding=tuple(max(s, d) - 1 for s, d in zip(case.stride, case.dilation, strict=True)),
+            )
         arrays = make_arrays(case)
         plant = planted_output(kind, case, arrays, _torch_run, rng)
         if plant is None or plant[1] == 0.0:
@@ -189,8 +197,17 @@ def test_finite_fast_path_matches_general_path(
     inputs give zero bounds (exact sums), where 0/0 must read as a match and x/0 as a mismatch."""
     import harness.oracle.tolerance as tolerance
 
-    case = _case(input_size=(7, 6), kernel_size=3, stride=2, in_channels=4, out_channels=3, groups=1,
-                 dtype=dtype, distribution=distribution, batch=2)
+    case = _case(
+        input_size=(7, 6),
+        kernel_size=3,
+        stride=2,
+        in_channels=4,
+        out_channels=3,
+        groups=1,
+        dtype=dtype,
+        distribution=distribution,
+        batch=2,
+    )
     ref = ReferenceResult.for_case(case, make_arrays(case))
     expected = round_to_format(ref.exact, dtype)
     rng = np.random.default_rng(7)
@@ -202,8 +219,19 @@ def test_finite_fast_path_matches_general_path(
     with monkeypatch.context() as patch:
         patch.setattr(tolerance, "_all_finite_in_range", lambda *args: False)
         general = compare(got, ref, dtype, model)
-    for field in ("passed", "max_abs_error", "max_rel_error", "max_ulp_error", "worst_index", "mismatched",
-                  "nonfinite_mismatches", "compared", "message", "intermediate_overflow"):
+    for field in (
+        "passed",
+        "max_abs_error",
+        "max_rel_error",
+        "max_ulp_error",
+        "worst_index",
+        "mismatched",
+        "nonfinite_mismatches",
+        "compared",
+        "message",
+        "intermediate_overflow",
+    ):
         assert getattr(fast, field) == getattr(general, field), field
-    assert fast.error_ratio == general.error_ratio or (np.isinf(fast.error_ratio)
-                                                       and np.isinf(general.error_ratio))
+    assert fast.error_ratio == general.error_ratio or (
+        np.isinf(fast.error_ratio) and np.isinf(general.error_ratio)
+    )

@@ -31,14 +31,20 @@ def limits(tmp_path: Path) -> Iterator[workers.WorkerSettings]:
         yield workers.SETTINGS
     finally:
         workers.shutdown_all()
-        (workers.SETTINGS.case_timeout, workers.SETTINGS.memory_limit_mb,
-         workers.SETTINGS.log_dir) = saved
+        (workers.SETTINGS.case_timeout, workers.SETTINGS.memory_limit_mb, workers.SETTINGS.log_dir) = saved
 
 
 def case_with(channels: int, seed: int = 0) -> Case:
     """A small 1D case whose in_channels selects MisbehavingTarget's behaviour."""
-    return Case.make(input_size=4, kernel_size=3, stride=2, in_channels=channels, out_channels=2,
-                     dtype="float64", seed=seed)
+    return Case.make(
+        input_size=4,
+        kernel_size=3,
+        stride=2,
+        in_channels=channels,
+        out_channels=2,
+        dtype="float64",
+        seed=seed,
+    )
 
 
 def test_runs_in_another_process_and_reuses_it(limits: workers.WorkerSettings) -> None:
@@ -58,8 +64,13 @@ def test_runs_in_another_process_and_reuses_it(limits: workers.WorkerSettings) -
 
 @pytest.mark.parametrize(
     ("channels", "outcome", "detail"),
-    [(3, CRASH, "SIGABRT"), (5, CRASH, "SIGSEGV"), (7, CRASH, "exit 3"), (9, TIMEOUT, "8s"),
-     (11, CRASH, "memory_limit")],
+    [
+        (3, CRASH, "SIGABRT"),
+        (5, CRASH, "SIGSEGV"),
+        (7, CRASH, "exit 3"),
+        (9, TIMEOUT, "8s"),
+        (11, CRASH, "memory_limit"),
+    ],
 )
 def test_misbehaviour_becomes_an_outcome_and_the_worker_restarts(
     limits: workers.WorkerSettings, channels: int, outcome: str, detail: str
@@ -136,23 +147,44 @@ SLOW = "tests.targets_for_tests:SlowTarget"
 
 
 def _run_command(out: Path, spec: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "harness", "run", "--targets",
-            "tests.targets_for_tests:MisbehavingTarget,tests.targets_for_tests:CorrectTarget",
-            "--spec", str(spec), "--profile", "ci", "--out", str(out), "--quiet",
-            "--case-timeout", "8", "--worker-memory-mb", "400", *extra]
+    return [
+        sys.executable,
+        "-m",
+        "harness",
+        "run",
+        "--targets",
+        "tests.targets_for_tests:MisbehavingTarget,tests.targets_for_tests:CorrectTarget",
+        "--spec",
+        str(spec),
+        "--profile",
+        "ci",
+        "--out",
+        str(out),
+        "--quiet",
+        "--case-timeout",
+        "8",
+        "--worker-memory-mb",
+        "400",
+        *extra,
+    ]
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
-    return dict(os.environ, PYTHONPATH=str(ROOT), CONVT_FINDINGS_DB=str(tmp_path / "store.jsonl"),
-                HYPOTHESIS_STORAGE_DIRECTORY=str(tmp_path / "hyp"))
+    return dict(
+        os.environ,
+        PYTHONPATH=str(ROOT),
+        CONVT_FINDINGS_DB=str(tmp_path / "store.jsonl"),
+        HYPOTHESIS_STORAGE_DIRECTORY=str(tmp_path / "hyp"),
+    )
 
 
 def test_a_run_survives_every_misbehaviour_and_loses_nothing(tmp_path: Path) -> None:
     spec = tmp_path / "misbehaving.yaml"
     spec.write_text(MISBEHAVING_SPEC + PINNED, encoding="utf-8")
     out = tmp_path / "run"
-    proc = subprocess.run(_run_command(out, spec), cwd=ROOT, env=_env(tmp_path), capture_output=True,
-                          text=True, timeout=600)
+    proc = subprocess.run(
+        _run_command(out, spec), cwd=ROOT, env=_env(tmp_path), capture_output=True, text=True, timeout=600
+    )
     assert proc.returncode == 1, proc.stderr  # findings → non-zero exit, but a finished run
     records = read_results(out / "results.jsonl")
     meta = json.loads((out / "run.json").read_text())
@@ -171,8 +203,12 @@ def test_a_run_survives_every_misbehaviour_and_loses_nothing(tmp_path: Path) -> 
     # each kind of misbehaviour is one finding with a reproduction folder
     minimal = [r for r in records if r["minimal"]]
     assert {(r["outcome"], r["detail"]) for r in minimal} == {
-        (CRASH, "SIGABRT"), (CRASH, "SIGSEGV"), (CRASH, "exit 3"), (TIMEOUT, "8s"),
-        (CRASH, "memory_limit")}
+        (CRASH, "SIGABRT"),
+        (CRASH, "SIGSEGV"),
+        (CRASH, "exit 3"),
+        (TIMEOUT, "8s"),
+        (CRASH, "memory_limit"),
+    }
     for rec in minimal:
         assert (out / rec["finding_dir"] / "snippet.py").exists()
     assert "SIGSEGV" in proc.stdout
@@ -184,13 +220,25 @@ def test_a_killed_run_resumes_without_repeating_or_losing_results(tmp_path: Path
     spec.write_text(MISBEHAVING_SPEC + PINNED, encoding="utf-8")
     env = _env(tmp_path)
     whole = tmp_path / "whole"
-    subprocess.run(_run_command(whole, spec, "--seed", "7"), cwd=ROOT, env=env, capture_output=True,
-                   timeout=600, check=False)
+    subprocess.run(
+        _run_command(whole, spec, "--seed", "7"),
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        timeout=600,
+        check=False,
+    )
     expected = read_results(whole / "results.jsonl")
 
     cut = tmp_path / "cut"
-    proc = subprocess.Popen(_run_command(cut, spec, "--seed", "7"), cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        _run_command(cut, spec, "--seed", "7"),
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 300
     results = cut / "results.jsonl"
     while time.monotonic() < deadline:  # kill it part-way: after some results, before the end
@@ -203,8 +251,14 @@ def test_a_killed_run_resumes_without_repeating_or_losing_results(tmp_path: Path
     assert 0 < len(before) < len(expected)
     assert json.loads((cut / "run.json").read_text())["status"] == "running"
 
-    resumed = subprocess.run([sys.executable, "-m", "harness", "run", "--resume", str(cut), "--quiet"],
-                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    resumed = subprocess.run(
+        [sys.executable, "-m", "harness", "run", "--resume", str(cut), "--quiet"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert resumed.returncode == 1, resumed.stderr
     after = read_results(results)
     assert after[: len(before)] == before  # nothing rewritten
@@ -237,19 +291,40 @@ def test_ctrl_c_or_sigterm_stops_a_run_cleanly_and_it_resumes(tmp_path: Path, se
     spec = tmp_path / "small.yaml"
     spec.write_text(MISBEHAVING_SPEC + PINNED, encoding="utf-8")
     env = _env(tmp_path)
-    command = [sys.executable, "-m", "harness", "run", "--targets", SLOW, "--spec", str(spec),
-               "--profile", "dev", "--quiet", "--seed", "11"]
+    command = [
+        sys.executable,
+        "-m",
+        "harness",
+        "run",
+        "--targets",
+        SLOW,
+        "--spec",
+        str(spec),
+        "--profile",
+        "dev",
+        "--quiet",
+        "--seed",
+        "11",
+    ]
     whole = tmp_path / "whole"
-    subprocess.run([*command, "--out", str(whole)], cwd=ROOT, env=env, capture_output=True, timeout=600,
-                   check=False)
+    subprocess.run(
+        [*command, "--out", str(whole)], cwd=ROOT, env=env, capture_output=True, timeout=600, check=False
+    )
     expected = read_results(whole / "results.jsonl")
 
     cut = tmp_path / "cut"
     # SIGINT back to its default in the child: a shell starts background jobs (a CI runner's,
     # say) with SIGINT ignored, and Python raises no KeyboardInterrupt for an ignored signal.
-    proc = subprocess.Popen([*command, "--out", str(cut)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    proc = subprocess.Popen(
+        [*command, "--out", str(cut)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     results = cut / "results.jsonl"
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:  # 50 ms a case: seconds of run are left after a quarter
@@ -265,18 +340,26 @@ def test_ctrl_c_or_sigterm_stops_a_run_cleanly_and_it_resumes(tmp_path: Path, se
     assert json.loads((cut / "run.json").read_text())["status"] == "interrupted"
     assert _processes_with_env(str(tmp_path / "store.jsonl")) == [], "a worker outlived the run"
 
-    resumed = subprocess.run([sys.executable, "-m", "harness", "run", "--resume", str(cut), "--quiet"],
-                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    resumed = subprocess.run(
+        [sys.executable, "-m", "harness", "run", "--resume", str(cut), "--quiet"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert resumed.returncode in (0, 1), resumed.stderr
     after = read_results(results)
     assert after[: len(before)] == before
     assert sorted(json.dumps(r["case"], sort_keys=True) for r in after) == sorted(
-        json.dumps(r["case"], sort_keys=True) for r in expected)
+        json.dumps(r["case"], sort_keys=True) for r in expected
+    )
     assert json.loads((cut / "run.json").read_text())["status"] == "complete"
 
 
-def test_ctrl_c_while_waiting_for_workers_kills_them(limits: workers.WorkerSettings,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ctrl_c_while_waiting_for_workers_kills_them(
+    limits: workers.WorkerSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     targets = [workers.isolated(CorrectTarget()), workers.isolated(MisbehavingTarget())]
     for target in targets:
         assert judge(case_with(1), target).outcome == PASS
@@ -322,9 +405,11 @@ def test_shutdown_asks_every_worker_first_and_each_exits_politely(limits: worker
         worker = target.worker
         ask, stop = worker.request_exit, worker.stop
         worker.request_exit = (  # type: ignore[method-assign]
-            lambda w=worker, f=ask: (events.append(("ask", w.framework)), f())[-1])
+            lambda w=worker, f=ask: (events.append(("ask", w.framework)), f())[-1]
+        )
         worker.stop = (  # type: ignore[method-assign]
-            lambda kill=False, w=worker, f=stop: (events.append(("stop", w.framework)), f(kill))[-1])
+            lambda kill=False, w=worker, f=stop: (events.append(("stop", w.framework)), f(kill))[-1]
+        )
     workers.shutdown_all()
     assert [kind for kind, _ in events] == ["ask", "ask", "stop", "stop"], events
     assert [p.returncode for p in procs if p is not None] == [0, 0]  # exited, not killed

@@ -156,15 +156,19 @@ class MindSporeTarget(Target):
             return self.missing_rank_reason
         if case.layout == "channels_last":
             if self.on_cpu():
-                return (f"{self.name}: the NHWC data format exists on GPU only (MindSpore raises "
-                        "ValueError for data_format='NHWC' on other targets)")
+                return (
+                    f"{self.name}: the NHWC data format exists on GPU only (MindSpore raises "
+                    "ValueError for data_format='NHWC' on other targets)"
+                )
             return f"{self.name} has no channels-last form for {case.rank}-D data in this adapter"
         if case.rank == 3 and case.dilation[0] > 1:
             # Undocumented: the Conv3DTranspose primitive (also behind nn.Conv3dTranspose) checks
             # its dilation with third_one=True and raises ValueError for a depth dilation > 1.
-            return (f"{self.name}: Conv3DTranspose requires dilation 1 along depth (got "
-                    f"{case.dilation[0]}; ValueError 'the depth of parameter dilation must be 1', "
-                    "not stated in its documentation)")
+            return (
+                f"{self.name}: Conv3DTranspose requires dilation 1 along depth (got "
+                f"{case.dilation[0]}; ValueError 'the depth of parameter dilation must be 1', "
+                "not stated in its documentation)"
+            )
         return super().supports(case)
 
     def accumulation(self, dtype: str) -> AccumulationModel:
@@ -191,18 +195,24 @@ def snippet_prelude(target: MindSporeTarget, npz: str, squeeze_warm_up: bool = F
     With ``squeeze_warm_up`` (1-D layers) it first makes the one-off NumPy-ABI failure of
     ``ops.Squeeze`` happen visibly, as :meth:`MindSporeTarget.prepare` does.
     """
-    text = ("import numpy as np\nimport mindspore as ms\nfrom mindspore import Tensor, nn, ops\n\n"
-            f"ms.set_device({target.device_target_name()!r})\n")
+    text = (
+        "import numpy as np\nimport mindspore as ms\nfrom mindspore import Tensor, nn, ops\n\n"
+        f"ms.set_device({target.device_target_name()!r})\n"
+    )
     if squeeze_warm_up:
-        text += ("# mindspore 2.10 under NumPy 2: the first ops.Squeeze call of a process (used by\n"
-                 "# nn.Conv1dTranspose) fails once with a NumPy-ABI SystemError; warm it up, visibly.\n"
-                 "try:\n"
-                 "    ops.Squeeze(2)(Tensor(np.ones((1, 1, 1, 1), np.float32)))\n"
-                 "except SystemError as exc:\n"
-                 '    print("NumPy-ABI warm-up failed once:", exc)\n')
-    return text + (f"data = np.load({npz!r})\n"
-                   'x = Tensor(data["x"])\n'
-                   'weight = Tensor(data["weight"])  # (C_in, C_out/group, *kernel)\n')
+        text += (
+            "# mindspore 2.10 under NumPy 2: the first ops.Squeeze call of a process (used by\n"
+            "# nn.Conv1dTranspose) fails once with a NumPy-ABI SystemError; warm it up, visibly.\n"
+            "try:\n"
+            "    ops.Squeeze(2)(Tensor(np.ones((1, 1, 1, 1), np.float32)))\n"
+            "except SystemError as exc:\n"
+            '    print("NumPy-ABI warm-up failed once:", exc)\n'
+        )
+    return text + (
+        f"data = np.load({npz!r})\n"
+        'x = Tensor(data["x"])\n'
+        'weight = Tensor(data["weight"])  # (C_in, C_out/group, *kernel)\n'
+    )
 
 
 def warm_up(target: MindSporeTarget) -> dict[str, str]:
@@ -221,10 +231,8 @@ def warm_up(target: MindSporeTarget) -> dict[str, str]:
         "nn.Conv1dTranspose": lambda: nn.Conv1dTranspose(1, 1, 1, has_bias=True)(t(1, 1, 2)),
         "nn.Conv2dTranspose": lambda: nn.Conv2dTranspose(1, 1, 1, has_bias=True)(t(1, 1, 2, 2)),
         "nn.Conv3dTranspose": lambda: nn.Conv3dTranspose(1, 1, 1, has_bias=True)(t(1, 1, 2, 2, 2)),
-        "ops.Conv2DTranspose": lambda: ops.Conv2DTranspose(1, 1)(t(1, 1, 2, 2), t(1, 1, 1, 1),
-                                                                 (1, 1, 2, 2)),
-        "ops.Conv3DTranspose": lambda: ops.Conv3DTranspose(1, 1, 1)(t(1, 1, 2, 2, 2),
-                                                                    t(1, 1, 1, 1, 1)),
+        "ops.Conv2DTranspose": lambda: ops.Conv2DTranspose(1, 1)(t(1, 1, 2, 2), t(1, 1, 1, 1), (1, 1, 2, 2)),
+        "ops.Conv3DTranspose": lambda: ops.Conv3DTranspose(1, 1, 1)(t(1, 1, 2, 2, 2), t(1, 1, 1, 1, 1)),
         "ops.bias_add": lambda: ops.bias_add(t(1, 1, 2, 2), t(1)),
     }
     record: dict[str, str] = {}
@@ -247,17 +255,25 @@ def _outcome(call: Callable[[], Any]) -> str:
 # a transposed convolution (3-D, 1-D 'same', 2-D 'valid'): the harness reports departures as
 # doc_mismatch. The documentation's ``a / b`` inside a size is read as integer (floor) division.
 SEED_001 = "seeds/001_72a899d02d2b3d39.txt"
-SPLIT_END_2D = ("2.10 docstring of mindspore.nn.Conv2dTranspose, pad_mode 'same': 'if it is odd, the "
-                "excess amount goes to the right/bottom side' (crop ⌊t/2⌋ at the begin, the rest at "
-                f"the end); {DOCS}/nn/mindspore.nn.Conv2dTranspose.html")
-SPLIT_END_1D = ("2.10 docstring of mindspore.nn.Conv1dTranspose, pad_mode 'same': 'if it is odd, the "
-                f"excess padding goes to the right side'; {DOCS}/nn/mindspore.nn.Conv1dTranspose.html")
-SPLIT_END_3D = ("2.10 docstring of mindspore.nn.Conv3dTranspose / ops.Conv3DTranspose, pad_mode 'same': "
-                "'if it is odd, the excess amount goes to the front/right/bottom side'; read as the "
-                "end of every dimension (like right/bottom; 'front' is not defined further); "
-                f"{DOCS}/nn/mindspore.nn.Conv3dTranspose.html")
-SPLIT_VALID = ("'valid' is documented as 'no padding is applied ... extra pixels that could not "
-               "complete a full stride will be discarded': the whole crop is taken off the end")
+SPLIT_END_2D = (
+    "2.10 docstring of mindspore.nn.Conv2dTranspose, pad_mode 'same': 'if it is odd, the "
+    "excess amount goes to the right/bottom side' (crop ⌊t/2⌋ at the begin, the rest at "
+    f"the end); {DOCS}/nn/mindspore.nn.Conv2dTranspose.html"
+)
+SPLIT_END_1D = (
+    "2.10 docstring of mindspore.nn.Conv1dTranspose, pad_mode 'same': 'if it is odd, the "
+    f"excess padding goes to the right side'; {DOCS}/nn/mindspore.nn.Conv1dTranspose.html"
+)
+SPLIT_END_3D = (
+    "2.10 docstring of mindspore.nn.Conv3dTranspose / ops.Conv3DTranspose, pad_mode 'same': "
+    "'if it is odd, the excess amount goes to the front/right/bottom side'; read as the "
+    "end of every dimension (like right/bottom; 'front' is not defined further); "
+    f"{DOCS}/nn/mindspore.nn.Conv3dTranspose.html"
+)
+SPLIT_VALID = (
+    "'valid' is documented as 'no padding is applied ... extra pixels that could not "
+    "complete a full stride will be discarded': the whole crop is taken off the end"
+)
 
 
 def _size_1d_same(n: int, k: int, s: int, d: int) -> int:
@@ -287,44 +303,79 @@ def _size_3d_valid(n: int, k: int, s: int, d: int) -> int:
 def documented_modes(rank: int, api: str) -> dict[str, DocumentedMode]:
     """MindSpore's documented 'same' and 'valid' for ``api`` ("nn" or "ops") at ``rank``."""
     if rank == 1:
-        src = ("2.10 docstring of mindspore.nn.Conv1dTranspose (Outputs); "
-               f"{DOCS}/nn/mindspore.nn.Conv1dTranspose.html")
+        src = (
+            "2.10 docstring of mindspore.nn.Conv1dTranspose (Outputs); "
+            f"{DOCS}/nn/mindspore.nn.Conv1dTranspose.html"
+        )
         return {
-            "same": DocumentedMode("same", "L_out = (L_in + stride − 1) / stride", _size_1d_same,
-                                   "extra_at_end", src, SPLIT_END_1D),
-            "valid": DocumentedMode("valid", "L_out = (L_in − 1)·stride + dilation·(kernel_size − 1) + 1",
-                                    _size_valid_full, "all_at_end", src, SPLIT_VALID),
+            "same": DocumentedMode(
+                "same",
+                "L_out = (L_in + stride − 1) / stride",
+                _size_1d_same,
+                "extra_at_end",
+                src,
+                SPLIT_END_1D,
+            ),
+            "valid": DocumentedMode(
+                "valid",
+                "L_out = (L_in − 1)·stride + dilation·(kernel_size − 1) + 1",
+                _size_valid_full,
+                "all_at_end",
+                src,
+                SPLIT_VALID,
+            ),
         }
     if rank == 2:
-        src = (f"{SEED_001} and the 2.10 docstring of mindspore.nn.Conv2dTranspose (Outputs); "
-               f"{DOCS}/nn/mindspore.nn.Conv2dTranspose.html")
+        src = (
+            f"{SEED_001} and the 2.10 docstring of mindspore.nn.Conv2dTranspose (Outputs); "
+            f"{DOCS}/nn/mindspore.nn.Conv2dTranspose.html"
+        )
         if api == "ops":
-            src = ("mindspore.ops.Conv2DTranspose refers to mindspore.nn.Conv2dTranspose for pad_mode "
-                   f"({DOCS}/ops/mindspore.ops.Conv2DTranspose.html); sizes from " + src)
+            src = (
+                "mindspore.ops.Conv2DTranspose refers to mindspore.nn.Conv2dTranspose for pad_mode "
+                f"({DOCS}/ops/mindspore.ops.Conv2DTranspose.html); sizes from " + src
+            )
         return {
-            "same": DocumentedMode("same", "H_out = H_in·stride", _size_2d_same, "extra_at_end", src,
-                                   SPLIT_END_2D),
-            "valid": DocumentedMode("valid",
-                                    "H_out = H_in·stride + max{(dilation − 1)·(kernel_size − 1) − stride, 0}",
-                                    _size_2d_valid, "all_at_end", src, SPLIT_VALID),
+            "same": DocumentedMode(
+                "same", "H_out = H_in·stride", _size_2d_same, "extra_at_end", src, SPLIT_END_2D
+            ),
+            "valid": DocumentedMode(
+                "valid",
+                "H_out = H_in·stride + max{(dilation − 1)·(kernel_size − 1) − stride, 0}",
+                _size_2d_valid,
+                "all_at_end",
+                src,
+                SPLIT_VALID,
+            ),
         }
-    src = ("2.10 docstring of mindspore.nn.Conv3dTranspose (Outputs); "
-           f"{DOCS}/nn/mindspore.nn.Conv3dTranspose.html")
+    src = (
+        "2.10 docstring of mindspore.nn.Conv3dTranspose (Outputs); "
+        f"{DOCS}/nn/mindspore.nn.Conv3dTranspose.html"
+    )
     if api == "ops":
-        src = ("mindspore.ops.Conv3DTranspose documents only the 'pad' size "
-               f"({DOCS}/ops/mindspore.ops.Conv3DTranspose.html); sizes from nn.Conv3dTranspose, which "
-               "calls this primitive with the same pad_mode: " + src)
+        src = (
+            "mindspore.ops.Conv3DTranspose documents only the 'pad' size "
+            f"({DOCS}/ops/mindspore.ops.Conv3DTranspose.html); sizes from nn.Conv3dTranspose, which "
+            "calls this primitive with the same pad_mode: " + src
+        )
     return {
-        "same": DocumentedMode("same", "D_out = ⌊D_in / stride + 1⌋", _size_3d_same, "extra_at_end", src,
-                               SPLIT_END_3D),
-        "valid": DocumentedMode("valid", "D_out = ⌊(D_in − dilation·(kernel_size − 1)) / stride + 1⌋",
-                                _size_3d_valid, "all_at_end", src, SPLIT_VALID),
+        "same": DocumentedMode(
+            "same", "D_out = ⌊D_in / stride + 1⌋", _size_3d_same, "extra_at_end", src, SPLIT_END_3D
+        ),
+        "valid": DocumentedMode(
+            "valid",
+            "D_out = ⌊(D_in − dilation·(kernel_size − 1)) / stride + 1⌋",
+            _size_3d_valid,
+            "all_at_end",
+            src,
+            SPLIT_VALID,
+        ),
     }
 
 
 def ranked_modes(api: str, ranks: frozenset[int]) -> dict[str, DocumentedMode]:
     """'same' and 'valid' of ``api`` over ``ranks``, each documented per rank."""
-    return {mode: RankedMode.combine(mode, {r: documented_modes(r, api)[mode] for r in sorted(ranks)})
-            for mode in ("same", "valid")}
-
-
+    return {
+        mode: RankedMode.combine(mode, {r: documented_modes(r, api)[mode] for r in sorted(ranks)})
+        for mode in ("same", "valid")
+    }

@@ -29,8 +29,15 @@ from harness.model.case import Case
 from harness.model.modes import DocumentedMode
 
 #: Documented defaults of mindspore.nn.Conv{1,2,3}dTranspose (2.10), left out of call text.
-LAYER_DEFAULTS = {"stride": 1, "pad_mode": "same", "padding": 0, "output_padding": 0, "dilation": 1,
-                  "group": 1, "has_bias": False}
+LAYER_DEFAULTS = {
+    "stride": 1,
+    "pad_mode": "same",
+    "padding": 0,
+    "output_padding": 0,
+    "dilation": 1,
+    "group": 1,
+    "has_bias": False,
+}
 DOC_2D = "https://www.mindspore.cn/docs/en/r2.10.0/api_python/nn/mindspore.nn.Conv2dTranspose.html"
 
 
@@ -58,17 +65,24 @@ class MindSporeNN(MindSporeTarget):
             if isinstance(form, str):
                 return f"nn.Conv1dTranspose takes one padding for both ends: {form}"
             if any(form[1]):
-                return (f"nn.Conv1dTranspose has no output_padding and one padding for both ends: "
-                        f"crops {list(case.pads_begin)}/{list(case.pads_end)} with output_padding "
-                        f"{list(case.output_padding)} is not a symmetric padding")
+                return (
+                    f"nn.Conv1dTranspose has no output_padding and one padding for both ends: "
+                    f"crops {list(case.pads_begin)}/{list(case.pads_end)} with output_padding "
+                    f"{list(case.output_padding)} is not a symmetric padding"
+                )
             return None
         for dim, (op, s, d) in enumerate(zip(case.output_padding, case.stride, case.dilation, strict=True)):
             if op >= max(s, d):
-                where = (f"the documented range of nn.Conv2dTranspose ({DOC_2D})" if case.rank == 2 else
-                         "nn.Conv3dTranspose documents only ≥ 0; its Conv3DTranspose primitive raises "
-                         "ValueError")
-                return (f"output_padding {op} along dim {dim} is outside [0, max(stride, dilation)) = "
-                        f"[0, {max(s, d)}): {where}")
+                where = (
+                    f"the documented range of nn.Conv2dTranspose ({DOC_2D})"
+                    if case.rank == 2
+                    else "nn.Conv3dTranspose documents only ≥ 0; its Conv3DTranspose primitive raises "
+                    "ValueError"
+                )
+                return (
+                    f"output_padding {op} along dim {dim} is outside [0, max(stride, dilation)) = "
+                    f"[0, {max(s, d)}): {where}"
+                )
         return None
 
     def arguments(self, case: Case) -> dict[str, Any]:
@@ -95,8 +109,12 @@ class MindSporeNN(MindSporeTarget):
         held = arrays.container()
         layer = getattr(ms.nn, f"Conv{case.rank}dTranspose")
         bias = self.tensor(held["bias"]) if case.bias else None
-        net = layer(**self.arguments(case), weight_init=self.tensor(held["weight"]), bias_init=bias,
-                    dtype=self.ms_dtype(case))
+        net = layer(
+            **self.arguments(case),
+            weight_init=self.tensor(held["weight"]),
+            bias_init=bias,
+            dtype=self.ms_dtype(case),
+        )
         return self.to_numpy(net(self.tensor(held["x"])))
 
     def snippet(self, case: Case, npz_name: str = "case.npz") -> str:
@@ -129,10 +147,21 @@ class MindSporeNN(MindSporeTarget):
             p.require_symmetric("mindspore.nn.Conv1dTranspose")
             if any(p.output_padding):
                 raise NotExpressible("mindspore.nn.Conv1dTranspose has no output_padding")
-            args.update(kernel_size=p.kernel_size[0], stride=p.stride[0], pad_mode="pad",
-                        padding=p.pads_begin[0], dilation=p.dilation[0])
+            args.update(
+                kernel_size=p.kernel_size[0],
+                stride=p.stride[0],
+                pad_mode="pad",
+                padding=p.pads_begin[0],
+                dilation=p.dilation[0],
+            )
         else:
-            args.update(kernel_size=p.kernel_size, stride=p.stride, pad_mode="pad", padding=p.pairs(),
-                        output_padding=p.output_padding, dilation=p.dilation)
+            args.update(
+                kernel_size=p.kernel_size,
+                stride=p.stride,
+                pad_mode="pad",
+                padding=p.pairs(),
+                output_padding=p.output_padding,
+                dilation=p.dilation,
+            )
         layer = getattr(ms.nn, f"Conv{p.rank}dTranspose")(**args, group=p.groups, has_bias=p.bias)
         return list(layer(ms.Tensor(p.data())).shape)

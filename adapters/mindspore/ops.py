@@ -31,8 +31,14 @@ from harness.model.case import Case
 from harness.model.modes import DocumentedMode
 
 #: Documented defaults of ops.Conv2DTranspose / ops.Conv3DTranspose (2.10), left out of call text.
-PRIMITIVE_DEFAULTS = {"pad_mode": "valid", "pad": 0, "stride": 1, "dilation": 1, "group": 1,
-                      "output_padding": 0}
+PRIMITIVE_DEFAULTS = {
+    "pad_mode": "valid",
+    "pad": 0,
+    "stride": 1,
+    "dilation": 1,
+    "group": 1,
+    "output_padding": 0,
+}
 
 
 class MindSporeOps(MindSporeTarget):
@@ -40,8 +46,10 @@ class MindSporeOps(MindSporeTarget):
 
     name = "mindspore.ops"
     ranks = frozenset({2, 3})
-    missing_rank_reason = ("mindspore.ops has no 1-D transposed-convolution primitive (Conv2DTranspose "
-                           "and Conv3DTranspose only; ops.conv_transpose2d has no CPU kernel)")
+    missing_rank_reason = (
+        "mindspore.ops has no 1-D transposed-convolution primitive (Conv2DTranspose "
+        "and Conv3DTranspose only; ops.conv_transpose2d has no CPU kernel)"
+    )
     output_padding_limit = "2d:lt_stride 3d:lt_stride_or_dilation"
 
     def padding_modes(self) -> dict[str, DocumentedMode]:
@@ -54,13 +62,17 @@ class MindSporeOps(MindSporeTarget):
             return None
         for dim, (op, s, d) in enumerate(zip(case.output_padding, case.stride, case.dilation, strict=True)):
             if case.rank == 2 and op >= s:
-                return (f"output padding {op} ≥ stride {s} along dim {dim}: no convolution input of "
-                        "that size has the case's input as its output, so ops.Conv2DTranspose "
-                        "refuses the input_size")
+                return (
+                    f"output padding {op} ≥ stride {s} along dim {dim}: no convolution input of "
+                    "that size has the case's input as its output, so ops.Conv2DTranspose "
+                    "refuses the input_size"
+                )
             if case.rank == 3 and op >= max(s, d):
-                return (f"output_padding {op} along dim {dim} is outside [0, max(stride, dilation)) = "
-                        f"[0, {max(s, d)}): ops.Conv3DTranspose raises ValueError (its documentation "
-                        "states no range)")
+                return (
+                    f"output_padding {op} along dim {dim} is outside [0, max(stride, dilation)) = "
+                    f"[0, {max(s, d)}): ops.Conv3DTranspose raises ValueError (its documentation "
+                    "states no range)"
+                )
         return None
 
     def input_size(self, case: Case) -> tuple[int, ...]:
@@ -107,8 +119,10 @@ class MindSporeOps(MindSporeTarget):
             return f"# not expressible in mindspore.ops: {reason}\n"
         args = ", ".join(f"{k}={v!r}" for k, v in self.arguments(case).items())
         if case.rank == 2:
-            call = (f"op = ops.Conv2DTranspose({args})\n"
-                    f"y = op(x, weight, {self.input_size(case)!r})  # input_size: the output shape\n")
+            call = (
+                f"op = ops.Conv2DTranspose({args})\n"
+                f"y = op(x, weight, {self.input_size(case)!r})  # input_size: the output shape\n"
+            )
         else:
             call = f"op = ops.Conv3DTranspose({args})\ny = op(x, weight)\n"
         return snippet_prelude(self, npz_name) + (
@@ -135,14 +149,24 @@ class MindSporeOps(MindSporeTarget):
         if p.rank == 1:
             raise NotExpressible(self.missing_rank_reason)
         x, w = ms.Tensor(p.data()), ms.Tensor(p.data(p.weight_shape, seed=1))
-        common = {"kernel_size": p.kernel_size, "pad_mode": "pad", "pad": p.pairs(), "stride": p.stride,
-                  "dilation": p.dilation, "group": p.groups}
+        common = {
+            "kernel_size": p.kernel_size,
+            "pad_mode": "pad",
+            "pad": p.pairs(),
+            "stride": p.stride,
+            "dilation": p.dilation,
+            "group": p.groups,
+        }
         if p.rank == 2:
             op = ms.ops.Conv2DTranspose(out_channel=p.in_channels, **common)
             y = op(x, w, (p.batch, p.out_channels, *p.output_size))
         else:
-            op = ms.ops.Conv3DTranspose(in_channel=p.in_channels, out_channel=p.out_channels, **common,
-                                        output_padding=p.output_padding)
+            op = ms.ops.Conv3DTranspose(
+                in_channel=p.in_channels,
+                out_channel=p.out_channels,
+                **common,
+                output_padding=p.output_padding,
+            )
             y = op(x, w)
         if p.bias:
             y = ms.ops.bias_add(y, ms.Tensor(p.data((p.out_channels,), seed=2)))

@@ -36,15 +36,25 @@ AUTO_PAD = {"same": "SAME_UPPER", "same_lower": "SAME_LOWER", "valid": "VALID"}
 def documented_modes(opset: int) -> dict[str, DocumentedMode]:
     """What the ConvTranspose specification of ``opset`` says each ``auto_pad`` value produces."""
     where = f"{SPEC_URL} (ConvTranspose-{opset}, attribute auto_pad)"
-    split_text = ("auto_pad: 'In case the padding is an odd number, the extra padding is added at the "
-                  "end for SAME_UPPER and at the beginning for SAME_LOWER'")
+    split_text = (
+        "auto_pad: 'In case the padding is an odd number, the extra padding is added at the "
+        "end for SAME_UPPER and at the beginning for SAME_LOWER'"
+    )
     return {
-        "same": DocumentedMode("SAME_UPPER", "L·s", size_same, "extra_at_end", where,
-                               f"{where}: {split_text}"),
-        "same_lower": DocumentedMode("SAME_LOWER", "L·s", size_same, "extra_at_begin", where,
-                                     f"{where}: {split_text}"),
-        "valid": DocumentedMode("VALID", "(L−1)·s + d·(k−1) + 1", size_valid, "extra_at_end", where,
-                                "VALID means no padding: the crop is 0, nothing to split"),
+        "same": DocumentedMode(
+            "SAME_UPPER", "L·s", size_same, "extra_at_end", where, f"{where}: {split_text}"
+        ),
+        "same_lower": DocumentedMode(
+            "SAME_LOWER", "L·s", size_same, "extra_at_begin", where, f"{where}: {split_text}"
+        ),
+        "valid": DocumentedMode(
+            "VALID",
+            "(L−1)·s + d·(k−1) + 1",
+            size_valid,
+            "extra_at_end",
+            where,
+            "VALID means no padding: the crop is 0, nothing to split",
+        ),
     }
 
 
@@ -52,9 +62,11 @@ def output_padding_reason(case: Case) -> str | None:
     """The specification's limit: each output_padding below its stride or its dilation."""
     for dim, (op, s, d) in enumerate(zip(case.output_padding, case.stride, case.dilation, strict=True)):
         if op >= s and op >= d:
-            return (f"output_padding {op} along dim {dim} is not less than stride {s} or dilation {d} "
-                    f"(ONNX ConvTranspose: 'must be less than the corresponding stride/dilation "
-                    f"dimension', {SPEC_URL})")
+            return (
+                f"output_padding {op} along dim {dim} is not less than stride {s} or dilation {d} "
+                f"(ONNX ConvTranspose: 'must be less than the corresponding stride/dilation "
+                f"dimension', {SPEC_URL})"
+            )
     return None
 
 
@@ -74,16 +86,21 @@ def output_shape_reason(case: Case) -> str | None:
     exactly when the pads the specification derives for ``output_shape = O`` have begin ``cb`` and
     are non-negative.
     """
-    for dim, (full, size, cb) in enumerate(zip(case.full_size, case.output_size, case.pads_begin,
-                                               strict=True)):
+    for dim, (full, size, cb) in enumerate(
+        zip(case.full_size, case.output_size, case.pads_begin, strict=True)
+    ):
         total = full - size
         if total < 0:
-            return (f"output size {size} along dim {dim} exceeds the full output {full}: the derived "
-                    f"total padding {total} is negative (ONNX pads must be ≥ 0)")
+            return (
+                f"output size {size} along dim {dim} exceeds the full output {full}: the derived "
+                f"total padding {total} is negative (ONNX pads must be ≥ 0)"
+            )
         begin, _ = derived_pads(total, "NOTSET")
         if begin != cb:
-            return (f"output_shape derives begin pad {begin} (= total {total} − ⌊total/2⌋) along dim "
-                    f"{dim}, the case crops {cb} at the begin")
+            return (
+                f"output_shape derives begin pad {begin} (= total {total} − ⌊total/2⌋) along dim "
+                f"{dim}, the case crops {cb} at the begin"
+            )
     return None
 
 
@@ -128,15 +145,16 @@ def build_model(case: Case, *, opset: int, use_output_shape: bool = False) -> An
     from onnx import TensorProto, helper
 
     elem = getattr(TensorProto, ONNX_DTYPES[case.dtype])
-    inputs = [helper.make_tensor_value_info(name, elem, [None] * rank)
-              for name, rank in input_ranks(case).items()]
+    inputs = [
+        helper.make_tensor_value_info(name, elem, [None] * rank) for name, rank in input_ranks(case).items()
+    ]
     output = helper.make_tensor_value_info("Y", elem, [None] * (case.rank + 2))
-    node = helper.make_node("ConvTranspose", input_names(case), ["Y"],
-                            **attributes(case, use_output_shape=use_output_shape))
+    node = helper.make_node(
+        "ConvTranspose", input_names(case), ["Y"], **attributes(case, use_output_shape=use_output_shape)
+    )
     graph = helper.make_graph([node], "conv_transpose", inputs, [output])
     opsets = [helper.make_opsetid("", opset)]
-    return helper.make_model(graph, opset_imports=opsets,
-                             ir_version=helper.find_min_ir_version_for(opsets))
+    return helper.make_model(graph, opset_imports=opsets, ir_version=helper.find_min_ir_version_for(opsets))
 
 
 def raw_attributes(params: Any, *, use_output_shape: bool = False) -> dict[str, Any]:
@@ -163,12 +181,13 @@ def build_raw_model(params: Any, *, opset: int, use_output_shape: bool = False) 
     ranks = {"X": params.rank + 2, "W": len(params.weight_shape)}
     if params.bias:
         ranks["B"] = 1
-    inputs = [helper.make_tensor_value_info(name, TensorProto.FLOAT, [None] * rank)
-              for name, rank in ranks.items()]
+    inputs = [
+        helper.make_tensor_value_info(name, TensorProto.FLOAT, [None] * rank) for name, rank in ranks.items()
+    ]
     output = helper.make_tensor_value_info("Y", TensorProto.FLOAT, [None] * (params.rank + 2))
-    node = helper.make_node("ConvTranspose", list(ranks), ["Y"],
-                            **raw_attributes(params, use_output_shape=use_output_shape))
+    node = helper.make_node(
+        "ConvTranspose", list(ranks), ["Y"], **raw_attributes(params, use_output_shape=use_output_shape)
+    )
     graph = helper.make_graph([node], "conv_transpose", inputs, [output])
     opsets = [helper.make_opsetid("", opset)]
-    return helper.make_model(graph, opset_imports=opsets,
-                             ir_version=helper.find_min_ir_version_for(opsets))
+    return helper.make_model(graph, opset_imports=opsets, ir_version=helper.find_min_ir_version_for(opsets))

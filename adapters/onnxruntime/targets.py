@@ -103,8 +103,10 @@ class OnnxRuntime(Target):
     def supports(self, case: Case) -> str | None:
         """The generic checks, with ONNX's reason for channels-last data first."""
         if case.layout == "channels_last":
-            return (f"{self.name}: ONNX ConvTranspose takes NC* data only (X is (N, C, D1, …), "
-                    f"{onnx_model.SPEC_URL}); there is no channels-last form")
+            return (
+                f"{self.name}: ONNX ConvTranspose takes NC* data only (X is (N, C, D1, …), "
+                f"{onnx_model.SPEC_URL}); there is no channels-last form"
+            )
         return super().supports(case)
 
     def expressible(self, case: Case) -> str | None:
@@ -131,7 +133,8 @@ class OnnxRuntime(Target):
         if missing:
             raise TargetUnavailable(
                 f"{self.name} on {self.device}: onnxruntime here lacks {', '.join(missing)} "
-                f"(available: {', '.join(available)}); install onnxruntime-gpu")
+                f"(available: {', '.join(available)}); install onnxruntime-gpu"
+            )
         _, _, index = self.device.partition(":")
         device_id = index or "0"
         providers: list[Any] = []
@@ -170,8 +173,10 @@ class OnnxRuntime(Target):
             feeds["B"] = held["bias"]
         hits = self.session_hits
         session = self.session(case)
-        self._last_info = {"session_providers": list(session.get_providers()),
-                           "session_cache_hit": self.session_hits > hits}
+        self._last_info = {
+            "session_providers": list(session.get_providers()),
+            "session_cache_hit": self.session_hits > hits,
+        }
         (y,) = session.run(["Y"], feeds)
         return np.asarray(y).astype(np.float64)
 
@@ -190,7 +195,8 @@ class OnnxRuntime(Target):
             onnx_version=importlib.metadata.version("onnx"),
             opset=self.opset,
             available_providers=list(ort.get_available_providers()),
-            requested_providers=list(self.gpu_providers) if self.device.startswith("cuda")
+            requested_providers=list(self.gpu_providers)
+            if self.device.startswith("cuda")
             else ["CPUExecutionProvider"],
             intra_op_num_threads=options.intra_op_num_threads,
             graph_optimization_level=str(options.graph_optimization_level),
@@ -211,15 +217,16 @@ class OnnxRuntime(Target):
         ranks = onnx_model.input_ranks(case)
         elem = onnx_model.ONNX_DTYPES[case.dtype]
         if self.device.startswith("cuda"):
-            providers = repr([(p, {"device_id": self.device.partition(":")[2] or "0"})
-                              for p in self.gpu_providers])
+            providers = repr(
+                [(p, {"device_id": self.device.partition(":")[2] or "0"}) for p in self.gpu_providers]
+            )
         else:
             providers = "['CPUExecutionProvider']"
         feeds = {"X": 'data["x"]', "W": 'data["weight"]', "B": 'data["bias"]'}
         feed_text = ", ".join(f'"{n}": {feeds[n]}' for n in names)
         inputs = ",\n    ".join(
-            f'helper.make_tensor_value_info("{n}", TensorProto.{elem}, [None] * {ranks[n]})'
-            for n in names)
+            f'helper.make_tensor_value_info("{n}", TensorProto.{elem}, [None] * {ranks[n]})' for n in names
+        )
         attr_text = ", ".join(f"{k}={v!r}" for k, v in attrs.items())
         return (
             "import numpy as np\n"
@@ -240,20 +247,25 @@ class OnnxRuntime(Target):
             "print(y.shape)\nprint(y)\n"
         )
 
-
     def equivalent_call(self, case: Case) -> str:
         """The ``onnx.helper.make_node`` call of the node :meth:`run` executes (and its opset)."""
         attrs = onnx_model.attributes(case, use_output_shape=self.use_output_shape)
-        text = call_text("onnx.helper.make_node", ("ConvTranspose", onnx_model.input_names(case), ["Y"]),
-                         attrs, ATTRIBUTE_DEFAULTS)
+        text = call_text(
+            "onnx.helper.make_node",
+            ("ConvTranspose", onnx_model.input_names(case), ["Y"]),
+            attrs,
+            ATTRIBUTE_DEFAULTS,
+        )
         return f"{text}  # opset {self.opset}"
 
     def probe(self, params: dict[str, object]) -> list[int]:
         """Run a node with raw attributes on random float32 data (CPU provider); the output shape."""
         p = RawParams.from_dict(params)
         if self.use_output_shape and any(v < 0 for v in p.output_padding):
-            raise NotExpressible("output_shape carries no output_padding: a negative one is a smaller "
-                                 "output_shape, which is a valid crop")
+            raise NotExpressible(
+                "output_shape carries no output_padding: a negative one is a smaller "
+                "output_shape, which is a valid crop"
+            )
         model = onnx_model.build_raw_model(p, opset=self.opset, use_output_shape=self.use_output_shape)
         session = self._ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
         feeds = {"X": p.data(), "W": p.data(p.weight_shape, seed=1)}
@@ -290,5 +302,9 @@ class OnnxRuntimeTensorRTEP(OnnxRuntime):
     def capabilities(self) -> Capabilities:
         """As ``onnxruntime`` on cuda, minus float64 (TensorRT has no double), cuda only."""
         accumulation = {k: v for k, v in CUDA_ACCUMULATION.items() if k != "float64"}
-        return dataclasses.replace(super().capabilities(), dtypes=frozenset(accumulation),
-                                   devices=frozenset({"cuda"}), accumulation=accumulation)
+        return dataclasses.replace(
+            super().capabilities(),
+            dtypes=frozenset(accumulation),
+            devices=frozenset({"cuda"}),
+            accumulation=accumulation,
+        )

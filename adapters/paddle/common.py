@@ -167,11 +167,15 @@ def output_padding_reason(case: Case) -> str | None:
     """
     for dim, (op, s, d) in enumerate(zip(case.output_padding, case.stride, case.dilation, strict=True)):
         if op >= max(s, d):
-            return (f"output_padding {op} along dim {dim} is not smaller than max(stride {s}, "
-                    f"dilation {d}): paddle's shape inference refuses it")
+            return (
+                f"output_padding {op} along dim {dim} is not smaller than max(stride {s}, "
+                f"dilation {d}): paddle's shape inference refuses it"
+            )
         if case.rank == 1 and op > s:
-            return (f"output_padding {op} is greater than stride {s}: paddle.nn.functional."
-                    "conv1d_transpose refuses it")
+            return (
+                f"output_padding {op} is greater than stride {s}: paddle.nn.functional."
+                "conv1d_transpose refuses it"
+            )
     return None
 
 
@@ -270,8 +274,9 @@ class PaddleTarget(Target):
         paddle = self._paddle
         if self._on_gpu:
             if not paddle.is_compiled_with_cuda():
-                raise TargetUnavailable(f"paddle {paddle.__version__} is a CPU build: no device "
-                                        f"{self.device!r}")
+                raise TargetUnavailable(
+                    f"paddle {paddle.__version__} is a CPU build: no device {self.device!r}"
+                )
             if paddle.device.cuda.device_count() < 1:
                 raise TargetUnavailable(f"no CUDA device visible for {self.device!r}")
             self._set_flag("FLAGS_cudnn_allow_tf32", False)
@@ -322,8 +327,11 @@ class PaddleTarget(Target):
         if case.layout == "channels_last":
             x = np.ascontiguousarray(np.moveaxis(x, 1, -1))
         bias = paddle.to_tensor(held["bias"], dtype=case.dtype) if "bias" in held else None
-        return (paddle.to_tensor(x, dtype=case.dtype), paddle.to_tensor(held["weight"], dtype=case.dtype),
-                bias)
+        return (
+            paddle.to_tensor(x, dtype=case.dtype),
+            paddle.to_tensor(held["weight"], dtype=case.dtype),
+            bias,
+        )
 
     @staticmethod
     def to_numpy(case: Case, y: Any) -> np.ndarray:
@@ -332,7 +340,7 @@ class PaddleTarget(Target):
         return np.moveaxis(out, -1, 1) if case.layout == "channels_last" else out
 
 
-SNIPPET_LOAD = '''import numpy as np
+SNIPPET_LOAD = """import numpy as np
 import paddle
 
 paddle.set_device({device!r})
@@ -341,7 +349,7 @@ x_np = data["x"]{layout}
 x = paddle.to_tensor(x_np, dtype={dtype!r})
 weight = paddle.to_tensor(data["weight"], dtype={dtype!r})
 bias = paddle.to_tensor(data["bias"], dtype={dtype!r}) if "bias" in data else None
-'''
+"""
 
 
 def snippet_prelude(target: PaddleTarget, case: Case, npz: str) -> str:

@@ -44,9 +44,17 @@ class PaddleFunctional(PaddleTarget):
         x, w, b = self.tensors(case, arrays)
         fn = getattr(paddle.nn.functional, f"conv{case.rank}d_transpose")
         with paddle.no_grad():
-            y = fn(x, w, bias=b, stride=list(case.stride), padding=call.padding,
-                   dilation=list(case.dilation), groups=case.groups, data_format=call.data_format,
-                   **_extension_kwargs(call))
+            y = fn(
+                x,
+                w,
+                bias=b,
+                stride=list(case.stride),
+                padding=call.padding,
+                dilation=list(case.dilation),
+                groups=case.groups,
+                data_format=call.data_format,
+                **_extension_kwargs(call),
+            )
         return self.to_numpy(case, y)
 
     def snippet(self, case: Case, npz_name: str = "case.npz") -> str:
@@ -58,20 +66,28 @@ class PaddleFunctional(PaddleTarget):
             f"    y = paddle.nn.functional.conv{case.rank}d_transpose(\n"
             f"        x, weight, bias=bias, stride={list(case.stride)!r}, padding={call.padding!r},\n"
             f"        dilation={list(case.dilation)!r}, groups={case.groups}, "
-            f"data_format={call.data_format!r}{extension})\n"
-            + snippet_output(case)
+            f"data_format={call.data_format!r}{extension})\n" + snippet_output(case)
         )
 
     def equivalent_call(self, case: Case) -> str:
         """The functional call :meth:`run` makes (weight ``(C_in, C_out/groups, *k)``)."""
         call = plan_call(case)
         keywords: dict[str, object] = {
-            "bias": Code("bias") if case.bias else None, "stride": list(case.stride),
-            "padding": call.padding, "dilation": list(case.dilation), "groups": case.groups,
-            "data_format": call.data_format, **_extension_kwargs(call)}
+            "bias": Code("bias") if case.bias else None,
+            "stride": list(case.stride),
+            "padding": call.padding,
+            "dilation": list(case.dilation),
+            "groups": case.groups,
+            "data_format": call.data_format,
+            **_extension_kwargs(call),
+        }
         defaults = dict(FUNCTIONAL_DEFAULTS, data_format=CHANNELS_FIRST_FORMAT[case.rank])
-        return call_text(f"paddle.nn.functional.conv{case.rank}d_transpose", (Code("x"), Code("weight")),
-                         keywords, defaults)
+        return call_text(
+            f"paddle.nn.functional.conv{case.rank}d_transpose",
+            (Code("x"), Code("weight")),
+            keywords,
+            defaults,
+        )
 
     def probe(self, params: dict[str, object]) -> list[int]:
         """Call the functional form with raw parameters on random data; the output shape."""
@@ -84,7 +100,15 @@ class PaddleFunctional(PaddleTarget):
         b = paddle.to_tensor(p.data((p.out_channels,), seed=2)) if p.bias else None
         fn = getattr(paddle.nn.functional, f"conv{p.rank}d_transpose")
         with paddle.no_grad():
-            y = fn(x, w, bias=b, stride=list(p.stride), padding=raw_padding(p),
-                   output_padding=list(p.output_padding), dilation=list(p.dilation), groups=p.groups,
-                   data_format=CHANNELS_FIRST_FORMAT[p.rank])
+            y = fn(
+                x,
+                w,
+                bias=b,
+                stride=list(p.stride),
+                padding=raw_padding(p),
+                output_padding=list(p.output_padding),
+                dilation=list(p.dilation),
+                groups=p.groups,
+                data_format=CHANNELS_FIRST_FORMAT[p.rank],
+            )
         return list(y.shape)

@@ -26,8 +26,14 @@ from harness.model.arrays import CaseArrays
 from harness.model.case import Case
 
 #: Documented defaults of paddle.nn.Conv{1,2,3}DTranspose, left out of call text.
-LAYER_DEFAULTS = {"stride": 1, "padding": 0, "output_padding": 0, "dilation": 1, "groups": 1,
-                  "bias_attr": None}
+LAYER_DEFAULTS = {
+    "stride": 1,
+    "padding": 0,
+    "output_padding": 0,
+    "dilation": 1,
+    "groups": 1,
+    "bias_attr": None,
+}
 
 
 class PaddleNN(PaddleTarget):
@@ -85,20 +91,28 @@ class PaddleNN(PaddleTarget):
             "if bias is not None:\n"
             "    layer.bias.set_value(bias)\n"
             "with paddle.no_grad():\n"
-            f"    y = {forward}\n"
-            + snippet_output(case)
+            f"    y = {forward}\n" + snippet_output(case)
         )
 
     def equivalent_call(self, case: Case) -> str:
         """The layer construction (and forward) that :meth:`run` makes."""
         call = plan_call(case)
-        keywords = {"stride": list(case.stride), "padding": call.padding,
-                    "output_padding": call.output_padding if call.output_padding is not None else 0,
-                    "dilation": list(case.dilation), "groups": case.groups,
-                    "bias_attr": None if case.bias else False, "data_format": call.data_format}
+        keywords = {
+            "stride": list(case.stride),
+            "padding": call.padding,
+            "output_padding": call.output_padding if call.output_padding is not None else 0,
+            "dilation": list(case.dilation),
+            "groups": case.groups,
+            "bias_attr": None if case.bias else False,
+            "data_format": call.data_format,
+        }
         defaults = dict(LAYER_DEFAULTS, data_format=CHANNELS_FIRST_FORMAT[case.rank])
-        text = call_text(f"paddle.nn.Conv{case.rank}DTranspose",
-                         (case.in_channels, case.out_channels, list(case.kernel_size)), keywords, defaults)
+        text = call_text(
+            f"paddle.nn.Conv{case.rank}DTranspose",
+            (case.in_channels, case.out_channels, list(case.kernel_size)),
+            keywords,
+            defaults,
+        )
         if call.output_size is not None:
             text += f"(x, output_size={call.output_size!r})"
         if case.dtype != "float32":
@@ -112,10 +126,17 @@ class PaddleNN(PaddleTarget):
         self.prepare()
         paddle = self._paddle
         layer = getattr(paddle.nn, f"Conv{p.rank}DTranspose")(
-            p.in_channels, p.out_channels, list(p.kernel_size), stride=list(p.stride),
-            padding=raw_padding(p), output_padding=list(p.output_padding), dilation=list(p.dilation),
-            groups=p.groups, bias_attr=None if p.bias else False,
-            data_format=CHANNELS_FIRST_FORMAT[p.rank])
+            p.in_channels,
+            p.out_channels,
+            list(p.kernel_size),
+            stride=list(p.stride),
+            padding=raw_padding(p),
+            output_padding=list(p.output_padding),
+            dilation=list(p.dilation),
+            groups=p.groups,
+            bias_attr=None if p.bias else False,
+            data_format=CHANNELS_FIRST_FORMAT[p.rank],
+        )
         with paddle.no_grad():
             y = layer(paddle.to_tensor(p.data()))
         return list(y.shape)

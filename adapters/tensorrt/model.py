@@ -30,7 +30,9 @@ from harness.model.modes import DocumentedMode
 
 SEED = "seeds/000_daa57d9ee2376704.txt (TensorRT Deconvolution operator, padding_mode)"
 NVINFER_H = "NvInfer.h, class IDeconvolutionLayer (setKernelSizeNd, setStrideNd, setPrePadding, setNbGroups)"
-DLA_PAGE = "https://docs.nvidia.com/deeplearning/tensorrt/latest/inference-library/dla-layer-restrictions.html"
+DLA_PAGE = (
+    "https://docs.nvidia.com/deeplearning/tensorrt/latest/inference-library/dla-layer-restrictions.html"
+)
 
 EXPLICIT_MODES = ("EXPLICIT_ROUND_DOWN", "EXPLICIT_ROUND_UP")
 SAME_MODES = ("SAME_UPPER", "SAME_LOWER")
@@ -90,10 +92,22 @@ def documented_modes() -> dict[str, DocumentedMode]:
     """Canonical named modes → what seed 000 documents for the TensorRT mode that asks for them."""
     formula = "min(I·S, (I−1)·S + DK)"
     return {
-        "same": DocumentedMode("SAME_UPPER", formula, size_same_trt, "extra_at_end", SEED,
-                               f"{SEED}: SAME_UPPER B = ⌊P/2⌋, A = P − B (pre-padding ≤ post-padding)"),
-        "same_lower": DocumentedMode("SAME_LOWER", formula, size_same_trt, "extra_at_begin", SEED,
-                                     f"{SEED}: SAME_LOWER A = ⌊P/2⌋, B = P − A (pre ≥ post)"),
+        "same": DocumentedMode(
+            "SAME_UPPER",
+            formula,
+            size_same_trt,
+            "extra_at_end",
+            SEED,
+            f"{SEED}: SAME_UPPER B = ⌊P/2⌋, A = P − B (pre-padding ≤ post-padding)",
+        ),
+        "same_lower": DocumentedMode(
+            "SAME_LOWER",
+            formula,
+            size_same_trt,
+            "extra_at_begin",
+            SEED,
+            f"{SEED}: SAME_LOWER A = ⌊P/2⌋, B = P − A (pre ≥ post)",
+        ),
     }
 
 
@@ -119,18 +133,27 @@ class DeconvAttributes:
         """The documented output spatial size of these attributes (seed 000)."""
         return tuple(
             documented_size(self.padding_mode, n, k, s, d, b, a)
-            for n, k, s, d, b, a in zip(self.input_shape[2:], self.kernel_shape, self.stride_nd,
-                                        self.dilation_nd, self.pre_padding, self.post_padding,
-                                        strict=True)
+            for n, k, s, d, b, a in zip(
+                self.input_shape[2:],
+                self.kernel_shape,
+                self.stride_nd,
+                self.dilation_nd,
+                self.pre_padding,
+                self.post_padding,
+                strict=True,
+            )
         )
 
     def effective_padding(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
         """(pre, post) the layer applies: the explicit values, or the SAME mode's B and A."""
         if self.padding_mode in EXPLICIT_MODES:
             return self.pre_padding, self.post_padding
-        split = [same_padding(n, k, s, d, self.padding_mode)
-                 for n, k, s, d in zip(self.input_shape[2:], self.kernel_shape, self.stride_nd,
-                                       self.dilation_nd, strict=True)]
+        split = [
+            same_padding(n, k, s, d, self.padding_mode)
+            for n, k, s, d in zip(
+                self.input_shape[2:], self.kernel_shape, self.stride_nd, self.dilation_nd, strict=True
+            )
+        ]
         return tuple(b for b, _ in split), tuple(a for _, a in split)
 
 
@@ -144,9 +167,11 @@ def explicit_padding(case: Case) -> tuple[tuple[int, ...], tuple[int, ...]] | st
     post: list[int] = []
     for dim, (ce, op) in enumerate(zip(case.pads_end, case.output_padding, strict=True)):
         if ce - op < 0:
-            return (f"output_padding {op} exceeds the end crop {ce} along dim {dim}: TensorRT's "
-                    f"IDeconvolutionLayer has no output_padding and does not support negative "
-                    f"post-padding ({SEED}; {NVINFER_H})")
+            return (
+                f"output_padding {op} exceeds the end crop {ce} along dim {dim}: TensorRT's "
+                f"IDeconvolutionLayer has no output_padding and does not support negative "
+                f"post-padding ({SEED}; {NVINFER_H})"
+            )
         post.append(ce - op)
     return case.pads_begin, tuple(post)
 
@@ -212,8 +237,10 @@ def _dla_dims_reason(what: str, values: tuple[int, ...]) -> str | None:
     large = [v for v in values if v in DLA_LARGE]
     if len(values) == 2 and len(large) == 1 and sorted(values)[0] == 1:
         return None
-    return (f"DLA needs each {what} dimension in [1, 32], or 64/96/128 in one dimension with 1 in "
-            f"the other; got {list(values)} ({NVINFER_H})")
+    return (
+        f"DLA needs each {what} dimension in [1, 32], or 64/96/128 in one dimension with 1 in "
+        f"the other; got {list(values)} ({NVINFER_H})"
+    )
 
 
 def dla_reason(attrs: DeconvAttributes, precision: str) -> str | None:
@@ -228,20 +255,27 @@ def dla_reason(attrs: DeconvAttributes, precision: str) -> str | None:
         return f"DLA has no dilated deconvolution, got dilation {list(attrs.dilation_nd)} ({DLA_PAGE})"
     pre, post = attrs.effective_padding()
     if any(pre) or any(post):
-        return (f"DLA needs padding 0, the layer pads {list(pre)} before and {list(post)} after "
-                f"({NVINFER_H}; {DLA_PAGE})")
+        return (
+            f"DLA needs padding 0, the layer pads {list(pre)} before and {list(post)} after "
+            f"({NVINFER_H}; {DLA_PAGE})"
+        )
     for what, values in (("kernel", attrs.kernel_shape), ("stride", attrs.stride_nd)):
         reason = _dla_dims_reason(what, values)
         if reason is not None:
             return reason
     if not 1 <= attrs.num_output_maps <= DLA_MAX_OUTPUT_MAPS:
-        return (f"DLA needs num_output_maps in [1, {DLA_MAX_OUTPUT_MAPS}], got "
-                f"{attrs.num_output_maps} ({NVINFER_H})")
+        return (
+            f"DLA needs num_output_maps in [1, {DLA_MAX_OUTPUT_MAPS}], got "
+            f"{attrs.num_output_maps} ({NVINFER_H})"
+        )
     batch, channels, *spatial = attrs.input_shape
     if batch > DLA_MAX_BATCH:
         return f"DLA batch is at most {DLA_MAX_BATCH}, got {batch} ({DLA_PAGE})"
-    dims = {"input channels": channels, **{f"input dim {i}": v for i, v in enumerate(spatial)},
-            **{f"output dim {i}": v for i, v in enumerate(attrs.output_size())}}
+    dims = {
+        "input channels": channels,
+        **{f"input dim {i}": v for i, v in enumerate(spatial)},
+        **{f"output dim {i}": v for i, v in enumerate(attrs.output_size())},
+    }
     for what, value in dims.items():
         if value > DLA_MAX_DIM:
             return f"DLA non-batch dimensions are at most {DLA_MAX_DIM}: {what} is {value} ({DLA_PAGE})"
@@ -256,8 +290,10 @@ def int8_groups_reason(in_channels: int, out_channels: int, groups: int) -> str 
     for which, channels in (("input", in_channels), ("output", out_channels)):
         per_group = channels // groups
         if per_group % 4:
-            return (f"int8 with {groups} groups needs {which} channels per group a multiple of 4, "
-                    f"got {per_group} ({NVINFER_H}, setNbGroups)")
+            return (
+                f"int8 with {groups} groups needs {which} channels per group a multiple of 4, "
+                f"got {per_group} ({NVINFER_H}, setNbGroups)"
+            )
     return None
 
 

@@ -92,8 +92,10 @@ class TensorRTTarget(Target):
     def unavailable_reason(cls) -> str | None:
         """Why this target cannot run here, decided without importing any framework."""
         if importlib.util.find_spec("tensorrt") is None:
-            return ("cannot import tensorrt (the TensorRT Python package is not installed; it comes "
-                    "with TensorRT or from NVIDIA's package index, see docs/tensorrt.md)")
+            return (
+                "cannot import tensorrt (the TensorRT Python package is not installed; it comes "
+                "with TensorRT or from NVIDIA's package index, see docs/tensorrt.md)"
+            )
         reason = cuda_device_reason()
         if reason is not None:
             return f"tensorrt is installed but {reason}"
@@ -122,9 +124,11 @@ class TensorRTTarget(Target):
     def supports(self, case: Case) -> str | None:
         """The generic checks, with the reason for channels-last data first."""
         if case.layout == "channels_last":
-            return (f"{self.name}: the network input is declared in TensorRT's default linear NCHW "
-                    "format; channels-last I/O formats (TensorFormat.HWC/HWC8) are not modelled by "
-                    "this adapter")
+            return (
+                f"{self.name}: the network input is declared in TensorRT's default linear NCHW "
+                "format; channels-last I/O formats (TensorFormat.HWC/HWC8) are not modelled by "
+                "this adapter"
+            )
         return super().supports(case)
 
     def attributes(self, case: Case) -> tm.DeconvAttributes | str:
@@ -165,8 +169,9 @@ class TensorRTTarget(Target):
     def _engine_key(self, case: Case, attrs: tm.DeconvAttributes, arrays: CaseArrays) -> str:
         held = arrays.container()
         digest = hashlib.sha256()
-        digest.update(repr((attrs, case.dtype, self.device, self.use_dla, self.gpu_fallback,
-                            self._dla_core())).encode())
+        digest.update(
+            repr((attrs, case.dtype, self.device, self.use_dla, self.gpu_fallback, self._dla_core())).encode()
+        )
         digest.update(np.ascontiguousarray(held["weight"]).tobytes())
         if "bias" in held:
             digest.update(np.ascontiguousarray(held["bias"]).tobytes())
@@ -190,10 +195,12 @@ class TensorRTTarget(Target):
         x = network.add_input("x", dtype, attrs.input_shape)
         held = arrays.container()
         kernel = tm.kernel_weights(held["weight"], case.dtype)
-        bias = (np.ascontiguousarray(held["bias"], dtype=kernel.dtype) if case.bias
-                else None)
+        bias = np.ascontiguousarray(held["bias"], dtype=kernel.dtype) if case.bias else None
         layer = network.add_deconvolution_nd(
-            x, attrs.num_output_maps, trt.Dims(attrs.kernel_shape), trt.Weights(kernel),
+            x,
+            attrs.num_output_maps,
+            trt.Dims(attrs.kernel_shape),
+            trt.Weights(kernel),
             trt.Weights(bias) if bias is not None else trt.Weights(),
         )
         layer.name = "deconv"
@@ -286,9 +293,12 @@ class TensorRTTarget(Target):
             cudart.cudaFree(d_y)
             cudart.cudaStreamDestroy(stream)
         predicted = tm.dla_reason(attrs, case.dtype)
-        self._last_info = dict(built["build"], engine_cache_hit=self.engine_hits > hits,
-                               dla_predicted=predicted is None if self.use_dla else None,
-                               dla_predicted_reason=predicted if self.use_dla else None)
+        self._last_info = dict(
+            built["build"],
+            engine_cache_hit=self.engine_hits > hits,
+            dla_predicted=predicted is None if self.use_dla else None,
+            dla_predicted_reason=predicted if self.use_dla else None,
+        )
         return y.astype(np.float64)
 
     def run_info(self) -> dict[str, Any]:
@@ -298,8 +308,9 @@ class TensorRTTarget(Target):
     def environment(self) -> dict[str, Any]:
         """TensorRT version, device name, DLA settings, TF32 off, and the last run's placement."""
         env = super().environment()
-        env.update(explicit_mode=self.explicit_mode, tf32=False, use_dla=self.use_dla,
-                   gpu_fallback=self.gpu_fallback)
+        env.update(
+            explicit_mode=self.explicit_mode, tf32=False, use_dla=self.use_dla, gpu_fallback=self.gpu_fallback
+        )
         if self.use_dla:
             env["dla_core"] = self._dla_core()
         if self._trt is not None:
@@ -315,25 +326,32 @@ class TensorRTTarget(Target):
             return f"# not expressible in {self.name}: {reason}\n"
         attrs = self.attributes(case)
         assert not isinstance(attrs, str), attrs
-        return snippet_text(attrs, case, npz_name, use_dla=self.use_dla,
-                            gpu_fallback=self.gpu_fallback, dla_core=self._dla_core())
-
+        return snippet_text(
+            attrs,
+            case,
+            npz_name,
+            use_dla=self.use_dla,
+            gpu_fallback=self.gpu_fallback,
+            dla_core=self._dla_core(),
+        )
 
     def equivalent_call(self, case: Case) -> str:
         """The layer construction and attributes :meth:`run` sets (kernel CKRS, bias ``(C_out,)``)."""
         attrs = self.attributes(case)
         assert not isinstance(attrs, str), attrs
         bias = "bias" if attrs.bias_count else "trt.Weights()"
-        return "; ".join([
-            f"layer = network.add_deconvolution_nd(x, {attrs.num_output_maps}, "
-            f"trt.Dims({attrs.kernel_shape}), kernel, {bias})",
-            f"layer.num_groups = {attrs.num_groups}",
-            f"layer.stride_nd = trt.Dims({attrs.stride_nd})",
-            f"layer.dilation_nd = trt.Dims({attrs.dilation_nd})",
-            f"layer.pre_padding = trt.Dims({attrs.pre_padding})",
-            f"layer.post_padding = trt.Dims({attrs.post_padding})",
-            f"layer.padding_mode = trt.PaddingMode.{attrs.padding_mode}",
-        ])
+        return "; ".join(
+            [
+                f"layer = network.add_deconvolution_nd(x, {attrs.num_output_maps}, "
+                f"trt.Dims({attrs.kernel_shape}), kernel, {bias})",
+                f"layer.num_groups = {attrs.num_groups}",
+                f"layer.stride_nd = trt.Dims({attrs.stride_nd})",
+                f"layer.dilation_nd = trt.Dims({attrs.dilation_nd})",
+                f"layer.pre_padding = trt.Dims({attrs.pre_padding})",
+                f"layer.post_padding = trt.Dims({attrs.post_padding})",
+                f"layer.padding_mode = trt.PaddingMode.{attrs.padding_mode}",
+            ]
+        )
 
 
 class TensorRTRoundUp(TensorRTTarget):
@@ -352,9 +370,14 @@ class TensorRTDLA(TensorRTTarget):
     def capabilities(self) -> Capabilities:
         """2D only, float16 only (DLA runs FP16/INT8; the canonical case has no int8)."""
         accumulation = {"float16": ACCUMULATION["float16"]}
-        return dataclasses.replace(super().capabilities(), ranks=frozenset({2}),
-                                   dtypes=frozenset(accumulation), groups=False, dilation=False,
-                                   accumulation=accumulation)
+        return dataclasses.replace(
+            super().capabilities(),
+            ranks=frozenset({2}),
+            dtypes=frozenset(accumulation),
+            groups=False,
+            dilation=False,
+            accumulation=accumulation,
+        )
 
     def expressible(self, case: Case) -> str | None:
         """TensorRT's limits, then the documented DLA restrictions."""
@@ -402,14 +425,16 @@ def placement_from_inspector(info_json: str, layer_name: str) -> str:
     return "gpu" if found else "unknown"
 
 
-def snippet_text(attrs: tm.DeconvAttributes, case: Case, npz: str, *, use_dla: bool,
-                 gpu_fallback: bool, dla_core: int) -> str:
+def snippet_text(
+    attrs: tm.DeconvAttributes, case: Case, npz: str, *, use_dla: bool, gpu_fallback: bool, dla_core: int
+) -> str:
     """The reproduction: build the layer as the target does, run it, print the output."""
     half = case.dtype == "float16"
     dla = ""
     if use_dla:
-        dla = (f"config.default_device_type = trt.DeviceType.DLA\nconfig.DLA_core = {dla_core}\n"
-               + ("config.set_flag(trt.BuilderFlag.GPU_FALLBACK)\n" if gpu_fallback else ""))
+        dla = f"config.default_device_type = trt.DeviceType.DLA\nconfig.DLA_core = {dla_core}\n" + (
+            "config.set_flag(trt.BuilderFlag.GPU_FALLBACK)\n" if gpu_fallback else ""
+        )
     np_dtype = "np.float16" if half else "np.float32"
     return (
         "import numpy as np\n"
@@ -438,8 +463,12 @@ def snippet_text(attrs: tm.DeconvAttributes, case: Case, npz: str, *, use_dla: b
         "network.mark_output(layer.get_output(0))\n"
         "config = builder.create_builder_config()\n"
         "config.clear_flag(trt.BuilderFlag.TF32)\n"
-        + ("if hasattr(trt.BuilderFlag, 'FP16'):  # TensorRT <= 10; 11 types the network instead\n"
-           "    config.set_flag(trt.BuilderFlag.FP16)\n" if half else "")
+        + (
+            "if hasattr(trt.BuilderFlag, 'FP16'):  # TensorRT <= 10; 11 types the network instead\n"
+            "    config.set_flag(trt.BuilderFlag.FP16)\n"
+            if half
+            else ""
+        )
         + dla
         + "engine = trt.Runtime(logger).deserialize_cuda_engine(\n"
         "    builder.build_serialized_network(network, config))\n"

@@ -113,12 +113,14 @@ def op_limit_reason(case: Case, output_padding: tuple[int, ...]) -> str | None:
     """torch's rule: each output_padding must be smaller than either its stride or its dilation."""
     for dim, (op, s, d) in enumerate(zip(output_padding, case.stride, case.dilation, strict=True)):
         if op >= s and op >= d:
-            return (f"output_padding {op} along dim {dim} is not smaller than stride {s} or "
-                    f"dilation {d} (torch's limit)")
+            return (
+                f"output_padding {op} along dim {dim} is not smaller than stride {s} or "
+                f"dilation {d} (torch's limit)"
+            )
     return None
 
 
-SNIPPET_LOAD = '''import numpy as np
+SNIPPET_LOAD = """import numpy as np
 import torch
 
 data = np.load({npz!r})
@@ -126,7 +128,7 @@ dtype = torch.{dtype}
 x = torch.from_numpy(data["x"]).to({device!r}, dtype){layout}
 weight = torch.from_numpy(data["weight"]).to({device!r}, dtype)
 bias = torch.from_numpy(data["bias"]).to({device!r}, dtype) if "bias" in data else None
-'''
+"""
 
 
 def snippet_prelude(target: TorchTarget, case: Case, npz: str) -> str:

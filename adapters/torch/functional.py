@@ -35,8 +35,16 @@ class TorchFunctional(TorchTarget):
         x, w, b = self.tensors(case, arrays)
         fn = getattr(torch.nn.functional, f"conv_transpose{case.rank}d")
         with torch.no_grad():
-            y = fn(x, w, b, stride=case.stride, padding=padding, output_padding=output_padding,
-                   groups=case.groups, dilation=case.dilation)
+            y = fn(
+                x,
+                w,
+                b,
+                stride=case.stride,
+                padding=padding,
+                output_padding=output_padding,
+                groups=case.groups,
+                dilation=case.dilation,
+            )
         return self.to_numpy(y)
 
     def snippet(self, case: Case, npz_name: str = "case.npz") -> str:
@@ -57,11 +65,20 @@ class TorchFunctional(TorchTarget):
         form = symmetric_padding_for(case)
         assert not isinstance(form, str), form
         padding, output_padding = form
-        keywords = {"stride": case.stride, "padding": padding, "output_padding": output_padding,
-                    "groups": case.groups, "dilation": case.dilation}
+        keywords = {
+            "stride": case.stride,
+            "padding": padding,
+            "output_padding": output_padding,
+            "groups": case.groups,
+            "dilation": case.dilation,
+        }
         bias = Code("bias") if case.bias else None
-        return call_text(f"torch.nn.functional.conv_transpose{case.rank}d",
-                         (Code("x"), Code("weight"), bias), keywords, FUNCTIONAL_DEFAULTS)
+        return call_text(
+            f"torch.nn.functional.conv_transpose{case.rank}d",
+            (Code("x"), Code("weight"), bias),
+            keywords,
+            FUNCTIONAL_DEFAULTS,
+        )
 
     def probe(self, params: dict[str, object]) -> list[int]:
         """Call the functional form with raw parameters on random data; the output shape."""
@@ -74,6 +91,14 @@ class TorchFunctional(TorchTarget):
         b = torch.from_numpy(p.data((p.out_channels,), seed=2)) if p.bias else None
         fn = getattr(torch.nn.functional, f"conv_transpose{p.rank}d")
         with torch.no_grad():
-            y = fn(x, w, b, stride=p.stride, padding=p.pads_begin, output_padding=p.output_padding,
-                   groups=p.groups, dilation=p.dilation)
+            y = fn(
+                x,
+                w,
+                b,
+                stride=p.stride,
+                padding=p.pads_begin,
+                output_padding=p.output_padding,
+                groups=p.groups,
+                dilation=p.dilation,
+            )
         return list(y.shape)

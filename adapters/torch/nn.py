@@ -42,8 +42,10 @@ class TorchNN(TorchTarget):
         if self.uses_output_size:
             for dim, (op, s) in enumerate(zip(output_padding, case.stride, strict=True)):
                 if op >= s:
-                    return (f"output_size exceeds the smallest size by {op} ≥ stride {s} along dim "
-                            f"{dim}: forward(output_size=) accepts at most stride − 1 more")
+                    return (
+                        f"output_size exceeds the smallest size by {op} ≥ stride {s} along dim "
+                        f"{dim}: forward(output_size=) accepts at most stride − 1 more"
+                    )
         return op_limit_reason(case, output_padding)
 
     def _module(self, case: Case, padding: tuple[int, ...], output_padding: tuple[int, ...]) -> Any:
@@ -108,20 +110,27 @@ class TorchNN(TorchTarget):
             "print(y.shape)\nprint(y)\n"
         )
 
-
     def equivalent_call(self, case: Case) -> str:
         """The module construction (and forward, with ``output_size``) that :meth:`run` makes."""
         form = symmetric_padding_for(case)
         assert not isinstance(form, str), form
         padding, output_padding = form
         keywords: dict[str, object] = {
-            "stride": case.stride, "padding": padding,
+            "stride": case.stride,
+            "padding": padding,
             "output_padding": (0,) * case.rank if self.uses_output_size else output_padding,
-            "groups": case.groups, "bias": case.bias, "dilation": case.dilation}
+            "groups": case.groups,
+            "bias": case.bias,
+            "dilation": case.dilation,
+        }
         if case.dtype != "float32":
             keywords["dtype"] = Code(f"torch.{TORCH_DTYPES[case.dtype]}")
-        text = call_text(f"torch.nn.ConvTranspose{case.rank}d",
-                         (case.in_channels, case.out_channels, case.kernel_size), keywords, MODULE_DEFAULTS)
+        text = call_text(
+            f"torch.nn.ConvTranspose{case.rank}d",
+            (case.in_channels, case.out_channels, case.kernel_size),
+            keywords,
+            MODULE_DEFAULTS,
+        )
         if self.uses_output_size:
             text += f"(x, output_size={list(case.output_size)!r})"
         if case.layout == "channels_last":
@@ -135,9 +144,16 @@ class TorchNN(TorchTarget):
         p.require_symmetric("torch.nn.ConvTranspose")
         torch = self._torch
         module = getattr(torch.nn, f"ConvTranspose{p.rank}d")(
-            p.in_channels, p.out_channels, p.kernel_size, stride=p.stride, padding=p.pads_begin,
+            p.in_channels,
+            p.out_channels,
+            p.kernel_size,
+            stride=p.stride,
+            padding=p.pads_begin,
             output_padding=(0,) * p.rank if self.uses_output_size else p.output_padding,
-            groups=p.groups, bias=p.bias, dilation=p.dilation)
+            groups=p.groups,
+            bias=p.bias,
+            dilation=p.dilation,
+        )
         x = torch.from_numpy(p.data())
         with torch.no_grad():
             y = module(x, output_size=list(p.output_size)) if self.uses_output_size else module(x)

@@ -104,8 +104,12 @@ def explicit_with(case: Case, begin: Sequence[int], size: Sequence[int]) -> Case
         ends.append(max(rest, 0))
         extras.append(max(-rest, 0))
     try:
-        return case.replace(padding_mode="explicit", pads_begin=tuple(begin), pads_end=tuple(ends),
-                            output_padding=tuple(extras))
+        return case.replace(
+            padding_mode="explicit",
+            pads_begin=tuple(begin),
+            pads_end=tuple(ends),
+            output_padding=tuple(extras),
+        )
     except InvalidCase:
         return None
 
@@ -122,8 +126,9 @@ def crop_candidates(case: Case, size: Sequence[int]) -> list[tuple[int, ...]]:
     return list(itertools.islice(combos, MAX_CROP_CANDIDATES))
 
 
-def infer_explicit(case: Case, actual: np.ndarray, arrays: CaseArrays, target: Target,
-                   prefer: Case | None = None) -> Case | None:
+def infer_explicit(
+    case: Case, actual: np.ndarray, arrays: CaseArrays, target: Target, prefer: Case | None = None
+) -> Case | None:
     """The explicit case whose reference ``actual`` matches under the target's declared tolerance.
 
     ``prefer`` (e.g. what the documentation implies) is tried first. None when no crop of the
@@ -150,8 +155,9 @@ def infer_explicit(case: Case, actual: np.ndarray, arrays: CaseArrays, target: T
     return None
 
 
-def explain_output(case: Case, actual: np.ndarray, arrays: CaseArrays, target: Target,
-                   prefer: Case | None = None) -> tuple[Case | None, str, Case | None]:
+def explain_output(
+    case: Case, actual: np.ndarray, arrays: CaseArrays, target: Target, prefer: Case | None = None
+) -> tuple[Case | None, str, Case | None]:
     """:func:`infer_explicit`, and where no crop reproduces the output, whether the same case without
     dilation does (an API that ignores dilation in a mode).
 
@@ -164,14 +170,21 @@ def explain_output(case: Case, actual: np.ndarray, arrays: CaseArrays, target: T
     if any(d > 1 for d in case.dilation):
         plain = infer_explicit(case.replace(dilation=(1,) * case.rank), actual, arrays, target)
         if plain is not None:
-            return None, (f"no crop reproduces the output; it equals crops {list(plain.pads_begin)}/"
-                          f"{list(plain.pads_end)} of the same case with dilation 1: the dilation "
-                          f"{list(case.dilation)} is ignored"), plain
+            return (
+                None,
+                (
+                    f"no crop reproduces the output; it equals crops {list(plain.pads_begin)}/"
+                    f"{list(plain.pads_end)} of the same case with dilation 1: the dilation "
+                    f"{list(case.dilation)} is ignored"
+                ),
+                plain,
+            )
     return None, "no crop of the transposed convolution reproduces the output", None
 
 
-def generated_cases(profile: str, ranks: Iterable[int] = (1, 2, 3), examples: int | None = None
-                    ) -> list[Case]:
+def generated_cases(
+    profile: str, ranks: Iterable[int] = (1, 2, 3), examples: int | None = None
+) -> list[Case]:
     """Cases drawn deterministically from the default specs (``examples`` per spec, else the
     profile's count), in float32 with normal values: every target runs float32, and sizes and crop
     splits do not depend on the dtype."""
@@ -199,8 +212,14 @@ def _draw(strategy: Any, count: int) -> list[Case]:
 
     drawn: list[Case] = []
 
-    @settings(max_examples=count, derandomize=True, database=None, phases=[Phase.generate],
-              deadline=None, suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=count,
+        derandomize=True,
+        database=None,
+        phases=[Phase.generate],
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )
     @given(strategy)
     def collect(case: Case) -> None:
         drawn.append(case)
@@ -212,17 +231,24 @@ def _draw(strategy: Any, count: int) -> list[Case]:
 def mode_variants(case: Case, modes: Iterable[str]) -> list[Case]:
     """The case under each named mode (crops and output padding cleared)."""
     zero = (0,) * case.rank
-    return [case.replace(padding_mode=m, pads_begin=zero, pads_end=zero, output_padding=zero)
-            for m in modes]
+    return [case.replace(padding_mode=m, pads_begin=zero, pads_end=zero, output_padding=zero) for m in modes]
 
 
 def size_key(case: Case) -> tuple[Any, ...]:
     """Order by simplicity: lowest rank (the shrinker keeps the rank), fewest output and input
     elements, smallest parameters."""
-    return (case.rank, math.prod(case.output_shape), math.prod(case.input_shape),
-            case.in_channels * case.out_channels,
-            sum(case.kernel_size), sum(case.stride), sum(case.dilation), case.bias,
-            case.layout != "channels_first", case.seed)
+    return (
+        case.rank,
+        math.prod(case.output_shape),
+        math.prod(case.input_shape),
+        case.in_channels * case.out_channels,
+        sum(case.kernel_size),
+        sum(case.stride),
+        sum(case.dilation),
+        case.bias,
+        case.layout != "channels_first",
+        case.seed,
+    )
 
 
 def shape_text(values: Sequence[int] | None) -> str:
@@ -230,10 +256,14 @@ def shape_text(values: Sequence[int] | None) -> str:
     return "—" if values is None else str(list(values))
 
 
-def make_command(audit: Callable[..., dict[str, Any]], file_name: str,
-                 summary: Callable[[dict[str, Any]], str], failing: Callable[[dict[str, Any]], bool]
-                 ) -> Callable[[argparse.Namespace], int]:
+def make_command(
+    audit: Callable[..., dict[str, Any]],
+    file_name: str,
+    summary: Callable[[dict[str, Any]], str],
+    failing: Callable[[dict[str, Any]], bool],
+) -> Callable[[argparse.Namespace], int]:
     """A ``func`` for an audit subcommand: run, write ``DIR/file_name``, print the summary."""
+
     def command(args: argparse.Namespace) -> int:
         from adapters.registry import known_names
         from harness.engine.profiles import active_profile_name
@@ -243,8 +273,13 @@ def make_command(audit: Callable[..., dict[str, Any]], file_name: str,
             configure(case_timeout=args.case_timeout)
         names = [n.strip() for n in args.targets.split(",") if n.strip()] if args.targets else known_names()
         try:
-            result = audit(names, args.profile or active_profile_name(), examples=args.examples,
-                           device=args.device, progress=not args.quiet)
+            result = audit(
+                names,
+                args.profile or active_profile_name(),
+                examples=args.examples,
+                device=args.device,
+                progress=not args.quiet,
+            )
         finally:
             shutdown_all()
         out = Path(args.out) if args.out else Path("reports") / "audit"
@@ -254,14 +289,18 @@ def make_command(audit: Callable[..., dict[str, Any]], file_name: str,
         print(summary(result))
         print(f"written: {path}")
         return 1 if failing(result) else 0
+
     return command
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options shared by the audit subcommands."""
     parser.add_argument("--targets", help="comma-separated target names (default: every registered target)")
-    parser.add_argument("--profile", choices=["dev", "ci", "nightly"],
-                        help="how many cases to generate per spec (dev 30, ci 100, nightly 2000)")
+    parser.add_argument(
+        "--profile",
+        choices=["dev", "ci", "nightly"],
+        help="how many cases to generate per spec (dev 30, ci 100, nightly 2000)",
+    )
     parser.add_argument("--examples", type=int, help="cases per spec, overriding the profile's count")
     parser.add_argument("--device", help="device for every target (default: each target's own)")
     parser.add_argument("--out", metavar="DIR", help="output folder (default reports/audit)")

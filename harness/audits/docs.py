@@ -48,9 +48,11 @@ SHRINK_EVALUATIONS = 80
 
 TORCH_DOC = "https://docs.pytorch.org/docs/stable/generated/torch.nn.ConvTranspose{r}d.html"
 TORCH_SEEDS = {1: "seeds/004_54bec4feb12fa2ba.txt", 2: "seeds/003_f90ce2d32773065c.txt"}
-PADDLE_DOC = ("paddle 3.3.1 docstrings of paddle.nn.Conv{r}DTranspose (Shape) and "
-              "paddle.nn.functional.conv{r}d_transpose (Example); "
-              "https://www.paddlepaddle.org.cn/documentation/docs/en/api/paddle/nn/Conv{r}DTranspose_en.html")
+PADDLE_DOC = (
+    "paddle 3.3.1 docstrings of paddle.nn.Conv{r}DTranspose (Shape) and "
+    "paddle.nn.functional.conv{r}d_transpose (Example); "
+    "https://www.paddlepaddle.org.cn/documentation/docs/en/api/paddle/nn/Conv{r}DTranspose_en.html"
+)
 MS_DOC = "https://www.mindspore.cn/docs/en/r2.10.0/api_python"
 
 
@@ -73,8 +75,12 @@ def _torch_size(case: Case) -> tuple[int, ...]:
     form = symmetric_padding_for(case)
     assert not isinstance(form, str), form
     padding, op = form
-    return tuple((n - 1) * s - 2 * p + d * (k - 1) + o + 1 for n, s, p, d, k, o in
-                 zip(case.input_size, case.stride, padding, case.dilation, case.kernel_size, op, strict=True))
+    return tuple(
+        (n - 1) * s - 2 * p + d * (k - 1) + o + 1
+        for n, s, p, d, k, o in zip(
+            case.input_size, case.stride, padding, case.dilation, case.kernel_size, op, strict=True
+        )
+    )
 
 
 def _paddle_size(case: Case) -> tuple[int, ...]:
@@ -86,9 +92,12 @@ def _paddle_size(case: Case) -> tuple[int, ...]:
     else:
         begin = end = tuple(call.padding) if isinstance(call.padding, list) else (call.padding,) * case.rank
     extra = call.output_padding or [0] * case.rank
-    return tuple((n - 1) * s - b - e + d * (k - 1) + 1 + o for n, s, b, e, d, k, o in
-                 zip(case.input_size, case.stride, begin, end, case.dilation, case.kernel_size, extra,
-                     strict=True))
+    return tuple(
+        (n - 1) * s - b - e + d * (k - 1) + 1 + o
+        for n, s, b, e, d, k, o in zip(
+            case.input_size, case.stride, begin, end, case.dilation, case.kernel_size, extra, strict=True
+        )
+    )
 
 
 def _ms_pairs(value: Any, rank: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -125,8 +134,12 @@ def _ms_ops_size(case: Case) -> tuple[int, ...]:
     # As written: "− 2 × pad[i]" for dimension i, pad[i] indexing the int or the 6-tuple.
     pads = (pad,) * 3 if isinstance(pad, int) else tuple(pad[:3])
     op = _per_dim(args.get("output_padding", 0), 3)
-    return tuple((n - 1) * s - 2 * p + d * (k - 1) + o + 1 for n, s, p, d, k, o in
-                 zip(case.input_size, case.stride, pads, case.dilation, case.kernel_size, op, strict=True))
+    return tuple(
+        (n - 1) * s - 2 * p + d * (k - 1) + o + 1
+        for n, s, p, d, k, o in zip(
+            case.input_size, case.stride, pads, case.dilation, case.kernel_size, op, strict=True
+        )
+    )
 
 
 def _onnx_size(case: Case) -> tuple[int, ...]:
@@ -134,9 +147,12 @@ def _onnx_size(case: Case) -> tuple[int, ...]:
     pads = attrs["pads"]
     op = attrs.get("output_padding", [0] * case.rank)
     r = case.rank
-    return tuple(s * (n - 1) + o + ((k - 1) * d + 1) - pads[i] - pads[i + r] for i, (n, s, k, d, o) in
-                 enumerate(zip(case.input_size, case.stride, case.kernel_size, case.dilation, op,
-                               strict=True)))
+    return tuple(
+        s * (n - 1) + o + ((k - 1) * d + 1) - pads[i] - pads[i + r]
+        for i, (n, s, k, d, o) in enumerate(
+            zip(case.input_size, case.stride, case.kernel_size, case.dilation, op, strict=True)
+        )
+    )
 
 
 def _onnx_shape_size(case: Case) -> tuple[int, ...]:
@@ -161,60 +177,95 @@ def explicit_formula(target: str, rank: int) -> ExplicitFormula | None:
         f"paddle.nn.Conv{rank}DTranspose / paddle.nn.functional.conv{rank}d_transpose",
         "O' = (L − 1)·stride − 2·padding + dilation·(k − 1) + 1 (read as − pad_begin − pad_end for the "
         "pair forms), + output_padding; with output_size: O = output_size ∈ [O', O' + stride)",
-        PADDLE_DOC.format(r=rank) + ("; seeds/002_424ad79cc908f79b.txt" if rank == 3 else "")
+        PADDLE_DOC.format(r=rank)
+        + ("; seeds/002_424ad79cc908f79b.txt" if rank == 3 else "")
         + "; output_padding: 'additional size added to one side of each dimension in the output shape'",
-        _paddle_size)
+        _paddle_size,
+    )
     table: dict[str, ExplicitFormula] = {
         "torch.nn": ExplicitFormula(
             f"torch.nn.ConvTranspose{rank}d",
-            "O = (L − 1)·stride − 2·padding + dilation·(kernel_size − 1) + output_padding + 1", torch_src,
-            _torch_size),
+            "O = (L − 1)·stride − 2·padding + dilation·(kernel_size − 1) + output_padding + 1",
+            torch_src,
+            _torch_size,
+        ),
         "torch.nn.output_size": ExplicitFormula(
             f"torch.nn.ConvTranspose{rank}d.forward(input, output_size)",
             "O = output_size ('exact output size can be also specified as an argument')",
-            f"{TORCH_DOC.format(r=rank)}; seeds/003_f90ce2d32773065c.txt", _requested_size),
+            f"{TORCH_DOC.format(r=rank)}; seeds/003_f90ce2d32773065c.txt",
+            _requested_size,
+        ),
         "torch.functional": ExplicitFormula(
             f"torch.nn.functional.conv_transpose{rank}d",
             "O = (L − 1)·stride − 2·padding + dilation·(kernel_size − 1) + output_padding + 1 (the "
             f"module's formula; the functional page refers to ConvTranspose{rank}d)",
-            torch_src, _torch_size),
+            torch_src,
+            _torch_size,
+        ),
         "paddle.nn": paddle,
         "paddle.functional": paddle,
         "onnxruntime": ExplicitFormula(
-            "ONNX ConvTranspose-22", "O = stride·(L − 1) + output_padding + ((k − 1)·dilation + 1) − "
-            "pads_begin − pads_end", f"{onnx_model.SPEC_URL} (ConvTranspose-22)", _onnx_size),
+            "ONNX ConvTranspose-22",
+            "O = stride·(L − 1) + output_padding + ((k − 1)·dilation + 1) − pads_begin − pads_end",
+            f"{onnx_model.SPEC_URL} (ConvTranspose-22)",
+            _onnx_size,
+        ),
         "onnxruntime.opset11": ExplicitFormula(
-            "ONNX ConvTranspose-11", "O = stride·(L − 1) + output_padding + ((k − 1)·dilation + 1) − "
-            "pads_begin − pads_end", f"{onnx_model.SPEC_URL} (ConvTranspose-11)", _onnx_size),
+            "ONNX ConvTranspose-11",
+            "O = stride·(L − 1) + output_padding + ((k − 1)·dilation + 1) − pads_begin − pads_end",
+            f"{onnx_model.SPEC_URL} (ConvTranspose-11)",
+            _onnx_size,
+        ),
         "onnxruntime.output_shape": ExplicitFormula(
-            "ONNX ConvTranspose-22 with output_shape", "O = output_shape",
-            f"{onnx_model.SPEC_URL} (attribute output_shape)", _onnx_shape_size),
+            "ONNX ConvTranspose-22 with output_shape",
+            "O = output_shape",
+            f"{onnx_model.SPEC_URL} (attribute output_shape)",
+            _onnx_shape_size,
+        ),
         "tensorrt": ExplicitFormula(
-            "IDeconvolutionLayer (EXPLICIT_ROUND_DOWN)", "O = (I − 1)·S + DK − (B + A)", tm.SEED, _trt_size),
+            "IDeconvolutionLayer (EXPLICIT_ROUND_DOWN)", "O = (I − 1)·S + DK − (B + A)", tm.SEED, _trt_size
+        ),
         "tensorrt.round_up": ExplicitFormula(
-            "IDeconvolutionLayer (EXPLICIT_ROUND_UP)", "O = (I − 1)·S + DK − (B + A) (no division: "
-            "rounding up or down gives the same size)", tm.SEED, _trt_size),
+            "IDeconvolutionLayer (EXPLICIT_ROUND_UP)",
+            "O = (I − 1)·S + DK − (B + A) (no division: rounding up or down gives the same size)",
+            tm.SEED,
+            _trt_size,
+        ),
     }
     table["onnxruntime.tensorrt_ep"] = table["onnxruntime"]
     table["tensorrt.dla"] = table["tensorrt.dla.gpu_fallback"] = table["tensorrt"]
     ms_nn = {
-        1: ("L_out = (L_in − 1)·stride − 2·padding + dilation·(kernel_size − 1) + 1",
-            "mindspore.nn.Conv1dTranspose"),
-        2: ("H_out = H_in·stride − (padding[0] + padding[1]) + kernel_size "
-            "+ (dilation − 1)·(kernel_size − 1) − stride + output_padding", "mindspore.nn.Conv2dTranspose"),
-        3: ("D_out = ⌊(D_in + padding[0] + padding[1] − (dilation − 1)·kernel_size − 1) / stride + 1⌋",
-            "mindspore.nn.Conv3dTranspose"),
+        1: (
+            "L_out = (L_in − 1)·stride − 2·padding + dilation·(kernel_size − 1) + 1",
+            "mindspore.nn.Conv1dTranspose",
+        ),
+        2: (
+            "H_out = H_in·stride − (padding[0] + padding[1]) + kernel_size "
+            "+ (dilation − 1)·(kernel_size − 1) − stride + output_padding",
+            "mindspore.nn.Conv2dTranspose",
+        ),
+        3: (
+            "D_out = ⌊(D_in + padding[0] + padding[1] − (dilation − 1)·kernel_size − 1) / stride + 1⌋",
+            "mindspore.nn.Conv3dTranspose",
+        ),
     }
     text, api = ms_nn[rank]
     table["mindspore.nn"] = ExplicitFormula(
-        f"{api} (pad_mode='pad')", text, f"2.10 docstring of {api} (Outputs, pad_mode 'pad'); "
-        f"{MS_DOC}/nn/{api}.html" + ("; seeds/001_72a899d02d2b3d39.txt" if rank == 2 else ""), _ms_nn_size)
+        f"{api} (pad_mode='pad')",
+        text,
+        f"2.10 docstring of {api} (Outputs, pad_mode 'pad'); "
+        f"{MS_DOC}/nn/{api}.html" + ("; seeds/001_72a899d02d2b3d39.txt" if rank == 2 else ""),
+        _ms_nn_size,
+    )
     if rank == 2:
         table["mindspore.ops"] = ExplicitFormula(
-            "mindspore.ops.Conv2DTranspose", "output shape = input_size ('It has the same shape as the "
+            "mindspore.ops.Conv2DTranspose",
+            "output shape = input_size ('It has the same shape as the "
             "input', input_size being that input's shape)",
             f"2.10 docstring of mindspore.ops.Conv2DTranspose (Inputs, Outputs); "
-            f"{MS_DOC}/ops/mindspore.ops.Conv2DTranspose.html", _ms_ops_size)
+            f"{MS_DOC}/ops/mindspore.ops.Conv2DTranspose.html",
+            _ms_ops_size,
+        )
     elif rank == 3:
         table["mindspore.ops"] = ExplicitFormula(
             "mindspore.ops.Conv3DTranspose (pad_mode='pad')",
@@ -223,7 +274,8 @@ def explicit_formula(target: str, rank: int) -> ExplicitFormula | None:
             "three of the 6-tuple (head, tail, top, …))",
             "2.10 docstring of mindspore.ops.Conv3DTranspose; "
             f"{MS_DOC}/ops/mindspore.ops.Conv3DTranspose.html",
-            _ms_ops_size)
+            _ms_ops_size,
+        )
     return table.get(target)
 
 
@@ -242,8 +294,11 @@ class Departure:
 def _crops(case: Case | None) -> dict[str, list[int]] | None:
     if case is None:
         return None
-    return {"begin": list(case.pads_begin), "end": list(case.pads_end),
-            "output_padding": list(case.output_padding)}
+    return {
+        "begin": list(case.pads_begin),
+        "end": list(case.pads_end),
+        "output_padding": list(case.output_padding),
+    }
 
 
 def api_label(target: str, case: Case) -> str:
@@ -270,10 +325,11 @@ def check_case(loaded: LoadedTarget, case: Case) -> Departure | str | None:
         shape = tuple(result.output.shape)
         if shape[2:] == documented_size and shape[:2] == (case.batch, case.out_channels):
             return None
-        return Departure((loaded.name, api_label(loaded.name, case), "explicit", "output_size"),
-                         {"formula": formula.formula, "value": list(documented_size),
-                          "source": formula.source},
-                         {"value": list(shape[2:]), "shape": list(shape)})
+        return Departure(
+            (loaded.name, api_label(loaded.name, case), "explicit", "output_size"),
+            {"formula": formula.formula, "value": list(documented_size), "source": formula.source},
+            {"value": list(shape[2:]), "shape": list(shape)},
+        )
     mode = pure.documented_mode(case.padding_mode, case.rank)
     api = api_label(loaded.name, case)
     documented_size = mode.output_size(case)
@@ -282,8 +338,14 @@ def check_case(loaded: LoadedTarget, case: Case) -> Departure | str | None:
     except InvalidCase:
         documented = None
     result = guarded_run(target, case, arrays)
-    doc = {"formula": mode.formula, "value": list(documented_size), "split": mode.split,
-           "source": mode.source, "split_source": mode.split_source, "api_value": mode.api_value}
+    doc = {
+        "formula": mode.formula,
+        "value": list(documented_size),
+        "split": mode.split,
+        "source": mode.source,
+        "split_source": mode.split_source,
+        "api_value": mode.api_value,
+    }
     if result.output is None:
         if documented is None:
             return None  # the documentation gives an empty output and the framework refuses: agreed
@@ -291,16 +353,21 @@ def check_case(loaded: LoadedTarget, case: Case) -> Departure | str | None:
     shape = tuple(result.output.shape)
     if shape[2:] != documented_size or shape[:2] != (case.batch, case.out_channels):
         actual, note, _ = explain_output(case, result.output, arrays, target)
-        return Departure((loaded.name, api, case.padding_mode, "output_size"), doc,
-                         {"value": list(shape[2:]), "shape": list(shape), "crops": _crops(actual),
-                          "note": note or None})
+        return Departure(
+            (loaded.name, api, case.padding_mode, "output_size"),
+            doc,
+            {"value": list(shape[2:]), "shape": list(shape), "crops": _crops(actual), "note": note or None},
+        )
     assert documented is not None
     model, dtype = target.accumulation(case.dtype), target.output_dtype(case)
     if compare(result.output, ReferenceResult.for_case(documented, arrays), dtype, model).passed:
         return None
     actual, note, _ = explain_output(case, result.output, arrays, target)
-    return Departure((loaded.name, api, case.padding_mode, "crop_split"), dict(doc, crops=_crops(documented)),
-                     {"value": list(shape[2:]), "crops": _crops(actual), "note": note or None})
+    return Departure(
+        (loaded.name, api, case.padding_mode, "crop_split"),
+        dict(doc, crops=_crops(documented)),
+        {"value": list(shape[2:]), "crops": _crops(actual), "note": note or None},
+    )
 
 
 @dataclass
@@ -323,6 +390,7 @@ def _still_departs(loaded: LoadedTarget, key: tuple[str, str, str, str]) -> Call
             return False
         found = check_case(loaded, case)
         return isinstance(found, Departure) and found.key == key
+
     return check
 
 
@@ -341,8 +409,9 @@ def audit_target(loaded: LoadedTarget, cases: list[Case], progress: bool = False
         if isinstance(found, str):
             tally.errors += 1
             if len(tally.error_samples) < 3:
-                tally.error_samples.append({"case": case.to_dict(), "case_short": case.short(),
-                                            "message": found[:500]})
+                tally.error_samples.append(
+                    {"case": case.to_dict(), "case_short": case.short(), "message": found[:500]}
+                )
         elif found is not None:
             tally.departing.setdefault(found.key, []).append(case)
         if progress and index % 50 == 0:
@@ -350,8 +419,9 @@ def audit_target(loaded: LoadedTarget, cases: list[Case], progress: bool = False
     return tally
 
 
-def minimal_departure(loaded: LoadedTarget, key: tuple[str, str, str, str], cases: list[Case],
-                      checked: int) -> dict[str, Any]:
+def minimal_departure(
+    loaded: LoadedTarget, key: tuple[str, str, str, str], cases: list[Case], checked: int
+) -> dict[str, Any]:
     """The departure of one kind, shrunk to a minimal case, as written to the JSON."""
     smallest = min(cases, key=size_key)
     minimal = shrink(smallest, _still_departs(loaded, key), max_evaluations=SHRINK_EVALUATIONS)
@@ -361,15 +431,29 @@ def minimal_departure(loaded: LoadedTarget, key: tuple[str, str, str, str], case
     assert isinstance(found, Departure) and loaded.pure is not None
     target, api, mode, aspect = key
     call = getattr(loaded.pure, "equivalent_call", None)
-    return {"target": target, "api": api, "mode": mode, "aspect": aspect,
-            "documented": found.documented, "actual": found.actual,
-            "case": minimal.to_dict(), "case_short": minimal.short(),
-            "call": call(minimal) if call else None,
-            "cases_checked": checked, "cases_departing": len(cases)}
+    return {
+        "target": target,
+        "api": api,
+        "mode": mode,
+        "aspect": aspect,
+        "documented": found.documented,
+        "actual": found.actual,
+        "case": minimal.to_dict(),
+        "case_short": minimal.short(),
+        "call": call(minimal) if call else None,
+        "cases_checked": checked,
+        "cases_departing": len(cases),
+    }
 
 
-def audit_docs(target_names: list[str], profile: str, *, examples: int | None = None,
-               device: str | None = None, progress: bool = False) -> dict[str, Any]:
+def audit_docs(
+    target_names: list[str],
+    profile: str,
+    *,
+    examples: int | None = None,
+    device: str | None = None,
+    progress: bool = False,
+) -> dict[str, Any]:
     """The whole audit as a JSON-ready dict."""
     start = time.monotonic()
     drawn = generated_cases(profile, examples=examples)
@@ -386,15 +470,26 @@ def audit_docs(target_names: list[str], profile: str, *, examples: int | None = 
         if loaded.target is None:
             continue
         tally = audit_target(loaded, cases, progress)
-        entry.update(checked=tally.checked, unsupported=tally.unsupported, errors=tally.errors,
-                     error_samples=tally.error_samples)
+        entry.update(
+            checked=tally.checked,
+            unsupported=tally.unsupported,
+            errors=tally.errors,
+            error_samples=tally.error_samples,
+        )
         for key, bad in sorted(tally.departing.items()):
             checked = tally.checked_by_key.get((key[1], key[2]), 0)
             departures.append(minimal_departure(loaded, key, bad, checked))
         entry["departures"] = sum(1 for d in departures if d["target"] == loaded.name)
-    return {"schema": DOC_AUDIT_SCHEMA, "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
-            "profile": profile, "generated_cases": len(drawn), "cases": len(cases),
-            "seconds": round(time.monotonic() - start, 1), "targets": targets, "departures": departures}
+    return {
+        "schema": DOC_AUDIT_SCHEMA,
+        "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "profile": profile,
+        "generated_cases": len(drawn),
+        "cases": len(cases),
+        "seconds": round(time.monotonic() - start, 1),
+        "targets": targets,
+        "departures": departures,
+    }
 
 
 def _formulas(loaded: LoadedTarget) -> list[dict[str, Any]]:
@@ -417,19 +512,25 @@ def _formulas(loaded: LoadedTarget) -> list[dict[str, Any]]:
 
 def summary_text(result: dict[str, Any]) -> str:
     """One line per target and one per departure."""
-    lines = [f"{result['cases']} cases ({result['generated_cases']} generated, profile {result['profile']}) "
-             f"in {result['seconds']} s"]
+    lines = [
+        f"{result['cases']} cases ({result['generated_cases']} generated, profile {result['profile']}) "
+        f"in {result['seconds']} s"
+    ]
     for name, entry in result["targets"].items():
         if entry.get("not_run"):
             lines.append(f"  {name:26s} not run: {entry['not_run']}")
         else:
-            lines.append(f"  {name:26s} {entry['checked']} checked, {entry['unsupported']} unsupported, "
-                         f"{entry['errors']} errors, {entry['departures']} departure kind(s)")
+            lines.append(
+                f"  {name:26s} {entry['checked']} checked, {entry['unsupported']} unsupported, "
+                f"{entry['errors']} errors, {entry['departures']} departure kind(s)"
+            )
     for d in result["departures"]:
-        lines.append(f"- {d['target']} {d['api']} [{d['mode']}, {d['aspect']}]: documented "
-                     f"{d['documented']['value']} ({d['documented']['formula']}), "
-                     f"actual {d['actual']['value']}"
-                     f"; {d['cases_departing']}/{d['cases_checked']} cases; minimal: {d['case_short']}")
+        lines.append(
+            f"- {d['target']} {d['api']} [{d['mode']}, {d['aspect']}]: documented "
+            f"{d['documented']['value']} ({d['documented']['formula']}), "
+            f"actual {d['actual']['value']}"
+            f"; {d['cases_departing']}/{d['cases_checked']} cases; minimal: {d['case_short']}"
+        )
     return "\n".join(lines)
 
 

@@ -52,17 +52,32 @@ class Config:
         """The canonical case of the parameters, or why the canonical model rejects them."""
         p = self.params
         if p.input_channels != p.in_channels:
-            return InvalidCase("input_channels", f"the input has {p.input_channels} channels, "
-                               f"in_channels is {p.in_channels}")
+            return InvalidCase(
+                "input_channels", f"the input has {p.input_channels} channels, in_channels is {p.in_channels}"
+            )
         expected_weight = (p.in_channels, p.out_channels // p.groups if p.groups else -1, *p.kernel_size)
         if p.weight_shape != expected_weight:
-            return InvalidCase("weight_shape", f"weight shape {list(p.weight_shape)} is not "
-                               f"(C_in, C_out/groups, *k) = {list(expected_weight)}")
+            return InvalidCase(
+                "weight_shape",
+                f"weight shape {list(p.weight_shape)} is not "
+                f"(C_in, C_out/groups, *k) = {list(expected_weight)}",
+            )
         try:
-            return Case(rank=p.rank, batch=p.batch, in_channels=p.in_channels, out_channels=p.out_channels,
-                        groups=p.groups, input_size=p.input_size, kernel_size=p.kernel_size,
-                        stride=p.stride, dilation=p.dilation, pads_begin=p.pads_begin, pads_end=p.pads_end,
-                        output_padding=p.output_padding, bias=p.bias)
+            return Case(
+                rank=p.rank,
+                batch=p.batch,
+                in_channels=p.in_channels,
+                out_channels=p.out_channels,
+                groups=p.groups,
+                input_size=p.input_size,
+                kernel_size=p.kernel_size,
+                stride=p.stride,
+                dilation=p.dilation,
+                pads_begin=p.pads_begin,
+                pads_end=p.pads_end,
+                output_padding=p.output_padding,
+                bias=p.bias,
+            )
         except InvalidCase as exc:
             return exc
 
@@ -79,9 +94,19 @@ class Config:
 
 def raw_output_size(p: RawParams) -> tuple[int, ...]:
     """``(L−1)·s + d·(k−1) + 1 − cb − ce + op`` per dimension, whatever the signs."""
-    return tuple((n - 1) * s + d * (k - 1) + 1 - b - e + o for n, k, s, d, b, e, o in
-                 zip(p.input_size, p.kernel_size, p.stride, p.dilation, p.pads_begin, p.pads_end,
-                     p.output_padding, strict=True))
+    return tuple(
+        (n - 1) * s + d * (k - 1) + 1 - b - e + o
+        for n, k, s, d, b, e, o in zip(
+            p.input_size,
+            p.kernel_size,
+            p.stride,
+            p.dilation,
+            p.pads_begin,
+            p.pads_end,
+            p.output_padding,
+            strict=True,
+        )
+    )
 
 
 def raw(rank: int = 2, **changes: Any) -> RawParams:
@@ -90,10 +115,23 @@ def raw(rank: int = 2, **changes: Any) -> RawParams:
     Per-dimension values given as ints are broadcast; ``weight_shape`` and ``output_size`` follow
     the other values unless given.
     """
-    base: dict[str, Any] = {"batch": 1, "input_channels": None, "in_channels": 2, "out_channels": 2,
-                            "groups": 1, "input_size": 4, "kernel_size": 3, "stride": 1, "dilation": 1,
-                            "pads_begin": 0, "pads_end": 0, "output_padding": 0, "bias": True,
-                            "weight_shape": None, "output_size": None}
+    base: dict[str, Any] = {
+        "batch": 1,
+        "input_channels": None,
+        "in_channels": 2,
+        "out_channels": 2,
+        "groups": 1,
+        "input_size": 4,
+        "kernel_size": 3,
+        "stride": 1,
+        "dilation": 1,
+        "pads_begin": 0,
+        "pads_end": 0,
+        "output_padding": 0,
+        "bias": True,
+        "weight_shape": None,
+        "output_size": None,
+    }
     base.update(changes)
     per_dim = ("input_size", "kernel_size", "stride", "dilation", "pads_begin", "pads_end", "output_padding")
     for key in per_dim:
@@ -102,8 +140,9 @@ def raw(rank: int = 2, **changes: Any) -> RawParams:
     if base["input_channels"] is None:
         base["input_channels"] = base["in_channels"]
     weight = base.pop("weight_shape")
-    params = RawParams(rank=rank, **{k: v for k, v in base.items() if k != "output_size"},
-                       weight_shape=(), output_size=())
+    params = RawParams(
+        rank=rank, **{k: v for k, v in base.items() if k != "output_size"}, weight_shape=(), output_size=()
+    )
     params = replace(params, weight_shape=params.default_weight_shape() if weight is None else tuple(weight))
     if base["output_size"] is None:
         return replace(params, output_size=raw_output_size(params))
@@ -113,58 +152,173 @@ def raw(rank: int = 2, **changes: Any) -> RawParams:
 def _configs() -> list[Config]:
     c = Config
     return [
-        c("groups_not_dividing_in_channels", "groups", "C_in=3 with groups=2", "error",
-          raw(in_channels=3, out_channels=2, groups=2, weight_shape=(3, 1, 3, 3))),
-        c("groups_not_dividing_out_channels", "groups", "C_out=3 with groups=2", "error",
-          raw(in_channels=2, out_channels=3, groups=2, weight_shape=(2, 1, 3, 3))),
-        c("groups_not_dividing_in_channels_1d", "groups", "1-D: C_in=3 with groups=2", "error",
-          raw(1, in_channels=3, out_channels=2, groups=2, weight_shape=(3, 1, 3))),
-        c("groups_not_dividing_in_channels_3d", "groups", "3-D: C_in=3 with groups=2", "error",
-          raw(3, in_channels=3, out_channels=2, groups=2, weight_shape=(3, 1, 3, 3, 3))),
+        c(
+            "groups_not_dividing_in_channels",
+            "groups",
+            "C_in=3 with groups=2",
+            "error",
+            raw(in_channels=3, out_channels=2, groups=2, weight_shape=(3, 1, 3, 3)),
+        ),
+        c(
+            "groups_not_dividing_out_channels",
+            "groups",
+            "C_out=3 with groups=2",
+            "error",
+            raw(in_channels=2, out_channels=3, groups=2, weight_shape=(2, 1, 3, 3)),
+        ),
+        c(
+            "groups_not_dividing_in_channels_1d",
+            "groups",
+            "1-D: C_in=3 with groups=2",
+            "error",
+            raw(1, in_channels=3, out_channels=2, groups=2, weight_shape=(3, 1, 3)),
+        ),
+        c(
+            "groups_not_dividing_in_channels_3d",
+            "groups",
+            "3-D: C_in=3 with groups=2",
+            "error",
+            raw(3, in_channels=3, out_channels=2, groups=2, weight_shape=(3, 1, 3, 3, 3)),
+        ),
         c("groups_zero", "groups", "groups=0", "error", raw(groups=0, weight_shape=(2, 2, 3, 3))),
-        c("input_channels_mismatch", "channels", "the input has 3 channels, in_channels=2", "error",
-          raw(input_channels=3)),
-        c("weight_in_channels_mismatch", "weight", "weight (3, 2, 3, 3) for an input of 2 channels", "error",
-          raw(weight_shape=(3, 2, 3, 3))),
-        c("weight_wrong_rank", "weight", "a 3-D weight (2, 2, 3) for 2-D data", "error",
-          raw(weight_shape=(2, 2, 3))),
-        c("weight_kernel_mismatch", "weight", "kernel_size 3 with a (2, 2, 2, 2) weight", "error",
-          raw(weight_shape=(2, 2, 2, 2))),
-        c("crop_larger_than_full_output", "crop", "L=2, k=3 (full output 4), crops 3 and 3: size −2",
-          "error", raw(input_size=2, pads_begin=3, pads_end=3)),
-        c("crop_equal_to_full_output", "crop", "L=2, k=3 (full output 4), crops 2 and 2: size 0",
-          "either", raw(input_size=2, pads_begin=2, pads_end=2)),
-        c("crop_larger_than_full_output_3d", "crop", "3-D: L=2, k=3, crops 3 and 3: size −2", "error",
-          raw(3, input_size=2, pads_begin=3, pads_end=3)),
-        c("crop_beyond_kernel", "crop", "k=2 with crops 2 (more than k−1), size 1: valid", "accept",
-          raw(kernel_size=2, pads_begin=2, pads_end=2)),
-        c("output_padding_below_stride", "output_padding", "stride 2, output_padding 1: valid", "accept",
-          raw(stride=2, output_padding=1)),
-        c("output_padding_at_stride", "output_padding", "stride 2, dilation 1, output_padding 2 (at the "
-          "limit 'smaller than stride or dilation')", "either", raw(stride=2, output_padding=2)),
-        c("output_padding_past_stride", "output_padding", "stride 2, dilation 1, output_padding 3", "either",
-          raw(stride=2, output_padding=3)),
-        c("output_padding_below_dilation", "output_padding", "stride 1, dilation 2, output_padding 1 "
-          "(≥ stride, < dilation)", "either", raw(dilation=2, output_padding=1)),
-        c("output_padding_at_dilation", "output_padding", "stride 2, dilation 3, output_padding 3 (at "
-          "max(stride, dilation))", "either", raw(stride=2, dilation=3, output_padding=3)),
-        c("output_padding_at_stride_1d", "output_padding", "1-D: stride 2, output_padding 2", "either",
-          raw(1, stride=2, output_padding=2)),
-        c("output_padding_at_stride_3d", "output_padding", "3-D: stride 2, output_padding 2", "either",
-          raw(3, stride=2, output_padding=2)),
+        c(
+            "input_channels_mismatch",
+            "channels",
+            "the input has 3 channels, in_channels=2",
+            "error",
+            raw(input_channels=3),
+        ),
+        c(
+            "weight_in_channels_mismatch",
+            "weight",
+            "weight (3, 2, 3, 3) for an input of 2 channels",
+            "error",
+            raw(weight_shape=(3, 2, 3, 3)),
+        ),
+        c(
+            "weight_wrong_rank",
+            "weight",
+            "a 3-D weight (2, 2, 3) for 2-D data",
+            "error",
+            raw(weight_shape=(2, 2, 3)),
+        ),
+        c(
+            "weight_kernel_mismatch",
+            "weight",
+            "kernel_size 3 with a (2, 2, 2, 2) weight",
+            "error",
+            raw(weight_shape=(2, 2, 2, 2)),
+        ),
+        c(
+            "crop_larger_than_full_output",
+            "crop",
+            "L=2, k=3 (full output 4), crops 3 and 3: size −2",
+            "error",
+            raw(input_size=2, pads_begin=3, pads_end=3),
+        ),
+        c(
+            "crop_equal_to_full_output",
+            "crop",
+            "L=2, k=3 (full output 4), crops 2 and 2: size 0",
+            "either",
+            raw(input_size=2, pads_begin=2, pads_end=2),
+        ),
+        c(
+            "crop_larger_than_full_output_3d",
+            "crop",
+            "3-D: L=2, k=3, crops 3 and 3: size −2",
+            "error",
+            raw(3, input_size=2, pads_begin=3, pads_end=3),
+        ),
+        c(
+            "crop_beyond_kernel",
+            "crop",
+            "k=2 with crops 2 (more than k−1), size 1: valid",
+            "accept",
+            raw(kernel_size=2, pads_begin=2, pads_end=2),
+        ),
+        c(
+            "output_padding_below_stride",
+            "output_padding",
+            "stride 2, output_padding 1: valid",
+            "accept",
+            raw(stride=2, output_padding=1),
+        ),
+        c(
+            "output_padding_at_stride",
+            "output_padding",
+            "stride 2, dilation 1, output_padding 2 (at the limit 'smaller than stride or dilation')",
+            "either",
+            raw(stride=2, output_padding=2),
+        ),
+        c(
+            "output_padding_past_stride",
+            "output_padding",
+            "stride 2, dilation 1, output_padding 3",
+            "either",
+            raw(stride=2, output_padding=3),
+        ),
+        c(
+            "output_padding_below_dilation",
+            "output_padding",
+            "stride 1, dilation 2, output_padding 1 (≥ stride, < dilation)",
+            "either",
+            raw(dilation=2, output_padding=1),
+        ),
+        c(
+            "output_padding_at_dilation",
+            "output_padding",
+            "stride 2, dilation 3, output_padding 3 (at max(stride, dilation))",
+            "either",
+            raw(stride=2, dilation=3, output_padding=3),
+        ),
+        c(
+            "output_padding_at_stride_1d",
+            "output_padding",
+            "1-D: stride 2, output_padding 2",
+            "either",
+            raw(1, stride=2, output_padding=2),
+        ),
+        c(
+            "output_padding_at_stride_3d",
+            "output_padding",
+            "3-D: stride 2, output_padding 2",
+            "either",
+            raw(3, stride=2, output_padding=2),
+        ),
         c("batch_zero", "zero_size", "batch 0", "either", raw(batch=0)),
-        c("in_channels_zero", "zero_size", "C_in = 0 (the output is the bias alone)", "either",
-          raw(in_channels=0)),
+        c(
+            "in_channels_zero",
+            "zero_size",
+            "C_in = 0 (the output is the bias alone)",
+            "either",
+            raw(in_channels=0),
+        ),
         c("out_channels_zero", "zero_size", "C_out = 0", "either", raw(out_channels=0)),
-        c("input_size_zero", "zero_size", "a spatial size of 0 (the size formula gives K − s: bias alone)",
-          "either", raw(input_size=(0, 4))),
+        c(
+            "input_size_zero",
+            "zero_size",
+            "a spatial size of 0 (the size formula gives K − s: bias alone)",
+            "either",
+            raw(input_size=(0, 4)),
+        ),
         c("kernel_size_zero", "zero_size", "kernel size 0", "error", raw(kernel_size=0)),
         c("stride_zero", "zero_size", "stride 0", "error", raw(stride=0)),
         c("dilation_zero", "zero_size", "dilation 0", "error", raw(dilation=0)),
-        c("padding_negative", "negative", "padding −1 at both ends", "error",
-          raw(pads_begin=-1, pads_end=-1)),
-        c("output_padding_negative", "negative", "output_padding −1", "error",
-          raw(stride=2, output_padding=-1)),
+        c(
+            "padding_negative",
+            "negative",
+            "padding −1 at both ends",
+            "error",
+            raw(pads_begin=-1, pads_end=-1),
+        ),
+        c(
+            "output_padding_negative",
+            "negative",
+            "output_padding −1",
+            "error",
+            raw(stride=2, output_padding=-1),
+        ),
         c("stride_negative", "negative", "stride −1", "error", raw(stride=-1)),
         c("dilation_negative", "negative", "dilation −1", "error", raw(dilation=-1)),
         c("kernel_size_negative", "negative", "kernel size −1", "error", raw(kernel_size=-1)),
@@ -200,18 +354,33 @@ def probe(loaded: LoadedTarget, config: Config) -> dict[str, Any]:
         shape = invoke("probe", asdict(config.params)) if invoke else pure.probe(asdict(config.params))
     except RunFailure as exc:
         kind = "hang" if exc.outcome == TIMEOUT else "crash"
-        return {"response": kind, "detail": exc.detail, "message": _message(str(exc)),
-                "seconds": round(time.perf_counter() - start, 3)}
+        return {
+            "response": kind,
+            "detail": exc.detail,
+            "message": _message(str(exc)),
+            "seconds": round(time.perf_counter() - start, 3),
+        }
     except RemoteError as exc:
         kind = "not_applicable" if exc.type_name == "NotExpressible" else "error"
-        return {"response": kind, "detail": exc.type_name, "message": _message(exc.text),
-                "seconds": round(time.perf_counter() - start, 3)}
+        return {
+            "response": kind,
+            "detail": exc.type_name,
+            "message": _message(exc.text),
+            "seconds": round(time.perf_counter() - start, 3),
+        }
     except Exception as exc:  # an in-process target (tests, --in-process): the same classification
         kind = "not_applicable" if isinstance(exc, NotExpressible) else "error"
-        return {"response": kind, "detail": type(exc).__name__, "message": _message(str(exc)),
-                "seconds": round(time.perf_counter() - start, 3)}
-    out = {"response": "accepted", "shape": [int(v) for v in shape],
-           "seconds": round(time.perf_counter() - start, 3)}
+        return {
+            "response": kind,
+            "detail": type(exc).__name__,
+            "message": _message(str(exc)),
+            "seconds": round(time.perf_counter() - start, 3),
+        }
+    out = {
+        "response": "accepted",
+        "shape": [int(v) for v in shape],
+        "seconds": round(time.perf_counter() - start, 3),
+    }
     if isinstance(canonical, Case):
         reason = pure.supports(canonical)
         if reason is None:
@@ -241,8 +410,14 @@ def assess(config: Config, response: dict[str, Any]) -> str:
     return "ok"
 
 
-def audit_invalid(target_names: list[str], profile: str = "dev", *, examples: int | None = None,
-                  device: str | None = None, progress: bool = False) -> dict[str, Any]:
+def audit_invalid(
+    target_names: list[str],
+    profile: str = "dev",
+    *,
+    examples: int | None = None,
+    device: str | None = None,
+    progress: bool = False,
+) -> dict[str, Any]:
     """Every configuration on every target, as a JSON-ready dict (``profile``/``examples`` unused:
     the configurations are fixed)."""
     from harness.workers.client import SETTINGS, configure
@@ -255,11 +430,17 @@ def audit_invalid(target_names: list[str], profile: str = "dev", *, examples: in
     for config in CONFIGS:
         canonical = config.canonical()
         row: dict[str, Any] = {
-            "name": config.name, "category": config.category, "description": config.description,
-            "expect": config.expect, "params": asdict(config.params),
-            "canonical": ("valid" if isinstance(canonical, Case)
-                          else f"invalid ({canonical.rule}): {canonical}"),
-            "expected_shape": config.expected_shape(), "responses": {}}
+            "name": config.name,
+            "category": config.category,
+            "description": config.description,
+            "expect": config.expect,
+            "params": asdict(config.params),
+            "canonical": (
+                "valid" if isinstance(canonical, Case) else f"invalid ({canonical.rule}): {canonical}"
+            ),
+            "expected_shape": config.expected_shape(),
+            "responses": {},
+        }
         for lt in loaded:
             response = probe(lt, config)
             response["assessment"] = assess(config, response)
@@ -270,10 +451,15 @@ def audit_invalid(target_names: list[str], profile: str = "dev", *, examples: in
             summary = ", ".join(f"{t}={r['assessment']}" for t, r in row["responses"].items())
             print(f"  {config.name}: {summary}", file=sys.stderr)
         rows.append(row)
-    return {"schema": INVALID_SCHEMA, "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
-            "seconds": round(time.monotonic() - start, 1), "targets": [lt.name for lt in loaded],
-            "not_run": {lt.name: lt.reason for lt in loaded if lt.reason},
-            "configurations": rows, "counts": _counts(rows)}
+    return {
+        "schema": INVALID_SCHEMA,
+        "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "seconds": round(time.monotonic() - start, 1),
+        "targets": [lt.name for lt in loaded],
+        "not_run": {lt.name: lt.reason for lt in loaded if lt.reason},
+        "configurations": rows,
+        "counts": _counts(rows),
+    }
 
 
 PROBLEMS = ("silently_accepted", "wrong_shape", "wrong_values", "crash", "hang")
@@ -290,20 +476,28 @@ def _counts(rows: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
 
 def summary_text(result: dict[str, Any]) -> str:
     """Counts per target, then every problem (silent acceptance, wrong shape/values, crash, hang)."""
-    lines = [f"{len(result['configurations'])} configurations on {len(result['targets'])} targets "
-             f"in {result['seconds']} s"]
+    lines = [
+        f"{len(result['configurations'])} configurations on {len(result['targets'])} targets "
+        f"in {result['seconds']} s"
+    ]
     for target, tally in result["counts"].items():
         lines.append(f"  {target:26s} " + ", ".join(f"{k} {v}" for k, v in sorted(tally.items())))
     for row in result["configurations"]:
         for target, response in row["responses"].items():
             if response["assessment"] in PROBLEMS:
                 what = response.get("shape") or response.get("detail") or ""
-                lines.append(f"- {row['name']} on {target}: {response['assessment']} {what} "
-                             f"(expected {row['expect']}, {row['expected_shape']})")
+                lines.append(
+                    f"- {row['name']} on {target}: {response['assessment']} {what} "
+                    f"(expected {row['expect']}, {row['expected_shape']})"
+                )
     return "\n".join(lines)
 
 
 cmd_audit_invalid = make_command(
-    audit_invalid, INVALID_FILE, summary_text,
-    lambda r: any(resp["assessment"] in PROBLEMS for row in r["configurations"]
-                  for resp in row["responses"].values()))
+    audit_invalid,
+    INVALID_FILE,
+    summary_text,
+    lambda r: any(
+        resp["assessment"] in PROBLEMS for row in r["configurations"] for resp in row["responses"].values()
+    ),
+)

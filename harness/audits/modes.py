@@ -62,10 +62,18 @@ class Entry:
         """JSON-ready description."""
         assert self.target.pure is not None
         documented = self.target.pure.documented_mode(self.mode)
-        return {"id": self.ident, "target": self.target.name, "mode": self.mode, "family": self.family,
-                "api_value": self.api_value, "basis": self.basis, "not_run": self.target.reason,
-                "documented_formula": documented.formula, "documented_split": documented.split,
-                "source": documented.source}
+        return {
+            "id": self.ident,
+            "target": self.target.name,
+            "mode": self.mode,
+            "family": self.family,
+            "api_value": self.api_value,
+            "basis": self.basis,
+            "not_run": self.target.reason,
+            "documented_formula": documented.formula,
+            "documented_split": documented.split,
+            "source": documented.source,
+        }
 
 
 @dataclass(frozen=True)
@@ -83,8 +91,11 @@ class Behaviour:
         """JSON-ready form."""
         out: dict[str, Any] = {"kind": self.kind, "shape": None if self.shape is None else list(self.shape)}
         if self.crops is not None:
-            out.update(begin=list(self.crops.pads_begin), end=list(self.crops.pads_end),
-                       output_padding=list(self.crops.output_padding))
+            out.update(
+                begin=list(self.crops.pads_begin),
+                end=list(self.crops.pads_end),
+                output_padding=list(self.crops.output_padding),
+            )
         if self.text:
             out["text"] = self.text[:400]
         return out
@@ -108,8 +119,9 @@ def entries(loaded: list[LoadedTarget]) -> list[Entry]:
                 if not lt.runnable and key in seen:
                     continue
                 seen.add(key)
-                out.append(Entry(lt, mode, family, documented.api_value,
-                                 "run" if lt.runnable else "documented"))
+                out.append(
+                    Entry(lt, mode, family, documented.api_value, "run" if lt.runnable else "documented")
+                )
     return out
 
 
@@ -182,12 +194,22 @@ def _distinguishing(a: Entry, b: Entry, cases: list[Case]) -> dict[str, Any]:
     minimal = shrink(smallest, still, max_evaluations=SHRINK_EVALUATIONS)
     if not still(minimal):
         minimal = smallest
-    return {"case": minimal.to_dict(), "case_short": minimal.short(),
-            a.ident: behaviour(a, minimal).to_dict(), b.ident: behaviour(b, minimal).to_dict()}
+    return {
+        "case": minimal.to_dict(),
+        "case_short": minimal.short(),
+        a.ident: behaviour(a, minimal).to_dict(),
+        b.ident: behaviour(b, minimal).to_dict(),
+    }
 
 
-def audit_modes(target_names: list[str], profile: str, *, examples: int | None = None,
-                device: str | None = None, progress: bool = False) -> dict[str, Any]:
+def audit_modes(
+    target_names: list[str],
+    profile: str,
+    *,
+    examples: int | None = None,
+    device: str | None = None,
+    progress: bool = False,
+) -> dict[str, Any]:
     """The equivalence table as a JSON-ready dict."""
     start = time.monotonic()
     geometries = _geometries(generated_cases(profile, examples=examples))
@@ -195,8 +217,10 @@ def audit_modes(target_names: list[str], profile: str, *, examples: int | None =
     table: dict[str, list[Behaviour]] = {}
     for index, entry in enumerate(all_entries):
         if progress:
-            print(f"  [{index + 1}/{len(all_entries)}] {entry.ident} on {len(geometries)} geometries",
-                  file=sys.stderr)
+            print(
+                f"  [{index + 1}/{len(all_entries)}] {entry.ident} on {len(geometries)} geometries",
+                file=sys.stderr,
+            )
         table[entry.ident] = [behaviour(entry, g) for g in geometries]
     pairs: list[dict[str, Any]] = []
     for a, b in itertools.combinations(all_entries, 2):
@@ -205,17 +229,29 @@ def audit_modes(target_names: list[str], profile: str, *, examples: int | None =
         verdicts = [agree(x, y) for x, y in zip(table[a.ident], table[b.ident], strict=True)]
         disagreeing = [g for g, v in zip(geometries, verdicts, strict=True) if v is False]
         compared = sum(v is not None for v in verdicts)
-        pair: dict[str, Any] = {"a": a.ident, "b": b.ident, "family": a.family, "compared": compared,
-                                "agree": sum(v is True for v in verdicts), "disagree": len(disagreeing),
-                                "equivalent": compared > 0 and not disagreeing,
-                                "basis": "run" if a.basis == b.basis == "run" else "documented"}
+        pair: dict[str, Any] = {
+            "a": a.ident,
+            "b": b.ident,
+            "family": a.family,
+            "compared": compared,
+            "agree": sum(v is True for v in verdicts),
+            "disagree": len(disagreeing),
+            "equivalent": compared > 0 and not disagreeing,
+            "basis": "run" if a.basis == b.basis == "run" else "documented",
+        }
         if disagreeing:
             pair["distinguishing"] = _distinguishing(a, b, disagreeing)
         pairs.append(pair)
-    return {"schema": MODE_SCHEMA, "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
-            "profile": profile, "geometries": len(geometries), "seconds": round(time.monotonic() - start, 1),
-            "entries": [e.to_dict() for e in all_entries], "pairs": pairs,
-            "behaviour_counts": {ident: _counts(rows) for ident, rows in table.items()}}
+    return {
+        "schema": MODE_SCHEMA,
+        "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "profile": profile,
+        "geometries": len(geometries),
+        "seconds": round(time.monotonic() - start, 1),
+        "entries": [e.to_dict() for e in all_entries],
+        "pairs": pairs,
+        "behaviour_counts": {ident: _counts(rows) for ident, rows in table.items()},
+    }
 
 
 def _counts(rows: list[Behaviour]) -> dict[str, int]:
@@ -229,8 +265,15 @@ def summary_text(result: dict[str, Any]) -> str:
     """The table as text: one line per pair."""
     lines = [f"{result['geometries']} geometries (profile {result['profile']}) in {result['seconds']} s"]
     for pair in result["pairs"]:
-        verdict = "agree" if pair["equivalent"] else ("no common case" if not pair["compared"] else
-                                                     f"DIFFER on {pair['disagree']}/{pair['compared']}")
+        verdict = (
+            "agree"
+            if pair["equivalent"]
+            else (
+                "no common case"
+                if not pair["compared"]
+                else f"DIFFER on {pair['disagree']}/{pair['compared']}"
+            )
+        )
         line = f"  {pair['a']:32s} {pair['b']:32s} {verdict}"
         if pair["basis"] == "documented":
             line += " (documented)"

@@ -53,10 +53,15 @@ def _verify(loaded: LoadedTarget, case: Case) -> dict[str, Any]:
     if loaded.target is None:
         return {"verified": False, "not_run": loaded.reason, "output_shape": None}
     verdict = judge(case, loaded.target)
-    return {"verified": verdict.outcome == PASS, "outcome": verdict.outcome, "message": verdict.message,
-            "expected_shape": verdict.expected_shape, "output_shape": verdict.actual_shape,
-            "stats": {k: verdict.stats[k] for k in STAT_KEYS if k in verdict.stats},
-            "seconds": round(verdict.seconds, 4)}
+    return {
+        "verified": verdict.outcome == PASS,
+        "outcome": verdict.outcome,
+        "message": verdict.message,
+        "expected_shape": verdict.expected_shape,
+        "output_shape": verdict.actual_shape,
+        "stats": {k: verdict.stats[k] for k in STAT_KEYS if k in verdict.stats},
+        "seconds": round(verdict.seconds, 4),
+    }
 
 
 @dataclasses.dataclass
@@ -73,8 +78,11 @@ def pin_source(tr: Translation, source: LoadedTarget) -> Pinned:
     """The explicit case of the source call (see the module docstring, step 2)."""
     case = tr.case
     if case.padding_mode == "explicit":
-        check = _verify(source, case) if source.target is not None else {
-            "verified": False, "not_run": source.reason}
+        check = (
+            _verify(source, case)
+            if source.target is not None
+            else {"verified": False, "not_run": source.reason}
+        )
         return Pinned(case, "explicit", check, [])
     assert source.pure is not None
     documented_mode = source.pure.documented_mode(case.padding_mode, case.rank)
@@ -84,44 +92,58 @@ def pin_source(tr: Translation, source: LoadedTarget) -> Pinned:
     except InvalidCase as exc:
         documented = None
         notes.append(f"the documentation gives no usable size here: {exc}")
-    described = {"api_value": documented_mode.api_value, "formula": documented_mode.formula,
-                 "source": documented_mode.source,
-                 "documented_output_size": None if documented is None else list(documented.output_size)}
+    described = {
+        "api_value": documented_mode.api_value,
+        "formula": documented_mode.formula,
+        "source": documented_mode.source,
+        "documented_output_size": None if documented is None else list(documented.output_size),
+    }
     if source.target is None:
         if documented is None:
-            raise PortError(f"{tr.api.name} cannot run here ({source.reason}) and its documentation "
-                            "gives no output for this input")
-        notes.append(f"{source.name} cannot run here ({source.reason}): the port follows its "
-                     "documentation")
-        return Pinned(documented, "documented", dict(described, verified=False, not_run=source.reason),
-                      notes)
+            raise PortError(
+                f"{tr.api.name} cannot run here ({source.reason}) and its documentation "
+                "gives no output for this input"
+            )
+        notes.append(f"{source.name} cannot run here ({source.reason}): the port follows its documentation")
+        return Pinned(documented, "documented", dict(described, verified=False, not_run=source.reason), notes)
     arrays = make_arrays(case)
     result = guarded_run(source.target, case, arrays)
     if result.output is None:
-        raise PortError(f"the source call itself fails on input {list(case.input_shape)}: "
-                        f"{result.kind}: {result.message}")
+        raise PortError(
+            f"the source call itself fails on input {list(case.input_shape)}: {result.kind}: {result.message}"
+        )
     actual, why, instead = explain_output(case, result.output, arrays, source.target, prefer=documented)
     # verified: the pinned case reproduces the source's output (whatever the documentation says)
     check = dict(described, output_shape=result.shape, verified=actual is not None or instead is not None)
     if actual is None and instead is None:
-        raise PortError(f"the output of {tr.api.name} (shape {result.shape}): {why}; there is nothing "
-                        "to port")
+        raise PortError(
+            f"the output of {tr.api.name} (shape {result.shape}): {why}; there is nothing to port"
+        )
     if actual is None:
         assert instead is not None
-        notes.append(f"{tr.api.name} {documented_mode.api_value!r} on this input: {why}. The port "
-                     "reproduces what the call computes, the case with dilation 1")
+        notes.append(
+            f"{tr.api.name} {documented_mode.api_value!r} on this input: {why}. The port "
+            "reproduces what the call computes, the case with dilation 1"
+        )
         actual = instead
-    check["actual_crops"] = {"begin": list(actual.pads_begin), "end": list(actual.pads_end),
-                             "output_padding": list(actual.output_padding)}
+    check["actual_crops"] = {
+        "begin": list(actual.pads_begin),
+        "end": list(actual.pads_end),
+        "output_padding": list(actual.output_padding),
+    }
     if documented is not None and actual != documented:
-        notes.append(f"{tr.api.name} {documented_mode.api_value!r} departs from its documentation on "
-                     f"this input: documented output {list(documented.output_size)} with crops "
-                     f"{list(documented.pads_begin)}/{list(documented.pads_end)}, actual "
-                     f"{list(actual.output_size)} with crops {list(actual.pads_begin)}/"
-                     f"{list(actual.pads_end)}; the port reproduces the actual behaviour")
+        notes.append(
+            f"{tr.api.name} {documented_mode.api_value!r} departs from its documentation on "
+            f"this input: documented output {list(documented.output_size)} with crops "
+            f"{list(documented.pads_begin)}/{list(documented.pads_end)}, actual "
+            f"{list(actual.output_size)} with crops {list(actual.pads_begin)}/"
+            f"{list(actual.pads_end)}; the port reproduces the actual behaviour"
+        )
     size = "x".join(map(str, case.input_size))
-    notes.append(f"{documented_mode.api_value!r} adapts its crops to the input size; the explicit calls "
-                 f"below are for spatial size {size}")
+    notes.append(
+        f"{documented_mode.api_value!r} adapts its crops to the input size; the explicit calls "
+        f"below are for spatial size {size}"
+    )
     return Pinned(actual, "run", check, notes)
 
 
@@ -131,8 +153,11 @@ def _expressible_case(pure: Any, case: Case) -> tuple[Case, str | None, list[str
     if reason is not None and case.layout == "channels_last":
         first = case.replace(layout="channels_first")
         if pure.supports(first) is None:
-            return first, None, [f"{pure.name} has no channels-last form: give it x in NC* order "
-                                 "(transpose N*C → NC*)"]
+            return (
+                first,
+                None,
+                [f"{pure.name} has no channels-last form: give it x in NC* order (transpose N*C → NC*)"],
+            )
     return case, reason, []
 
 
@@ -143,16 +168,21 @@ def _named_mode(loaded: LoadedTarget, mode_case: Case, pinned: Case) -> dict[str
         return None
     if pure.supports(mode_case) is not None:
         return None
-    out: dict[str, Any] = {"api_value": pure.documented_mode(mode_case.padding_mode).api_value,
-                           "call": _call_of(pure, mode_case)}
+    out: dict[str, Any] = {
+        "api_value": pure.documented_mode(mode_case.padding_mode).api_value,
+        "call": _call_of(pure, mode_case),
+    }
     if loaded.target is None:
         out["equivalent"] = None
         out["not_run"] = loaded.reason
         return out
     arrays = make_arrays(mode_case)
     result = guarded_run(loaded.target, mode_case, arrays)
-    actual = None if result.output is None else infer_explicit(mode_case, result.output, arrays,
-                                                               loaded.target, prefer=pinned)
+    actual = (
+        None
+        if result.output is None
+        else infer_explicit(mode_case, result.output, arrays, loaded.target, prefer=pinned)
+    )
     out["equivalent"] = actual == pinned
     out["output_shape"] = result.shape
     if result.output is None:
@@ -187,8 +217,9 @@ def port_entry(loaded: LoadedTarget, pinned: Case, mode_case: Case | None, verif
     return entry
 
 
-def port(text: str, shapes: Shapes, target_names: list[str], *, device: str | None = None,
-         verify: bool = True) -> dict[str, Any]:
+def port(
+    text: str, shapes: Shapes, target_names: list[str], *, device: str | None = None, verify: bool = True
+) -> dict[str, Any]:
     """The whole port as a JSON-ready dict (raises :class:`PortError` for an unreadable call)."""
     tr = translate(text, shapes)
     (source,) = load_targets([tr.source_target], device)
@@ -231,8 +262,11 @@ def failed(result: dict[str, Any]) -> bool:
 def text_report(result: dict[str, Any]) -> str:
     """The human-readable form of a port."""
     src = result["source"]
-    lines = [f"call:      {result['call']}", f"api:       {result['api']} ({result['source_target']})",
-             f"canonical: {result['case_short']}"]
+    lines = [
+        f"call:      {result['call']}",
+        f"api:       {result['api']} ({result['source_target']})",
+        f"canonical: {result['case_short']}",
+    ]
     if result["source_mode"]:
         lines.append(f"mode:      {result['source_mode']!r} pinned to explicit crops ({result['basis']})")
     state = _state(src)
@@ -249,8 +283,9 @@ def text_report(result: dict[str, Any]) -> str:
         lines += [f"{'':{width}s}    note: {n}" for n in t.get("notes", [])]
         named = t.get("named_mode")
         if named:
-            same = {True: "computes the same here", False: "computes something else here",
-                    None: "not run"}[named.get("equivalent")]
+            same = {True: "computes the same here", False: "computes something else here", None: "not run"}[
+                named.get("equivalent")
+            ]
             lines.append(f"{'':{width}s}    its own {named['api_value']!r}: {same}")
     return "\n".join(lines)
 
@@ -262,8 +297,10 @@ def _state(entry: dict[str, Any]) -> str:
     shape = entry.get("output_shape")
     detail = ""
     if stats:
-        detail = (f", max |error| {stats.get('max_abs_error', 0):.3g}, "
-                  f"error/bound {stats.get('error_ratio', 0):.3g}")
+        detail = (
+            f", max |error| {stats.get('max_abs_error', 0):.3g}, "
+            f"error/bound {stats.get('error_ratio', 0):.3g}"
+        )
     if entry.get("verified"):
         return f"verified, output {shape}{detail}"
     outcome = entry.get("outcome", "failed")
@@ -283,8 +320,9 @@ def save_port(result: dict[str, Any], out_dir: Path) -> Path:
     key = (result["call"], result["case_short"])
     ports = [p for p in ports if (p.get("call"), p.get("case_short")) != key] + [result]
     # Rewritten in one piece: the store holds every earlier port, and a cut-short write would lose them.
-    return write_text_atomic(path, json.dumps({"schema": PORT_SCHEMA, "ports": ports}, indent=2,
-                                              default=str) + "\n")
+    return write_text_atomic(
+        path, json.dumps({"schema": PORT_SCHEMA, "ports": ports}, indent=2, default=str) + "\n"
+    )
 
 
 def cmd_port(args: argparse.Namespace) -> int:
@@ -295,9 +333,13 @@ def cmd_port(args: argparse.Namespace) -> int:
     if args.case_timeout:
         configure(case_timeout=args.case_timeout)
     try:
-        shapes = Shapes(input_shape=parse_shape(args.input_shape),
-                        weight_shape=parse_shape(args.weight_shape),
-                        output_size=parse_shape(args.output_size), dtype=args.dtype, seed=args.seed)
+        shapes = Shapes(
+            input_shape=parse_shape(args.input_shape),
+            weight_shape=parse_shape(args.weight_shape),
+            output_size=parse_shape(args.output_size),
+            dtype=args.dtype,
+            seed=args.seed,
+        )
         names = [n.strip() for n in args.to.split(",") if n.strip()] if args.to else known_names()
         result = port(args.call, shapes, names, device=args.device, verify=not args.no_verify)
     except PortError as exc:
@@ -314,14 +356,21 @@ def cmd_port(args: argparse.Namespace) -> int:
 def add_port_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add the ``port`` subcommand to ``python -m harness``'s subparsers."""
     parser = subparsers.add_parser(
-        "port", help="translate a transposed-convolution call into other frameworks' APIs and verify it")
+        "port", help="translate a transposed-convolution call into other frameworks' APIs and verify it"
+    )
     parser.add_argument("call", help='the call, e.g. "torch.nn.ConvTranspose2d(16, 33, 3, stride=2)"')
-    parser.add_argument("--input-shape", help="input shape N,C,… in the call's data format "
-                        "(read from the call when it creates the input, e.g. torch.randn(…))")
+    parser.add_argument(
+        "--input-shape",
+        help="input shape N,C,… in the call's data format "
+        "(read from the call when it creates the input, e.g. torch.randn(…))",
+    )
     parser.add_argument("--weight-shape", help="weight shape for functional calls: C_in,C_out/groups,k…")
     parser.add_argument("--output-size", help="forward(output_size=…) of a module call: spatial sizes")
-    parser.add_argument("--dtype", choices=["float32", "float64", "float16", "bfloat16"],
-                        help="data type where the call does not name one (default float32)")
+    parser.add_argument(
+        "--dtype",
+        choices=["float32", "float64", "float16", "bfloat16"],
+        help="data type where the call does not name one (default float32)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the generated inputs")
     parser.add_argument("--to", help="comma-separated target names (default: every registered target)")
     parser.add_argument("--device", help="device for every target (default: each target's own)")

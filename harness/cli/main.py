@@ -51,12 +51,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     from harness.spec.schema import default_spec_paths
 
     if args.resume:
-        given = [flag for flag in ("targets", "spec", "profile", "out", "seed", "case_timeout",
-                                   "worker_memory_mb") if getattr(args, flag)]
+        given = [
+            flag
+            for flag in ("targets", "spec", "profile", "out", "seed", "case_timeout", "worker_memory_mb")
+            if getattr(args, flag)
+        ]
         if given or args.in_process or args.device != "cpu":
-            print("--resume continues a run with the settings it was started with; it takes no "
-                  f"other run option (got {', '.join('--' + g.replace('_', '-') for g in given) or 'one'})",
-                  file=sys.stderr)
+            print(
+                "--resume continues a run with the settings it was started with; it takes no "
+                f"other run option (got {', '.join('--' + g.replace('_', '-') for g in given) or 'one'})",
+                file=sys.stderr,
+            )
             return 2
     try:
         with _sigterm_interrupts() as terminated:
@@ -64,14 +69,24 @@ def cmd_run(args: argparse.Namespace) -> int:
                 report = resume(Path(args.resume), progress=not args.quiet)
             else:
                 specs = [Path(p) for p in args.spec] if args.spec else default_spec_paths()
-                report = run(spec_paths=specs, target_names=_split(args.targets),
-                             profile=args.profile or active_profile_name(), device=args.device,
-                             out_dir=Path(args.out) if args.out else None, progress=not args.quiet,
-                             isolate=not args.in_process, case_timeout=args.case_timeout,
-                             memory_limit_mb=args.worker_memory_mb, seed=args.seed)
+                report = run(
+                    spec_paths=specs,
+                    target_names=_split(args.targets),
+                    profile=args.profile or active_profile_name(),
+                    device=args.device,
+                    out_dir=Path(args.out) if args.out else None,
+                    progress=not args.quiet,
+                    isolate=not args.in_process,
+                    case_timeout=args.case_timeout,
+                    memory_limit_mb=args.worker_memory_mb,
+                    seed=args.seed,
+                )
     except RunInterrupted as stop:
-        print(f"\n{stop}\n  continue it:  python -m harness run --resume {stop.out_dir}\n"
-              f"  report so far:  python -m harness report {stop.out_dir}", file=sys.stderr)
+        print(
+            f"\n{stop}\n  continue it:  python -m harness run --resume {stop.out_dir}\n"
+            f"  report so far:  python -m harness report {stop.out_dir}",
+            file=sys.stderr,
+        )
         return 128 + (terminated[0] if terminated else signal.SIGINT)  # the shell's code for the signal
     print(summary_text(report))
     from harness.report.model import write_report
@@ -161,13 +176,24 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--out", help="output folder (default reports/<run-id>/)")
     p_run.add_argument("--quiet", action="store_true", help="no progress display")
     p_run.add_argument("--resume", metavar="DIR", help="continue the killed run in DIR (no other options)")
-    p_run.add_argument("--case-timeout", type=float, metavar="S",
-                       help="seconds a case may take before it is a timeout (default 300)")
-    p_run.add_argument("--worker-memory-mb", type=int, metavar="MB",
-                       help="a worker past this resident size is killed: crash (default: half the RAM)")
+    p_run.add_argument(
+        "--case-timeout",
+        type=float,
+        metavar="S",
+        help="seconds a case may take before it is a timeout (default 300)",
+    )
+    p_run.add_argument(
+        "--worker-memory-mb",
+        type=int,
+        metavar="MB",
+        help="a worker past this resident size is killed: crash (default: half the RAM)",
+    )
     p_run.add_argument("--seed", type=int, help="Hypothesis seed of the run (default: random, recorded)")
-    p_run.add_argument("--in-process", action="store_true",
-                       help="run targets in this process, not in workers (debugging only)")
+    p_run.add_argument(
+        "--in-process",
+        action="store_true",
+        help="run targets in this process, not in workers (debugging only)",
+    )
     p_run.set_defaults(func=cmd_run)
     p_doc = sub.add_parser("doctor", help="frameworks installed and targets available")
     p_doc.add_argument("--device", default="cpu")

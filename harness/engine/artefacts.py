@@ -40,8 +40,11 @@ def write_finding(
     write_text_atomic(folder / "case.json", json.dumps(case.to_dict(), indent=2) + "\n")
     snippet, failure = _snippet(target, case, command)
     write_text_atomic(folder / "snippet.py", snippet)
-    standalone = ("standalone, in this folder:\n  python snippet.py\n" if failure is None else
-                  f"no standalone snippet: the target's snippet() raised {failure}\n")
+    standalone = (
+        "standalone, in this folder:\n  python snippet.py\n"
+        if failure is None
+        else f"no standalone snippet: the target's snippet() raised {failure}\n"
+    )
     write_text_atomic(
         folder / "README.txt",
         f"{record['target']}: {record['outcome']} ({record['detail']})\n"
@@ -62,7 +65,9 @@ def _snippet(target: Target, case: Case, command: str) -> tuple[str, str | None]
         return target.snippet(case, "case.npz"), None
     except Exception as exc:
         failure = f"{type(exc).__name__}: {exc}"
-        text = (f"# {target.name}: snippet() raised {failure!r}, so there is no standalone reproduction.\n"
-                f"# Re-run the case through the harness instead:\n#   {command}\n"
-                f"raise SystemExit({f'no snippet: {failure}'!r})\n")
+        text = (
+            f"# {target.name}: snippet() raised {failure!r}, so there is no standalone reproduction.\n"
+            f"# Re-run the case through the harness instead:\n#   {command}\n"
+            f"raise SystemExit({f'no snippet: {failure}'!r})\n"
+        )
         return text, failure

@@ -45,7 +45,11 @@ def _unexplained(findings: Iterable[Finding], target: Target, case: Case, verdic
 
 
 def _new_finding(
-    target: Target, case: Case, verdict: Verdict, known: list[Finding], judge_fn: Judge = judge,
+    target: Target,
+    case: Case,
+    verdict: Verdict,
+    known: list[Finding],
+    judge_fn: Judge = judge,
     outside: Outside | None = None,
 ) -> tuple[Finding, Verdict]:
     kind = (verdict.outcome, verdict.detail)
@@ -106,8 +110,7 @@ def explore(
         result.cases_run += 1
         record(case, verdict, None)
         if _unexplained(result.findings, target, case, verdict):
-            finding, minimal_verdict = _new_finding(target, case, verdict, result.findings, judge_fn,
-                                                    outside)
+            finding, minimal_verdict = _new_finding(target, case, verdict, result.findings, judge_fn, outside)
             result.findings.append(finding)
             record(finding.minimal, minimal_verdict, finding)
         return verdict

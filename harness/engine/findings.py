@@ -101,18 +101,25 @@ def candidates(case: Case) -> Iterator[Case]:
 
     The rank is kept: a finding stays in the spec (1D/2D/3D) that found it.
     """
+
     def per_dim(field: str, floor: int) -> Iterator[Case | None]:
         values = getattr(case, field)
         if any(v > floor for v in values):
             yield _replace(case, **{field: (floor,) * case.rank})
         for dim, v in enumerate(values):
             for smaller in _smaller_ints(v, floor):
-                yield _replace(case, **{field: (*values[:dim], smaller, *values[dim + 1:])})
+                yield _replace(case, **{field: (*values[:dim], smaller, *values[dim + 1 :])})
 
     raw: list[Case | None] = []
     if case.groups > 1:
-        raw.append(_replace(case, groups=1, in_channels=case.in_channels // case.groups,
-                            out_channels=case.out_channels // case.groups))
+        raw.append(
+            _replace(
+                case,
+                groups=1,
+                in_channels=case.in_channels // case.groups,
+                out_channels=case.out_channels // case.groups,
+            )
+        )
     for b in _smaller_ints(case.batch, 1):
         raw.append(_replace(case, batch=b))
     g = case.groups
@@ -130,8 +137,15 @@ def candidates(case: Case) -> Iterator[Case]:
         if case.distribution != dist and case.distribution not in ("small_int",):
             raw.append(_replace(case, distribution=dist))
     yield from (c for c in raw if c is not None)
-    for field, floor in (("input_size", 1), ("kernel_size", 1), ("stride", 1), ("dilation", 1),
-                         ("pads_begin", 0), ("pads_end", 0), ("output_padding", 0)):
+    for field, floor in (
+        ("input_size", 1),
+        ("kernel_size", 1),
+        ("stride", 1),
+        ("dilation", 1),
+        ("pads_begin", 0),
+        ("pads_end", 0),
+        ("output_padding", 0),
+    ):
         yield from (c for c in per_dim(field, floor) if c is not None)
     if case.seed != 0:
         yield from (c for c in (_replace(case, seed=0),) if c is not None)

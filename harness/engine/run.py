@@ -96,8 +96,12 @@ def load_replay(store: Path, spec: str, target: str) -> list[Case]:
 
 def _remember(store: Path, spec: str, finding: Finding) -> None:
     store.parent.mkdir(parents=True, exist_ok=True)
-    item = {"spec": spec, "target": finding.target, "signature": finding.signature,
-            "case": finding.minimal.to_dict()}
+    item = {
+        "spec": spec,
+        "target": finding.target,
+        "signature": finding.signature,
+        "case": finding.minimal.to_dict(),
+    }
     known = store.read_text(encoding="utf-8") if store.exists() else ""
     line = json.dumps(item, sort_keys=True)
     if line not in known.splitlines():
@@ -154,7 +158,8 @@ def history_from_records(records: list[dict[str, Any]], target: str, spec: str) 
         case = Case.from_dict(rec["case"])
         if rec.get("minimal"):
             history.findings.append(
-                Finding(target, rec["outcome"], rec.get("detail", ""), case_features(case), case))
+                Finding(target, rec["outcome"], rec.get("detail", ""), case_features(case), case)
+            )
         else:
             history.verdicts[case_key(case)] = verdict_from_record(rec)
     return history
@@ -199,18 +204,29 @@ def run_target_spec(
             done += 1  # recorded before the interruption (and counted from the file)
             progress.update(label, done, len(report.findings))
             return
-        rec = make_record(case=case, target=target, verdict=verdict, spec=spec.name, run_id=run_id,
-                          minimal=finding is not None,
-                          signature=None if finding is None else finding.signature)
+        rec = make_record(
+            case=case,
+            target=target,
+            verdict=verdict,
+            spec=spec.name,
+            run_id=run_id,
+            minimal=finding is not None,
+            signature=None if finding is None else finding.signature,
+        )
         if finding is not None:
             slug = _slug(f"{writer.lines + 1:05d}-{target.name}-{verdict.outcome}")
             rec["finding_dir"] = f"findings/{slug}"
         line = writer.write(rec)
         if finding is not None:
             folder = writer.out_dir / rec["finding_dir"]
-            write_finding(folder, case=case, target=target, record=rec,
-                          command=f"python -m harness repro {writer.path} {line}",
-                          outputs=verdict.arrays)
+            write_finding(
+                folder,
+                case=case,
+                target=target,
+                record=rec,
+                command=f"python -m harness repro {writer.path} {line}",
+                outputs=verdict.arrays,
+            )
             report.findings.append((finding, folder))
         else:
             report.tally(target.name, spec.name, verdict.outcome, verdict.message)
@@ -220,10 +236,18 @@ def run_target_spec(
     if replay is None:
         replay = load_replay(store, spec.name, target.name) if store else []
     pinned = spec.pinned_cases() + replay
-    result = explore(target=target, strategy=cases(spec), pinned=pinned, settings=settings,
-                     record=record, known=seen.findings, judge_fn=judge_fn, seed=seed,
-                     outside=spec.outside)
-    new = result.findings[len(seen.findings):]
+    result = explore(
+        target=target,
+        strategy=cases(spec),
+        pinned=pinned,
+        settings=settings,
+        record=record,
+        known=seen.findings,
+        judge_fn=judge_fn,
+        seed=seed,
+        outside=spec.outside,
+    )
+    new = result.findings[len(seen.findings) :]
     if store:
         for finding in new:
             _remember(store, spec.name, finding)
@@ -267,11 +291,19 @@ def run(
     if store and store.exists():
         replay = _replay_snapshot(store, specs=specs, targets=names)
     meta: dict[str, Any] = {
-        "run_id": run_id, "status": "running", "profile": profile, "device": device,
-        "specs": [str(p) for p in spec_paths], "target_names": names, "isolate": isolate,
-        "case_timeout": case_timeout, "memory_limit_mb": memory_limit_mb,
+        "run_id": run_id,
+        "status": "running",
+        "profile": profile,
+        "device": device,
+        "specs": [str(p) for p in spec_paths],
+        "target_names": names,
+        "isolate": isolate,
+        "case_timeout": case_timeout,
+        "memory_limit_mb": memory_limit_mb,
         "seed": seed if seed is not None else random.SystemRandom().randrange(2**32),
-        "replay": replay, "targets": {}, **run_metadata(),
+        "replay": replay,
+        "targets": {},
+        **run_metadata(),
     }
     _write_meta(out, meta)
     return _execute(out, meta, progress=progress, store=store, records=[])
@@ -312,16 +344,27 @@ def _execute(
     report = RunReport(out_dir=out)
     for rec in records:
         if rec.get("minimal"):
-            report.findings.append((
-                Finding(rec["target"], rec["outcome"], rec.get("detail", ""),
-                        frozenset(rec.get("features", [])), Case.from_dict(rec["case"])),
-                out / rec.get("finding_dir", "findings")))
+            report.findings.append(
+                (
+                    Finding(
+                        rec["target"],
+                        rec["outcome"],
+                        rec.get("detail", ""),
+                        frozenset(rec.get("features", [])),
+                        Case.from_dict(rec["case"]),
+                    ),
+                    out / rec.get("finding_dir", "findings"),
+                )
+            )
         else:
             report.tally(rec["target"], rec.get("spec", ""), rec["outcome"], rec.get("message", ""))
     specs = [load_spec(Path(p)) for p in meta["specs"]]
     device = meta["device"]
-    workers.configure(case_timeout=meta.get("case_timeout"), memory_limit_mb=meta.get("memory_limit_mb"),
-                      log_dir=out / "workers")
+    workers.configure(
+        case_timeout=meta.get("case_timeout"),
+        memory_limit_mb=meta.get("memory_limit_mb"),
+        log_dir=out / "workers",
+    )
     writer = ResultsWriter(out)
     shown = Progress(progress)
     try:
@@ -339,15 +382,27 @@ def _execute(
                 continue
             if meta.get("isolate", True):
                 target = workers.isolated(target)
-            meta["targets"][name] = {"available": True, "environment": target.environment(),
-                                     "capabilities": target.capabilities().to_dict()}
+            meta["targets"][name] = {
+                "available": True,
+                "environment": target.environment(),
+                "capabilities": target.capabilities().to_dict(),
+            }
             _write_meta(out, meta)
             for spec in specs:
                 replay = [Case.from_dict(c) for c in meta.get("replay", {}).get(f"{name}|{spec.name}", [])]
-                run_target_spec(target=target, spec=spec, settings=settings, writer=writer,
-                                report=report, run_id=meta["run_id"], progress=shown, store=store,
-                                replay=replay, history=history_from_records(records, target.name, spec.name),
-                                seed=unit_seed(meta["seed"], name, spec.name))
+                run_target_spec(
+                    target=target,
+                    spec=spec,
+                    settings=settings,
+                    writer=writer,
+                    report=report,
+                    run_id=meta["run_id"],
+                    progress=shown,
+                    store=store,
+                    replay=replay,
+                    history=history_from_records(records, target.name, spec.name),
+                    seed=unit_seed(meta["seed"], name, spec.name),
+                )
         meta["status"] = "complete"
     except KeyboardInterrupt:
         meta["status"] = "interrupted"

@@ -84,15 +84,14 @@ class Verdict:
 def _failed(exc: Exception, expected_shape: list[int], seconds: float) -> Verdict:
     """The verdict when the target produced no output: crash, timeout or error."""
     if isinstance(exc, RunFailure):
-        return Verdict(exc.outcome, str(exc), expected_shape=expected_shape, detail=exc.detail,
-                       seconds=seconds)
+        return Verdict(
+            exc.outcome, str(exc), expected_shape=expected_shape, detail=exc.detail, seconds=seconds
+        )
     if isinstance(exc, RemoteError):
-        return Verdict(ERROR, exc.text, expected_shape=expected_shape, detail=exc.type_name,
-                       seconds=seconds)
+        return Verdict(ERROR, exc.text, expected_shape=expected_shape, detail=exc.type_name, seconds=seconds)
     # the framework refused or failed a case it declares supported
     text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-    return Verdict(ERROR, text, expected_shape=expected_shape, detail=type(exc).__name__,
-                   seconds=seconds)
+    return Verdict(ERROR, text, expected_shape=expected_shape, detail=type(exc).__name__, seconds=seconds)
 
 
 def output_problem(actual: object) -> str | None:
@@ -126,8 +125,12 @@ def judge(case: Case, target: Target) -> Verdict:
         return _judge(case, target)
     except Exception as exc:
         trace = "".join(traceback.format_exception(exc, limit=-6)).strip()
-        return Verdict(ERROR, f"{target.name}: judging the case raised outside the framework call\n{trace}",
-                       expected_shape=_expected_shape(case), detail=INTERNAL_ERROR)
+        return Verdict(
+            ERROR,
+            f"{target.name}: judging the case raised outside the framework call\n{trace}",
+            expected_shape=_expected_shape(case),
+            detail=INTERNAL_ERROR,
+        )
 
 
 def _expected_shape(case: Case) -> list[int]:
@@ -166,8 +169,14 @@ def _judge(case: Case, target: Target) -> Verdict:
     info = dict(target.run_info())
     problem = output_problem(actual)
     if problem is not None:
-        return Verdict(ERROR, f"{target.name}: {problem}", expected_shape=expected_shape,
-                       detail="output_type", seconds=seconds, run_info=info)
+        return Verdict(
+            ERROR,
+            f"{target.name}: {problem}",
+            expected_shape=expected_shape,
+            detail="output_type",
+            seconds=seconds,
+            run_info=info,
+        )
     actual_shape = list(actual.shape)
     if actual_shape != expected_shape:
         if documented is not None:
@@ -175,13 +184,27 @@ def _judge(case: Case, target: Target) -> Verdict:
                 DOC_MISMATCH,
                 f"{target.name} {documented.api_value!r}: output shape {actual_shape}, documented "
                 f"{expected_shape} ({documented.formula}; {documented.source})",
-                stats={"documented_size": expected_shape[2:], "actual_size": actual_shape[2:],
-                       "documented_formula": documented.formula, "source": documented.source},
-                expected_shape=expected_shape, actual_shape=actual_shape, detail="output_size",
-                seconds=seconds, run_info=info)
-        return Verdict(SHAPE_MISMATCH, f"output shape {actual_shape} != expected {expected_shape}",
-                       expected_shape=expected_shape, actual_shape=actual_shape, detail="shape",
-                       seconds=seconds, run_info=info)
+                stats={
+                    "documented_size": expected_shape[2:],
+                    "actual_size": actual_shape[2:],
+                    "documented_formula": documented.formula,
+                    "source": documented.source,
+                },
+                expected_shape=expected_shape,
+                actual_shape=actual_shape,
+                detail="output_size",
+                seconds=seconds,
+                run_info=info,
+            )
+        return Verdict(
+            SHAPE_MISMATCH,
+            f"output shape {actual_shape} != expected {expected_shape}",
+            expected_shape=expected_shape,
+            actual_shape=actual_shape,
+            detail="shape",
+            seconds=seconds,
+            run_info=info,
+        )
     model = target.accumulation(case.dtype)
     output_dtype = target.output_dtype(case)
     result = compare(actual, reference, output_dtype, model)
@@ -197,18 +220,35 @@ def _judge(case: Case, target: Target) -> Verdict:
             detail = "beyond_bound"
     pictures = None
     if outcome == VALUE_MISMATCH:
-        pictures = {"actual": np.asarray(actual, dtype=np.float64),
-                    "reference": round_to_format(reference.exact, output_dtype),
-                    "bound": np.array(error_bound(reference, output_dtype, model), dtype=np.float64)}
-    return Verdict(outcome, result.message, stats=result.to_dict(), expected_shape=expected_shape,
-                   actual_shape=actual_shape, accumulation=model.describe(), detail=detail,
-                   seconds=seconds, arrays=pictures, run_info=info)
+        pictures = {
+            "actual": np.asarray(actual, dtype=np.float64),
+            "reference": round_to_format(reference.exact, output_dtype),
+            "bound": np.array(error_bound(reference, output_dtype, model), dtype=np.float64),
+        }
+    return Verdict(
+        outcome,
+        result.message,
+        stats=result.to_dict(),
+        expected_shape=expected_shape,
+        actual_shape=actual_shape,
+        accumulation=model.describe(),
+        detail=detail,
+        seconds=seconds,
+        arrays=pictures,
+        run_info=info,
+    )
 
 
 def verdict_from_record(record: dict[str, Any]) -> Verdict:
     """The verdict a results record holds (used to resume a run without repeating it)."""
-    return Verdict(record["outcome"], record.get("message", ""), stats=record.get("stats") or {},
-                   expected_shape=record.get("expected_shape") or [],
-                   actual_shape=record.get("actual_shape"),
-                   accumulation=record.get("accumulation", ""), detail=record.get("detail", ""),
-                   seconds=record.get("seconds", 0.0), run_info=record.get("run_info") or {})
+    return Verdict(
+        record["outcome"],
+        record.get("message", ""),
+        stats=record.get("stats") or {},
+        expected_shape=record.get("expected_shape") or [],
+        actual_shape=record.get("actual_shape"),
+        accumulation=record.get("accumulation", ""),
+        detail=record.get("detail", ""),
+        seconds=record.get("seconds", 0.0),
+        run_info=record.get("run_info") or {},
+    )

@@ -31,7 +31,7 @@ class FloatFormat:
     @property
     def unit_roundoff(self) -> float:
         """Half the distance from 1 to the next larger number: ``2**-p``."""
-        return 2.0 ** -self.precision
+        return 2.0**-self.precision
 
     @property
     def min_subnormal(self) -> float:

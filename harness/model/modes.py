@@ -54,14 +54,18 @@ class DocumentedMode:
         """The documented output spatial size of ``case``."""
         return tuple(
             self.size(n, k, s, d)
-            for n, k, s, d in zip(case.input_size, case.kernel_size, case.stride, case.dilation,
-                                  strict=True)
+            for n, k, s, d in zip(case.input_size, case.kernel_size, case.stride, case.dilation, strict=True)
         )
 
     def to_dict(self) -> dict[str, str]:
         """JSON-ready description (for results, doctor and the documentation audit)."""
-        return {"api_value": self.api_value, "formula": self.formula, "split": self.split,
-                "source": self.source, "split_source": self.split_source}
+        return {
+            "api_value": self.api_value,
+            "formula": self.formula,
+            "split": self.split,
+            "source": self.source,
+            "split_source": self.split_source,
+        }
 
 
 @dataclass(frozen=True)
@@ -125,8 +129,7 @@ def resolve(case: Case, mode: DocumentedMode) -> Case:
         if size < 1:
             raise InvalidCase(
                 "documented_output>=1",
-                f"{mode.api_value}: the documented size {mode.formula} is {size} along spatial "
-                f"dim {dim}",
+                f"{mode.api_value}: the documented size {mode.formula} is {size} along spatial dim {dim}",
             )
         total = full - size
         if total >= 0:
@@ -138,8 +141,9 @@ def resolve(case: Case, mode: DocumentedMode) -> Case:
             begin.append(0)
             end.append(0)
             extra.append(-total)
-    return case.replace(padding_mode="explicit", pads_begin=tuple(begin), pads_end=tuple(end),
-                        output_padding=tuple(extra))
+    return case.replace(
+        padding_mode="explicit", pads_begin=tuple(begin), pads_end=tuple(end), output_padding=tuple(extra)
+    )
 
 
 # Size formulas shared by several frameworks' documentation.

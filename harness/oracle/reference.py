@@ -118,11 +118,16 @@ def _parallel_copy(dst: np.ndarray, src: np.ndarray) -> None:
     if threads == 1 or axis is None:
         np.copyto(dst, src)
         return
+
     def index(a: int, b: int) -> tuple[slice, ...]:
         return (slice(None),) * axis + (slice(a, b),)
 
-    _run_all([functools.partial(np.copyto, dst[index(a, b)], src[index(a, b)])
-              for a, b in _chunks(dst.shape[axis], threads)])
+    _run_all(
+        [
+            functools.partial(np.copyto, dst[index(a, b)], src[index(a, b)])
+            for a, b in _chunks(dst.shape[axis], threads)
+        ]
+    )
 
 
 def release_scratch() -> None:
@@ -219,23 +224,28 @@ def _plan(
 ) -> _Plan:
     """Phases, taps, padding and windows of a geometry (see the module docstring)."""
     rank = len(size_in)
-    per_dim = [_dim_phases(*args) for args in zip(size_in, kernel, stride, dilation, crop, size_out,
-                                                  strict=True)]
+    per_dim = [
+        _dim_phases(*args) for args in zip(size_in, kernel, stride, dilation, crop, size_out, strict=True)
+    ]
     # Padding: every read q + δ (0 ≤ q < Q, over all phases and taps) falls inside [−before, L + after).
     before = [max([0] + [-t.shift for _, _, taps in dim for t in taps]) for dim in per_dim]
-    padded = tuple(b + max([n] + [size + t.shift for _, size, taps in dim for t in taps])
-                   for b, n, dim in zip(before, size_in, per_dim, strict=True))
+    padded = tuple(
+        b + max([n] + [size + t.shift for _, size, taps in dim for t in taps])
+        for b, n, dim in zip(before, size_in, per_dim, strict=True)
+    )
     pads = []
     for i in range(rank):
         for pad in (slice(0, before[i]), slice(before[i] + size_in[i], padded[i])):
             if pad.start < pad.stop:
                 pads.append((slice(None),) * i + (pad,))
-    kernel_stride = [math.prod(kernel[i + 1:]) for i in range(rank)]
-    grid_stride = [math.prod(padded[i + 1:]) for i in range(rank)]
+    kernel_stride = [math.prod(kernel[i + 1 :]) for i in range(rank)]
+    grid_stride = [math.prod(padded[i + 1 :]) for i in range(rank)]
 
     def slab_slices(tap: tuple[_Tap, ...], start: Sequence[int], stop: Sequence[int]) -> tuple[slice, ...]:
-        return tuple(slice(b + t.shift + lo, b + t.shift + hi)
-                     for b, t, lo, hi in zip(before, tap, start, stop, strict=True))
+        return tuple(
+            slice(b + t.shift + lo, b + t.shift + hi)
+            for b, t, lo, hi in zip(before, tap, start, stop, strict=True)
+        )
 
     order: list[int] = []
     firsts: list[int] = []
@@ -245,20 +255,25 @@ def _plan(
         sizes = [size for _, size, _ in combo]
         if taps:
             firsts.append(len(order))
-        phases.append(_Phase(
-            out=tuple(slice(r, None, st) for (r, _, _), st in zip(combo, stride, strict=True)),
-            first=len(order),
-            n_taps=len(taps),
-            offsets=tuple(sum((a.shift - b.shift) * gs for a, b, gs in zip(tap, taps[0], grid_stride,
-                                                                            strict=True))
-                          for tap in taps[1:]),
-            base=slab_slices(taps[0], [0] * rank, sizes) if taps else (),
-            windows=tuple(
-                (tuple(slice(t.first, t.stop) for t in tap),
-                 slab_slices(tap, [t.first for t in tap], [t.stop for t in tap]))
-                for tap in taps
-            ),
-        ))
+        phases.append(
+            _Phase(
+                out=tuple(slice(r, None, st) for (r, _, _), st in zip(combo, stride, strict=True)),
+                first=len(order),
+                n_taps=len(taps),
+                offsets=tuple(
+                    sum((a.shift - b.shift) * gs for a, b, gs in zip(tap, taps[0], grid_stride, strict=True))
+                    for tap in taps[1:]
+                ),
+                base=slab_slices(taps[0], [0] * rank, sizes) if taps else (),
+                windows=tuple(
+                    (
+                        tuple(slice(t.first, t.stop) for t in tap),
+                        slab_slices(tap, [t.first for t in tap], [t.stop for t in tap]),
+                    )
+                    for tap in taps
+                ),
+            )
+        )
         order.extend(sum(t.index * ks for t, ks in zip(tap, kernel_stride, strict=True)) for tap in taps)
     # itertools.product varies the last dimension fastest: a row group is a run of that many phases.
     last = len(per_dim[-1])
@@ -295,8 +310,10 @@ def conv_transpose(
     x = np.asarray(x)
     w = np.asarray(weight, dtype=np.float64)
     if x.ndim < 3 or x.ndim > 5 or w.ndim != x.ndim:
-        raise ValueError(f"x must be N,C,* with 1-3 spatial dims and weight of the same rank "
-                         f"(got x{x.shape}, weight{w.shape})")
+        raise ValueError(
+            f"x must be N,C,* with 1-3 spatial dims and weight of the same rank "
+            f"(got x{x.shape}, weight{w.shape})"
+        )
     rank = x.ndim - 2
     n_batch, c_in, *size_in = x.shape
     w_in, c_out_g, *kernel = w.shape
@@ -310,8 +327,7 @@ def conv_transpose(
     ce = _per_dim("pads_end", pads_end, rank, 0)
     op = _per_dim("output_padding", output_padding, rank, 0)
     size_out = tuple(
-        (n - 1) * s[i] + d[i] * (kernel[i] - 1) + 1 - cb[i] - ce[i] + op[i]
-        for i, n in enumerate(size_in)
+        (n - 1) * s[i] + d[i] * (kernel[i] - 1) + 1 - cb[i] - ce[i] + op[i] for i, n in enumerate(size_in)
     )
     if any(o < 1 for o in size_out):
         raise ValueError(f"output size {list(size_out)} has a dimension < 1")
@@ -357,11 +373,13 @@ def _polyphase(
     unit_taps = max(sum(p.n_taps for p in plan.phases[a:b]) for a, b in units)
     work = _scratch(groups * (k_dim + unit_taps * c_out_g) * grid)
     data = work[: groups * k_dim * grid].reshape(groups, k_dim, grid)
-    slabs = work[groups * k_dim * grid:].reshape(groups, unit_taps * c_out_g, grid)
+    slabs = work[groups * k_dim * grid :].reshape(groups, unit_taps * c_out_g, grid)
 
     data_grid = data[:, :c_in_g].reshape(groups, c_in_g, n_batch, *plan.padded)
-    _parallel_copy(data_grid[lead + plan.interior],
-                   x.reshape(n_batch, groups, c_in_g, *size_in).transpose(1, 2, 0, *range(3, rank + 3)))
+    _parallel_copy(
+        data_grid[lead + plan.interior],
+        x.reshape(n_batch, groups, c_in_g, *size_in).transpose(1, 2, 0, *range(3, rank + 3)),
+    )
     for pad in plan.pads:
         data_grid[lead + pad] = 0.0
     if ones_row:
@@ -384,18 +402,32 @@ def _polyphase(
         n_taps = sum(p.n_taps for p in phases)
         gemm = slabs[:, : n_taps * c_out_g]
         if n_taps:
-            np.matmul(w_all[:, first: first + n_taps].reshape(groups, n_taps * c_out_g, k_dim), data,
-                      out=gemm)
+            np.matmul(
+                w_all[:, first : first + n_taps].reshape(groups, n_taps * c_out_g, k_dim), data, out=gemm
+            )
         per_tap = gemm.reshape(groups, n_taps, c_out_g * grid)
         if exact or threads == 1:
             blocks = [_Block(slice(None), 0, c_out_g, 0, n_batch)]
         else:
-            per_item = sum(math.prod(len(range(n)[sl]) for sl, n in zip(p.out, size_out, strict=True))
-                           for p in phases)
+            per_item = sum(
+                math.prod(len(range(n)[sl]) for sl, n in zip(p.out, size_out, strict=True)) for p in phases
+            )
             blocks = _blocks(groups, c_out_g, n_batch, per_item)
-        tasks = [functools.partial(_write_row_group, phases, first, per_tap, blocks[a:b], out_view,
-                                   bias_g, exact, slab_shape, per_plane)
-                 for a, b in _chunks(len(blocks), threads)]
+        tasks = [
+            functools.partial(
+                _write_row_group,
+                phases,
+                first,
+                per_tap,
+                blocks[a:b],
+                out_view,
+                bias_g,
+                exact,
+                slab_shape,
+                per_plane,
+            )
+            for a, b in _chunks(len(blocks), threads)
+        ]
         _run_all(tasks)
     return out
 
@@ -433,11 +465,18 @@ def _blocks(groups: int, c_out_g: int, n_batch: int, per_item: int) -> list[_Blo
         return [_Block(slice(a, b), 0, c_out_g, 0, n_batch) for a, b in _chunks(groups, -(-groups // span))]
     if per_item * n_batch <= BLOCK_ELEMENTS:  # whole channels
         width = max(1, BLOCK_ELEMENTS // (per_item * n_batch))
-        return [_Block(slice(g, g + 1), a, b, 0, n_batch) for g in range(groups)
-                for a, b in _chunks(c_out_g, -(-c_out_g // width))]
+        return [
+            _Block(slice(g, g + 1), a, b, 0, n_batch)
+            for g in range(groups)
+            for a, b in _chunks(c_out_g, -(-c_out_g // width))
+        ]
     depth = max(1, BLOCK_ELEMENTS // per_item)
-    return [_Block(slice(g, g + 1), c, c + 1, a, b) for g in range(groups) for c in range(c_out_g)
-            for a, b in _chunks(n_batch, -(-n_batch // depth))]
+    return [
+        _Block(slice(g, g + 1), c, c + 1, a, b)
+        for g in range(groups)
+        for c in range(c_out_g)
+        for a, b in _chunks(n_batch, -(-n_batch // depth))
+    ]
 
 
 def _write_row_group(
@@ -460,7 +499,7 @@ def _write_row_group(
     grid_shape = (-1, *slab_shape[1:])  # a tap's slabs of the block's groups, as (g, C/g, N, *padded)
     for block in blocks:
         lead = (slice(None), slice(block.c0, block.c1), slice(block.n0, block.n1))
-        fill = 0.0 if bias_g is None else bias_g[block.g, block.c0: block.c1]
+        fill = 0.0 if bias_g is None else bias_g[block.g, block.c0 : block.c1]
         lo_all = (block.c0 * n_batch + block.n0) * per_plane
         hi_all = ((block.c1 - 1) * n_batch + block.n1) * per_plane
         for phase in phases:
@@ -480,7 +519,7 @@ def _write_row_group(
             for flat, offset in zip(taps[1:], phase.offsets, strict=True):
                 lo, hi = max(lo_all, -offset), min(hi_all, base.shape[1] - max(0, offset))
                 if lo < hi:
-                    np.add(base[:, lo:hi], flat[:, lo + offset: hi + offset], out=base[:, lo:hi])
+                    np.add(base[:, lo:hi], flat[:, lo + offset : hi + offset], out=base[:, lo:hi])
             np.copyto(dst, base.reshape(grid_shape)[lead + phase.base])
 
 
@@ -512,8 +551,13 @@ def tap_counts(case: Case) -> np.ndarray:
     """
     per_dim = []
     for n, k, s, d, cb, o in zip(
-        case.input_size, case.kernel_size, case.stride, case.dilation, case.pads_begin,
-        case.output_size, strict=True,
+        case.input_size,
+        case.kernel_size,
+        case.stride,
+        case.dilation,
+        case.pads_begin,
+        case.output_size,
+        strict=True,
     ):
         pos = np.arange(o)[:, None] + cb - np.arange(k)[None, :] * d
         hits = (pos >= 0) & (pos <= (n - 1) * s) & (pos % s == 0)

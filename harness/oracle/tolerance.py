@@ -159,12 +159,18 @@ def _overflow_ambiguous(exact: np.ndarray, bound: np.ndarray, threshold: float) 
 
 
 def _beyond_bound_message(
-    n_bad: int, worst: tuple[int, ...] | None, got: np.ndarray, expected: np.ndarray, err: np.ndarray,
+    n_bad: int,
+    worst: tuple[int, ...] | None,
+    got: np.ndarray,
+    expected: np.ndarray,
+    err: np.ndarray,
     bound: np.ndarray,
 ) -> str:
     idx = worst if worst is not None else ()
-    return (f"{n_bad} element(s) exceed the bound; worst at {list(idx)}: got {float(got[idx])!r}, "
-            f"expected {float(expected[idx])!r}, |error| {err[idx]:.3g} > bound {bound[idx]:.3g}")
+    return (
+        f"{n_bad} element(s) exceed the bound; worst at {list(idx)}: got {float(got[idx])!r}, "
+        f"expected {float(expected[idx])!r}, |error| {err[idx]:.3g} > bound {bound[idx]:.3g}"
+    )
 
 
 def _all_finite_in_range(got: np.ndarray, exact: np.ndarray, bound: np.ndarray, threshold: float) -> bool:
@@ -178,8 +184,16 @@ def _all_finite_in_range(got: np.ndarray, exact: np.ndarray, bound: np.ndarray, 
 
 
 def _comparison(
-    err: np.ndarray, rel: np.ndarray, ulps: np.ndarray, max_ratio: float, worst: tuple[int, ...] | None,
-    n_bad: int, message: str, *, nonfinite: int = 0, intermediate_overflow: bool = False,
+    err: np.ndarray,
+    rel: np.ndarray,
+    ulps: np.ndarray,
+    max_ratio: float,
+    worst: tuple[int, ...] | None,
+    n_bad: int,
+    message: str,
+    *,
+    nonfinite: int = 0,
+    intermediate_overflow: bool = False,
 ) -> Comparison:
     """The Comparison both paths of :func:`compare` report, from their per-element statistics."""
     return Comparison(
@@ -278,8 +292,9 @@ def compare(
         overflow_prone = ref.magnitude >= narrowest
     # It takes a nan/inf in the output: a finite output where the exact result is inf (all that
     # differs) is no overflow of the target's sums.
-    intermediate_overflow = bool(np.any(nonfinite_bad & got_special)
-                                 and np.all(overflow_prone[nonfinite_bad]))
+    intermediate_overflow = bool(
+        np.any(nonfinite_bad & got_special) and np.all(overflow_prone[nonfinite_bad])
+    )
 
     bad = value_bad | nonfinite_bad
     n_bad = int(bad.sum())
@@ -298,9 +313,19 @@ def compare(
             f"got {float(got[idx])!r}, expected {float(expected[idx])!r} (exact {float(ref.exact[idx])!r})"
         )
         if intermediate_overflow:
-            message += (f"; partial sums there reach {float(ref.magnitude[idx]):.4g}, "
-                        f"beyond {model.taps}'s range")
+            message += (
+                f"; partial sums there reach {float(ref.magnitude[idx]):.4g}, beyond {model.taps}'s range"
+            )
     else:
         message = _beyond_bound_message(n_bad, worst, got, expected, err, bound)
-    return _comparison(err, rel, ulps, max_ratio, worst, n_bad, message,
-                       nonfinite=int(nonfinite_bad.sum()), intermediate_overflow=intermediate_overflow)
+    return _comparison(
+        err,
+        rel,
+        ulps,
+        max_ratio,
+        worst,
+        n_bad,
+        message,
+        nonfinite=int(nonfinite_bad.sum()),
+        intermediate_overflow=intermediate_overflow,
+    )

@@ -53,8 +53,12 @@ def png_bytes(rgb: np.ndarray) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     header = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(
-        b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw, 9))
+        + chunk(b"IEND", b"")
+    )
 
 
 def data_uri(png: bytes) -> str:
@@ -84,8 +88,13 @@ class ErrorField:
             ratio = np.where(finite, np.where(b > 0, err / b, np.where(err > 0, np.inf, 0.0)), 0.0)
         nonfinite = ~finite & ~same_special
         # the same nan/inf on both sides counts as exact: the comparison requires exactly that
-        return cls(error=err, ratio=ratio, beyond=finite & (ratio > 1.0), nonfinite=nonfinite,
-                   exact=(finite & (err == 0)) | same_special)
+        return cls(
+            error=err,
+            ratio=ratio,
+            beyond=finite & (ratio > 1.0),
+            nonfinite=nonfinite,
+            exact=(finite & (err == 0)) | same_special,
+        )
 
 
 def _ramp(ends: tuple[tuple[int, int, int], tuple[int, int, int]], t: np.ndarray) -> np.ndarray:
@@ -176,24 +185,42 @@ def heatmap_panels(field: ErrorField) -> dict[str, Any]:
         beyond_p, nonfinite_p = _pool(beyond, factor, "any"), _pool(nonfinite, factor, "any")
         scale = max(1, min(32, HEATMAP_PIXELS // max(err_p.shape)))
         rgb = _upscale(colour_plane(err_p, beyond_p, nonfinite_p, lo, hi), scale)
-        panels.append({
-            "label": label, "uri": data_uri(png_bytes(rgb)), "width": rgb.shape[1], "height": rgb.shape[0],
-            "shape": list(err.shape), "pooled": factor, "failing": int(beyond.sum() + nonfinite.sum()),
-            "elements": int(err.size)})
+        panels.append(
+            {
+                "label": label,
+                "uri": data_uri(png_bytes(rgb)),
+                "width": rgb.shape[1],
+                "height": rgb.shape[0],
+                "shape": list(err.shape),
+                "pooled": factor,
+                "failing": int(beyond.sum() + nonfinite.sum()),
+                "elements": int(err.size),
+            }
+        )
     if hi > lo:
-        legend = [{"label": "exact", "rgb": EXACT},
-                  {"label": f"within bound, |error| ≤ {lo:.3g}", "rgb": WITHIN[0]},
-                  {"label": f"within bound, |error| {hi:.3g}", "rgb": WITHIN[1]},
-                  {"label": f"beyond bound, |error| ≤ {lo:.3g}", "rgb": BEYOND[0]},
-                  {"label": f"beyond bound, |error| {hi:.3g}", "rgb": BEYOND[1]}]
+        legend = [
+            {"label": "exact", "rgb": EXACT},
+            {"label": f"within bound, |error| ≤ {lo:.3g}", "rgb": WITHIN[0]},
+            {"label": f"within bound, |error| {hi:.3g}", "rgb": WITHIN[1]},
+            {"label": f"beyond bound, |error| ≤ {lo:.3g}", "rgb": BEYOND[0]},
+            {"label": f"beyond bound, |error| {hi:.3g}", "rgb": BEYOND[1]},
+        ]
     else:  # a single error magnitude: the darkest shade
-        legend = [{"label": "exact", "rgb": EXACT},
-                  {"label": f"within bound, |error| {hi:.3g}", "rgb": WITHIN[1]},
-                  {"label": f"beyond bound, |error| {hi:.3g}", "rgb": BEYOND[1]}]
+        legend = [
+            {"label": "exact", "rgb": EXACT},
+            {"label": f"within bound, |error| {hi:.3g}", "rgb": WITHIN[1]},
+            {"label": f"beyond bound, |error| {hi:.3g}", "rgb": BEYOND[1]},
+        ]
     legend.append({"label": "nan/inf where the reference differs", "rgb": NONFINITE})
     total = int(field.error.shape[0] * field.error.shape[1]) if field.error.ndim >= 3 else 1
-    return {"panels": panels, "legend": legend, "lo": lo, "hi": hi, "positive": bool(positive.size),
-            "omitted": total - len(planes) if field.error.ndim > 3 else 0}
+    return {
+        "panels": panels,
+        "legend": legend,
+        "lo": lo,
+        "hi": hi,
+        "positive": bool(positive.size),
+        "omitted": total - len(planes) if field.error.ndim > 3 else 0,
+    }
 
 
 def histogram(field: ErrorField) -> list[dict[str, Any]]:
@@ -209,8 +236,13 @@ def histogram(field: ErrorField) -> list[dict[str, Any]]:
         for k, count in enumerate(counts):
             lo_label = "0" if k == 0 else f"1e{low + k}"
             hi_label = "∞" if k == len(counts) - 1 else f"1e{low + k + 1}"
-            bins.append({"label": f"{lo_label}–{hi_label}", "count": int(count),
-                         "kind": "beyond" if low + k >= 0 else "within"})
+            bins.append(
+                {
+                    "label": f"{lo_label}–{hi_label}",
+                    "count": int(count),
+                    "kind": "beyond" if low + k >= 0 else "within",
+                }
+            )
     infinite = int((field.ratio == np.inf).sum())
     if infinite:
         bins.append({"label": "∞ (bound 0)", "count": infinite, "kind": "beyond"})
@@ -232,17 +264,23 @@ def worst_element(field: ErrorField, arrays: dict[str, np.ndarray]) -> list[tupl
         flat = int(np.argmax(np.where(np.isnan(field.ratio), 0.0, field.ratio)))
     index = np.unravel_index(flat, field.error.shape)
     bound = np.broadcast_to(arrays["bound"], field.error.shape)
-    return [("index (N, C, *spatial)", [int(i) for i in index]),
-            ("actual", float(arrays["actual"][index])), ("reference", float(arrays["reference"][index])),
-            ("|error|", float(field.error[index])), ("bound", float(bound[index]))]
+    return [
+        ("index (N, C, *spatial)", [int(i) for i in index]),
+        ("actual", float(arrays["actual"][index])),
+        ("reference", float(arrays["reference"][index])),
+        ("|error|", float(field.error[index])),
+        ("bound", float(bound[index])),
+    ]
 
 
 def pictures(folder: Path | None) -> dict[str, Any]:
     """Heatmap and histogram of a value finding, or ``{"note": why not}``."""
     path = None if folder is None else folder / "arrays.npz"
     if path is None or not path.exists():
-        return {"note": "No arrays.npz in the finding's folder (a run from before arrays were saved): "
-                        "no picture of the error."}
+        return {
+            "note": "No arrays.npz in the finding's folder (a run from before arrays were saved): "
+            "no picture of the error."
+        }
     try:
         with np.load(path) as data:
             data_arrays = {k: np.asarray(data[k], np.float64) for k in ("actual", "reference", "bound")}
@@ -251,8 +289,12 @@ def pictures(folder: Path | None) -> dict[str, Any]:
         return {"note": f"arrays.npz could not be read ({exc}): no picture of the error."}
     if field.error.ndim < 3:
         return {"note": f"arrays.npz holds arrays of shape {list(field.error.shape)}, not (N, C, *spatial)."}
-    return {"heatmap": heatmap_panels(field), "histogram": histogram(field),
-            "elements": int(field.error.size), "worst": worst_element(field, data_arrays)}
+    return {
+        "heatmap": heatmap_panels(field),
+        "histogram": histogram(field),
+        "elements": int(field.error.size),
+        "worst": worst_element(field, data_arrays),
+    }
 
 
 # --- findings ----------------------------------------------------------------------------------
@@ -266,18 +308,37 @@ def shape_diff(expected: list[int] | None, actual: list[int] | None) -> list[dic
     n = max(len(expected), len(actual))
     names = ["N", "C", *SPATIAL.get(n - 2, [f"S{i}" for i in range(max(0, n - 2))])][:n]
     names += [f"dim{i}" for i in range(len(names), n)]
-    return [{"name": names[i], "expected": expected[i] if i < len(expected) else "—",
-             "actual": actual[i] if i < len(actual) else "—",
-             "differs": i >= len(expected) or i >= len(actual) or expected[i] != actual[i]}
-            for i in range(n)]
+    return [
+        {
+            "name": names[i],
+            "expected": expected[i] if i < len(expected) else "—",
+            "actual": actual[i] if i < len(actual) else "—",
+            "differs": i >= len(expected) or i >= len(actual) or expected[i] != actual[i],
+        }
+        for i in range(n)
+    ]
 
 
-CASE_FIELDS = (("rank", "rank"), ("batch", "N"), ("in_channels", "C_in"), ("out_channels", "C_out"),
-               ("groups", "groups"), ("input_size", "input size"), ("kernel_size", "kernel"),
-               ("stride", "stride"), ("dilation", "dilation"), ("pads_begin", "crop begin"),
-               ("pads_end", "crop end"), ("output_padding", "output_padding"),
-               ("padding_mode", "padding mode"), ("bias", "bias"), ("dtype", "dtype"),
-               ("layout", "layout"), ("distribution", "values"), ("seed", "seed"))
+CASE_FIELDS = (
+    ("rank", "rank"),
+    ("batch", "N"),
+    ("in_channels", "C_in"),
+    ("out_channels", "C_out"),
+    ("groups", "groups"),
+    ("input_size", "input size"),
+    ("kernel_size", "kernel"),
+    ("stride", "stride"),
+    ("dilation", "dilation"),
+    ("pads_begin", "crop begin"),
+    ("pads_end", "crop end"),
+    ("output_padding", "output_padding"),
+    ("padding_mode", "padding mode"),
+    ("bias", "bias"),
+    ("dtype", "dtype"),
+    ("layout", "layout"),
+    ("distribution", "values"),
+    ("seed", "seed"),
+)
 
 
 def case_rows(case: dict[str, Any]) -> list[tuple[str, str]]:
@@ -286,7 +347,7 @@ def case_rows(case: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def _chunks(items: list[Any], size: int) -> list[list[Any]]:
-    return [items[i:i + size] for i in range(0, len(items), size)]
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def _read_snippet(folder: Path | None) -> str | None:
@@ -296,11 +357,16 @@ def _read_snippet(folder: Path | None) -> str | None:
     return text if len(text) <= SNIPPET_LIMIT else text[:SNIPPET_LIMIT] + "\n# … (truncated)\n"
 
 
-STAT_ROWS = (("max_abs_error", "max |error|"), ("max_rel_error", "max relative error"),
-             ("max_ulp_error", "max error in ULP"),
-             ("error_ratio", "max |error| / bound (the tolerance factor that would just pass)"),
-             ("mismatched", "elements beyond the bound"), ("nonfinite_mismatches", "nan/inf mismatches"),
-             ("compared", "elements compared"), ("worst_index", "worst element (N, C, *spatial)"))
+STAT_ROWS = (
+    ("max_abs_error", "max |error|"),
+    ("max_rel_error", "max relative error"),
+    ("max_ulp_error", "max error in ULP"),
+    ("error_ratio", "max |error| / bound (the tolerance factor that would just pass)"),
+    ("mismatched", "elements beyond the bound"),
+    ("nonfinite_mismatches", "nan/inf mismatches"),
+    ("compared", "elements compared"),
+    ("worst_index", "worst element (N, C, *spatial)"),
+)
 
 
 def finding_view(finding: Finding, index: int) -> dict[str, Any]:
@@ -308,9 +374,14 @@ def finding_view(finding: Finding, index: int) -> dict[str, Any]:
     rec = finding.record
     stats = rec.get("stats") or {}
     view: dict[str, Any] = {
-        "id": f"finding-{index}", "finding": finding, "rec": rec, "kind": finding.kind,
-        "case": _chunks(case_rows(rec.get("case") or {}), 3), "short": _case_short(rec.get("case") or {}),
-        "features": rec.get("features") or [], "snippet": _read_snippet(finding.folder),
+        "id": f"finding-{index}",
+        "finding": finding,
+        "rec": rec,
+        "kind": finding.kind,
+        "case": _chunks(case_rows(rec.get("case") or {}), 3),
+        "short": _case_short(rec.get("case") or {}),
+        "features": rec.get("features") or [],
+        "snippet": _read_snippet(finding.folder),
         "folder": None if finding.folder is None else str(finding.folder),
         "search": " ".join(str(x) for x in (finding.signature, rec.get("spec"), rec.get("message"))).lower(),
     }
@@ -321,8 +392,11 @@ def finding_view(finding: Finding, index: int) -> dict[str, Any]:
     if finding.outcome in ("shape_mismatch", "doc_mismatch"):
         view["shape"] = shape_diff(rec.get("expected_shape"), rec.get("actual_shape"))
     if finding.outcome == "doc_mismatch":
-        view["doc"] = [(k.replace("_", " "), stats[k]) for k in
-                       ("documented_size", "actual_size", "documented_formula", "source") if k in stats]
+        view["doc"] = [
+            (k.replace("_", " "), stats[k])
+            for k in ("documented_size", "actual_size", "documented_formula", "source")
+            if k in stats
+        ]
     return view
 
 
@@ -339,9 +413,17 @@ def _case_short(case: dict[str, Any]) -> str:
 
 #: Invalid-input assessments → cell class (pass: as it should be; fail: a problem; warn: a valid
 #: configuration refused; unsup: nothing judged).
-ASSESSMENT_CLASS = {"ok": "pass", "silently_accepted": "fail", "wrong_shape": "fail", "wrong_values": "fail",
-                    "crash": "fail", "hang": "fail", "refused": "warn", "not_applicable": "unsup",
-                    "not_run": "none"}
+ASSESSMENT_CLASS = {
+    "ok": "pass",
+    "silently_accepted": "fail",
+    "wrong_shape": "fail",
+    "wrong_values": "fail",
+    "crash": "fail",
+    "hang": "fail",
+    "refused": "warn",
+    "not_applicable": "unsup",
+    "not_run": "none",
+}
 
 
 def _crop_text(crops: dict[str, Any] | None) -> str:
@@ -371,24 +453,43 @@ def port_view(data: dict[str, Any]) -> dict[str, Any]:
             named = t.get("named_mode") or {}
             named_text = ""
             if named:
-                named_text = {True: "same result here", False: "a different result here",
-                              None: "not run"}[named.get("equivalent")]
+                named_text = {True: "same result here", False: "a different result here", None: "not run"}[
+                    named.get("equivalent")
+                ]
                 named_text = f"its own {named.get('api_value')!r}: {named_text}"
-            rows.append({"target": t.get("target"), "call": t.get("call"), "state": state, "cls": cls,
-                         "shape": t.get("output_shape"), "max_abs_error": stats.get("max_abs_error"),
-                         "error_ratio": stats.get("error_ratio"),
-                         "why": t.get("reason") or t.get("not_run") or ("" if t.get("verified") else
-                                                                         t.get("message", "")),
-                         "notes": t.get("notes") or [], "named": named_text})
+            rows.append(
+                {
+                    "target": t.get("target"),
+                    "call": t.get("call"),
+                    "state": state,
+                    "cls": cls,
+                    "shape": t.get("output_shape"),
+                    "max_abs_error": stats.get("max_abs_error"),
+                    "error_ratio": stats.get("error_ratio"),
+                    "why": t.get("reason")
+                    or t.get("not_run")
+                    or ("" if t.get("verified") else t.get("message", "")),
+                    "notes": t.get("notes") or [],
+                    "named": named_text,
+                }
+            )
         source = entry.get("source") or {}
         if source.get("not_run"):
             source_state = f"not run: {source['not_run']}"
         else:
             source_state = "verified" if source.get("verified") else "NOT verified"
-        views.append({"call": entry.get("call"), "api": entry.get("api"),
-                      "case_short": entry.get("case_short"), "source_target": entry.get("source_target"),
-                      "notes": entry.get("notes") or [], "source_state": source_state,
-                      "source_shape": source.get("output_shape"), "rows": rows})
+        views.append(
+            {
+                "call": entry.get("call"),
+                "api": entry.get("api"),
+                "case_short": entry.get("case_short"),
+                "source_target": entry.get("source_target"),
+                "notes": entry.get("notes") or [],
+                "source_state": source_state,
+                "source_shape": source.get("output_shape"),
+                "rows": rows,
+            }
+        )
     return {"ports": views}
 
 
@@ -397,16 +498,26 @@ def doc_audit_view(data: dict[str, Any]) -> dict[str, Any]:
     departures = []
     for d in data.get("departures", []):
         documented, actual = d.get("documented") or {}, d.get("actual") or {}
-        departures.append(dict(d, documented_value=documented.get("value"), formula=documented.get("formula"),
-                               source=documented.get("source"), split=documented.get("split"),
-                               actual_value=actual.get("value"),
-                               actual_crops=(actual.get("note") or _crop_text(actual.get("crops")))
-                               if "crops" in actual else "",
-                               documented_crops=_crop_text(documented.get("crops"))
-                               if "crops" in documented else "",
-                               case_rows=_chunks(case_rows(d.get("case") or {}), 3)))
-    return {"meta": {k: data.get(k) for k in ("profile", "cases", "generated_cases", "seconds", "generated")},
-            "targets": data.get("targets", {}), "departures": departures}
+        departures.append(
+            dict(
+                d,
+                documented_value=documented.get("value"),
+                formula=documented.get("formula"),
+                source=documented.get("source"),
+                split=documented.get("split"),
+                actual_value=actual.get("value"),
+                actual_crops=(actual.get("note") or _crop_text(actual.get("crops")))
+                if "crops" in actual
+                else "",
+                documented_crops=_crop_text(documented.get("crops")) if "crops" in documented else "",
+                case_rows=_chunks(case_rows(d.get("case") or {}), 3),
+            )
+        )
+    return {
+        "meta": {k: data.get(k) for k in ("profile", "cases", "generated_cases", "seconds", "generated")},
+        "targets": data.get("targets", {}),
+        "departures": departures,
+    }
 
 
 def mode_view(data: dict[str, Any]) -> dict[str, Any]:
@@ -426,12 +537,22 @@ def mode_view(data: dict[str, Any]) -> dict[str, Any]:
                 elif pair is None or not pair.get("compared"):
                     cells.append({"cls": "unsup", "text": "n/a", "title": "no case both can express"})
                 elif pair.get("equivalent"):
-                    cells.append({"cls": "pass", "text": f"= {pair['compared']}",
-                                  "title": f"agree on all {pair['compared']} cases both express"})
+                    cells.append(
+                        {
+                            "cls": "pass",
+                            "text": f"= {pair['compared']}",
+                            "title": f"agree on all {pair['compared']} cases both express",
+                        }
+                    )
                 else:
                     smallest = (pair.get("distinguishing") or {}).get("case_short", "")
-                    cells.append({"cls": "fail", "text": f"≠ {pair['disagree']}/{pair['compared']}",
-                                  "title": f"smallest distinguishing case: {smallest}"})
+                    cells.append(
+                        {
+                            "cls": "fail",
+                            "text": f"≠ {pair['disagree']}/{pair['compared']}",
+                            "title": f"smallest distinguishing case: {smallest}",
+                        }
+                    )
             rows.append({"entry": a, "cells": cells})
         families.append({"name": family, "members": members, "rows": rows})
     differing = []
@@ -439,11 +560,20 @@ def mode_view(data: dict[str, Any]) -> dict[str, Any]:
         found = pair.get("distinguishing")
         if not found:
             continue
-        differing.append({"pair": pair, "case_short": found.get("case_short"),
-                          "a": _behaviour_text(found.get(pair["a"]) or {}),
-                          "b": _behaviour_text(found.get(pair["b"]) or {})})
-    return {"meta": {k: data.get(k) for k in ("profile", "geometries", "seconds", "generated")},
-            "families": families, "differing": differing, "entries": entries}
+        differing.append(
+            {
+                "pair": pair,
+                "case_short": found.get("case_short"),
+                "a": _behaviour_text(found.get(pair["a"]) or {}),
+                "b": _behaviour_text(found.get(pair["b"]) or {}),
+            }
+        )
+    return {
+        "meta": {k: data.get(k) for k in ("profile", "geometries", "seconds", "generated")},
+        "families": families,
+        "differing": differing,
+        "entries": entries,
+    }
 
 
 def _behaviour_text(b: dict[str, Any]) -> str:
@@ -458,8 +588,9 @@ def invalid_view(data: dict[str, Any]) -> dict[str, Any]:
     rows_in = data.get("configurations", [])
 
     def ran(target: str) -> bool:
-        return any((row.get("responses") or {}).get(target, {}).get("response") != "not_run"
-                   for row in rows_in)
+        return any(
+            (row.get("responses") or {}).get(target, {}).get("response") != "not_run" for row in rows_in
+        )
 
     targets = [t for t in data.get("targets", []) if ran(t)]
     rows, problems = [], []
@@ -474,24 +605,42 @@ def invalid_view(data: dict[str, Any]) -> dict[str, Any]:
             title = r.get("message") or (r.get("values") or {}).get("message") or ""
             cells.append({"cls": ASSESSMENT_CLASS.get(assessment, "none"), "text": text, "title": title})
             if ASSESSMENT_CLASS.get(assessment) == "fail":
-                problems.append({"config": row.get("name"), "target": t, "assessment": assessment,
-                                 "response": r, "expect": row.get("expect"),
-                                 "expected_shape": row.get("expected_shape")})
+                problems.append(
+                    {
+                        "config": row.get("name"),
+                        "target": t,
+                        "assessment": assessment,
+                        "response": r,
+                        "expect": row.get("expect"),
+                        "expected_shape": row.get("expected_shape"),
+                    }
+                )
         rows.append({"row": row, "cells": cells})
-    return {"targets": targets, "rows": rows, "problems": problems,
-            "not_run": data.get("not_run") or {},
-            "meta": {k: data.get(k) for k in ("seconds", "generated")}}
+    return {
+        "targets": targets,
+        "rows": rows,
+        "problems": problems,
+        "not_run": data.get("not_run") or {},
+        "meta": {k: data.get(k) for k in ("seconds", "generated")},
+    }
 
 
 def audit_views(audits: dict[str, Any]) -> dict[str, Any]:
     """Template data for each audit present (an unreadable file becomes a note)."""
-    builders = {"port": port_view, "doc_audit": doc_audit_view, "mode_equivalence": mode_view,
-                "invalid_inputs": invalid_view}
+    builders = {
+        "port": port_view,
+        "doc_audit": doc_audit_view,
+        "mode_equivalence": mode_view,
+        "invalid_inputs": invalid_view,
+    }
     views: dict[str, Any] = {}
     for key, data in audits.items():
         if not isinstance(data, dict) or "_unreadable" in data:
-            views[key] = {"unreadable": (data or {}).get("_unreadable", "not a JSON object")
-                          if isinstance(data, dict) else "not a JSON object"}
+            views[key] = {
+                "unreadable": (data or {}).get("_unreadable", "not a JSON object")
+                if isinstance(data, dict)
+                else "not a JSON object"
+            }
             continue
         try:
             views[key] = builders[key](data)
@@ -533,8 +682,13 @@ def csp_hash(script: str) -> str:
 
 def environment() -> Environment:
     """The Jinja2 environment (autoescape on for every template)."""
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, trim_blocks=True,
-                      lstrip_blocks=True, keep_trailing_newline=True)
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
     env.filters["num"] = fmt_number
     env.filters["slug"] = slug
     env.filters["csp_hash"] = csp_hash
@@ -550,9 +704,19 @@ def render_html(report: Report) -> str:
         grouped.setdefault(view["finding"].target, {}).setdefault(view["kind"], []).append(view)
     by_kind = {t: {k: len(v) for k, v in kinds.items()} for t, kinds in grouped.items()}
     comparison = report.comparison
-    return environment().get_template("report.html.j2").render(
-        report=report, totals=report.totals, matrix=report.matrix(), coverage=report.coverage(),
-        grouped=grouped, by_kind=by_kind, kinds=list(KINDS.values()), comparison=comparison,
-        signature_views={v["finding"].signature: v for v in views},
-        audits=audit_views(report.audits),
+    return (
+        environment()
+        .get_template("report.html.j2")
+        .render(
+            report=report,
+            totals=report.totals,
+            matrix=report.matrix(),
+            coverage=report.coverage(),
+            grouped=grouped,
+            by_kind=by_kind,
+            kinds=list(KINDS.values()),
+            comparison=comparison,
+            signature_views={v["finding"].signature: v for v in views},
+            audits=audit_views(report.audits),
+        )
     )

@@ -78,8 +78,22 @@ MATRIX_FEATURES: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 #: Coverage: parameters whose exercised values are listed per target.
 COVERAGE_PARAMS: tuple[str, ...] = (
-    "rank", "dtype", "layout", "distribution", "padding", "groups", "batch", "in_channels",
-    "out_channels", "input_size", "kernel_size", "stride", "dilation", "crop", "output_padding", "bias",
+    "rank",
+    "dtype",
+    "layout",
+    "distribution",
+    "padding",
+    "groups",
+    "batch",
+    "in_channels",
+    "out_channels",
+    "input_size",
+    "kernel_size",
+    "stride",
+    "dilation",
+    "crop",
+    "output_padding",
+    "bias",
 )
 
 
@@ -300,8 +314,13 @@ class Comparison:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
-        return {"baseline": self.baseline, "new": self.new, "fixed": self.fixed,
-                "unchanged": self.unchanged, "not_rerun": self.not_rerun}
+        return {
+            "baseline": self.baseline,
+            "new": self.new,
+            "fixed": self.fixed,
+            "unchanged": self.unchanged,
+            "not_rerun": self.not_rerun,
+        }
 
 
 @dataclass
@@ -343,9 +362,15 @@ class Report:
             values = [v for v in order if v in seen[feature]]
             values += sorted(seen[feature] - set(order), key=_value_key)
             for value in values:
-                rows.append({"feature": feature, "value": value, "first": value == values[0],
-                             "span": len(values),
-                             "cells": [dict(cells[(feature, value, t)]) for t in self.targets]})
+                rows.append(
+                    {
+                        "feature": feature,
+                        "value": value,
+                        "first": value == values[0],
+                        "span": len(values),
+                        "cells": [dict(cells[(feature, value, t)]) for t in self.targets],
+                    }
+                )
         return rows
 
     def judged_nothing(self) -> dict[str, list[str]]:
@@ -363,8 +388,7 @@ class Report:
         parameter the values exercised."""
         out: dict[str, dict[str, Any]] = {}
         union: dict[str, set[str]] = defaultdict(set)
-        per_target: dict[str, dict[str, Counter[str]]] = {
-            t: defaultdict(Counter) for t in self.targets}
+        per_target: dict[str, dict[str, Counter[str]]] = {t: defaultdict(Counter) for t in self.targets}
         executed: Counter[str] = Counter()
         nothing = self.judged_nothing()
         for rec in self.cases:
@@ -381,11 +405,20 @@ class Report:
             for param in COVERAGE_PARAMS:
                 counts = per_target[target][param]
                 values = sorted(counts, key=_value_key)
-                params.append({"name": param, "seen": [(v, counts[v]) for v in values],
-                               "thin": len(values) <= 1 and len(union[param]) > 1,
-                               "missing": sorted(union[param] - set(values), key=_value_key)})
-            out[target] = {"executed": executed[target], "unsupported": info.counts[UNSUPPORTED],
-                           "judged_nothing": nothing.get(target, []), "params": params}
+                params.append(
+                    {
+                        "name": param,
+                        "seen": [(v, counts[v]) for v in values],
+                        "thin": len(values) <= 1 and len(union[param]) > 1,
+                        "missing": sorted(union[param] - set(values), key=_value_key),
+                    }
+                )
+            out[target] = {
+                "executed": executed[target],
+                "unsupported": info.counts[UNSUPPORTED],
+                "judged_nothing": nothing.get(target, []),
+                "params": params,
+            }
         return out
 
 
@@ -449,8 +482,12 @@ def build_report(runs: list[Run], baseline: Path | None = None) -> Report:
                 info.add_environment(rec["environment"], run.run_id)
             if rec.get("minimal"):
                 sig = str(rec.get("signature") or f"{name}|{rec.get('outcome')}|{rec.get('detail')}|")
-                occurrence = {"run_id": run.run_id, "device": rec.get("device"), "repro": rec.get("repro"),
-                              "spec": rec.get("spec")}
+                occurrence = {
+                    "run_id": run.run_id,
+                    "device": rec.get("device"),
+                    "repro": rec.get("repro"),
+                    "spec": rec.get("spec"),
+                }
                 if sig not in findings:
                     findings[sig] = Finding(sig, rec, run)
                 elif findings[sig].folder is None and rec.get("finding_dir"):
@@ -460,13 +497,20 @@ def build_report(runs: list[Run], baseline: Path | None = None) -> Report:
                 cases.append(rec)
                 info.counts[str(rec.get("outcome"))] += 1
     _count_cases(findings.values(), cases)
-    ordered = sorted(findings.values(),
-                     key=lambda f: (f.target, list(KINDS).index(f.outcome) if f.outcome in KINDS else 99,
-                                    f.signature))
-    report = Report(runs=runs, cases=cases, findings=ordered, targets=dict(sorted(targets.items())),
-                    unavailable=dict(unavailable), comparison=None,
-                    generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
-                    audits=load_audits([run.folder for run in runs]))
+    ordered = sorted(
+        findings.values(),
+        key=lambda f: (f.target, list(KINDS).index(f.outcome) if f.outcome in KINDS else 99, f.signature),
+    )
+    report = Report(
+        runs=runs,
+        cases=cases,
+        findings=ordered,
+        targets=dict(sorted(targets.items())),
+        unavailable=dict(unavailable),
+        comparison=None,
+        generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        audits=load_audits([run.folder for run in runs]),
+    )
     if baseline is not None:
         report.comparison = compare_baseline(report, baseline)
     return report
@@ -499,8 +543,11 @@ def audit_summary(audits: dict[str, Any]) -> dict[str, Any]:
             pairs = data.get("pairs", [])
             out[key] = {"pairs": len(pairs), "differing": sum(1 for p in pairs if p.get("disagree"))}
         elif key == "invalid_inputs":
-            problems = Counter(r.get("assessment") for row in data.get("configurations", [])
-                               for r in (row.get("responses") or {}).values())
+            problems = Counter(
+                r.get("assessment")
+                for row in data.get("configurations", [])
+                for r in (row.get("responses") or {}).values()
+            )
             out[key] = {"configurations": len(data.get("configurations", [])), "assessments": dict(problems)}
         elif key == "port":
             ports = data.get("ports", [])
@@ -522,8 +569,11 @@ def baseline_signatures(baseline: Path) -> tuple[dict[str, str], set[str]]:
     summary = baseline if baseline.is_file() else baseline / "summary.json"
     if baseline.is_dir() and (baseline / "results.jsonl").exists():
         run = load_run(baseline)
-        sigs = {str(r.get("signature")): str(r.get("target")) for r in run.records
-                if r.get("minimal") and r.get("signature")}
+        sigs = {
+            str(r.get("signature")): str(r.get("target"))
+            for r in run.records
+            if r.get("minimal") and r.get("signature")
+        }
         ran = {str(r.get("target")) for r in run.records if not r.get("minimal")} | set(sigs.values())
         return sigs, ran
     if summary.exists():
@@ -567,38 +617,70 @@ def summary(report: Report) -> dict[str, Any]:
     """The ``summary.json`` content."""
     totals = report.totals
     nothing = report.judged_nothing()
-    return json_safe({
-        "schema": SUMMARY_SCHEMA,
-        "generated": report.generated,
-        "failed": report.failed,
-        "runs": [{"folder": str(r.folder), "run_id": r.run_id, "profile": r.meta.get("profile"),
-                  "device": r.meta.get("device"), "specs": r.meta.get("specs", []),
-                  "records": len(r.records), "skipped_lines": r.skipped_lines} for r in report.runs],
-        "totals": {"cases": len(report.cases), "findings": len(report.findings),
-                   "outcomes": {o: totals.get(o, 0) for o in OUTCOMES}},
-        "targets": {name: {"framework": info.framework, "framework_versions": sorted(info.versions),
-                           "devices": sorted(info.devices), "cases": info.cases,
-                           "outcomes": {o: info.counts.get(o, 0) for o in OUTCOMES},
-                           "findings": sum(1 for f in report.findings if f.target == name),
-                           "judged_nothing": nothing.get(name, []),
-                           "environments": info.environments}
-                    for name, info in report.targets.items()},
-        "unavailable": report.unavailable,
-        "findings": [{"signature": f.signature, "target": f.target, "kind": f.kind, "outcome": f.outcome,
-                      "detail": f.record.get("detail"), "features": f.record.get("features", []),
-                      "spec": f.record.get("spec"), "device": f.record.get("device"),
-                      "framework_version": f.record.get("framework_version"),
-                      "message": f.record.get("message"), "case": f.record.get("case"),
-                      "expected_shape": f.record.get("expected_shape"),
-                      "actual_shape": f.record.get("actual_shape"), "stats": f.record.get("stats"),
-                      "repro": f.record.get("repro"),
-                      "finding_dir": None if f.folder is None else str(f.folder),
-                      "runs": sorted({o["run_id"] for o in f.occurrences}),
-                      "explained_cases": f.explained_cases, "kind_cases": f.kind_cases}
-                     for f in report.findings],
-        "comparison": None if report.comparison is None else report.comparison.to_dict(),
-        "audits": audit_summary(report.audits),
-    })
+    return json_safe(
+        {
+            "schema": SUMMARY_SCHEMA,
+            "generated": report.generated,
+            "failed": report.failed,
+            "runs": [
+                {
+                    "folder": str(r.folder),
+                    "run_id": r.run_id,
+                    "profile": r.meta.get("profile"),
+                    "device": r.meta.get("device"),
+                    "specs": r.meta.get("specs", []),
+                    "records": len(r.records),
+                    "skipped_lines": r.skipped_lines,
+                }
+                for r in report.runs
+            ],
+            "totals": {
+                "cases": len(report.cases),
+                "findings": len(report.findings),
+                "outcomes": {o: totals.get(o, 0) for o in OUTCOMES},
+            },
+            "targets": {
+                name: {
+                    "framework": info.framework,
+                    "framework_versions": sorted(info.versions),
+                    "devices": sorted(info.devices),
+                    "cases": info.cases,
+                    "outcomes": {o: info.counts.get(o, 0) for o in OUTCOMES},
+                    "findings": sum(1 for f in report.findings if f.target == name),
+                    "judged_nothing": nothing.get(name, []),
+                    "environments": info.environments,
+                }
+                for name, info in report.targets.items()
+            },
+            "unavailable": report.unavailable,
+            "findings": [
+                {
+                    "signature": f.signature,
+                    "target": f.target,
+                    "kind": f.kind,
+                    "outcome": f.outcome,
+                    "detail": f.record.get("detail"),
+                    "features": f.record.get("features", []),
+                    "spec": f.record.get("spec"),
+                    "device": f.record.get("device"),
+                    "framework_version": f.record.get("framework_version"),
+                    "message": f.record.get("message"),
+                    "case": f.record.get("case"),
+                    "expected_shape": f.record.get("expected_shape"),
+                    "actual_shape": f.record.get("actual_shape"),
+                    "stats": f.record.get("stats"),
+                    "repro": f.record.get("repro"),
+                    "finding_dir": None if f.folder is None else str(f.folder),
+                    "runs": sorted({o["run_id"] for o in f.occurrences}),
+                    "explained_cases": f.explained_cases,
+                    "kind_cases": f.kind_cases,
+                }
+                for f in report.findings
+            ],
+            "comparison": None if report.comparison is None else report.comparison.to_dict(),
+            "audits": audit_summary(report.audits),
+        }
+    )
 
 
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -617,7 +699,8 @@ def _case_name(rec: dict[str, Any]) -> str:
         f"C={case.get('in_channels', '?')}->{case.get('out_channels', '?')} g={case.get('groups', '?')} "
         f"L={dims} k={_ints(case.get('kernel_size'))} s={_ints(case.get('stride'))} "
         f"d={_ints(case.get('dilation'))} crop={_ints(case.get('pads_begin'))}/{_ints(case.get('pads_end'))} "
-        f"op={_ints(case.get('output_padding'))} {padding_form(case)} seed={case.get('seed', '?')}")
+        f"op={_ints(case.get('output_padding'))} {padding_form(case)} seed={case.get('seed', '?')}"
+    )
 
 
 def _result_element(parent: ET.Element, rec: dict[str, Any]) -> None:
@@ -627,8 +710,9 @@ def _result_element(parent: ET.Element, rec: dict[str, Any]) -> None:
     if outcome in JUNIT_FAILURE:
         ET.SubElement(parent, "failure", message=text[:500], type=outcome).text = body
     elif outcome in JUNIT_ERROR:
-        ET.SubElement(parent, "error", message=text[:500],
-                      type=f"{outcome}:{_xml_text(rec.get('detail'))}").text = body
+        ET.SubElement(
+            parent, "error", message=text[:500], type=f"{outcome}:{_xml_text(rec.get('detail'))}"
+        ).text = body
     elif outcome == UNSUPPORTED:
         ET.SubElement(parent, "skipped", message=text[:500])
 
@@ -637,19 +721,29 @@ def junit(report: Report) -> ET.ElementTree:
     """JUnit XML: a suite per target (a testcase per case) and a ``findings`` suite (one per signature)."""
     root = ET.Element("testsuites", name="convt-harness")
     suites: list[tuple[str, list[dict[str, Any]]]] = [
-        (name, [r for r in report.cases if r.get("target") == name]) for name in report.targets]
+        (name, [r for r in report.cases if r.get("target") == name]) for name in report.targets
+    ]
     for name, records in suites:
         suite = ET.SubElement(root, "testsuite", name=_xml_text(name))
         for rec in records:
-            case_el = ET.SubElement(suite, "testcase", name=_case_name(rec),
-                                    classname=_xml_text(f"{rec.get('spec')}.{name}"),
-                                    time=f"{float(rec.get('seconds') or 0.0):.6f}")
+            case_el = ET.SubElement(
+                suite,
+                "testcase",
+                name=_case_name(rec),
+                classname=_xml_text(f"{rec.get('spec')}.{name}"),
+                time=f"{float(rec.get('seconds') or 0.0):.6f}",
+            )
             _result_element(case_el, rec)
         _suite_counts(suite, records)
     findings_suite = ET.SubElement(root, "testsuite", name="findings")
     for f in report.findings:
-        case_el = ET.SubElement(findings_suite, "testcase", name=_xml_text(f.signature),
-                                classname=_xml_text(f"findings.{f.target}"), time="0")
+        case_el = ET.SubElement(
+            findings_suite,
+            "testcase",
+            name=_xml_text(f.signature),
+            classname=_xml_text(f"findings.{f.target}"),
+            time="0",
+        )
         _result_element(case_el, f.record)
     _suite_counts(findings_suite, [f.record for f in report.findings])
     totals = Counter()
@@ -692,8 +786,9 @@ def save_report(report: Report, out: Path) -> Path:
 
     write_text_atomic(out / "summary.json", json.dumps(summary(report), indent=2, allow_nan=False) + "\n")
     tree = junit(report)
-    replace_atomically(out / "junit.xml",
-                       lambda handle: tree.write(handle, encoding="utf-8", xml_declaration=True))
+    replace_atomically(
+        out / "junit.xml", lambda handle: tree.write(handle, encoding="utf-8", xml_declaration=True)
+    )
     return write_text_atomic(out / "report.html", render_html(report))
 
 
@@ -725,14 +820,21 @@ def cmd_report(args: argparse.Namespace) -> int:
 def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add the ``report`` subcommand to ``python -m harness``'s subparsers."""
     parser = subparsers.add_parser(
-        "report", help="HTML report, summary.json and JUnit XML from one or more run folders")
-    parser.add_argument("runs", nargs="+", metavar="DIR",
-                        help="run folder(s) to merge; the report is written into the first")
-    parser.add_argument("--baseline", metavar="DIR",
-                        help="earlier run folder, report folder or summary.json to compare findings with")
-    parser.add_argument("--fail-on", choices=["any", "new", "never"],
-                        help="exit 1 on any finding, on new findings only, or never "
-                             "(default: new with --baseline, else any)")
+        "report", help="HTML report, summary.json and JUnit XML from one or more run folders"
+    )
+    parser.add_argument(
+        "runs", nargs="+", metavar="DIR", help="run folder(s) to merge; the report is written into the first"
+    )
+    parser.add_argument(
+        "--baseline",
+        metavar="DIR",
+        help="earlier run folder, report folder or summary.json to compare findings with",
+    )
+    parser.add_argument(
+        "--fail-on",
+        choices=["any", "new", "never"],
+        help="exit 1 on any finding, on new findings only, or never (default: new with --baseline, else any)",
+    )
     parser.set_defaults(func=cmd_report)
     return parser
 

@@ -396,18 +396,23 @@ class Spec(BaseModel):
         # output_padding up to max(s, d) + 1.
         dims = list(zip(case.kernel_size, case.stride, case.dilation, strict=True))
         crop_max = [d * (k - 1) if self.crops.max == "auto" else self.crops.max for k, _, d in dims]
-        op_max = [max(s, d) + 1 if self.output_padding.max == "auto" else self.output_padding.max
-                  for _, s, d in dims]
+        op_max = [
+            max(s, d) + 1 if self.output_padding.max == "auto" else self.output_padding.max
+            for _, s, d in dims
+        ]
         if any(max(b, e) > m for b, e, m in zip(case.pads_begin, case.pads_end, crop_max, strict=True)):
             keys.add("crops.max")
         if self.crops.asymmetric_probability == 0 and case.pads_begin != case.pads_end:
             keys.add("crops.asymmetric_probability")
         if any(o > m for o, m in zip(case.output_padding, op_max, strict=True)):
             keys.add("output_padding.max")
-        for key, value, choices in (("bias", case.bias, self.bias), ("dtypes", case.dtype, self.dtypes),
-                                    ("layouts", case.layout, self.layouts),
-                                    ("distributions", case.distribution, self.distributions),
-                                    ("padding_modes", case.padding_mode, self.padding_modes)):
+        for key, value, choices in (
+            ("bias", case.bias, self.bias),
+            ("dtypes", case.dtype, self.dtypes),
+            ("layouts", case.layout, self.layouts),
+            ("distributions", case.distribution, self.distributions),
+            ("padding_modes", case.padding_mode, self.padding_modes),
+        ):
             if value not in choices:
                 keys.add(key)
         if max(element_counts(case).values()) > self.max_elements:

@@ -139,8 +139,13 @@ class Worker:
         """Start the process (its log is appended to, across restarts)."""
         parent, child = socket.socketpair()
         self.log_path = self._log_file()
-        env = dict(os.environ, PYTHONPATH=_child_pythonpath(), OPENBLAS_THREAD_TIMEOUT="4",
-                   PYTHONFAULTHANDLER="1", PYTHONUNBUFFERED="1")
+        env = dict(
+            os.environ,
+            PYTHONPATH=_child_pythonpath(),
+            OPENBLAS_THREAD_TIMEOUT="4",
+            PYTHONFAULTHANDLER="1",
+            PYTHONUNBUFFERED="1",
+        )
         # A worker waits for its next case while the parent computes the reference: OpenMP threads
         # spinning in that wait took the cores from it (small3d: 14 ms a case instead of 4 ms in
         # benchmarks/harness_overhead.py). The user's own setting wins.
@@ -151,8 +156,12 @@ class Worker:
             log.flush()
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "harness.workers.server", str(child.fileno())],
-                pass_fds=(child.fileno(),), stdin=subprocess.DEVNULL, stdout=log,
-                stderr=subprocess.STDOUT, env=env, start_new_session=True,
+                pass_fds=(child.fileno(),),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
             )
         child.close()
         self.sock = parent
@@ -235,7 +244,7 @@ class Worker:
         while True:
             n = 0
             try:
-                view = memoryview(header)[got:] if payload is None else memoryview(payload)[got - 8:]
+                view = memoryview(header)[got:] if payload is None else memoryview(payload)[got - 8 :]
                 n = sock.recv_into(view)
                 if not n:
                     raise ConnectionError("closed")
@@ -246,9 +255,12 @@ class Worker:
                 proc.wait()
                 code = proc.returncode
                 self.stop(kill=True)
-                raise self._failure(CRASH, _describe_exit(code),
-                                    f"died ({_describe_exit(code)}) while running the case",
-                                    offset) from None
+                raise self._failure(
+                    CRASH,
+                    _describe_exit(code),
+                    f"died ({_describe_exit(code)}) while running the case",
+                    offset,
+                ) from None
             if payload is None and got == 8:
                 payload = bytearray(int.from_bytes(header, "little"))
             if payload is not None and got == 8 + len(payload):
@@ -260,13 +272,17 @@ class Worker:
             rss = _rss_mb(proc.pid)
             if rss > SETTINGS.memory_limit_mb:
                 self.stop(kill=True)
-                raise self._failure(CRASH, "memory_limit",
-                                    f"used {rss:.0f} MiB, over the {SETTINGS.memory_limit_mb} MiB "
-                                    "limit, and was killed", offset)
+                raise self._failure(
+                    CRASH,
+                    "memory_limit",
+                    f"used {rss:.0f} MiB, over the {SETTINGS.memory_limit_mb} MiB limit, and was killed",
+                    offset,
+                )
             if time.monotonic() > deadline:
                 self.stop(kill=True)
-                raise self._failure(TIMEOUT, f"{timeout:g}s",
-                                    f"ran past the {timeout:g} s limit and was killed", offset)
+                raise self._failure(
+                    TIMEOUT, f"{timeout:g}s", f"ran past the {timeout:g} s limit and was killed", offset
+                )
 
     def submit(self, message: tuple[Any, ...]) -> int:
         """Send a message without waiting; returns the log offset that :meth:`collect` needs."""
@@ -410,8 +426,11 @@ class IsolatedTarget(Target):
         try:
             env = dict(self.worker.ensure_loaded(self._key, self._ref, self.device))
         except (RunFailure, RemoteError) as exc:
-            env = {"device": self.device, "framework_version": self.framework_version(),
-                   "worker_error": str(exc)}
+            env = {
+                "device": self.device,
+                "framework_version": self.framework_version(),
+                "worker_error": str(exc),
+            }
         env["isolated"] = True
         return env
 

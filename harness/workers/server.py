@@ -34,8 +34,11 @@ from harness.process import allocator_setting, tune_allocator
 
 def _environment(target: Any) -> dict[str, Any]:
     """The target's environment, plus this worker process's allocator and thread-wait settings."""
-    return {**target.environment(), "allocator": allocator_setting(),
-            "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY")}
+    return {
+        **target.environment(),
+        "allocator": allocator_setting(),
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+    }
 
 
 def _exception_reply(exc: BaseException) -> tuple[str, str, str]:
