@@ -173,7 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from adapters.torch.functional import TorchFunctional
-    from harness.engine.verdict import PASS, judge
+    from harness.engine.verdict import judge
+    from harness.model.outcomes import Outcome
     from harness.process import tune_allocator
 
     allocator = tune_allocator()  # as `python -m harness run` and its workers do
@@ -205,10 +206,10 @@ def main(argv: list[str] | None = None) -> int:
     failed = 0
     for name, case in cases.items():
         verdict = judge(case, target)
-        if verdict.outcome != PASS:
+        if verdict.outcome != Outcome.PASS:
             print(f"{name}: judge says {verdict.outcome}: {verdict.message}", file=sys.stderr)
             return 2
-        if judge(case, remote).outcome != PASS:
+        if judge(case, remote).outcome != Outcome.PASS:
             print(f"{name}: the isolated judge does not pass", file=sys.stderr)
             return 2
         med = time_case(measurements(case, target, remote), args.repeats, args.warmup)

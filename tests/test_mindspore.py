@@ -24,9 +24,10 @@ from adapters.mindspore.common import MindSporeTarget, documented_modes
 from adapters.mindspore.nn import MindSporeNN
 from adapters.mindspore.ops import MindSporeOps
 from harness.engine.artefacts import save_arrays
-from harness.engine.verdict import DOC_MISMATCH, ERROR, PASS, VALUE_MISMATCH, judge
+from harness.engine.verdict import judge
 from harness.model.arrays import CaseArrays, make_arrays
 from harness.model.case import Case
+from harness.model.outcomes import Outcome
 from harness.oracle.reference import reference_for_case
 from harness.workers.client import isolated, worker_for
 
@@ -290,7 +291,7 @@ def test_numpy_abi_warm_up_is_recorded_and_a_first_1d_case_passes(targets: dict[
             _case(in_channels=4, out_channels=6, groups=2, stride=2, dilation=2, pads_begin=1, pads_end=1),
             targets["nn"],
         ).outcome
-        == PASS
+        == Outcome.PASS
     )
 
 
@@ -299,7 +300,7 @@ def test_seed_001_example(targets: dict[str, Any]) -> None:
     case = Case.make(input_size=(16, 50), in_channels=3, out_channels=64, kernel_size=4, bias=False)
     for name in ("nn", "ops"):
         verdict = judge(case, targets[name])
-        assert verdict.outcome == PASS, (name, verdict.message)
+        assert verdict.outcome == Outcome.PASS, (name, verdict.message)
         assert verdict.actual_shape == [1, 64, 19, 53]
 
 
@@ -343,18 +344,18 @@ def test_pad_forms_groups_dilation_and_bias_match_the_reference(
     targets: dict[str, Any], name: str, case: Case
 ) -> None:
     verdict = judge(case, targets[name])
-    assert verdict.outcome == PASS, verdict.message
+    assert verdict.outcome == Outcome.PASS, verdict.message
 
 
 def test_nn_2d_output_padding_appends_zeros_after_the_bias(targets: dict[str, Any]) -> None:
     """Finding: nn.Conv2dTranspose pads its output with zeros (ops.Pad after BiasAdd)."""
     case = _case(input_size=(4, 4), stride=2, pads_begin=1, pads_end=1, output_padding=1)
     verdict = judge(case, targets["nn"])
-    assert verdict.outcome == VALUE_MISMATCH
+    assert verdict.outcome == Outcome.VALUE_MISMATCH
     assert verdict.arrays is not None
     actual = verdict.arrays["actual"]
     assert np.all(actual[:, :, -1, :] == 0) and np.all(actual[:, :, :, -1] == 0)
-    assert judge(case, targets["ops"]).outcome == PASS
+    assert judge(case, targets["ops"]).outcome == Outcome.PASS
     assert (
         judge(
             case.replace(
@@ -369,7 +370,7 @@ def test_nn_2d_output_padding_appends_zeros_after_the_bias(targets: dict[str, An
             ),
             targets["nn"],
         ).outcome
-        == PASS
+        == Outcome.PASS
     )
 
 
@@ -406,29 +407,35 @@ def test_documented_configurations_mindspore_fails_on(
     targets: dict[str, Any], name: str, kw: dict[str, Any], needle: str
 ) -> None:
     verdict = judge(_case(in_channels=1, out_channels=1, bias=False, **kw), targets[name])
-    assert verdict.outcome == ERROR and needle in verdict.message, verdict.message
+    assert verdict.outcome == Outcome.ERROR and needle in verdict.message, verdict.message
 
 
 @pytest.mark.parametrize(
     ("name", "mode", "kw", "outcome", "documented"),
     [
         # 2-D 'same' is documented as H·s with the odd crop at the end: both hold.
-        ("nn", "same", {"input_size": (5, 4), "kernel_size": 4, "stride": 2}, PASS, [10, 8]),
+        ("nn", "same", {"input_size": (5, 4), "kernel_size": 4, "stride": 2}, Outcome.PASS, [10, 8]),
         (
             "ops",
             "same",
             {"input_size": (5, 4), "kernel_size": (5, 3), "stride": 2, "dilation": (1, 2)},
-            PASS,
+            Outcome.PASS,
             [10, 8],
         ),
         # 2-D 'valid' is documented as H·s + max((d−1)(k−1) − s, 0); the layer gives the full output.
-        ("nn", "valid", {"input_size": (5, 4), "kernel_size": 3, "stride": 2}, DOC_MISMATCH, [10, 8]),
+        ("nn", "valid", {"input_size": (5, 4), "kernel_size": 3, "stride": 2}, Outcome.DOC_MISMATCH, [10, 8]),
         # ops.Conv2DTranspose cannot produce that documented size: it refuses the input_size.
-        ("ops", "valid", {"input_size": (5, 4), "kernel_size": 3, "stride": 2}, ERROR, [10, 8]),
+        ("ops", "valid", {"input_size": (5, 4), "kernel_size": 3, "stride": 2}, Outcome.ERROR, [10, 8]),
         # 1-D 'same' is documented as (L + s − 1)/s.
-        ("nn", "same", {"input_size": 5, "kernel_size": 3, "stride": 2}, DOC_MISMATCH, [3]),
+        ("nn", "same", {"input_size": 5, "kernel_size": 3, "stride": 2}, Outcome.DOC_MISMATCH, [3]),
         # 3-D sizes are documented with forward-convolution formulas: ⌊D/s + 1⌋.
-        ("ops", "same", {"input_size": (4, 3, 5), "kernel_size": 3, "stride": 2}, DOC_MISMATCH, [3, 2, 3]),
+        (
+            "ops",
+            "same",
+            {"input_size": (4, 3, 5), "kernel_size": 3, "stride": 2},
+            Outcome.DOC_MISMATCH,
+            [3, 2, 3],
+        ),
     ],
 )
 def test_named_modes_against_the_documentation(
@@ -458,7 +465,7 @@ def test_float16_sums_in_float32_and_rounds_once_before_the_bias(targets: dict[s
         seed=5,
     )
     for name in ("nn", "ops"):
-        assert judge(with_bias, targets[name]).outcome == PASS
+        assert judge(with_bias, targets[name]).outcome == Outcome.PASS
 
 
 # --- snippets: standalone code that reproduces what run() computes ------------------------------

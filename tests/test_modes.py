@@ -9,11 +9,12 @@ import pytest
 from targets_for_tests import CorrectTarget
 
 from adapters.protocol import Capabilities
-from harness.engine.verdict import DOC_MISMATCH, PASS, UNSUPPORTED, VALUE_MISMATCH, judge
+from harness.engine.verdict import judge
 from harness.model.arrays import CaseArrays
 from harness.model.case import Case, InvalidCase
 from harness.model.dtypes import round_to_format
 from harness.model.modes import DocumentedMode, RankedMode, resolve, size_same, size_valid, split_crop
+from harness.model.outcomes import Outcome
 from harness.oracle.reference import conv_transpose, reference_for_case
 
 SAME_UPPER = DocumentedMode("SAME_UPPER", "L·s", size_same, "extra_at_end", "test", "test")
@@ -149,14 +150,14 @@ def _case() -> Case:
 
 
 def test_a_target_that_does_what_it_documents_passes() -> None:
-    assert judge(_case(), ModeTarget()).outcome == PASS
+    assert judge(_case(), ModeTarget()).outcome == Outcome.PASS
 
 
 def test_a_different_output_size_is_doc_mismatch_with_both_sizes() -> None:
     target = ModeTarget()
     target.actual_extra = 1
     verdict = judge(_case(), target)
-    assert verdict.outcome == DOC_MISMATCH and verdict.detail == "output_size"
+    assert verdict.outcome == Outcome.DOC_MISMATCH and verdict.detail == "output_size"
     assert verdict.stats["documented_size"] == [6, 4]
     assert verdict.stats["actual_size"] == [7, 5]
     assert "SAME_UPPER" in verdict.message and "L·s" in verdict.message
@@ -166,9 +167,9 @@ def test_a_different_crop_split_is_a_value_mismatch() -> None:
     target = ModeTarget()
     target.actual_split = "extra_at_begin"
     verdict = judge(_case(), target)
-    assert verdict.outcome == VALUE_MISMATCH
+    assert verdict.outcome == Outcome.VALUE_MISMATCH
 
 
 def test_a_mode_the_target_lacks_is_unsupported() -> None:
     verdict = judge(_case().replace(padding_mode="same_lower"), ModeTarget())
-    assert verdict.outcome == UNSUPPORTED and "same_lower" in verdict.message
+    assert verdict.outcome == Outcome.UNSUPPORTED and "same_lower" in verdict.message

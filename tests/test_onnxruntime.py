@@ -20,10 +20,11 @@ from adapters.onnxruntime.targets import (
     OnnxRuntimeTensorRTEP,
 )
 from harness.engine.artefacts import save_arrays
-from harness.engine.verdict import DOC_MISMATCH, ERROR, PASS, UNSUPPORTED, judge
+from harness.engine.verdict import judge
 from harness.model.arrays import make_arrays
 from harness.model.case import Case
 from harness.model.modes import resolve
+from harness.model.outcomes import Outcome
 
 HAVE_ONNX = importlib.util.find_spec("onnx") is not None
 HAVE_ORT = HAVE_ONNX and importlib.util.find_spec("onnxruntime") is not None
@@ -226,7 +227,7 @@ def test_representative_cases_pass(ort_targets: dict[str, OnnxRuntime], label: s
     case = RUN_CASES[label]
     for name in ("onnxruntime", "onnxruntime.opset11"):
         verdict = judge(case, ort_targets[name])
-        assert verdict.outcome == PASS, f"{name} {label}: {verdict.message}"
+        assert verdict.outcome == Outcome.PASS, f"{name} {label}: {verdict.message}"
         assert verdict.actual_shape == list(case.output_shape)
 
 
@@ -246,15 +247,15 @@ def test_output_shape_variant_passes_what_it_can_express(
     target = ort_targets["onnxruntime.output_shape"]
     assert target.supports(case) is None
     verdict = judge(case, target)
-    assert verdict.outcome == PASS, verdict.message
+    assert verdict.outcome == Outcome.PASS, verdict.message
 
 
 @needs_ort
 def test_output_shape_variant_refuses_the_split_it_cannot_reach(ort_targets: dict[str, OnnxRuntime]) -> None:
     case = _case(stride=2, pads_begin=0, pads_end=1)  # total 1: the spec puts it at the begin
     verdict = judge(case, ort_targets["onnxruntime.output_shape"])
-    assert verdict.outcome == UNSUPPORTED and "begin pad 1" in verdict.message
-    assert judge(case, ort_targets["onnxruntime"]).outcome == PASS
+    assert verdict.outcome == Outcome.UNSUPPORTED and "begin pad 1" in verdict.message
+    assert judge(case, ort_targets["onnxruntime"]).outcome == Outcome.PASS
     mode = _case(stride=2, padding_mode="same")
     assert "no named padding mode" in (ort_targets["onnxruntime.output_shape"].supports(mode) or "")
 
@@ -277,7 +278,7 @@ def test_named_modes_match_the_spec_when_the_kernel_reaches_the_stride(
     case = _case(input_size=(4, 3), kernel_size=kernel, stride=stride, dilation=dilation, padding_mode=mode)
     for name in ("onnxruntime", "onnxruntime.opset11"):
         verdict = judge(case, ort_targets[name])
-        assert verdict.outcome == PASS, f"{name}: {verdict.message}"
+        assert verdict.outcome == Outcome.PASS, f"{name}: {verdict.message}"
         if mode != "valid":
             assert verdict.actual_shape[2:] == [4 * stride, 3 * stride]
 
@@ -291,7 +292,7 @@ def test_same_with_kernel_shorter_than_stride_departs_from_the_spec(
     # (L-1)·s + k = 7, i.e. min(L·s, F), TensorRT's documented SAME size. Fails once ORT changes.
     case = _case(input_size=2, kernel_size=3, stride=4, padding_mode=mode)
     verdict = judge(case, ort_targets["onnxruntime"])
-    assert verdict.outcome == DOC_MISMATCH, verdict.message
+    assert verdict.outcome == Outcome.DOC_MISMATCH, verdict.message
     assert verdict.expected_shape[2:] == [8] and verdict.actual_shape[2:] == [7]
 
 
@@ -326,7 +327,7 @@ def test_channels_last_is_refused_with_the_reason(ort_targets: dict[str, OnnxRun
 @needs_ort
 def test_output_padding_beyond_the_spec_limit_is_unsupported(ort_targets: dict[str, OnnxRuntime]) -> None:
     verdict = judge(_case(stride=2, output_padding=2), ort_targets["onnxruntime"])
-    assert verdict.outcome == UNSUPPORTED and "stride/dilation" in verdict.message
+    assert verdict.outcome == Outcome.UNSUPPORTED and "stride/dilation" in verdict.message
 
 
 @needs_ort
@@ -337,7 +338,7 @@ def test_output_padding_below_dilation_only_is_refused_by_ort(ort_targets: dict[
     target = ort_targets["onnxruntime"]
     assert target.supports(case) is None
     verdict = judge(case, target)
-    assert verdict.outcome == ERROR and "output_padding" in verdict.message
+    assert verdict.outcome == Outcome.ERROR and "output_padding" in verdict.message
 
 
 @needs_ort
@@ -345,11 +346,11 @@ def test_sessions_are_cached_per_model() -> None:
     target = OnnxRuntime()
     first = _case(input_size=4, seed=1)
     for case in (first, first.replace(input_size=(9,), seed=2, batch=3)):
-        assert judge(case, target).outcome == PASS
+        assert judge(case, target).outcome == Outcome.PASS
     assert (target.session_misses, target.session_hits) == (1, 1)  # dims are symbolic: same model
     assert target.run_info() == {"session_providers": ["CPUExecutionProvider"], "session_cache_hit": True}
-    assert judge(first.replace(stride=(2,)), target).outcome == PASS
-    assert judge(first.replace(bias=False), target).outcome == PASS
+    assert judge(first.replace(stride=(2,)), target).outcome == Outcome.PASS
+    assert judge(first.replace(bias=False), target).outcome == Outcome.PASS
     assert (target.session_misses, target.session_hits) == (3, 1)
 
 
@@ -385,7 +386,7 @@ def test_isolated_worker_runs_the_target() -> None:
         target = workers.isolated(OnnxRuntime())
         for case in (RUN_CASES["1d-stride-asym-crop"], RUN_CASES["2d-f16"]):
             verdict = judge(case, target)
-            assert verdict.outcome == PASS, verdict.message
+            assert verdict.outcome == Outcome.PASS, verdict.message
         assert target.environment()["isolated"] is True
     finally:
         workers.shutdown_all()

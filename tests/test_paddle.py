@@ -33,9 +33,10 @@ from adapters.paddle.functional import PaddleFunctional
 from adapters.paddle.nn import PaddleNN
 from adapters.protocol import Target
 from harness.engine.artefacts import save_arrays
-from harness.engine.verdict import DOC_MISMATCH, ERROR, PASS, UNSUPPORTED, VALUE_MISMATCH, RemoteError, judge
+from harness.engine.verdict import RemoteError, judge
 from harness.model.arrays import CaseArrays, make_arrays
 from harness.model.case import Case
+from harness.model.outcomes import Outcome
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("paddle") is None,
@@ -177,7 +178,7 @@ def test_seed_002_documented_example(targets: dict[str, Target], name: str) -> N
     # Conv3DTranspose(4, 6, (3, 3, 3)) on a (2, 4, 8, 8, 8) input gives (2, 6, 10, 10, 10).
     case = _case(input_size=(8, 8, 8), in_channels=4, out_channels=6, batch=2, distribution="uniform")
     verdict = judge(case, targets[name])
-    assert verdict.outcome == PASS, verdict.message
+    assert verdict.outcome == Outcome.PASS, verdict.message
     assert verdict.actual_shape == [2, 6, 10, 10, 10]
 
 
@@ -222,7 +223,7 @@ def test_every_padding_form_reaches_paddle_and_passes(
         call = plan_call(case)
         seen.add((call.form, call.output_size is not None))
         verdict = judge(case, targets[name])
-        assert verdict.outcome == PASS, (call, verdict.message)
+        assert verdict.outcome == Outcome.PASS, (call, verdict.message)
     assert len(seen) == (6 if label == "symmetric" else 4)
 
 
@@ -245,27 +246,27 @@ def test_channels_last(targets: dict[str, Target], name: str, rank: int) -> None
         distribution="small_int",
     )
     verdict = judge(case, targets[name])
-    assert verdict.outcome == PASS, verdict.message
+    assert verdict.outcome == Outcome.PASS, verdict.message
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_valid_mode_passes(targets: dict[str, Target], name: str) -> None:
     case = _case(input_size=(5, 4), stride=(3, 2), dilation=(2, 1), padding_mode="valid")
-    assert judge(case, targets[name]).outcome == PASS
+    assert judge(case, targets[name]).outcome == Outcome.PASS
 
 
 # Recorded findings (paddle 3.3.1 CPU), asserted so that a change in paddle shows up here.
 @pytest.mark.parametrize("name", NAMES)
 def test_same_mode_findings(targets: dict[str, Target], name: str) -> None:
     target = targets[name]
-    assert judge(_case(input_size=(5, 4), padding_mode="same"), target).outcome == PASS
+    assert judge(_case(input_size=(5, 4), padding_mode="same"), target).outcome == Outcome.PASS
     # Documented ⌈L/s⌉; paddle gives (L−1)s + k − max((⌈L/s⌉−1)s + k − L, 0), neither that nor L·s.
     strided = judge(_case(input_size=(5, 4), stride=2, padding_mode="same"), target)
-    assert strided.outcome == DOC_MISMATCH
+    assert strided.outcome == Outcome.DOC_MISMATCH
     assert strided.stats["documented_size"] == [3, 2] and strided.stats["actual_size"] == [9, 8]
     # Stride 1 has the documented size, but SAME ignores the dilation.
     dilated = judge(_case(input_size=(5, 4), dilation=2, padding_mode="same"), target)
-    assert dilated.outcome == VALUE_MISMATCH
+    assert dilated.outcome == Outcome.VALUE_MISMATCH
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -278,7 +279,7 @@ def test_output_padding_accepted_by_validation_but_refused_by_the_kernel(
         _case(input_size=(3, 3, 3), kernel_size=2, stride=2, dilation=3, output_padding=(2, 0, 0)),
     ):
         verdict = judge(case, targets[name])
-        assert verdict.outcome == ERROR, verdict.message
+        assert verdict.outcome == Outcome.ERROR, verdict.message
         assert "ValueError" in verdict.message
 
 
@@ -292,7 +293,7 @@ def test_declared_unsupported_is_really_refused(targets: dict[str, Target], name
         _case(stride=1, dilation=3, output_padding=2),
     ]
     for case in refused:
-        assert judge(case, target).outcome == UNSUPPORTED
+        assert judge(case, target).outcome == Outcome.UNSUPPORTED
         with pytest.raises(RemoteError):
             target.run(case, make_arrays(case))
 
@@ -343,10 +344,10 @@ def test_sampled_supported_cases_pass_or_are_the_recorded_finding(
     for case in _sampled_cases(40):
         verdict = judge(case, targets[name])
         kernel_refuses = any(op >= s for op, s in zip(case.output_padding, case.stride, strict=True))
-        expected = ERROR if kernel_refuses else PASS
+        expected = Outcome.ERROR if kernel_refuses else Outcome.PASS
         assert verdict.outcome == expected, (case.short(), verdict.message)
         outcomes.append(verdict.outcome)
-    assert outcomes.count(PASS) >= 20
+    assert outcomes.count(Outcome.PASS) >= 20
 
 
 def test_environment_is_recorded_from_the_worker(targets: dict[str, Target]) -> None:

@@ -17,9 +17,10 @@ from targets_for_tests import CorrectTarget, ThreeBugTarget
 from adapters import registry
 from adapters.protocol import Target
 from harness.engine.artefacts import save_arrays
-from harness.engine.verdict import ERROR, INTERNAL_ERROR, PASS, UNSUPPORTED, judge
+from harness.engine.verdict import INTERNAL_ERROR, judge
 from harness.model.arrays import CaseArrays
 from harness.model.case import Case
+from harness.model.outcomes import Outcome
 
 ROOT = Path(__file__).resolve().parent.parent
 TORCH_TARGETS = ("torch.nn", "torch.nn.output_size", "torch.functional")
@@ -109,7 +110,7 @@ def test_test_targets_declare_what_they_accept() -> None:
         dtype="float64",
     )
     assert CorrectTarget().supports(asymmetric) is None
-    assert judge(asymmetric, CorrectTarget()).outcome == PASS
+    assert judge(asymmetric, CorrectTarget()).outcome == Outcome.PASS
     assert "float16" in (CorrectTarget().supports(asymmetric.replace(dtype="float16")) or "")
     assert "channels_last" in (CorrectTarget().supports(asymmetric.replace(layout="channels_last")) or "")
 
@@ -144,7 +145,7 @@ def test_crops_torch_cannot_express_are_unsupported(torch_targets: dict[str, Tar
     reason = target.supports(case)
     assert reason is not None and "symmetric padding" in reason
     verdict = judge(case, target)
-    assert verdict.outcome == UNSUPPORTED and verdict.message == reason
+    assert verdict.outcome == Outcome.UNSUPPORTED and verdict.message == reason
 
 
 @pytest.mark.parametrize("name", TORCH_TARGETS)
@@ -159,7 +160,7 @@ def test_asymmetric_crops_expressible_by_output_padding_pass(
     case = _case(input_size=4, stride=3, pads_begin=begin, pads_end=end, output_padding=op)
     assert torch_targets[name].supports(case) is None
     verdict = judge(case, torch_targets[name])
-    assert verdict.outcome == PASS, verdict.message
+    assert verdict.outcome == Outcome.PASS, verdict.message
 
 
 @pytest.mark.parametrize("name", TORCH_TARGETS)
@@ -181,7 +182,7 @@ def test_output_padding_below_dilation_only_is_refused_by_output_size(
     assert torch_targets["torch.functional"].supports(case) is None
     reason = torch_targets["torch.nn.output_size"].supports(case)
     assert reason is not None and "output_size" in reason and "stride" in reason
-    assert judge(case, torch_targets["torch.nn"]).outcome == PASS
+    assert judge(case, torch_targets["torch.nn"]).outcome == Outcome.PASS
     ok = _case(stride=2, dilation=1, output_padding=1)
     assert torch_targets["torch.nn.output_size"].supports(ok) is None
 
@@ -248,7 +249,7 @@ def test_torch_targets_pass_representative_cases(
     target = torch_targets[name]
     assert target.supports(case) is None
     verdict = judge(case, target)
-    assert verdict.outcome == PASS, f"{label}: {verdict.message}"
+    assert verdict.outcome == Outcome.PASS, f"{label}: {verdict.message}"
     assert verdict.actual_shape == list(case.output_shape)
 
 
@@ -374,7 +375,7 @@ class _ReturnsAs(CorrectTarget):
 def test_an_output_that_breaks_the_contract_is_an_error_result(convert: Any, fragment: str) -> None:
     case = Case.make(input_size=(3, 3), kernel_size=2, stride=2, in_channels=2, out_channels=2)
     verdict = judge(case, _ReturnsAs(convert))
-    assert (verdict.outcome, verdict.detail) == (ERROR, "output_type")
+    assert (verdict.outcome, verdict.detail) == (Outcome.ERROR, "output_type")
     assert fragment in verdict.message and verdict.message.startswith("test.returns_as: ")
 
 
@@ -390,7 +391,7 @@ def test_real_outputs_are_judged(convert: Any) -> None:
     case = Case.make(
         input_size=(3, 3), kernel_size=2, stride=2, in_channels=2, out_channels=2, distribution="small_int"
     )
-    assert judge(case, _ReturnsAs(convert)).outcome == PASS
+    assert judge(case, _ReturnsAs(convert)).outcome == Outcome.PASS
 
 
 def test_an_extension_float_output_is_judged() -> None:
@@ -399,7 +400,7 @@ def test_an_extension_float_output_is_judged() -> None:
         input_size=(3, 3), kernel_size=2, stride=2, in_channels=2, out_channels=2, distribution="small_int"
     )
     verdict = judge(case, _ReturnsAs(lambda y: y.astype(ml_dtypes.bfloat16)))
-    assert verdict.outcome == PASS, verdict.message
+    assert verdict.outcome == Outcome.PASS, verdict.message
 
 
 class _BrokenCapabilityModel(CorrectTarget):
@@ -412,8 +413,8 @@ class _BrokenCapabilityModel(CorrectTarget):
 def test_an_exception_around_the_framework_call_is_an_error_result() -> None:
     case = Case.make(input_size=(3, 3), kernel_size=2, stride=2, in_channels=2, out_channels=2)
     verdict = judge(case, _BrokenCapabilityModel())
-    assert (verdict.outcome, verdict.detail) == (ERROR, INTERNAL_ERROR)
+    assert (verdict.outcome, verdict.detail) == (Outcome.ERROR, INTERNAL_ERROR)
     assert "outside the framework call" in verdict.message
     assert "KeyError: 'float32'" in verdict.message and "in supports" in verdict.message
     assert verdict.expected_shape == list(case.output_shape)
-    assert judge(case.replace(dtype="float64"), _BrokenCapabilityModel()).outcome == PASS
+    assert judge(case.replace(dtype="float64"), _BrokenCapabilityModel()).outcome == Outcome.PASS

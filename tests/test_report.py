@@ -32,10 +32,11 @@ from harness.engine.artefacts import write_finding
 from harness.engine.findings import Finding as ShrunkFinding
 from harness.engine.findings import case_features
 from harness.engine.results import ResultsWriter, make_record
-from harness.engine.verdict import FAILING, judge
+from harness.engine.verdict import judge
 from harness.model.arrays import CaseArrays, make_arrays
 from harness.model.case import Case
 from harness.model.dtypes import round_to_format
+from harness.model.outcomes import FAILING
 from harness.oracle.tolerance import ReferenceResult, error_bound
 from harness.report.html import ErrorField, heatmap_panels, histogram
 from harness.report.model import add_report_parser, load_report, write_report

@@ -24,9 +24,10 @@ import pytest
 from adapters.registry import resolve
 from adapters.tensorrt import model as tm
 from adapters.tensorrt import targets as tt
-from harness.engine.verdict import DOC_MISMATCH, PASS, UNSUPPORTED, judge
+from harness.engine.verdict import judge
 from harness.model.case import Case
 from harness.model.modes import resolve as resolve_mode
+from harness.model.outcomes import Outcome
 from harness.oracle.reference import conv_transpose
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -689,7 +690,7 @@ def stand_in(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
 def test_run_path_hands_tensorrt_the_case(stand_in: dict[str, Any], case: Case) -> None:
     target = tt.TensorRTTarget("cuda")
     verdict = judge(case, target)
-    assert verdict.outcome == PASS, verdict.message
+    assert verdict.outcome == Outcome.PASS, verdict.message
     attrs = tm.translate(case)
     assert isinstance(attrs, tm.DeconvAttributes)
     assert stand_in["kernel"].shape == case.weight_shape and stand_in["kernel"].flags.c_contiguous
@@ -709,11 +710,11 @@ def test_run_path_hands_tensorrt_the_case(stand_in: dict[str, Any], case: Case) 
 def test_engines_are_cached_per_configuration(stand_in: dict[str, Any]) -> None:
     target = tt.TensorRTTarget("cuda")
     case = _case()
-    assert judge(case, target).outcome == PASS
-    assert judge(case, target).outcome == PASS  # same weights: the same engine
+    assert judge(case, target).outcome == Outcome.PASS
+    assert judge(case, target).outcome == Outcome.PASS  # same weights: the same engine
     assert (stand_in["builds"], target.engine_hits) == (1, 1)
     assert target.run_info()["engine_cache_hit"] is True
-    assert judge(case.replace(seed=1), target).outcome == PASS  # other weights: another engine
+    assert judge(case.replace(seed=1), target).outcome == Outcome.PASS  # other weights: another engine
     assert stand_in["builds"] == 2 and stand_in["timing_caches"] == 1
 
 
@@ -732,7 +733,7 @@ def test_doc_mismatch_when_the_size_departs_from_seed_000(
     )
     verdict = judge(case, target)
     monkeypatch.setattr(tm.DeconvAttributes, "output_size", real_size)
-    assert verdict.outcome == DOC_MISMATCH
+    assert verdict.outcome == Outcome.DOC_MISMATCH
     assert verdict.expected_shape[2:] == [10, 10] and verdict.actual_shape[2:] == [12, 12]
 
 
@@ -741,19 +742,19 @@ def test_dla_build_settings_and_placement(stand_in: dict[str, Any], monkeypatch:
     trt = sys.modules["tensorrt"]
     case = _case(dtype="float16", stride=2)
     dla = tt.TensorRTDLA("cuda")
-    assert judge(case, dla).outcome == PASS
+    assert judge(case, dla).outcome == Outcome.PASS
     assert stand_in["default_device_type"] == trt.DeviceType.DLA and stand_in["DLA_core"] == 1
     assert trt.BuilderFlag.GPU_FALLBACK not in stand_in["flags"]
     info = dla.run_info()
     assert info["placement"] == "dla" and info["dla_predicted"] is True and info["can_run_on_dla"] is True
     fallback = tt.TensorRTDLAFallback("cuda")
     grouped = _case(in_channels=4, out_channels=4, groups=2, stride=2, dtype="float16")
-    assert judge(grouped, fallback).outcome == PASS
+    assert judge(grouped, fallback).outcome == Outcome.PASS
     assert trt.BuilderFlag.GPU_FALLBACK in stand_in["flags"]
     info = fallback.run_info()
     assert info["dla_predicted"] is False and "num_groups 1" in info["dla_predicted_reason"]
     assert fallback.environment()["last_run"]["gpu_fallback"] is True
-    assert judge(grouped.replace(dtype="float32"), fallback).outcome == PASS
+    assert judge(grouped.replace(dtype="float32"), fallback).outcome == Outcome.PASS
     assert "FP16 or INT8" in fallback.run_info()["dla_predicted_reason"]
     refused = judge(grouped, dla)
-    assert refused.outcome == UNSUPPORTED and "has no groups" in refused.message
+    assert refused.outcome == Outcome.UNSUPPORTED and "has no groups" in refused.message

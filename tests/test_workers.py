@@ -15,8 +15,9 @@ import pytest
 from targets_for_tests import CorrectTarget, MisbehavingTarget
 
 from harness.engine.results import read_results
-from harness.engine.verdict import CRASH, ERROR, PASS, TIMEOUT, RunFailure, judge
+from harness.engine.verdict import RunFailure, judge
 from harness.model.case import Case
+from harness.model.outcomes import Outcome
 from harness.workers import client as workers
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,11 +50,11 @@ def case_with(channels: int, seed: int = 0) -> Case:
 
 def test_runs_in_another_process_and_reuses_it(limits: workers.WorkerSettings) -> None:
     target = workers.isolated(MisbehavingTarget())
-    assert judge(case_with(1), target).outcome == PASS
+    assert judge(case_with(1), target).outcome == Outcome.PASS
     pid = target.worker.proc.pid
     assert pid != os.getpid()
     for seed in range(5):
-        assert judge(case_with(2, seed), target).outcome == PASS
+        assert judge(case_with(2, seed), target).outcome == Outcome.PASS
     assert target.worker.proc.pid == pid  # long-lived: one process for every case
     assert target.environment()["isolated"] is True
     # the worker tuned its own allocator (harness.process) and OpenMP waits passively, and says so
@@ -65,18 +66,18 @@ def test_runs_in_another_process_and_reuses_it(limits: workers.WorkerSettings) -
 @pytest.mark.parametrize(
     ("channels", "outcome", "detail"),
     [
-        (3, CRASH, "SIGABRT"),
-        (5, CRASH, "SIGSEGV"),
-        (7, CRASH, "exit 3"),
-        (9, TIMEOUT, "8s"),
-        (11, CRASH, "memory_limit"),
+        (3, Outcome.CRASH, "SIGABRT"),
+        (5, Outcome.CRASH, "SIGSEGV"),
+        (7, Outcome.CRASH, "exit 3"),
+        (9, Outcome.TIMEOUT, "8s"),
+        (11, Outcome.CRASH, "memory_limit"),
     ],
 )
 def test_misbehaviour_becomes_an_outcome_and_the_worker_restarts(
     limits: workers.WorkerSettings, channels: int, outcome: str, detail: str
 ) -> None:
     target = workers.isolated(MisbehavingTarget())
-    assert judge(case_with(1), target).outcome == PASS
+    assert judge(case_with(1), target).outcome == Outcome.PASS
     first_pid = target.worker.proc.pid
     start = time.monotonic()
     verdict = judge(case_with(channels), target)
@@ -85,13 +86,13 @@ def test_misbehaviour_becomes_an_outcome_and_the_worker_restarts(
     assert "misbehaving worker" in verdict.message
     assert time.monotonic() - start < 30
     after = judge(case_with(2), target)
-    assert after.outcome == PASS
+    assert after.outcome == Outcome.PASS
     assert target.worker.proc.pid != first_pid
 
 
 def test_crash_message_carries_the_last_lines_of_the_log(limits: workers.WorkerSettings) -> None:
     verdict = judge(case_with(5), workers.isolated(MisbehavingTarget()))
-    assert verdict.outcome == CRASH
+    assert verdict.outcome == Outcome.CRASH
     # PYTHONFAULTHANDLER in the worker prints the faulting stack into its log
     assert "Fatal Python error" in verdict.message or "Segmentation fault" in verdict.message
 
@@ -100,7 +101,7 @@ def test_exceptions_come_back_as_errors_with_their_type(limits: workers.WorkerSe
     from targets_for_tests import ThreeBugTarget
 
     verdict = judge(case_with(1).replace(bias=False), workers.isolated(ThreeBugTarget()))
-    assert verdict.outcome == ERROR
+    assert verdict.outcome == Outcome.ERROR
     assert verdict.detail == "RuntimeError"
     assert "bias=False is not implemented" in verdict.message
 
@@ -193,21 +194,25 @@ def test_a_run_survives_every_misbehaviour_and_loses_nothing(tmp_path: Path) -> 
     for rec in records:
         if rec["target"] == "test.misbehaving" and not rec["minimal"]:
             by_channels.setdefault(rec["case"]["in_channels"], set()).add(rec["outcome"])
-    assert by_channels[3] == {CRASH} and by_channels[5] == {CRASH} and by_channels[7] == {CRASH}
-    assert by_channels[9] == {TIMEOUT} and by_channels[11] == {CRASH}
+    assert (
+        by_channels[3] == {Outcome.CRASH}
+        and by_channels[5] == {Outcome.CRASH}
+        and by_channels[7] == {Outcome.CRASH}
+    )
+    assert by_channels[9] == {Outcome.TIMEOUT} and by_channels[11] == {Outcome.CRASH}
     for good in (1, 2, 4, 6, 8, 10):
-        assert by_channels[good] == {PASS}, good
+        assert by_channels[good] == {Outcome.PASS}, good
     # the well-behaved target in the same run is untouched: every one of its results passes
     correct = [r for r in records if r["target"] == "test.correct"]
-    assert len(correct) >= 100 and {r["outcome"] for r in correct} == {PASS}
+    assert len(correct) >= 100 and {r["outcome"] for r in correct} == {Outcome.PASS}
     # each kind of misbehaviour is one finding with a reproduction folder
     minimal = [r for r in records if r["minimal"]]
     assert {(r["outcome"], r["detail"]) for r in minimal} == {
-        (CRASH, "SIGABRT"),
-        (CRASH, "SIGSEGV"),
-        (CRASH, "exit 3"),
-        (TIMEOUT, "8s"),
-        (CRASH, "memory_limit"),
+        (Outcome.CRASH, "SIGABRT"),
+        (Outcome.CRASH, "SIGSEGV"),
+        (Outcome.CRASH, "exit 3"),
+        (Outcome.TIMEOUT, "8s"),
+        (Outcome.CRASH, "memory_limit"),
     }
     for rec in minimal:
         assert (out / rec["finding_dir"] / "snippet.py").exists()
@@ -362,7 +367,7 @@ def test_ctrl_c_while_waiting_for_workers_kills_them(
 ) -> None:
     targets = [workers.isolated(CorrectTarget()), workers.isolated(MisbehavingTarget())]
     for target in targets:
-        assert judge(case_with(1), target).outcome == PASS
+        assert judge(case_with(1), target).outcome == Outcome.PASS
     procs = [target.worker.proc for target in targets]
     assert len(procs) == 2 and all(p is not None and p.poll() is None for p in procs)
     real_wait = subprocess.Popen.wait
@@ -390,14 +395,14 @@ def test_invoke_calls_a_public_method_in_the_worker(limits: workers.WorkerSettin
         target.invoke("_private")
     with pytest.raises(RunFailure) as failure:
         target.invoke("abort")
-    assert failure.value.outcome == CRASH and failure.value.detail == "SIGABRT"
+    assert failure.value.outcome == Outcome.CRASH and failure.value.detail == "SIGABRT"
 
 
 def test_shutdown_asks_every_worker_first_and_each_exits_politely(limits: workers.WorkerSettings) -> None:
     """All workers get "exit" before any is waited for; none has to be killed."""
     targets = [workers.isolated(CorrectTarget()), workers.isolated(MisbehavingTarget())]
     for target in targets:
-        assert judge(case_with(1), target).outcome == PASS
+        assert judge(case_with(1), target).outcome == Outcome.PASS
     procs = [target.worker.proc for target in targets]
     assert len({p.pid for p in procs if p is not None}) == 2  # one process per framework
     events: list[tuple[str, str]] = []

@@ -28,8 +28,9 @@ from typing import Any
 
 from adapters.probing import NotExpressible, RawParams
 from harness.audits.common import LoadedTarget, load_targets, make_command
-from harness.engine.verdict import TIMEOUT, RemoteError, RunFailure, judge
+from harness.engine.verdict import RemoteError, RunFailure, judge
 from harness.model.case import Case, InvalidCase
+from harness.model.outcomes import Outcome
 
 INVALID_FILE = "invalid_inputs.json"
 INVALID_SCHEMA = "convt-invalid-inputs/1"
@@ -353,7 +354,7 @@ def probe(loaded: LoadedTarget, config: Config) -> dict[str, Any]:
     try:
         shape = invoke("probe", asdict(config.params)) if invoke else pure.probe(asdict(config.params))
     except RunFailure as exc:
-        kind = "hang" if exc.outcome == TIMEOUT else "crash"
+        kind = "hang" if exc.outcome == Outcome.TIMEOUT else "crash"
         return {
             "response": kind,
             "detail": exc.detail,

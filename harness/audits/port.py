@@ -28,11 +28,12 @@ from typing import Any
 
 from adapters.reading import PortError, Shapes, Translation, parse_shape, translate
 from harness.audits.common import LoadedTarget, explain_output, guarded_run, infer_explicit, load_targets
-from harness.engine.verdict import PASS, judge
+from harness.engine.verdict import judge
 from harness.files import write_text_atomic
 from harness.model.arrays import make_arrays
 from harness.model.case import Case, InvalidCase
 from harness.model.modes import resolve
+from harness.model.outcomes import Outcome
 
 PORT_FILE = "port.json"
 PORT_SCHEMA = "convt-port/1"
@@ -54,7 +55,7 @@ def _verify(loaded: LoadedTarget, case: Case) -> dict[str, Any]:
         return {"verified": False, "not_run": loaded.reason, "output_shape": None}
     verdict = judge(case, loaded.target)
     return {
-        "verified": verdict.outcome == PASS,
+        "verified": verdict.outcome == Outcome.PASS,
         "outcome": verdict.outcome,
         "message": verdict.message,
         "expected_shape": verdict.expected_shape,

@@ -18,8 +18,9 @@ from hypothesis import strategies as st
 
 from adapters.protocol import Target
 from harness.engine.findings import Finding, case_features, shrink
-from harness.engine.verdict import TIMEOUT, Verdict, judge
+from harness.engine.verdict import Verdict, judge
 from harness.model.case import Case
+from harness.model.outcomes import Outcome
 
 # record(case, verdict, finding): finding is set on the one record of a finding's minimal case.
 Recorder = Callable[[Case, Verdict, "Finding | None"], None]
@@ -72,7 +73,7 @@ def _new_finding(
         if outside and not outside(candidate) <= allowed_outside:
             return False
         v = judge_fn(candidate, target)
-        timeouts += v.outcome == TIMEOUT
+        timeouts += v.outcome == Outcome.TIMEOUT
         last[candidate] = v
         if (v.outcome, v.detail) == kind and _unexplained(known, target, candidate, v):
             current_features[0] = features

@@ -16,8 +16,9 @@ import numpy as np
 
 from adapters.protocol import Target
 from harness.engine.findings import case_features
-from harness.engine.verdict import UNSUPPORTED, Verdict
+from harness.engine.verdict import Verdict
 from harness.model.case import Case
+from harness.model.outcomes import Outcome
 from harness.process import allocator_setting
 
 
@@ -116,7 +117,7 @@ class PairCoverage:
 
     def add(self, target: str, spec: str, outcome: str, message: str) -> None:
         """Count one (non-minimal) result."""
-        if outcome == UNSUPPORTED:
+        if outcome == Outcome.UNSUPPORTED:
             self.unsupported.setdefault((target, spec), Counter())[message] += 1
         else:
             self.judged[(target, spec)] += 1

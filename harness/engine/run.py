@@ -31,9 +31,10 @@ from harness.engine.results import (
     read_results,
     run_metadata,
 )
-from harness.engine.verdict import FAILING, OUTCOMES, Verdict, judge, verdict_from_record
+from harness.engine.verdict import Verdict, judge, verdict_from_record
 from harness.files import write_text_atomic
 from harness.model.case import Case
+from harness.model.outcomes import FAILING, OUTCOMES
 from harness.spec.schema import Spec, load_spec
 from harness.spec.strategies import cases
 from harness.workers import client as workers

@@ -14,27 +14,15 @@ from harness.model.arrays import make_arrays
 from harness.model.case import Case, InvalidCase
 from harness.model.dtypes import round_to_format
 from harness.model.modes import resolve
+from harness.model.outcomes import FAILING, Outcome
 from harness.oracle.tolerance import ReferenceResult, compare, error_bound
-
-PASS = "pass"
-SHAPE_MISMATCH = "shape_mismatch"
-VALUE_MISMATCH = "value_mismatch"
-ERROR = "error"
-#: The target's output size departs from what its own documentation gives for a named mode.
-DOC_MISMATCH = "doc_mismatch"
-#: The worker process died (signal, abort, exit, killed for memory) while running the case.
-CRASH = "crash"
-#: The case ran past its time limit; the worker was killed and restarted.
-TIMEOUT = "timeout"
-UNSUPPORTED = "unsupported"
-OUTCOMES = (PASS, SHAPE_MISMATCH, VALUE_MISMATCH, DOC_MISMATCH, ERROR, CRASH, TIMEOUT, UNSUPPORTED)
-FAILING = frozenset({SHAPE_MISMATCH, VALUE_MISMATCH, DOC_MISMATCH, ERROR, CRASH, TIMEOUT})
 
 
 class RunFailure(Exception):
     """Raised by an isolated target when its worker could not return a result.
 
-    ``outcome`` is :data:`CRASH` or :data:`TIMEOUT`; ``detail`` the signal, exit code or limit.
+    ``outcome`` is :data:`Outcome.CRASH` or :data:`Outcome.TIMEOUT`; ``detail`` the signal, exit code
+    or limit.
     """
 
     def __init__(self, outcome: str, detail: str, message: str) -> None:
@@ -88,10 +76,14 @@ def _failed(exc: Exception, expected_shape: list[int], seconds: float) -> Verdic
             exc.outcome, str(exc), expected_shape=expected_shape, detail=exc.detail, seconds=seconds
         )
     if isinstance(exc, RemoteError):
-        return Verdict(ERROR, exc.text, expected_shape=expected_shape, detail=exc.type_name, seconds=seconds)
+        return Verdict(
+            Outcome.ERROR, exc.text, expected_shape=expected_shape, detail=exc.type_name, seconds=seconds
+        )
     # the framework refused or failed a case it declares supported
     text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-    return Verdict(ERROR, text, expected_shape=expected_shape, detail=type(exc).__name__, seconds=seconds)
+    return Verdict(
+        Outcome.ERROR, text, expected_shape=expected_shape, detail=type(exc).__name__, seconds=seconds
+    )
 
 
 def output_problem(actual: object) -> str | None:
@@ -126,7 +118,7 @@ def judge(case: Case, target: Target) -> Verdict:
     except Exception as exc:
         trace = "".join(traceback.format_exception(exc, limit=-6)).strip()
         return Verdict(
-            ERROR,
+            Outcome.ERROR,
             f"{target.name}: judging the case raised outside the framework call\n{trace}",
             expected_shape=_expected_shape(case),
             detail=INTERNAL_ERROR,
@@ -143,7 +135,7 @@ def _expected_shape(case: Case) -> list[int]:
 def _judge(case: Case, target: Target) -> Verdict:
     reason = target.supports(case)
     if reason is not None:
-        return Verdict(UNSUPPORTED, reason, expected_shape=list(case.output_shape))
+        return Verdict(Outcome.UNSUPPORTED, reason, expected_shape=list(case.output_shape))
     explicit = case
     documented = None
     if case.padding_mode != "explicit":
@@ -151,7 +143,7 @@ def _judge(case: Case, target: Target) -> Verdict:
         try:
             explicit = resolve(case, documented)
         except InvalidCase as exc:
-            return Verdict(UNSUPPORTED, str(exc), expected_shape=list(case.output_shape))
+            return Verdict(Outcome.UNSUPPORTED, str(exc), expected_shape=list(case.output_shape))
     expected_shape = list(explicit.output_shape)
     arrays = make_arrays(case)
     start = time.perf_counter()
@@ -170,7 +162,7 @@ def _judge(case: Case, target: Target) -> Verdict:
     problem = output_problem(actual)
     if problem is not None:
         return Verdict(
-            ERROR,
+            Outcome.ERROR,
             f"{target.name}: {problem}",
             expected_shape=expected_shape,
             detail="output_type",
@@ -181,7 +173,7 @@ def _judge(case: Case, target: Target) -> Verdict:
     if actual_shape != expected_shape:
         if documented is not None:
             return Verdict(
-                DOC_MISMATCH,
+                Outcome.DOC_MISMATCH,
                 f"{target.name} {documented.api_value!r}: output shape {actual_shape}, documented "
                 f"{expected_shape} ({documented.formula}; {documented.source})",
                 stats={
@@ -197,7 +189,7 @@ def _judge(case: Case, target: Target) -> Verdict:
                 run_info=info,
             )
         return Verdict(
-            SHAPE_MISMATCH,
+            Outcome.SHAPE_MISMATCH,
             f"output shape {actual_shape} != expected {expected_shape}",
             expected_shape=expected_shape,
             actual_shape=actual_shape,
@@ -209,9 +201,9 @@ def _judge(case: Case, target: Target) -> Verdict:
     output_dtype = target.output_dtype(case)
     result = compare(actual, reference, output_dtype, model)
     if result.passed:
-        outcome, detail = PASS, ""
+        outcome, detail = Outcome.PASS, ""
     else:
-        outcome = VALUE_MISMATCH
+        outcome = Outcome.VALUE_MISMATCH
         if result.intermediate_overflow:
             detail = "intermediate_overflow"
         elif result.nonfinite_mismatches:
@@ -219,7 +211,7 @@ def _judge(case: Case, target: Target) -> Verdict:
         else:
             detail = "beyond_bound"
     pictures = None
-    if outcome == VALUE_MISMATCH:
+    if outcome == Outcome.VALUE_MISMATCH:
         pictures = {
             "actual": np.asarray(actual, dtype=np.float64),
             "reference": round_to_format(reference.exact, output_dtype),

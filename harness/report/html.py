@@ -26,7 +26,8 @@ import numpy as np
 from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup
 
-from harness.report.model import KINDS, Finding, Report
+from harness.model.outcomes import FINDING_ORDER, Outcome
+from harness.report.model import Finding, Report
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 SNIPPET_LIMIT = 20_000
@@ -385,13 +386,13 @@ def finding_view(finding: Finding, index: int) -> dict[str, Any]:
         "folder": None if finding.folder is None else str(finding.folder),
         "search": " ".join(str(x) for x in (finding.signature, rec.get("spec"), rec.get("message"))).lower(),
     }
-    if finding.outcome == "value_mismatch":
+    if finding.outcome == Outcome.VALUE_MISMATCH:
         view["stats"] = [(label, stats[key]) for key, label in STAT_ROWS if key in stats]
         view["exact_bound"] = stats.get("error_ratio") in (math.inf, "inf")
         view["pictures"] = pictures(finding.folder)
-    if finding.outcome in ("shape_mismatch", "doc_mismatch"):
+    if finding.outcome in (Outcome.SHAPE_MISMATCH, Outcome.DOC_MISMATCH):
         view["shape"] = shape_diff(rec.get("expected_shape"), rec.get("actual_shape"))
-    if finding.outcome == "doc_mismatch":
+    if finding.outcome == Outcome.DOC_MISMATCH:
         view["doc"] = [
             (k.replace("_", " "), stats[k])
             for k in ("documented_size", "actual_size", "documented_formula", "source")
@@ -714,7 +715,7 @@ def render_html(report: Report) -> str:
             coverage=report.coverage(),
             grouped=grouped,
             by_kind=by_kind,
-            kinds=list(KINDS.values()),
+            kinds=[o.label for o in FINDING_ORDER],
             comparison=comparison,
             signature_views={v["finding"].signature: v for v in views},
             audits=audit_views(report.audits),

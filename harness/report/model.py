@@ -35,33 +35,12 @@ from pathlib import Path
 from typing import Any
 
 from harness.engine.results import PairCoverage, read_results
-from harness.engine.verdict import (
-    CRASH,
-    DOC_MISMATCH,
-    ERROR,
-    FAILING,
-    OUTCOMES,
-    PASS,
-    SHAPE_MISMATCH,
-    TIMEOUT,
-    UNSUPPORTED,
-    VALUE_MISMATCH,
-)
 from harness.files import replace_atomically, write_text_atomic
+from harness.model.outcomes import FAILING, FINDING_ORDER, OUTCOMES, Outcome, junit_outcomes
 
 SUMMARY_SCHEMA = "convt-report-summary/1"
 
 #: Finding kinds as the report names them, in the order it shows them.
-KINDS: dict[str, str] = {
-    SHAPE_MISMATCH: "shape",
-    VALUE_MISMATCH: "value",
-    ERROR: "error",
-    CRASH: "crash",
-    TIMEOUT: "timeout",
-    DOC_MISMATCH: "departure from documentation",
-}
-JUNIT_FAILURE = frozenset({SHAPE_MISMATCH, VALUE_MISMATCH, DOC_MISMATCH})
-JUNIT_ERROR = frozenset({ERROR, CRASH, TIMEOUT})
 
 #: Overview matrix rows: (feature, its values in display order).
 MATRIX_FEATURES: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -259,7 +238,7 @@ class Finding:
     @property
     def kind(self) -> str:
         """shape, value, error, crash, timeout or departure from documentation."""
-        return KINDS.get(self.outcome, self.outcome)
+        return Outcome(self.outcome).label if self.outcome in OUTCOMES else self.outcome
 
     @property
     def folder(self) -> Path | None:
@@ -353,7 +332,13 @@ class Report:
         seen: dict[str, set[str]] = defaultdict(set)
         for rec in self.cases:
             outcome = str(rec.get("outcome"))
-            column = "pass" if outcome == PASS else "unsupported" if outcome == UNSUPPORTED else "finding"
+            column = (
+                "pass"
+                if outcome == Outcome.PASS
+                else "unsupported"
+                if outcome == Outcome.UNSUPPORTED
+                else "finding"
+            )
             for feature, value in matrix_values(rec).items():
                 cells[(feature, value, str(rec.get("target")))][column] += 1
                 seen[feature].add(value)
@@ -392,7 +377,7 @@ class Report:
         executed: Counter[str] = Counter()
         nothing = self.judged_nothing()
         for rec in self.cases:
-            if rec.get("outcome") == UNSUPPORTED:
+            if rec.get("outcome") == Outcome.UNSUPPORTED:
                 continue
             target = str(rec.get("target"))
             executed[target] += 1
@@ -415,7 +400,7 @@ class Report:
                 )
             out[target] = {
                 "executed": executed[target],
-                "unsupported": info.counts[UNSUPPORTED],
+                "unsupported": info.counts[Outcome.UNSUPPORTED],
                 "judged_nothing": nothing.get(target, []),
                 "params": params,
             }
@@ -499,7 +484,11 @@ def build_report(runs: list[Run], baseline: Path | None = None) -> Report:
     _count_cases(findings.values(), cases)
     ordered = sorted(
         findings.values(),
-        key=lambda f: (f.target, list(KINDS).index(f.outcome) if f.outcome in KINDS else 99, f.signature),
+        key=lambda f: (
+            f.target,
+            FINDING_ORDER.index(Outcome(f.outcome)) if f.outcome in FINDING_ORDER else 99,
+            f.signature,
+        ),
     )
     report = Report(
         runs=runs,
@@ -707,13 +696,13 @@ def _result_element(parent: ET.Element, rec: dict[str, Any]) -> None:
     outcome = str(rec.get("outcome"))
     text = _xml_text(rec.get("message"))
     body = f"{text}\nrepro: {_xml_text(rec.get('repro'))}"
-    if outcome in JUNIT_FAILURE:
+    if outcome in OUTCOMES and Outcome(outcome).junit == "failure":
         ET.SubElement(parent, "failure", message=text[:500], type=outcome).text = body
-    elif outcome in JUNIT_ERROR:
+    elif outcome in OUTCOMES and Outcome(outcome).junit == "error":
         ET.SubElement(
             parent, "error", message=text[:500], type=f"{outcome}:{_xml_text(rec.get('detail'))}"
         ).text = body
-    elif outcome == UNSUPPORTED:
+    elif outcome == Outcome.UNSUPPORTED:
         ET.SubElement(parent, "skipped", message=text[:500])
 
 
@@ -759,9 +748,9 @@ def junit(report: Report) -> ET.ElementTree:
 def _suite_counts(suite: ET.Element, records: list[dict[str, Any]]) -> None:
     outcomes = Counter(str(r.get("outcome")) for r in records)
     suite.set("tests", str(len(records)))
-    suite.set("failures", str(sum(outcomes[o] for o in JUNIT_FAILURE)))
-    suite.set("errors", str(sum(outcomes[o] for o in JUNIT_ERROR)))
-    suite.set("skipped", str(outcomes[UNSUPPORTED]))
+    suite.set("failures", str(sum(outcomes[o] for o in junit_outcomes("failure"))))
+    suite.set("errors", str(sum(outcomes[o] for o in junit_outcomes("error"))))
+    suite.set("skipped", str(outcomes[Outcome.UNSUPPORTED]))
     suite.set("time", f"{sum(float(r.get('seconds') or 0.0) for r in records):.6f}")
 
 

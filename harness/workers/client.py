@@ -32,10 +32,11 @@ from typing import Any
 import numpy as np
 
 from adapters.protocol import Capabilities, Target
-from harness.engine.verdict import CRASH, TIMEOUT, RemoteError, RunFailure
+from harness.engine.verdict import RemoteError, RunFailure
 from harness.model.arrays import CaseArrays
 from harness.model.case import Case
 from harness.model.modes import DocumentedMode
+from harness.model.outcomes import Outcome
 from harness.oracle.tolerance import AccumulationModel
 from harness.workers.server import send
 
@@ -256,7 +257,7 @@ class Worker:
                 code = proc.returncode
                 self.stop(kill=True)
                 raise self._failure(
-                    CRASH,
+                    Outcome.CRASH,
                     _describe_exit(code),
                     f"died ({_describe_exit(code)}) while running the case",
                     offset,
@@ -273,7 +274,7 @@ class Worker:
             if rss > SETTINGS.memory_limit_mb:
                 self.stop(kill=True)
                 raise self._failure(
-                    CRASH,
+                    Outcome.CRASH,
                     "memory_limit",
                     f"used {rss:.0f} MiB, over the {SETTINGS.memory_limit_mb} MiB limit, and was killed",
                     offset,
@@ -281,7 +282,10 @@ class Worker:
             if time.monotonic() > deadline:
                 self.stop(kill=True)
                 raise self._failure(
-                    TIMEOUT, f"{timeout:g}s", f"ran past the {timeout:g} s limit and was killed", offset
+                    Outcome.TIMEOUT,
+                    f"{timeout:g}s",
+                    f"ran past the {timeout:g} s limit and was killed",
+                    offset,
                 )
 
     def submit(self, message: tuple[Any, ...]) -> int:
@@ -295,7 +299,7 @@ class Worker:
             self._send(self.sock, message)
         except OSError:
             self.stop(kill=True)
-            raise self._failure(CRASH, "send", "could not be reached", offset) from None
+            raise self._failure(Outcome.CRASH, "send", "could not be reached", offset) from None
         return offset
 
     def collect(self, timeout: float, offset: int) -> Any:
