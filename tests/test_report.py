@@ -30,12 +30,12 @@ from targets_for_tests import CorrectTarget, ThreeBugTarget
 from adapters.protocol import Target
 from harness.engine.artefacts import write_finding
 from harness.engine.findings import Finding as ShrunkFinding
-from harness.engine.findings import case_features
 from harness.engine.results import ResultsWriter, make_record
 from harness.engine.verdict import judge
 from harness.model.arrays import CaseArrays, make_arrays
 from harness.model.case import Case
 from harness.model.dtypes import round_to_format
+from harness.model.features import signature_features
 from harness.model.outcomes import FAILING
 from harness.oracle.tolerance import ReferenceResult, error_bound
 from harness.report.html import ErrorField, heatmap_panels, histogram
@@ -78,7 +78,7 @@ class Entry:
 
 
 def _signature(target: Target, case: Case, outcome: str, detail: str) -> str:
-    return ShrunkFinding(target.name, outcome, detail, case_features(case), case).signature
+    return ShrunkFinding(target.name, outcome, detail, signature_features(case), case).signature
 
 
 def _save_error_arrays(folder: Path, target: Target, case: Case) -> None:

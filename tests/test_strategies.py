@@ -19,10 +19,10 @@ from harness.engine.profiles import (
     register_profiles,
 )
 from harness.model.case import Case, element_counts
+from harness.model.features import coverage_features
 from harness.spec.schema import Spec, SpecError, load_default_specs, parse_spec
 from harness.spec.strategies import (
     SpecHealth,
-    case_features,
     cases,
     check_spec_health,
     measure_spec,
@@ -118,9 +118,11 @@ def test_default_spec_coverage(healths: dict[str, SpecHealth], name: str) -> Non
     # derandomized draws a 10 % floor sat within 2σ of the 1d rate and failed for some import orders.
     assert fr["output_padding"]["past full output"] >= 0.05 * explicit
     assert fr["output_padding"]["within full output"] > 0
-    for feature in ("groups", "stride", "dilation"):
+    for feature in ("stride", "dilation"):
         assert fr[feature][">1"] >= 0.2, feature
         assert fr[feature]["1"] > 0, feature
+    assert fr["groups"].get("grouped", 0) + fr["groups"].get("depthwise", 0) >= 0.2
+    assert fr["groups"]["grouped"] > 0 and fr["groups"]["1"] > 0
     for dtype, share in health.dtype_fractions.items():
         assert share >= 0.05, dtype
 
@@ -227,7 +229,7 @@ def test_events_name_the_covered_regions(monkeypatch: pytest.MonkeyPatch) -> Non
 
 def test_case_features_of_a_pinned_case() -> None:
     case = SPECS["conv_transpose1d"].pinned_cases()[1]
-    features = case_features(case)
+    features = coverage_features(case)
     assert features["crops"] == "asymmetric"
     assert features["output_padding"] == "past full output"
     assert features["stride"] == ">1" and features["groups"] == "1"

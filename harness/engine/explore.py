@@ -17,9 +17,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from adapters.protocol import Target
-from harness.engine.findings import Finding, case_features, shrink
+from harness.engine.findings import Finding, shrink
 from harness.engine.verdict import Verdict, judge
 from harness.model.case import Case
+from harness.model.features import signature_features
 from harness.model.outcomes import Outcome
 
 # record(case, verdict, finding): finding is set on the one record of a finding's minimal case.
@@ -57,14 +58,14 @@ def _new_finding(
     last: dict[Case, Verdict] = {}
     timeouts = 0
 
-    current_features = [case_features(case)]
+    current_features = [signature_features(case)]
     allowed_outside = outside(case) if outside else frozenset()
 
     def still_fails(candidate: Case) -> bool:
         nonlocal timeouts
         if target.supports(candidate) is not None or timeouts >= MAX_SHRINK_TIMEOUTS:
             return False
-        features = case_features(candidate)
+        features = signature_features(candidate)
         # A simpler case may not gain a feature (an asymmetric crop, output past the full output):
         # a finding's features must be ones the failing case had, or it would not explain it.
         if not features <= current_features[0]:
@@ -82,7 +83,7 @@ def _new_finding(
 
     minimal = shrink(case, still_fails)
     minimal_verdict = last.get(minimal, verdict)
-    finding = Finding(target.name, verdict.outcome, verdict.detail, case_features(minimal), minimal)
+    finding = Finding(target.name, verdict.outcome, verdict.detail, signature_features(minimal), minimal)
     return finding, minimal_verdict
 
 

@@ -15,48 +15,7 @@ from dataclasses import dataclass
 
 from harness.engine.verdict import Verdict
 from harness.model.case import Case, InvalidCase
-
-
-def case_features(case: Case) -> frozenset[str]:
-    """The non-default parameter features of a case (what a signature may depend on)."""
-    f: set[str] = set()
-    if case.rank != 1:
-        f.add(f"rank={case.rank}")
-    if case.dtype != "float32":
-        f.add(f"dtype={case.dtype}")
-    if case.layout != "channels_first":
-        f.add(f"layout={case.layout}")
-    # normal and small_int are both plain finite values; the shrinker moves to small_int, so it
-    # must not be a feature of a minimal case (features must only disappear under shrinking).
-    if case.distribution not in ("normal", "small_int"):
-        f.add(f"distribution={case.distribution}")
-    if case.groups > 1:
-        f.add("groups>1")
-    if case.batch > 1:
-        f.add("batch>1")
-    if case.in_channels // case.groups > 1:
-        f.add("in_per_group>1")
-    if case.out_channels // case.groups > 1:
-        f.add("out_per_group>1")
-    if any(k > 1 for k in case.kernel_size):
-        f.add("kernel>1")
-    if any(s > 1 for s in case.stride):
-        f.add("stride>1")
-    if any(d > 1 for d in case.dilation):
-        f.add("dilation>1")
-    if any(case.pads_begin) or any(case.pads_end):
-        f.add("crop")
-    if case.pads_begin != case.pads_end:
-        f.add("asymmetric_crop")
-    if any(case.output_padding):
-        f.add("output_padding")
-    if any(cb + o > f_ for cb, o, f_ in zip(case.pads_begin, case.output_size, case.full_size, strict=True)):
-        f.add("past_full_output")
-    if case.bias:
-        f.add("bias")
-    if case.padding_mode != "explicit":
-        f.add(f"padding_mode={case.padding_mode}")
-    return frozenset(f)
+from harness.model.features import signature_features
 
 
 @dataclass(frozen=True)
@@ -81,7 +40,9 @@ class Finding:
 
     def explains(self, target: str, case: Case, verdict: Verdict) -> bool:
         """Whether a failing (case, verdict) on ``target`` is this finding showing again."""
-        return (target, verdict.outcome, verdict.detail) == self.kind and self.features <= case_features(case)
+        return (target, verdict.outcome, verdict.detail) == self.kind and self.features <= signature_features(
+            case
+        )
 
 
 def _replace(case: Case, **changes: object) -> Case | None:

@@ -15,9 +15,9 @@ from typing import IO, Any
 import numpy as np
 
 from adapters.protocol import Target
-from harness.engine.findings import case_features
 from harness.engine.verdict import Verdict
 from harness.model.case import Case
+from harness.model.features import signature_features
 from harness.model.outcomes import Outcome
 from harness.process import allocator_setting
 
@@ -58,7 +58,7 @@ def make_record(
         "detail": verdict.detail,
         "message": verdict.message,
         "case": case.to_dict(),
-        "features": sorted(case_features(case)),
+        "features": sorted(signature_features(case)),
         "expected_shape": verdict.expected_shape,
         "actual_shape": verdict.actual_shape,
         "accumulation": verdict.accumulation,

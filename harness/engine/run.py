@@ -21,7 +21,7 @@ from adapters.protocol import Target
 from adapters.registry import known_names, resolve
 from harness.engine.artefacts import write_finding
 from harness.engine.explore import explore
-from harness.engine.findings import Finding, case_features
+from harness.engine.findings import Finding
 from harness.engine.profiles import register_profiles
 from harness.engine.results import (
     PairCoverage,
@@ -34,6 +34,7 @@ from harness.engine.results import (
 from harness.engine.verdict import Verdict, judge, verdict_from_record
 from harness.files import write_text_atomic
 from harness.model.case import Case
+from harness.model.features import signature_features
 from harness.model.outcomes import FAILING, OUTCOMES
 from harness.spec.schema import Spec, load_spec
 from harness.spec.strategies import cases
@@ -159,7 +160,7 @@ def history_from_records(records: list[dict[str, Any]], target: str, spec: str) 
         case = Case.from_dict(rec["case"])
         if rec.get("minimal"):
             history.findings.append(
-                Finding(target, rec["outcome"], rec.get("detail", ""), case_features(case), case)
+                Finding(target, rec["outcome"], rec.get("detail", ""), signature_features(case), case)
             )
         else:
             history.verdicts[case_key(case)] = verdict_from_record(rec)

@@ -36,6 +36,8 @@ from typing import Any
 
 from harness.engine.results import PairCoverage, read_results
 from harness.files import replace_atomically, write_text_atomic
+from harness.model.case import Case
+from harness.model.features import features
 from harness.model.outcomes import FAILING, FINDING_ORDER, OUTCOMES, Outcome, junit_outcomes
 
 SUMMARY_SCHEMA = "convt-report-summary/1"
@@ -143,37 +145,27 @@ def _ints(value: Any) -> list[int]:
     return [] if value is None else [int(value)]
 
 
-def padding_form(case: dict[str, Any]) -> str:
-    """How a case gives its crops: ``none``, ``symmetric``, ``asymmetric`` or ``mode <name>``."""
-    mode = case.get("padding_mode", "explicit")
-    if mode != "explicit":
-        return f"mode {mode}"
-    begin, end = _ints(case.get("pads_begin")), _ints(case.get("pads_end"))
-    if not any(begin) and not any(end):
-        return "none"
-    return "symmetric" if begin == end else "asymmetric"
-
-
-def groups_form(case: dict[str, Any]) -> str:
-    """``1``, ``depthwise`` (one input channel per group) or ``grouped``."""
-    groups = int(case.get("groups", 1))
-    if groups <= 1:
-        return "1"
-    return "depthwise" if groups == int(case.get("in_channels", 0)) else "grouped"
+def recorded_features(case: dict[str, Any]) -> dict[str, str]:
+    """The features (:func:`harness.model.features.features`) of a case as a record holds it; ``?``
+    for each feature of a case the record does not describe completely."""
+    try:
+        return features(Case.from_dict(case))
+    except Exception:  # a damaged or foreign record still gets a row
+        return defaultdict(lambda: "?")
 
 
 def matrix_values(record: dict[str, Any]) -> dict[str, str]:
     """The overview-matrix value of each feature for one record."""
-    case = record.get("case") or {}
+    f = recorded_features(record.get("case") or {})
     return {
-        "rank": f"{case.get('rank', '?')}D",
-        "dtype": str(case.get("dtype", "?")),
-        "layout": str(case.get("layout", "?")),
-        "padding": padding_form(case),
-        "groups": groups_form(case),
-        "dilation": ">1" if any(d > 1 for d in _ints(case.get("dilation"))) else "1",
-        "output_padding": ">0" if any(_ints(case.get("output_padding"))) else "0",
-        "bias": "yes" if case.get("bias") else "no",
+        "rank": f"{f['rank']}D",
+        "dtype": f["dtype"],
+        "layout": f["layout"],
+        "padding": f["padding"],
+        "groups": f["groups"],
+        "dilation": f["dilation"],
+        "output_padding": "0" if f["output_padding"] in ("none", "?") else ">0",
+        "bias": f["bias"],
         "device": str(record.get("device", "?")),
     }
 
@@ -186,7 +178,7 @@ def coverage_values(case: dict[str, Any]) -> dict[str, list[str]]:
         "dtype": [str(case.get("dtype", "?"))],
         "layout": [str(case.get("layout", "?"))],
         "distribution": [str(case.get("distribution", "?"))],
-        "padding": [padding_form(case)],
+        "padding": [recorded_features(case)["padding"]],
         "groups": [str(case.get("groups", "?"))],
         "batch": [str(case.get("batch", "?"))],
         "in_channels": [str(case.get("in_channels", "?"))],
@@ -683,12 +675,13 @@ def _xml_text(text: Any) -> str:
 def _case_name(rec: dict[str, Any]) -> str:
     case = rec.get("case") or {}
     dims = "x".join(str(v) for v in _ints(case.get("input_size")))
+    padding = recorded_features(case)["padding"]
     return _xml_text(
         f"line {rec.get('line', '?')}: {case.get('rank', '?')}d {case.get('dtype', '?')} "
         f"C={case.get('in_channels', '?')}->{case.get('out_channels', '?')} g={case.get('groups', '?')} "
         f"L={dims} k={_ints(case.get('kernel_size'))} s={_ints(case.get('stride'))} "
         f"d={_ints(case.get('dilation'))} crop={_ints(case.get('pads_begin'))}/{_ints(case.get('pads_end'))} "
-        f"op={_ints(case.get('output_padding'))} {padding_form(case)} seed={case.get('seed', '?')}"
+        f"op={_ints(case.get('output_padding'))} {padding} seed={case.get('seed', '?')}"
     )
 
 

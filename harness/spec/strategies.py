@@ -18,7 +18,6 @@ toward the low end, so that the spec's weights and ranges describe what a run ac
 from __future__ import annotations
 
 import functools
-import math
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -27,13 +26,13 @@ from typing import TypeVar
 from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 
-from harness.model.case import Case, spatial_output_size
+from harness.model.case import Case
+from harness.model.features import TINY_OUTPUT, coverage_features
 from harness.spec.schema import Spec, SpecError
 
 T = TypeVar("T")
 
 SEED_MAX = 2**32 - 1
-TINY_OUTPUT = 2  # a case is "tiny" when each output channel holds at most this many elements
 MAX_REJECTION_RATE = 0.20
 MAX_TINY_FRACTION = 0.50
 _UNIFORM_SPAN = 256  # Hypothesis draws sampled_from over this many items close to uniformly
@@ -124,35 +123,6 @@ class _Tally:
     """Strategy invocations, counted by :func:`measure_spec` (the strategy itself never rejects)."""
 
     attempts: int = 0
-
-
-def case_features(case: Case) -> dict[str, str]:
-    """The coverage regions a case falls in, as ``{feature: value}`` (also the event names)."""
-    past_full = any(op > ce for op, ce in zip(case.output_padding, case.pads_end, strict=True))
-    if any(case.output_padding):
-        padding = "past full output" if past_full else "within full output"
-    else:
-        padding = "none"
-    if case.pads_begin != case.pads_end:
-        crops = "asymmetric"
-    elif any(case.pads_begin):
-        crops = "symmetric"
-    else:
-        crops = "none"
-    return {
-        "rank": str(case.rank),
-        "dtype": case.dtype,
-        "layout": case.layout,
-        "distribution": case.distribution,
-        "bias": "yes" if case.bias else "no",
-        "groups": ">1" if case.groups > 1 else "1",
-        "stride": ">1" if max(case.stride) > 1 else "1",
-        "dilation": ">1" if max(case.dilation) > 1 else "1",
-        "crops": crops,
-        "output_padding": padding,
-        "padding_mode": case.padding_mode,
-        "size": "tiny" if math.prod(spatial_output_size(case)) <= TINY_OUTPUT else "normal",
-    }
 
 
 def _case_strategy(spec: Spec, tally: _Tally | None) -> st.SearchStrategy[Case]:
@@ -260,7 +230,7 @@ def _case_strategy(spec: Spec, tally: _Tally | None) -> st.SearchStrategy[Case]:
             seed=draw(st.integers(0, SEED_MAX)),
             padding_mode=mode,
         )
-        for feature, value in case_features(case).items():
+        for feature, value in coverage_features(case).items():
             event(f"{feature}: {value}")
         return case
 
@@ -280,9 +250,10 @@ class SpecHealth:
     """What ``n`` drawn cases of a spec look like.
 
     ``fractions[feature][value]`` is the share of produced cases with that feature value (see
-    :func:`case_features`). ``rejected`` counts strategy attempts that produced no case: the
-    strategy makes no ``assume()`` and no ``.filter()``, so these are draws Hypothesis itself
-    abandoned (overruns of its reduced size cap for early examples and of its mutations).
+    :func:`harness.model.features.coverage_features`). ``rejected`` counts strategy attempts that
+    produced no case: the strategy makes no ``assume()`` and no ``.filter()``, so these are draws
+    Hypothesis itself abandoned (overruns of its reduced size cap for early examples and of its
+    mutations).
     """
 
     spec_name: str
@@ -371,7 +342,7 @@ def measure_spec(spec: Spec, n: int = 300) -> SpecHealth:
     )
     @given(_case_strategy(spec, tally))
     def run(case: Case) -> None:
-        seen.append(case_features(case))
+        seen.append(coverage_features(case))
 
     run()
     counts: dict[str, Counter[str]] = {}
