@@ -20,9 +20,7 @@ from typing import Any
 
 import numpy as np
 
-
-class NotExpressible(Exception):
-    """The API has no way to pass these raw parameters (e.g. asymmetric crops to a symmetric API)."""
+from harness.errors import NotExpressible
 
 
 @dataclass(frozen=True)

@@ -85,10 +85,6 @@ def _distribution_version(dist: str) -> str:
         return "unknown"
 
 
-class TargetUnavailable(RuntimeError):
-    """The target cannot run here (framework not installed, no such device); says why."""
-
-
 class Target(abc.ABC):
     """One framework API surface. Subclasses set the class attributes and implement the hooks."""
 

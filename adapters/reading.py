@@ -26,7 +26,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.model.case import Case, InvalidCase
+from harness.errors import InvalidCase, PortError
+from harness.model.case import Case
 
 TORCH_DOCS = "https://docs.pytorch.org/docs/stable/generated/torch.nn.ConvTranspose{r}d.html"
 TORCH_F_DOCS = "https://docs.pytorch.org/docs/stable/generated/torch.nn.functional.conv_transpose{r}d.html"
@@ -40,10 +41,6 @@ MS_DOCS = "https://www.mindspore.cn/docs/en/r2.10.0/api_python/nn/mindspore.nn.C
 CHANNELS_LAST_FORMATS = {"NLC", "NHWC", "NDHWC"}
 CHANNELS_FIRST_FORMATS = {1: "NCL", 2: "NCHW", 3: "NCDHW"}
 FLOAT_DTYPES = ("float64", "float32", "float16", "bfloat16")
-
-
-class PortError(ValueError):
-    """The call cannot be read or translated; the message says why."""
 
 
 # --- values of arguments ----------------------------------------------------------------------

@@ -11,6 +11,7 @@ import importlib
 from importlib.metadata import entry_points
 
 from adapters.protocol import Target
+from harness.errors import UnknownTarget
 
 ENTRY_POINT_GROUP = "convt_harness.targets"
 
@@ -31,10 +32,6 @@ BUILTIN: dict[str, str] = {
     "tensorrt.dla": "adapters.tensorrt.targets:TensorRTDLA",
     "tensorrt.dla.gpu_fallback": "adapters.tensorrt.targets:TensorRTDLAFallback",
 }
-
-
-class UnknownTarget(ValueError):
-    """A target name that is neither registered nor a loadable ``module:Class`` Target subclass."""
 
 
 def _load(spec: str) -> type[Target]:

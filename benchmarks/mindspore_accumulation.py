@@ -26,8 +26,9 @@ import numpy as np
 from adapters.mindspore.common import MindSporeTarget
 from adapters.mindspore.nn import MindSporeNN
 from adapters.mindspore.ops import MindSporeOps
+from harness.errors import InvalidCase
 from harness.model.arrays import CaseArrays, make_arrays
-from harness.model.case import Case, InvalidCase
+from harness.model.case import Case
 from harness.model.dtypes import round_to_format
 from harness.oracle.calibration import random_symmetric_case
 from harness.oracle.tolerance import AccumulationModel, ReferenceResult, compare

@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from harness.errors import SpecError, UnknownTarget
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     """Register the --convt-* options."""
@@ -102,8 +104,6 @@ class ConformanceItem(pytest.Item):
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         """Show findings as text rather than a traceback."""
-        from adapters.registry import UnknownTarget
-        from harness.spec.schema import SpecError
 
         if isinstance(excinfo.value, ConformanceFailure):
             return str(excinfo.value)

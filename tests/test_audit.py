@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from targets_for_tests import CorrectTarget, ReferenceTarget
 
-from adapters.probing import NotExpressible, RawParams
+from adapters.probing import RawParams
 from adapters.protocol import Capabilities
 from adapters.registry import known_names, resolve
 from harness.audits.common import (
@@ -34,8 +34,9 @@ from harness.audits.common import (
 from harness.audits.docs import audit_target, check_case, explicit_formula, minimal_departure
 from harness.audits.invalid import CONFIGS, Config, assess, audit_invalid, probe, raw
 from harness.audits.modes import audit_modes
+from harness.errors import InvalidCase, NotExpressible
 from harness.model.arrays import CaseArrays, make_arrays
-from harness.model.case import Case, InvalidCase
+from harness.model.case import Case
 from harness.model.modes import DocumentedMode, size_same
 from harness.model.modes import resolve as resolve_mode
 from harness.oracle.reference import reference_for_case

@@ -17,7 +17,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.model.case import DISTRIBUTIONS, LAYOUTS, PER_DIM_FIELDS, Case, InvalidCase, element_counts
+from harness.errors import InvalidCase
+from harness.model.case import DISTRIBUTIONS, LAYOUTS, PER_DIM_FIELDS, Case, element_counts
 from harness.model.dtypes import DATA_DTYPES
 
 BASE: dict[str, Any] = {

@@ -10,8 +10,9 @@ from targets_for_tests import CorrectTarget
 
 from adapters.protocol import Capabilities
 from harness.engine.verdict import judge
+from harness.errors import InvalidCase
 from harness.model.arrays import CaseArrays
-from harness.model.case import Case, InvalidCase
+from harness.model.case import Case
 from harness.model.dtypes import round_to_format
 from harness.model.modes import DocumentedMode, RankedMode, resolve, size_same, size_valid, split_crop
 from harness.model.outcomes import Outcome

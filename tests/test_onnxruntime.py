@@ -21,6 +21,7 @@ from adapters.onnxruntime.targets import (
 )
 from harness.engine.artefacts import save_arrays
 from harness.engine.verdict import judge
+from harness.errors import TargetUnavailable
 from harness.model.arrays import make_arrays
 from harness.model.case import Case
 from harness.model.modes import resolve
@@ -476,8 +477,6 @@ def test_unexpressible_snippet_says_why() -> None:
 @needs_ort
 def test_cuda_without_a_gpu_provider_says_so() -> None:
     import onnxruntime as ort
-
-    from adapters.protocol import TargetUnavailable
 
     for target, provider in (
         (OnnxRuntime("cuda"), "CUDAExecutionProvider"),

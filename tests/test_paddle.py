@@ -33,7 +33,8 @@ from adapters.paddle.functional import PaddleFunctional
 from adapters.paddle.nn import PaddleNN
 from adapters.protocol import Target
 from harness.engine.artefacts import save_arrays
-from harness.engine.verdict import RemoteError, judge
+from harness.engine.verdict import judge
+from harness.errors import RemoteError
 from harness.model.arrays import CaseArrays, make_arrays
 from harness.model.case import Case
 from harness.model.outcomes import Outcome

@@ -19,10 +19,11 @@ from adapters.mindspore.nn import MindSporeNN
 from adapters.paddle.functional import PaddleFunctional
 from adapters.paddle.nn import PaddleNN
 from adapters.protocol import Target
-from adapters.reading import PortError, Shapes, find_api, parse_call, translate
+from adapters.reading import Shapes, find_api, parse_call, translate
 from adapters.torch.functional import TorchFunctional
 from adapters.torch.nn import TorchNN, TorchNNOutputSize
 from harness.audits.port import add_port_parser, port
+from harness.errors import PortError
 from harness.model.case import Case
 from harness.spec.schema import load_default_specs
 from harness.spec.strategies import cases

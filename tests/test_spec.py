@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from harness.errors import SpecError
 from harness.model.case import Case, element_counts, output_shape
 from harness.model.dtypes import DATA_DTYPES
 from harness.spec.schema import (
     SPECS_DIR_ENV,
     Spec,
-    SpecError,
     default_spec_paths,
     load_default_specs,
     load_spec,

@@ -18,9 +18,10 @@ from harness.engine.profiles import (
     load_active_profile,
     register_profiles,
 )
+from harness.errors import SpecError
 from harness.model.case import Case, element_counts
 from harness.model.features import coverage_features
-from harness.spec.schema import Spec, SpecError, load_default_specs, parse_spec
+from harness.spec.schema import Spec, load_default_specs, parse_spec
 from harness.spec.strategies import (
     SpecHealth,
     cases,

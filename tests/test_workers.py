@@ -15,7 +15,8 @@ import pytest
 from targets_for_tests import CorrectTarget, MisbehavingTarget
 
 from harness.engine.results import read_results
-from harness.engine.verdict import RunFailure, judge
+from harness.engine.verdict import judge
+from harness.errors import RemoteError, RunFailure
 from harness.model.case import Case
 from harness.model.outcomes import Outcome
 from harness.workers import client as workers
@@ -386,7 +387,6 @@ def test_ctrl_c_while_waiting_for_workers_kills_them(
 
 
 def test_invoke_calls_a_public_method_in_the_worker(limits: workers.WorkerSettings) -> None:
-    from harness.engine.verdict import RemoteError
 
     target = workers.isolated(MisbehavingTarget())
     pid = target.invoke("worker_pid")

@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from adapters.protocol import CROPS_BEGIN_END, Capabilities, Target, TargetUnavailable
+from adapters.protocol import CROPS_BEGIN_END, Capabilities, Target
+from harness.errors import TargetUnavailable
 from harness.model.case import Case
 from harness.model.modes import DocumentedMode, RankedMode
 from harness.oracle.tolerance import AccumulationModel, exact_model

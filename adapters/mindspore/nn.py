@@ -22,8 +22,9 @@ from adapters.mindspore.common import (
     ranked_modes,
     snippet_prelude,
 )
-from adapters.probing import Code, NotExpressible, RawParams, call_text
+from adapters.probing import Code, RawParams, call_text
 from adapters.protocol import symmetric_padding_for
+from harness.errors import NotExpressible
 from harness.model.arrays import CaseArrays
 from harness.model.case import Case
 from harness.model.modes import DocumentedMode

@@ -25,8 +25,9 @@ from typing import Any, ClassVar
 import numpy as np
 
 from adapters.onnxruntime import model as onnx_model
-from adapters.probing import NotExpressible, RawParams, call_text
-from adapters.protocol import CROPS_BEGIN_END, Capabilities, Target, TargetUnavailable
+from adapters.probing import RawParams, call_text
+from adapters.protocol import CROPS_BEGIN_END, Capabilities, Target
+from harness.errors import NotExpressible, TargetUnavailable
 from harness.model.arrays import CaseArrays
 from harness.model.case import Case
 from harness.model.modes import DocumentedMode

@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from adapters.protocol import CROPS_BEGIN_END, Capabilities, Target, TargetUnavailable
+from adapters.protocol import CROPS_BEGIN_END, Capabilities, Target
+from harness.errors import TargetUnavailable
 from harness.model.arrays import CaseArrays
 from harness.model.case import Case
 from harness.model.modes import DocumentedMode, size_valid

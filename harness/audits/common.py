@@ -21,10 +21,10 @@ from typing import Any
 import numpy as np
 
 from adapters.protocol import Target
-from harness.engine.verdict import RemoteError, RunFailure
+from harness.errors import InvalidCase, RemoteError, RunFailure
 from harness.files import write_text_atomic
 from harness.model.arrays import CaseArrays, make_arrays
-from harness.model.case import Case, InvalidCase
+from harness.model.case import Case
 from harness.oracle.tolerance import ReferenceResult, compare
 
 #: Generated cases per spec for each profile (the conformance run's ``dev``/``ci``/``nightly`` counts).

@@ -26,10 +26,11 @@ from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from adapters.probing import NotExpressible, RawParams
+from adapters.probing import RawParams
 from harness.audits.common import LoadedTarget, load_targets, make_command
-from harness.engine.verdict import RemoteError, RunFailure, judge
-from harness.model.case import Case, InvalidCase
+from harness.engine.verdict import judge
+from harness.errors import InvalidCase, NotExpressible, RemoteError, RunFailure
+from harness.model.case import Case
 from harness.model.outcomes import Outcome
 
 INVALID_FILE = "invalid_inputs.json"

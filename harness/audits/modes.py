@@ -33,8 +33,9 @@ from harness.audits.common import (
     size_key,
 )
 from harness.engine.findings import shrink
+from harness.errors import InvalidCase
 from harness.model.arrays import make_arrays
-from harness.model.case import Case, InvalidCase
+from harness.model.case import Case
 from harness.model.modes import resolve
 
 MODE_FILE = "mode_equivalence.json"

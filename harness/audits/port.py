@@ -26,12 +26,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from adapters.reading import PortError, Shapes, Translation, parse_shape, translate
+from adapters.reading import Shapes, Translation, parse_shape, translate
 from harness.audits.common import LoadedTarget, explain_output, guarded_run, infer_explicit, load_targets
 from harness.engine.verdict import judge
+from harness.errors import InvalidCase, PortError
 from harness.files import write_text_atomic
 from harness.model.arrays import make_arrays
-from harness.model.case import Case, InvalidCase
+from harness.model.case import Case
 from harness.model.modes import resolve
 from harness.model.outcomes import Outcome
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")  # fact sheet §5: spinning BLAS threads
 
+from harness.errors import RunInterrupted, UsageError
 from harness.process import tune_allocator
 
 
@@ -47,7 +48,7 @@ def _sigterm_interrupts() -> Iterator[list[int]]:
 def cmd_run(args: argparse.Namespace) -> int:
     """The main job: conformance run, summary, path of the results."""
     from harness.engine.profiles import active_profile_name
-    from harness.engine.run import RunInterrupted, resume, run, summary_text
+    from harness.engine.run import resume, run, summary_text
     from harness.spec.schema import default_spec_paths
 
     if args.resume:
@@ -216,13 +217,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point."""
-    from adapters.registry import UnknownTarget
-    from harness.spec.schema import SpecError
 
     args = build_parser().parse_args(argv)
     tune_allocator()
     try:
         return int(args.func(args))
-    except (SpecError, UnknownTarget) as exc:  # bad input: the message says where and which rule
+    except UsageError as exc:  # bad input: the message says where and which rule
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from harness.engine.verdict import Verdict
-from harness.model.case import Case, InvalidCase
+from harness.errors import InvalidCase
+from harness.model.case import Case
 from harness.model.features import signature_features
 
 

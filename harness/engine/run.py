@@ -32,6 +32,7 @@ from harness.engine.results import (
     run_metadata,
 )
 from harness.engine.verdict import Verdict, judge, verdict_from_record
+from harness.errors import RunInterrupted
 from harness.files import write_text_atomic
 from harness.model.case import Case
 from harness.model.features import signature_features
@@ -41,15 +42,6 @@ from harness.spec.strategies import cases
 from harness.workers import client as workers
 
 FINDINGS_STORE = Path(os.environ.get("CONVT_FINDINGS_DB", ".hypothesis/convt-findings.jsonl"))
-
-
-class RunInterrupted(Exception):
-    """The run was stopped with Ctrl-C (SIGINT); what it recorded is on disk and it can resume."""
-
-    def __init__(self, out_dir: Path, recorded: int) -> None:
-        super().__init__(f"interrupted after {recorded} result(s), kept in {out_dir / 'results.jsonl'}")
-        self.out_dir = out_dir
-        self.recorded = recorded
 
 
 @dataclass

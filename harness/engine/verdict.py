@@ -10,34 +10,13 @@ from typing import Any
 import numpy as np
 
 from adapters.protocol import Target
+from harness.errors import InvalidCase, RemoteError, RunFailure
 from harness.model.arrays import make_arrays
-from harness.model.case import Case, InvalidCase
+from harness.model.case import Case
 from harness.model.dtypes import round_to_format
 from harness.model.modes import resolve
 from harness.model.outcomes import FAILING, Outcome
 from harness.oracle.tolerance import ReferenceResult, compare, error_bound
-
-
-class RunFailure(Exception):
-    """Raised by an isolated target when its worker could not return a result.
-
-    ``outcome`` is :data:`Outcome.CRASH` or :data:`Outcome.TIMEOUT`; ``detail`` the signal, exit code
-    or limit.
-    """
-
-    def __init__(self, outcome: str, detail: str, message: str) -> None:
-        super().__init__(message)
-        self.outcome = outcome
-        self.detail = detail
-
-
-class RemoteError(Exception):
-    """An exception raised by the framework inside a worker, carried back by type name and text."""
-
-    def __init__(self, type_name: str, text: str) -> None:
-        super().__init__(text)
-        self.type_name = type_name
-        self.text = text
 
 
 @dataclass

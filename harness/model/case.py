@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from harness.errors import InvalidCase
 from harness.model.dtypes import DATA_DTYPES
 
 LAYOUTS: tuple[str, ...] = ("channels_first", "channels_last")
@@ -39,14 +40,6 @@ PER_DIM_FIELDS: tuple[str, ...] = (
     "pads_end",
     "output_padding",
 )
-
-
-class InvalidCase(ValueError):
-    """A case that breaks a rule of the canonical model; ``rule`` names the rule."""
-
-    def __init__(self, rule: str, message: str) -> None:
-        super().__init__(message)
-        self.rule = rule
 
 
 @dataclass(frozen=True)

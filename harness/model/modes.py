@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from harness.model.case import Case, InvalidCase
+from harness.errors import InvalidCase
+from harness.model.case import Case
 
 #: Crop split rules. With total crop ``t = F − O``: ``extra_at_end`` takes ``⌊t/2⌋`` at the begin
 #: and the rest at the end (ONNX/TensorRT SAME_UPPER); ``extra_at_begin`` the converse (SAME_LOWER);

@@ -19,8 +19,9 @@ from dataclasses import replace
 
 import numpy as np
 
+from harness.errors import InvalidCase
 from harness.model.arrays import CaseArrays
-from harness.model.case import Case, InvalidCase
+from harness.model.case import Case
 from harness.model.dtypes import round_to_format
 from harness.oracle.reference import reference_for_case
 

@@ -26,6 +26,7 @@ import numpy as np
 from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup
 
+from harness.errors import InvalidCase
 from harness.model.outcomes import FINDING_ORDER, Outcome
 from harness.report.model import Finding, Report
 
@@ -402,7 +403,7 @@ def finding_view(finding: Finding, index: int) -> dict[str, Any]:
 
 
 def _case_short(case: dict[str, Any]) -> str:
-    from harness.model.case import Case, InvalidCase
+    from harness.model.case import Case
 
     try:
         return Case.from_dict(case).short()

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.engine.results import PairCoverage, read_results
+from harness.errors import NoRuns
 from harness.files import replace_atomically, write_text_atomic
 from harness.model.case import Case
 from harness.model.features import features
@@ -87,10 +88,6 @@ AUDIT_FILES: dict[str, str] = {
 }
 
 # --- loading -----------------------------------------------------------------------------------
-
-
-class NoRuns(ValueError):
-    """No run folder was given."""
 
 
 @dataclass

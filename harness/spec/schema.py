@@ -74,13 +74,13 @@ from pydantic import (
     model_validator,
 )
 
+from harness.errors import InvalidCase, SpecError
 from harness.model.case import (
     DISTRIBUTIONS,
     LAYOUTS,
     PADDING_MODES,
     PER_DIM_FIELDS,
     Case,
-    InvalidCase,
     element_counts,
     output_shape,
 )
@@ -90,33 +90,6 @@ SPECS_DIR_ENV = "CONVT_SPECS_DIR"
 MAX_WEIGHT = 1000
 
 Loc = tuple[str | int, ...]
-
-
-class SpecError(ValueError):
-    """A spec that cannot be loaded or would make a run vacuous.
-
-    ``str(err)`` is one ``file:line: key rule`` line per problem. ``path`` is the file as given,
-    ``line`` (1-based, or None) and ``key`` (dotted, or None) locate the first problem;
-    ``problems`` holds every ``(line, key, message)``.
-    """
-
-    def __init__(
-        self,
-        path: str | os.PathLike[str],
-        line: int | None,
-        key: str | None,
-        message: str,
-        problems: Sequence[tuple[int | None, str | None, str]] | None = None,
-    ) -> None:
-        self.path = str(path)
-        self.line = line
-        self.key = key
-        self.problems = list(problems) if problems is not None else [(line, key, message)]
-        super().__init__("\n".join(_format_problem(self.path, ln, msg) for ln, _, msg in self.problems))
-
-
-def _format_problem(path: str, line: int | None, message: str) -> str:
-    return f"{path}:{line}: {message}" if line is not None else f"{path}: {message}"
 
 
 class _RuleError(ValueError):

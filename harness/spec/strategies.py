@@ -26,9 +26,10 @@ from typing import TypeVar
 from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 
+from harness.errors import SpecError
 from harness.model.case import Case
 from harness.model.features import TINY_OUTPUT, coverage_features
-from harness.spec.schema import Spec, SpecError
+from harness.spec.schema import Spec
 
 T = TypeVar("T")
 

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from adapters.protocol import Capabilities, Target
-from harness.engine.verdict import RemoteError, RunFailure
+from harness.errors import RemoteError, RunFailure
 from harness.model.arrays import CaseArrays
 from harness.model.case import Case
 from harness.model.modes import DocumentedMode

@@ -1,0 +1,106 @@
+"""Every exception the harness and its adapters raise, under one root.
+
+:class:`HarnessError` is the root. :class:`UsageError` marks a problem with what the user gave (a
+spec, a target name, a call to port, a folder to report on): the command line prints its message
+and exits 2, without a traceback. The other classes are raised and caught inside the harness and
+become results (``error``, ``crash``, ``timeout``, ``unsupported``) rather than ending a run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+
+class HarnessError(Exception):
+    """The root of every exception defined by the harness and its adapters."""
+
+
+class UsageError(HarnessError):
+    """Bad input from the user; the command line prints the message and exits 2."""
+
+
+class InvalidCase(HarnessError, ValueError):
+    """A case that breaks a rule of the canonical model; ``rule`` names the rule."""
+
+    def __init__(self, rule: str, message: str) -> None:
+        super().__init__(message)
+        self.rule = rule
+
+
+def _format_problem(path: str, line: int | None, message: str) -> str:
+    return f"{path}:{line}: {message}" if line is not None else f"{path}: {message}"
+
+
+class SpecError(UsageError, ValueError):
+    """A spec that cannot be loaded or would make a run vacuous.
+
+    ``str(err)`` is one ``file:line: key rule`` line per problem. ``path`` is the file as given,
+    ``line`` (1-based, or None) and ``key`` (dotted, or None) locate the first problem;
+    ``problems`` holds every ``(line, key, message)``.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        line: int | None,
+        key: str | None,
+        message: str,
+        problems: Sequence[tuple[int | None, str | None, str]] | None = None,
+    ) -> None:
+        self.path = str(path)
+        self.line = line
+        self.key = key
+        self.problems = list(problems) if problems is not None else [(line, key, message)]
+        super().__init__("\n".join(_format_problem(self.path, ln, msg) for ln, _, msg in self.problems))
+
+
+class UnknownTarget(UsageError, ValueError):
+    """A target name that is neither registered nor a loadable ``module:Class`` Target subclass."""
+
+
+class PortError(UsageError, ValueError):
+    """A call given to ``port`` cannot be read or translated; the message says why."""
+
+
+class NoRuns(UsageError, ValueError):
+    """``report`` was given no run folder."""
+
+
+class TargetUnavailable(HarnessError, RuntimeError):
+    """The target cannot run here (framework not installed, no such device); says why."""
+
+
+class NotExpressible(HarnessError):
+    """The API has no way to pass these raw parameters (e.g. asymmetric crops to a symmetric API)."""
+
+
+class RunFailure(HarnessError):
+    """An isolated target's worker could not return a result.
+
+    ``outcome`` is ``crash`` or ``timeout``; ``detail`` the signal, exit code or limit.
+    """
+
+    def __init__(self, outcome: str, detail: str, message: str) -> None:
+        super().__init__(message)
+        self.outcome = outcome
+        self.detail = detail
+
+
+class RemoteError(HarnessError):
+    """An exception raised by the framework inside a worker, carried back by type name and text."""
+
+    def __init__(self, type_name: str, text: str) -> None:
+        super().__init__(text)
+        self.type_name = type_name
+        self.text = text
+
+
+class RunInterrupted(HarnessError):
+    """The run was stopped with Ctrl-C or SIGTERM; what it recorded is on disk and it can resume."""
+
+    def __init__(self, out_dir: Path, recorded: int) -> None:
+        super().__init__(f"interrupted after {recorded} result(s), kept in {out_dir / 'results.jsonl'}")
+        self.out_dir = out_dir
+        self.recorded = recorded
