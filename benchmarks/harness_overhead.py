@@ -22,11 +22,11 @@ Usage::
 
 from __future__ import annotations
 
-import os
+import harness  # noqa: F401 - applies the process settings (harness.process) before NumPy loads
 
-os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")  # before NumPy: spinning BLAS threads
-
+# isort: split
 import argparse
+import os
 import platform
 import statistics
 import sys

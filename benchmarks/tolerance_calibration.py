@@ -10,11 +10,11 @@ the ratios that planted errors score (a detection needs ratio > 1).
 
 from __future__ import annotations
 
-import argparse
-import os
-import sys
+import harness  # noqa: F401 - applies the process settings (harness.process) before NumPy loads
 
-os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
+# isort: split
+import argparse
+import sys
 
 import numpy as np
 

@@ -1,22 +1,33 @@
-"""Let the harness's own processes reuse freed memory instead of page-faulting it in afresh.
+"""The settings the harness applies to its own processes, in one place, and what it records of them.
 
-A run allocates and frees arrays of a few MiB per case (the reference, its magnitudes, the bound,
-the comparison's temporaries). glibc's malloc serves blocks above its mmap threshold with fresh
-mappings and gives freed memory back to the kernel, so every such array is page-faulted again:
-about 1 ms per 2 MiB on the 2-core CI machine kind, which made up more than half of the
-comparison's time on a 262k-element case (``benchmarks/harness_overhead.py``: 19 ms → 6 ms).
-Raising the mmap threshold to 32 MiB and the trim threshold to 1 GiB keeps such blocks in the
-heap for reuse; larger arrays are still mapped (and NumPy asks for huge pages for them).
+- **BLAS threads**: ``OPENBLAS_THREAD_TIMEOUT=4`` (unless the user set it) before NumPy loads, so
+  idle OpenBLAS threads stop spinning soon after a matrix product: spinning threads slowed a
+  framework call made right after one about 60 times on the 2-core CI machine kind. Importing the
+  ``harness`` package applies it (:func:`apply_blas_environment`).
+- **Workers** (:func:`worker_environment`): the same BLAS setting, Python's fault handler (a crash
+  prints its stack into the worker's log), unbuffered output, and ``OMP_WAIT_POLICY=PASSIVE``
+  unless the user set it: a worker waits for its next case while the main process computes the
+  reference, and OpenMP threads spinning in that wait took the cores from it (small3d: 14 ms a
+  case instead of 4 ms in ``benchmarks/harness_overhead.py``).
+- **Allocator** (:func:`tune_allocator`): a run allocates and frees arrays of a few MiB per case
+  (the reference, its magnitudes, the bound, the comparison's temporaries). glibc's malloc serves
+  blocks above its mmap threshold with fresh mappings and gives freed memory back to the kernel,
+  so every such array is page-faulted again: about 1 ms per 2 MiB on the CI machine kind, more than
+  half of the comparison's time on a 262k-element case (19 ms → 6 ms). Raising the mmap threshold
+  to 32 MiB and the trim threshold to 1 GiB keeps such blocks in the heap for reuse; larger arrays
+  are still mapped. Only the entry points call it (the CLI, the worker processes, a conformance
+  test in pytest), never library modules: it changes the whole process.
 
-Only the harness's entry points call :func:`tune_allocator` (the CLI, the worker processes, a
-conformance test in pytest), never the library modules: it changes the whole process.
+:func:`recorded_settings` is what every run and worker environment records of these.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import os
 import sys
+from collections.abc import Mapping
 
 #: glibc's mallopt parameters (malloc.h).
 M_TRIM_THRESHOLD = -1
@@ -26,6 +37,41 @@ MMAP_THRESHOLD_BYTES = 32 * 2**20
 TRIM_THRESHOLD_BYTES = 2**30
 
 _state = {"setting": "default"}
+
+#: Set before NumPy loads in every harness process, unless already set.
+BLAS_ENVIRONMENT: dict[str, str] = {"OPENBLAS_THREAD_TIMEOUT": "4"}
+#: Always set in a framework worker's environment.
+WORKER_ENVIRONMENT: dict[str, str] = {
+    **BLAS_ENVIRONMENT,
+    "PYTHONFAULTHANDLER": "1",
+    "PYTHONUNBUFFERED": "1",
+}
+#: Set in a framework worker's environment unless the user set them.
+WORKER_DEFAULTS: dict[str, str] = {"OMP_WAIT_POLICY": "PASSIVE"}
+
+
+def apply_blas_environment() -> None:
+    """Set :data:`BLAS_ENVIRONMENT` in this process where the user has not (before NumPy loads)."""
+    for key, value in BLAS_ENVIRONMENT.items():
+        os.environ.setdefault(key, value)
+
+
+def worker_environment(parent: Mapping[str, str], pythonpath: str) -> dict[str, str]:
+    """The environment a framework worker starts with: the parent's, the worker settings, and
+    ``pythonpath`` (so the worker resolves the same ``module:Class`` references)."""
+    env = {**parent, **WORKER_ENVIRONMENT, "PYTHONPATH": pythonpath}
+    for key, value in WORKER_DEFAULTS.items():
+        env.setdefault(key, value)
+    return env
+
+
+def recorded_settings() -> dict[str, str | None]:
+    """This process's settings as results record them."""
+    return {
+        "openblas_thread_timeout": os.environ.get("OPENBLAS_THREAD_TIMEOUT"),
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+        "allocator": allocator_setting(),
+    }
 
 
 def tune_allocator(mmap_threshold_bytes: int = MMAP_THRESHOLD_BYTES) -> str:

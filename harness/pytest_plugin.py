@@ -50,7 +50,6 @@ class ConformanceItem(pytest.Item):
 
     def runtest(self) -> None:
         """Run the exploration and fail on any finding."""
-        os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
         import hypothesis
 
         from adapters.registry import resolve

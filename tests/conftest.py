@@ -1,13 +1,10 @@
 """Test-suite setup: repository root importable (``tests.targets_for_tests``), BLAS thread
-spinning off, and the Hypothesis profile (``ci`` when ``$CI`` is set)."""
+spinning off (importing harness), and the Hypothesis profile (``ci`` when ``$CI`` is set)."""
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
-
-os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
 ROOT = str(Path(__file__).resolve().parent.parent)
 if ROOT not in sys.path:
@@ -15,6 +12,7 @@ if ROOT not in sys.path:
 
 from hypothesis import settings  # noqa: E402
 
+import harness  # noqa: E402, F401 - applies the process settings before NumPy loads
 from harness.engine.profiles import active_profile_name, register_profiles  # noqa: E402
 
 register_profiles()

@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
-os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")  # fact sheet §5: spinning BLAS threads
 
 from harness.errors import RunInterrupted, UsageError
 from harness.process import tune_allocator

@@ -19,7 +19,7 @@ from harness.engine.verdict import Verdict
 from harness.model.case import Case
 from harness.model.features import signature_features
 from harness.model.outcomes import Outcome
-from harness.process import allocator_setting
+from harness.process import recorded_settings
 
 
 def new_run_id() -> str:
@@ -173,7 +173,7 @@ def run_metadata() -> dict[str, Any]:
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "argv": sys.argv,
-        "openblas_thread_timeout": os.environ.get("OPENBLAS_THREAD_TIMEOUT"),
-        "allocator": allocator_setting(),
+        "openblas_thread_timeout": recorded_settings()["openblas_thread_timeout"],
+        "allocator": recorded_settings()["allocator"],
         "started": datetime.now(UTC).isoformat(),
     }

@@ -38,6 +38,7 @@ from harness.model.case import Case
 from harness.model.modes import DocumentedMode
 from harness.model.outcomes import Outcome
 from harness.oracle.tolerance import AccumulationModel
+from harness.process import worker_environment
 from harness.workers.server import send
 
 POLL_SECONDS = 0.05
@@ -140,17 +141,7 @@ class Worker:
         """Start the process (its log is appended to, across restarts)."""
         parent, child = socket.socketpair()
         self.log_path = self._log_file()
-        env = dict(
-            os.environ,
-            PYTHONPATH=_child_pythonpath(),
-            OPENBLAS_THREAD_TIMEOUT="4",
-            PYTHONFAULTHANDLER="1",
-            PYTHONUNBUFFERED="1",
-        )
-        # A worker waits for its next case while the parent computes the reference: OpenMP threads
-        # spinning in that wait took the cores from it (small3d: 14 ms a case instead of 4 ms in
-        # benchmarks/harness_overhead.py). The user's own setting wins.
-        env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        env = worker_environment(os.environ, _child_pythonpath())
         self.starts += 1
         with self.log_path.open("ab") as log:
             log.write(f"--- worker start #{self.starts} for {self.framework}\n".encode())

@@ -19,7 +19,6 @@ An exception in a target comes back as ``("exc", type_name, text)``; anything th
 
 from __future__ import annotations
 
-import os
 import pickle
 import socket
 import sys
@@ -27,17 +26,16 @@ import time
 import traceback
 from typing import Any
 
-os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
-
-from harness.process import allocator_setting, tune_allocator
+from harness.process import recorded_settings, tune_allocator
 
 
 def _environment(target: Any) -> dict[str, Any]:
     """The target's environment, plus this worker process's allocator and thread-wait settings."""
+    settings = recorded_settings()
     return {
         **target.environment(),
-        "allocator": allocator_setting(),
-        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+        "allocator": settings["allocator"],
+        "omp_wait_policy": settings["omp_wait_policy"],
     }
 
 
