@@ -1,14 +1,8 @@
-"""Pure helpers the adapters' audit methods share: call text and raw probe parameters.
+"""Raw probe parameters: the configuration ``audit-invalid`` sends a target, unvalidated.
 
-Two optional methods let the porting and audit tools (``harness.audits.port``, ``harness.audits.invalid``)
-talk to a target beyond the protocol:
-
-- ``equivalent_call(case) -> str``: the one-line call in the target's own API that its ``run`` makes
-  for ``case`` (arguments at the API's documented default are left out);
-- ``probe(params) -> list[int]``: call the framework with *raw* parameters (:class:`RawParams`, which
-  may break every rule of the canonical model) and return the output shape, or raise what the
-  framework raises. :class:`NotExpressible` says the API has no way to pass the parameters at all.
-
+:meth:`adapters.protocol.TargetApi.probe_plan` builds the target's call from :class:`RawParams`
+(which may break every rule of the canonical model) and the runner executes it on random data;
+:class:`~harness.errors.NotExpressible` says the API has no way to pass the parameters at all.
 Nothing here imports a framework.
 """
 
@@ -20,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from adapters.plan import LazyArrays
 from harness.errors import NotExpressible
 
 
@@ -53,7 +48,8 @@ class RawParams:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RawParams:
         """From the plain dict the audit sends to a worker (lists become tuples)."""
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+        values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        return cls(**values)
 
     @property
     def x_shape(self) -> tuple[int, ...]:
@@ -94,51 +90,19 @@ class RawParams:
                 f"{api} takes no kernel_size: the kernel is the weight's {list(self.weight_shape[2:])}"
             )
 
+    def arrays(self) -> LazyArrays:
+        """The probe's ``x``, ``weight`` and ``bias`` (seeds 0, 1, 2), each made when first read."""
+        return LazyArrays(
+            {
+                "x": lambda: self.data(),
+                "weight": lambda: self.data(self.weight_shape, seed=1),
+                "bias": lambda: self.data((self.out_channels,), seed=2),
+            }
+        )
+
     def data(self, shape: Sequence[int] | None = None, seed: int = 0) -> np.ndarray:
         """Normal float32 values of ``shape`` (the data tensor's by default); empty shapes allowed."""
         dims = tuple(int(v) for v in (self.x_shape if shape is None else shape))
         if any(v < 0 for v in dims):
             raise NotExpressible(f"no tensor has the negative shape {list(dims)}")
         return np.random.default_rng(seed).standard_normal(dims).astype(np.float32)
-
-
-class Code(str):
-    """Source text shown as is in a call (a variable or attribute name, not a string literal)."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return str(self)
-
-
-def literal(value: Any) -> str:
-    """Python source text of an argument value (tuples keep their parentheses)."""
-    if isinstance(value, np.integer):
-        return str(int(value))
-    return repr(value)
-
-
-def call_text(
-    function: str,
-    positional: Sequence[Any] = (),
-    keywords: Mapping[str, Any] | None = None,
-    defaults: Mapping[str, Any] | None = None,
-) -> str:
-    """``function(p1, p2, k=v, …)``, leaving out keywords equal to their documented default.
-
-    A tuple whose entries all equal an int default counts as that default (the APIs documented
-    here broadcast an int to every dimension).
-    """
-    parts = [literal(v) for v in positional]
-    defaults = defaults or {}
-    for key, value in (keywords or {}).items():
-        if key in defaults and _is_default(value, defaults[key]):
-            continue
-        parts.append(f"{key}={literal(value)}")
-    return f"{function}({', '.join(parts)})"
-
-
-def _is_default(value: Any, default: Any) -> bool:
-    if isinstance(value, list | tuple) and not isinstance(default, list | tuple) and value:
-        return all(_is_default(v, default) for v in value)
-    return type(value) is type(default) and value == default

@@ -1,16 +1,26 @@
-"""The adapter protocol: what every target (one framework API surface) provides.
+"""The adapter protocol: what every target (one framework API surface) provides, in two halves.
 
-A target maps a canonical :class:`~harness.case.Case` onto its API the way that API's users call
-it, declares what the API can express (:class:`Capabilities`), runs it, and prints a standalone
-reproduction in the framework's own code. It never works around what the framework does: a case
-the API cannot express is refused by :meth:`Target.supports` with the reason, and a framework that
-computes something else is a finding for the comparator, not something to patch here.
+- :class:`TargetApi`, the pure description of an API: what it can express
+  (:class:`Capabilities`, :meth:`~TargetApi.supports` with the reason it cannot), what its
+  documentation says (named modes, the explicit-padding size, the call signatures ``port`` reads),
+  and :meth:`~TargetApi.plan`, the framework calls one case makes (:mod:`adapters.plan`). The
+  plan is the single description of the call: the run executes it, the snippet and the one-line
+  equivalent call render it, and the audits' raw probes build one from raw parameters.
+- :class:`TargetRunner`, what executes a case: :meth:`~TargetRunner.prepare` (import the
+  framework, pin its numeric settings), :meth:`~TargetRunner.run`, the raw
+  :meth:`~TargetRunner.probe`, :meth:`~TargetRunner.environment` and
+  :meth:`~TargetRunner.run_info`.
 
-Targets run in isolated worker processes (:mod:`harness.workers.client`), while the main process asks the
-same class what it supports. So an adapter imports its framework **lazily**, in :meth:`prepare`,
-:meth:`run` or :meth:`environment` — never at module import, in ``__init__``, or in
-:meth:`capabilities`, :meth:`supports`, :meth:`expressible` and :meth:`snippet`, which must stay
-pure (the main process must never load paddle and mindspore together).
+:class:`Target` is both halves in one class, the form every built-in adapter and a third-party
+``module:Class`` target take; its runner half executes the plan in this process. The engine holds
+a target as a :class:`Handle`: the pure half, asked in the main process, and a runner — the target
+itself, or its framework's worker process (:func:`harness.workers.client.isolated`).
+
+A target maps the canonical case onto its API the way that API's users call it and never works
+around what the framework does: a case the API cannot express is refused with the reason, and a
+framework that computes something else is a finding for the comparator. The pure half must not
+import a framework (the main process must never load paddle and mindspore together); the runner
+imports it lazily, in :meth:`~TargetRunner.prepare` or when a plan runs.
 """
 
 from __future__ import annotations
@@ -18,17 +28,25 @@ from __future__ import annotations
 import abc
 import functools
 import importlib.metadata
+import importlib.util
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from adapters import plan as plans
+from adapters.probing import RawParams
+from harness.errors import NotExpressible
 from harness.model.arrays import CaseArrays
 from harness.model.case import Case
+from harness.model.formulas import ExplicitFormula
 from harness.model.modes import DocumentedMode
 from harness.oracle.tolerance import AccumulationModel
+
+if TYPE_CHECKING:
+    from adapters.reading import Api
 
 # How an API expresses crops and output padding (the "padding forms" of the capability model).
 CROPS_SYMMETRIC = "symmetric"  # one padding per dimension: cb = ce = padding
@@ -85,8 +103,8 @@ def _distribution_version(dist: str) -> str:
         return "unknown"
 
 
-class Target(abc.ABC):
-    """One framework API surface. Subclasses set the class attributes and implement the hooks."""
+class TargetApi(abc.ABC):
+    """The pure description of one framework API surface (answered in the main process)."""
 
     name: ClassVar[str]
     framework: ClassVar[str]
@@ -97,10 +115,8 @@ class Target(abc.ABC):
 
     def __init__(self, device: str = "cpu") -> None:
         self.device = device
-        #: Seconds the framework took for the last case (set by :meth:`finish_run`).
-        self.last_seconds = 0.0
 
-    # --- identity and environment -------------------------------------------------------------
+    # --- identity -------------------------------------------------------------------------------
     @classmethod
     def unavailable_reason(cls) -> str | None:
         """None when the framework is installed here; otherwise why this target cannot run.
@@ -109,8 +125,6 @@ class Target(abc.ABC):
         main process must not load frameworks that clash); a framework that is installed but fails
         to import shows up as ``crash``/``error`` results of its worker instead.
         """
-        import importlib.util
-
         try:
             found = importlib.util.find_spec(cls.requires) is not None
         except (ImportError, ValueError) as exc:
@@ -128,21 +142,11 @@ class Target(abc.ABC):
         cls = type(self)
         return f"{cls.__module__}:{cls.__qualname__}"
 
-    def prepare(self) -> None:  # noqa: B027 - optional hook, a no-op unless a target needs it
-        """Import the framework and pin its numeric settings; called once in the worker."""
-
+    # --- what the API expresses -----------------------------------------------------------------
     @abc.abstractmethod
     def capabilities(self) -> Capabilities:
         """What the API can express on ``self.device``."""
 
-    def environment(self) -> dict[str, Any]:
-        """Numeric settings recorded with every result (threads, TF32, device, versions).
-
-        Called in the worker, after :meth:`prepare`.
-        """
-        return {"device": self.device, "framework_version": self.framework_version()}
-
-    # --- the case -------------------------------------------------------------------------------
     def supports(self, case: Case) -> str | None:
         """None if the API can express ``case`` on this device, else the reason it cannot."""
         caps = self.capabilities()
@@ -164,37 +168,103 @@ class Target(abc.ABC):
             return f"{self.name} has no named padding mode for {case.padding_mode!r}"
         return self.expressible(case)
 
+    def expressible(self, case: Case) -> str | None:
+        """API-specific part of :meth:`supports` (crops and output padding)."""
+        return None
+
+    def accumulation(self, dtype: str) -> AccumulationModel:
+        """The declared accumulation model for ``dtype`` on this device."""
+        return self.capabilities().accumulation[dtype]
+
+    def output_dtype(self, case: Case) -> str:
+        """The dtype the target returns for this case (the data dtype for every float target)."""
+        return case.dtype
+
+    # --- what the documentation says ------------------------------------------------------------
     def documented_mode(self, mode: str, rank: int | None = None) -> DocumentedMode:
         """What this target's documentation says the canonical ``mode`` produces (at ``rank``,
         for documentation that differs by rank)."""
         documented = self.capabilities().padding_modes[mode]
         return documented if rank is None else documented.for_rank(rank)
 
-    def expressible(self, case: Case) -> str | None:
-        """API-specific part of :meth:`supports` (crops and output padding)."""
+    def explicit_formula(self, rank: int) -> ExplicitFormula | None:
+        """The output size the API's documentation gives for explicit padding at ``rank``, or None
+        where this target records none (``audit-docs`` lists it as not documented)."""
         return None
+
+    @classmethod
+    def call_apis(cls) -> Sequence[Api]:
+        """The documented call signatures of this framework that ``port`` reads (none by default)."""
+        return ()
+
+    # --- the call -------------------------------------------------------------------------------
+    def plan(self, case: Case) -> plans.Plan:
+        """The framework calls ``case`` makes (only asked for a case :meth:`supports` accepts)."""
+        raise NotImplementedError(f"{self.name} describes no call plan")
+
+    def probe_plan(self, params: RawParams) -> plans.Plan:
+        """The calls made for raw, possibly invalid, parameters; :class:`NotExpressible` when the
+        API has no way to pass them."""
+        raise NotExpressible(f"{self.name} has no raw probe")
+
+    def snippet(self, case: Case, npz_name: str = "case.npz") -> str:
+        """A standalone, copy-pasteable reproduction in the framework's own code: it loads ``x``,
+        ``weight`` and (if present) ``bias`` from ``npz_name`` (as written by
+        :func:`harness.engine.artefacts.save_arrays`) and prints the output."""
+        reason = self.supports(case)
+        if reason is not None:
+            return f"# not expressible in {self.name}: {reason}\n"
+        return plans.snippet(self.plan(case), npz_name)
+
+    def equivalent_call(self, case: Case) -> str:
+        """The one-line call in the API that the run makes for ``case`` (arguments at their
+        documented default left out)."""
+        return plans.one_line(self.plan(case))
+
+
+class TargetRunner(abc.ABC):
+    """What executes cases of a target; :meth:`start_run` / :meth:`finish_run` let the caller
+    compute the reference while the case runs elsewhere."""
+
+    #: Seconds the framework took for the last case (set by :meth:`finish_run`).
+    last_seconds: float = 0.0
+
+    def prepare(self) -> None:  # noqa: B027 - optional hook, a no-op unless a target needs it
+        """Import the framework and pin its numeric settings (through :meth:`ready`)."""
+
+    def ready(self) -> None:
+        """:meth:`prepare`, once: the worker calls it when it loads the target, an in-process run
+        before its first case."""
+        if not getattr(self, "_ready", False):
+            self.prepare()
+            self._ready = True
 
     @abc.abstractmethod
     def run(self, case: Case, arrays: CaseArrays) -> np.ndarray:
-        """Run the case; return the output in NC* order as a NumPy float array."""
+        """Run the case; return the output in NC* order as a NumPy array of real numbers."""
 
     @abc.abstractmethod
-    def snippet(self, case: Case, npz_name: str = "case.npz") -> str:
-        """A standalone, copy-pasteable reproduction in the framework's own code.
+    def probe(self, params: dict[str, Any]) -> list[int]:
+        """Call the framework with raw parameters on random data; the output shape (or raise what
+        the framework raises)."""
 
-        It loads ``x``, ``weight`` and (if present) ``bias`` from ``npz_name`` (as written by
-        :func:`harness.repro.save_arrays`) and prints the output.
-        """
+    @abc.abstractmethod
+    def environment(self) -> dict[str, Any]:
+        """Numeric settings recorded with every result (threads, TF32, device, versions)."""
+
+    def run_info(self) -> dict[str, Any]:
+        """What the last :meth:`run` decided that a result should carry (e.g. whether a layer ran
+        on DLA or fell back, the execution providers of a session); recorded as ``run_info``."""
+        return {}
 
     def start_run(self, case: Case, arrays: CaseArrays) -> None:
-        """Begin running a case; :meth:`finish_run` returns its output. A target that computes
-        elsewhere (a worker process) returns at once, so the reference is computed meanwhile;
-        here the case is only remembered and runs in :meth:`finish_run`."""
-        self._started = (case, arrays)
+        """Begin running a case; :meth:`finish_run` returns its output. This default only
+        remembers the case; it runs in :meth:`finish_run`."""
+        self._started: tuple[Case, CaseArrays] | None = (case, arrays)
 
     def finish_run(self) -> np.ndarray:
         """The output of the case given to :meth:`start_run` (exceptions as from :meth:`run`)."""
-        started: tuple[Case, CaseArrays] | None = getattr(self, "_started", None)
+        started = getattr(self, "_started", None)
         self._started = None
         if started is None:
             raise RuntimeError("finish_run() without start_run()")
@@ -204,18 +274,64 @@ class Target(abc.ABC):
         finally:
             self.last_seconds = time.perf_counter() - began
 
-    def run_info(self) -> dict[str, Any]:
-        """What the last :meth:`run` decided that a result should carry (e.g. whether a layer ran
-        on DLA or fell back, the execution providers of a session); recorded as ``run_info``."""
-        return {}
 
-    def accumulation(self, dtype: str) -> AccumulationModel:
-        """The declared accumulation model for ``dtype`` on this device."""
-        return self.capabilities().accumulation[dtype]
+class Target(TargetApi, TargetRunner):
+    """One framework API surface, both halves: the runner half executes :meth:`plan` here."""
 
-    def output_dtype(self, case: Case) -> str:
-        """The dtype the target returns for this case (the data dtype for every float target)."""
-        return case.dtype
+    def __init__(self, device: str = "cpu") -> None:
+        super().__init__(device)
+        self.last_seconds = 0.0
+        self._executor = plans.Executor()
+        #: The namespace the last plan left (what :meth:`run_info` reads).
+        self.last_namespace: dict[str, Any] = {}
+
+    @property
+    def executor(self) -> plans.Executor:
+        """The plan executor of this target (its caches live as long as the target)."""
+        return self._executor
+
+    def environment(self) -> dict[str, Any]:
+        """Device and framework version; targets add their numeric settings."""
+        return {"device": self.device, "framework_version": self.framework_version()}
+
+    def run(self, case: Case, arrays: CaseArrays) -> np.ndarray:
+        """Execute :meth:`plan` on the case's arrays (in their dtype's NumPy container)."""
+        self.ready()
+        plan = self.plan(case)
+        self.last_namespace = self._executor.execute(plan, arrays.container())
+        return np.asarray(plans.evaluate(plan.to_numpy, self.last_namespace))
+
+    def probe(self, params: dict[str, Any]) -> list[int]:
+        """Execute :meth:`probe_plan` on random float32 arrays; the output's shape."""
+        raw = RawParams.from_dict(params)
+        plan = self.probe_plan(raw)
+        self.ready()
+        namespace = self._executor.execute(plan, raw.arrays())
+        return [int(v) for v in namespace[plan.output].shape]
+
+
+@dataclass(frozen=True)
+class Handle:
+    """A target as the engine drives it: the pure ``api`` (asked in the main process) and the
+    ``runner`` that executes its cases (the target itself, or its framework's worker)."""
+
+    api: TargetApi
+    runner: TargetRunner
+
+    @property
+    def name(self) -> str:
+        """The target's name."""
+        return self.api.name
+
+
+def handle(target: Target | Handle) -> Handle:
+    """``target`` as a :class:`Handle` (a :class:`Target` runs its own cases)."""
+    return target if isinstance(target, Handle) else Handle(target, target)
+
+
+def api_of(target: TargetApi | Handle) -> TargetApi:
+    """The pure half of a target or a handle."""
+    return target.api if isinstance(target, Handle) else target
 
 
 def symmetric_padding_for(case: Case) -> tuple[tuple[int, ...], tuple[int, ...]] | str:

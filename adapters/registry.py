@@ -11,6 +11,7 @@ import importlib
 from importlib.metadata import entry_points
 
 from adapters.protocol import Target
+from adapters.reading import Api
 from harness.errors import UnknownTarget
 
 ENTRY_POINT_GROUP = "convt_harness.targets"
@@ -79,6 +80,20 @@ def availability() -> dict[str, str | None]:
         except ValueError as exc:
             out[name] = str(exc)
     return out
+
+
+def readable_apis() -> list[Api]:
+    """Every call signature ``port`` reads, from the registered targets' :meth:`call_apis` (each API
+    once, in registration order); a target that cannot be loaded contributes none."""
+    seen: dict[str, Api] = {}
+    for name in known_names():
+        try:
+            apis = resolve(name).call_apis()
+        except UnknownTarget:
+            continue
+        for api in apis:
+            seen.setdefault(api.name, api)
+    return list(seen.values())
 
 
 def installed_targets() -> list[str]:

@@ -107,7 +107,8 @@ def measurements(case: Any, target: Any, remote: Any) -> dict[str, Callable[[], 
     from harness.oracle.tolerance import ReferenceResult, compare
 
     arrays = make_arrays(case)
-    x, w, b = target.tensors(case, arrays)
+    held = {k: torch.from_numpy(v) for k, v in arrays.container().items()}
+    x, w, b = held["x"], held["weight"], held.get("bias")
     fn = getattr(torch.nn.functional, f"conv_transpose{case.rank}d")
     padding = case.pads_begin
     output_padding = tuple(

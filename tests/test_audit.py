@@ -31,7 +31,7 @@ from harness.audits.common import (
     infer_explicit,
     mode_variants,
 )
-from harness.audits.docs import audit_target, check_case, explicit_formula, minimal_departure
+from harness.audits.docs import audit_target, check_case, minimal_departure
 from harness.audits.invalid import CONFIGS, Config, assess, audit_invalid, probe, raw
 from harness.audits.modes import audit_modes
 from harness.errors import InvalidCase, NotExpressible
@@ -226,7 +226,7 @@ def test_formulas_evaluated_on_the_adapters_arguments_give_the_documented_size()
             target = resolve(name)()
             if case.rank not in ranks or case.padding_mode != "explicit" or target.supports(case):
                 continue
-            formula = explicit_formula(name, case.rank)
+            formula = resolve(name)().explicit_formula(case.rank)
             assert formula is not None
             assert formula.size(case) == case.output_size, (name, case.short())
             checked += 1
@@ -243,7 +243,7 @@ def test_mindspore_3d_formula_is_the_one_its_docstring_gives() -> None:
         pads_begin=(1, 0, 0),
         pads_end=(1, 0, 2),
     )
-    formula = explicit_formula("mindspore.nn", 3)
+    formula = resolve("mindspore.nn")().explicit_formula(3)
     assert formula is not None
     assert formula.size(case) == (
         (4 + 1 + 1 - 0 - 1) // 2 + 1,
@@ -256,7 +256,7 @@ def test_every_registered_target_and_rank_has_a_sourced_formula() -> None:
     for name in known_names():
         target = resolve(name)()
         for rank in target.capabilities().ranks:
-            formula = explicit_formula(name, rank)
+            formula = resolve(name)().explicit_formula(rank)
             assert formula is not None, (name, rank)
             assert "http" in formula.source or "seeds/" in formula.source, (name, formula.source)
             for cited in formula.source.split("seeds/")[1:]:

@@ -20,7 +20,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from adapters.mindspore.common import MindSporeTarget, documented_modes
+from adapters.mindspore import forms
+from adapters.mindspore.common import MindSporeTarget
+from adapters.mindspore.docs import documented_modes
 from adapters.mindspore.nn import MindSporeNN
 from adapters.mindspore.ops import MindSporeOps
 from harness.engine.artefacts import save_arrays
@@ -63,31 +65,30 @@ def _run_script(code: str, *args: str, timeout: int = 120) -> str:
 
 
 def test_nn_2d_padding_is_top_bottom_left_right_and_int_only_for_equal_crops() -> None:
-    nn = MindSporeNN()
     asym = _case(input_size=(4, 6), pads_begin=(2, 0), pads_end=(1, 3), output_padding=(1, 0))
     for seed in (0, 1):
-        args = nn.arguments(asym.replace(seed=seed))
+        args = forms.layer_arguments(asym.replace(seed=seed))
         assert args["pad_mode"] == "pad"
         assert args["padding"] == (2, 1, 0, 3)
         assert args["output_padding"] == (1, 0)
     equal = _case(input_size=(4, 6), pads_begin=1, pads_end=1, output_padding=1)
-    forms = {seed: nn.arguments(equal.replace(seed=seed)) for seed in (0, 1)}
-    assert (forms[0]["padding"], forms[0]["output_padding"]) == (1, 1)
-    assert (forms[1]["padding"], forms[1]["output_padding"]) == ((1, 1, 1, 1), (1, 1))
+    by_seed = {seed: forms.layer_arguments(equal.replace(seed=seed)) for seed in (0, 1)}
+    assert (by_seed[0]["padding"], by_seed[0]["output_padding"]) == (1, 1)
+    assert (by_seed[1]["padding"], by_seed[1]["output_padding"]) == ((1, 1, 1, 1), (1, 1))
 
 
 def test_nn_3d_padding_is_head_tail_top_bottom_left_right() -> None:
     case = _case(
         input_size=(3, 4, 5), kernel_size=(2, 3, 3), pads_begin=(1, 0, 2), pads_end=(0, 2, 1), seed=1
     )
-    args = MindSporeNN().arguments(case)
+    args = forms.layer_arguments(case)
     assert args["padding"] == (1, 0, 0, 2, 2, 1)
     assert args["kernel_size"] == (2, 3, 3)
 
 
 def test_nn_1d_takes_plain_ints_and_folds_only_symmetric_forms() -> None:
     nn = MindSporeNN()
-    args = nn.arguments(_case(pads_begin=1, pads_end=1, stride=2, dilation=2))
+    args = forms.layer_arguments(_case(pads_begin=1, pads_end=1, stride=2, dilation=2))
     assert (args["kernel_size"], args["stride"], args["dilation"], args["padding"]) == (3, 2, 2, 1)
     assert "output_padding" not in args
     # crops 1/2 plus one extra element end where padding=1 ends: the same output
@@ -97,7 +98,6 @@ def test_nn_1d_takes_plain_ints_and_folds_only_symmetric_forms() -> None:
 
 
 def test_ops_2d_out_channel_is_the_input_channels_and_input_size_the_output_shape() -> None:
-    ops = MindSporeOps()
     case = _case(
         input_size=(4, 5),
         in_channels=4,
@@ -109,12 +109,12 @@ def test_ops_2d_out_channel_is_the_input_channels_and_input_size_the_output_shap
         output_padding=(1, 0),
         batch=2,
     )
-    args = ops.arguments(case)
+    args = forms.primitive_arguments(case)
     assert args["out_channel"] == 4 and "in_channel" not in args
     assert args["pad"] == (1, 0, 0, 2)
     assert "output_padding" not in args
     full = [(n - 1) * 2 + 3 for n in (4, 5)]
-    assert ops.input_size(case) == (2, 6, full[0] - 1 + 1, full[1] - 2)
+    assert forms.input_size(case, None) == (2, 6, full[0] - 1 + 1, full[1] - 2)
 
 
 def test_ops_3d_names_both_channel_counts_and_passes_output_padding() -> None:
@@ -127,7 +127,7 @@ def test_ops_3d_names_both_channel_counts_and_passes_output_padding() -> None:
         output_padding=(1, 0, 1),
         seed=1,
     )
-    args = MindSporeOps().arguments(case)
+    args = forms.primitive_arguments(case)
     assert (args["in_channel"], args["out_channel"], args["group"]) == (2, 4, 2)
     assert args["output_padding"] == (1, 0, 1)
 
@@ -135,7 +135,7 @@ def test_ops_3d_names_both_channel_counts_and_passes_output_padding() -> None:
 def test_named_modes_use_pad_mode_and_no_padding() -> None:
     for mode in ("same", "valid"):
         case = _case(input_size=(4, 4), stride=2, padding_mode=mode)
-        nn_args, ops_args = MindSporeNN().arguments(case), MindSporeOps().arguments(case)
+        nn_args, ops_args = forms.layer_arguments(case), forms.primitive_arguments(case)
         assert (nn_args["pad_mode"], nn_args["padding"]) == (mode, 0)
         assert "output_padding" not in nn_args
         assert (ops_args["pad_mode"], ops_args["pad"]) == (mode, 0)
@@ -155,7 +155,7 @@ def test_documented_sizes_follow_the_documentation_text() -> None:
     ranked = MindSporeNN().documented_mode("same")
     assert ranked.output_size(_case(input_size=(5, 5, 5), stride=2)) == (3, 3, 3)
     assert ranked.output_size(_case(input_size=(5, 5), stride=2)) == (10, 10)
-    assert "seeds/001" in MindSporeOps().documented_mode("valid").source
+    assert "mindspore.nn.Conv2dTranspose.html" in MindSporeOps().documented_mode("valid").source
 
 
 @pytest.mark.parametrize(
@@ -271,7 +271,7 @@ def targets() -> Iterator[dict[str, Any]]:
 
 
 def test_numpy_abi_warm_up_is_recorded_and_a_first_1d_case_passes(targets: dict[str, Any]) -> None:
-    env = targets["nn"].environment()
+    env = targets["nn"].runner.environment()
     warm = env["numpy_abi_warmup"]
     assert set(warm) >= {
         "nn.Conv1dTranspose",
@@ -453,7 +453,7 @@ def test_float16_sums_in_float32_and_rounds_once_before_the_bias(targets: dict[s
     weight = np.array([2048.0, 1.0, 1.0, 1.0]).reshape(case.weight_shape)
     arrays = CaseArrays(x=np.ones(case.input_shape), weight=weight, bias=None, dtype="float16")
     for name in ("nn", "ops"):
-        assert targets[name].run(case, arrays)[0, 0, 3, 0] == 2052.0
+        assert targets[name].runner.run(case, arrays)[0, 0, 3, 0] == 2052.0
     with_bias = _case(
         input_size=(4, 4),
         in_channels=6,

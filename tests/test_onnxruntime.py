@@ -27,6 +27,13 @@ from harness.model.case import Case
 from harness.model.modes import resolve
 from harness.model.outcomes import Outcome
 
+
+def _model(case: Case) -> Any:
+    """The ModelProto the opset-22 target's plan builds for ``case`` (the plan is executed)."""
+    target = OnnxRuntime()
+    return target.executor.execute(target.plan(case), make_arrays(case).container())["model"]
+
+
 HAVE_ONNX = importlib.util.find_spec("onnx") is not None
 HAVE_ORT = HAVE_ONNX and importlib.util.find_spec("onnxruntime") is not None
 needs_onnx = pytest.mark.skipif(not HAVE_ONNX, reason="onnx is not installed (the onnx extra)")
@@ -144,7 +151,7 @@ def test_model_proto_is_valid_and_carries_the_case(bias: bool, dtype: str) -> No
         bias=bias,
         dtype=dtype,
     )
-    model = onnx_model.build_model(case, opset=22)
+    model = _model(case)
     onnx.checker.check_model(model, full_check=True)
     assert [(o.domain, o.version) for o in model.opset_import] == [("", 22)]
     (node,) = model.graph.node
@@ -306,7 +313,7 @@ def test_dtypes_declared_unsupported_are_refused_by_ort(
     case = _case(dtype=dtype)
     assert f"does not run {dtype}" in (target.supports(case) or "")
     with pytest.raises(Exception, match=r"NOT_IMPLEMENTED|Could not find an implementation"):
-        target.session(case)  # attempted directly, bypassing supports()
+        target.run(case, make_arrays(case))  # attempted directly, bypassing supports()
 
 
 @needs_ort
@@ -364,7 +371,7 @@ def test_float16_is_rounded_once_from_float32() -> None:
     held32 = {k: v.astype(np.float32) for k, v in arrays.container().items()}
     import onnxruntime as ort
 
-    model = onnx_model.build_model(case.replace(dtype="float32"), opset=22)
+    model = _model(case.replace(dtype="float32"))
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     (y32,) = session.run(["Y"], {"X": held32["x"], "W": held32["weight"], "B": held32["bias"]})
     got = target.run(case, arrays)
@@ -388,7 +395,7 @@ def test_isolated_worker_runs_the_target() -> None:
         for case in (RUN_CASES["1d-stride-asym-crop"], RUN_CASES["2d-f16"]):
             verdict = judge(case, target)
             assert verdict.outcome == Outcome.PASS, verdict.message
-        assert target.environment()["isolated"] is True
+        assert target.runner.environment()["isolated"] is True
     finally:
         workers.shutdown_all()
 
@@ -483,8 +490,8 @@ def test_cuda_without_a_gpu_provider_says_so() -> None:
         (OnnxRuntimeTensorRTEP("cuda:1"), "TensorrtExecutionProvider"),
     ):
         if provider in ort.get_available_providers():
-            ((name, options),) = target._providers()
+            ((name, options),) = target.providers()
             assert name == provider and options["device_id"] in ("0", "1")
             continue
         with pytest.raises(TargetUnavailable, match=provider):
-            target._providers()
+            target.prepare()

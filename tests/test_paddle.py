@@ -19,19 +19,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from adapters.paddle.common import (
-    FORM_FULL_RANK,
-    FORM_INT,
-    FORM_PAIRS,
-    FORM_PER_DIM,
-    GPU_DISTRIBUTION,
-    PaddleTarget,
-    installed_distribution,
-    plan_call,
-)
+from adapters.paddle.common import GPU_DISTRIBUTION, PaddleTarget, installed_distribution
+from adapters.paddle.forms import FORM_FULL_RANK, FORM_INT, FORM_PAIRS, FORM_PER_DIM, padding_call
 from adapters.paddle.functional import PaddleFunctional
 from adapters.paddle.nn import PaddleNN
-from adapters.protocol import Target
+from adapters.protocol import Handle
 from harness.engine.artefacts import save_arrays
 from harness.engine.verdict import judge
 from harness.errors import RemoteError
@@ -60,42 +52,42 @@ def _case(**kw: Any) -> Case:
 def test_symmetric_crops_reach_every_form_over_seeds() -> None:
     forms = {}
     for seed in range(8):
-        call = plan_call(_case(input_size=(4, 4), pads_begin=1, pads_end=1, seed=seed))
+        call = padding_call(_case(input_size=(4, 4), pads_begin=1, pads_end=1, seed=seed))
         forms[call.form] = call.padding
     assert forms[FORM_INT] == 1
     assert forms[FORM_PAIRS] == [1, 1, 1, 1]
     assert forms[FORM_FULL_RANK] == [[0, 0], [0, 0], [1, 1], [1, 1]]
-    unequal = plan_call(_case(input_size=(4, 4), pads_begin=(2, 1), pads_end=(2, 1), seed=0))
+    unequal = padding_call(_case(input_size=(4, 4), pads_begin=(2, 1), pads_end=(2, 1), seed=0))
     assert (unequal.form, unequal.padding) == (FORM_PER_DIM, [2, 1])
 
 
 def test_asymmetric_crops_use_pairs_in_the_data_format_order() -> None:
     case = _case(input_size=(4, 4, 4), pads_begin=(2, 0, 1), pads_end=(0, 1, 1))
-    assert {plan_call(case.replace(seed=s)).form for s in range(8)} == {FORM_PAIRS, FORM_FULL_RANK}
-    assert plan_call(case.replace(seed=0)).padding == [2, 0, 0, 1, 1, 1]
-    first = plan_call(case.replace(seed=2))
+    assert {padding_call(case.replace(seed=s)).form for s in range(8)} == {FORM_PAIRS, FORM_FULL_RANK}
+    assert padding_call(case.replace(seed=0)).padding == [2, 0, 0, 1, 1, 1]
+    first = padding_call(case.replace(seed=2))
     assert first.padding == [[0, 0], [0, 0], [2, 0], [0, 1], [1, 1]]
     assert first.data_format == "NCDHW"
-    last = plan_call(case.replace(seed=2, layout="channels_last"))
+    last = padding_call(case.replace(seed=2, layout="channels_last"))
     assert last.padding == [[0, 0], [2, 0], [0, 1], [1, 1], [0, 0]]
     assert last.data_format == "NDHWC"
 
 
 def test_output_extension_chooses_output_size_only_where_it_can_express_it() -> None:
     case = _case(stride=2, dilation=3, output_padding=1, pads_begin=1, pads_end=0)
-    by_size = plan_call(case.replace(seed=4))
+    by_size = padding_call(case.replace(seed=4))
     assert by_size.output_size == list(case.output_size) and by_size.output_padding is None
-    by_op = plan_call(case.replace(seed=0))
+    by_op = padding_call(case.replace(seed=0))
     assert by_op.output_padding == [1] and by_op.output_size is None
     # op = 2 = stride < dilation: only output_padding can say it (output_size stays below O' + stride)
-    beyond = plan_call(case.replace(seed=4, output_padding=(2,)))
+    beyond = padding_call(case.replace(seed=4, output_padding=(2,)))
     assert beyond.output_padding == [2] and beyond.output_size is None
-    assert plan_call(_case(seed=0)).output_padding is None
+    assert padding_call(_case(seed=0)).output_padding is None
 
 
 def test_named_modes_pass_the_strings() -> None:
-    assert plan_call(_case(stride=2, padding_mode="same")).padding == "SAME"
-    valid = plan_call(_case(stride=2, padding_mode="valid", layout="channels_last"))
+    assert padding_call(_case(stride=2, padding_mode="same")).padding == "SAME"
+    valid = padding_call(_case(stride=2, padding_mode="valid", layout="channels_last"))
     assert (valid.padding, valid.output_padding, valid.output_size) == ("VALID", None, None)
     assert valid.data_format == "NLC"
 
@@ -155,7 +147,8 @@ def test_snippets_print_the_exact_call(cls: type[PaddleTarget]) -> None:
     assert "padding=[[0, 0], [2, 0], [0, 1], [0, 0]]" in text
     assert "output_padding=[1, 0]" in text and "data_format='NHWC'" in text
     sized = target.snippet(full_rank.replace(seed=6))
-    assert "output_size=[8, 10]" in sized and "output_padding" not in sized
+    # output_size and output_padding are exclusive: no output padding goes with the size
+    assert "output_size=[8, 10]" in sized and "output_padding=[" not in sized
     assert "padding='SAME'" in target.snippet(_case(padding_mode="same"))
 
 
@@ -163,7 +156,7 @@ def test_snippets_print_the_exact_call(cls: type[PaddleTarget]) -> None:
 
 
 @pytest.fixture(scope="module")
-def targets() -> Iterator[dict[str, Target]]:
+def targets() -> Iterator[dict[str, Handle]]:
     """Both targets on the CPU, each running in the paddle worker process."""
     from harness.workers.client import isolated, workers_shut_down
 
@@ -175,7 +168,7 @@ NAMES = [cls.name for cls in CLASSES]
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_seed_002_documented_example(targets: dict[str, Target], name: str) -> None:
+def test_seed_002_documented_example(targets: dict[str, Handle], name: str) -> None:
     # Conv3DTranspose(4, 6, (3, 3, 3)) on a (2, 4, 8, 8, 8) input gives (2, 6, 10, 10, 10).
     case = _case(input_size=(8, 8, 8), in_channels=4, out_channels=6, batch=2, distribution="uniform")
     verdict = judge(case, targets[name])
@@ -184,12 +177,12 @@ def test_seed_002_documented_example(targets: dict[str, Target], name: str) -> N
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_conv1d_transpose_documented_values(targets: dict[str, Target], name: str) -> None:
+def test_conv1d_transpose_documented_values(targets: dict[str, Handle], name: str) -> None:
     # The Conv1DTranspose docstring's example: x (1, 2, 4), w (2, 1, 2) → [[[60, 16, 99, 75, 4]]].
     case = _case(input_size=4, kernel_size=2, in_channels=2, out_channels=1, bias=False)
     x = np.array([[[4, 0, 9, 7], [8, 0, 9, 2]]], dtype=np.float64)
     w = np.array([[[7, 0]], [[4, 2]]], dtype=np.float64)
-    out = targets[name].run(case, CaseArrays(x=x, weight=w, bias=None, dtype="float32"))
+    out = targets[name].runner.run(case, CaseArrays(x=x, weight=w, bias=None, dtype="float32"))
     np.testing.assert_array_equal(out, [[[60, 16, 99, 75, 4]]])
 
 
@@ -216,12 +209,12 @@ FORM_CASES = {
 @pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("label", list(FORM_CASES))
 def test_every_padding_form_reaches_paddle_and_passes(
-    targets: dict[str, Target], name: str, label: str
+    targets: dict[str, Handle], name: str, label: str
 ) -> None:
     seen = set()
     for seed in range(8):
         case = FORM_CASES[label].replace(seed=seed)
-        call = plan_call(case)
+        call = padding_call(case)
         seen.add((call.form, call.output_size is not None))
         verdict = judge(case, targets[name])
         assert verdict.outcome == Outcome.PASS, (call, verdict.message)
@@ -230,7 +223,7 @@ def test_every_padding_form_reaches_paddle_and_passes(
 
 @pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("rank", [1, 2, 3])
-def test_channels_last(targets: dict[str, Target], name: str, rank: int) -> None:
+def test_channels_last(targets: dict[str, Handle], name: str, rank: int) -> None:
     case = _case(
         input_size=(3,) * rank,
         kernel_size=2,
@@ -251,14 +244,14 @@ def test_channels_last(targets: dict[str, Target], name: str, rank: int) -> None
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_valid_mode_passes(targets: dict[str, Target], name: str) -> None:
+def test_valid_mode_passes(targets: dict[str, Handle], name: str) -> None:
     case = _case(input_size=(5, 4), stride=(3, 2), dilation=(2, 1), padding_mode="valid")
     assert judge(case, targets[name]).outcome == Outcome.PASS
 
 
 # Recorded findings (paddle 3.3.1 CPU), asserted so that a change in paddle shows up here.
 @pytest.mark.parametrize("name", NAMES)
-def test_same_mode_findings(targets: dict[str, Target], name: str) -> None:
+def test_same_mode_findings(targets: dict[str, Handle], name: str) -> None:
     target = targets[name]
     assert judge(_case(input_size=(5, 4), padding_mode="same"), target).outcome == Outcome.PASS
     # Documented ⌈L/s⌉; paddle gives (L−1)s + k − max((⌈L/s⌉−1)s + k − L, 0), neither that nor L·s.
@@ -272,7 +265,7 @@ def test_same_mode_findings(targets: dict[str, Target], name: str) -> None:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_output_padding_accepted_by_validation_but_refused_by_the_kernel(
-    targets: dict[str, Target], name: str
+    targets: dict[str, Handle], name: str
 ) -> None:
     # stride ≤ op < dilation passes paddle's shape inference, then its CPU kernel raises.
     for case in (
@@ -285,7 +278,7 @@ def test_output_padding_accepted_by_validation_but_refused_by_the_kernel(
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_declared_unsupported_is_really_refused(targets: dict[str, Target], name: str) -> None:
+def test_declared_unsupported_is_really_refused(targets: dict[str, Handle], name: str) -> None:
     target = targets[name]
     refused = [
         _case(dtype="float16"),
@@ -296,7 +289,7 @@ def test_declared_unsupported_is_really_refused(targets: dict[str, Target], name
     for case in refused:
         assert judge(case, target).outcome == Outcome.UNSUPPORTED
         with pytest.raises(RemoteError):
-            target.run(case, make_arrays(case))
+            target.runner.run(case, make_arrays(case))
 
 
 def _sampled_cases(n: int) -> list[Case]:
@@ -339,7 +332,7 @@ def _sampled_cases(n: int) -> list[Case]:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_sampled_supported_cases_pass_or_are_the_recorded_finding(
-    targets: dict[str, Target], name: str
+    targets: dict[str, Handle], name: str
 ) -> None:
     outcomes = []
     for case in _sampled_cases(40):
@@ -351,8 +344,8 @@ def test_sampled_supported_cases_pass_or_are_the_recorded_finding(
     assert outcomes.count(Outcome.PASS) >= 20
 
 
-def test_environment_is_recorded_from_the_worker(targets: dict[str, Target]) -> None:
-    env = targets["paddle.nn"].environment()
+def test_environment_is_recorded_from_the_worker(targets: dict[str, Handle]) -> None:
+    env = targets["paddle.nn"].runner.environment()
     assert env["isolated"] is True and "worker_error" not in env
     assert env["paddle_device"] == "cpu" and env["compiled_with_cuda"] is False
     assert "FLAGS_use_onednn" in env["flags"] and "FLAGS_paddle_num_threads" in env["flags"]

@@ -15,11 +15,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from adapters import reading
 from adapters.mindspore.nn import MindSporeNN
 from adapters.paddle.functional import PaddleFunctional
 from adapters.paddle.nn import PaddleNN
 from adapters.protocol import Target
-from adapters.reading import Shapes, find_api, parse_call, translate
+from adapters.reading import Api, Shapes, Translation, parse_call
+from adapters.registry import readable_apis
 from adapters.torch.functional import TorchFunctional
 from adapters.torch.nn import TorchNN, TorchNNOutputSize
 from harness.audits.port import add_port_parser, port
@@ -29,6 +31,17 @@ from harness.spec.schema import load_default_specs
 from harness.spec.strategies import cases
 from harness.workers import client as workers
 from tests.frameworks import needs
+
+
+def translate(text: str, shapes: Shapes | None = None) -> Translation:
+    """The call read with every API the registered targets declare (as ``port`` reads it)."""
+    return reading.translate(text, readable_apis(), shapes)
+
+
+def find_api(function: str) -> Api:
+    """The API a function name names, among every registered target's."""
+    return reading.find_api(function, readable_apis())
+
 
 #: Fields an emitted call must reproduce (crops are compared as begin crop and output size: the
 #: canonical case of an output is not unique in (pads_end, output_padding)).

@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 
 from adapters.registry import resolve
+from adapters.tensorrt import engine
 from adapters.tensorrt import model as tm
 from adapters.tensorrt import targets as tt
 from harness.engine.verdict import judge
@@ -126,7 +127,7 @@ def test_documented_modes_resolve_to_the_seed_crops() -> None:
     assert (upper.pads_begin, upper.pads_end, upper.output_padding) == ((1, 0), (2, 0), (0, 0))
     lower = resolve_mode(case.replace(padding_mode="same_lower"), modes["same_lower"])
     assert (lower.pads_begin, lower.pads_end) == ((2, 0), (1, 0))
-    assert "seeds/000" in modes["same"].source and "SAME_UPPER" in modes["same"].split_source
+    assert tm.OPERATOR_PAGE in modes["same"].source and "SAME_UPPER" in modes["same"].split_source
 
 
 # --- translation of a case --------------------------------------------------------------------------
@@ -451,8 +452,8 @@ def test_snippet_is_valid_python_with_the_layer_attributes() -> None:
     ],
 )
 def test_placement_from_inspector(layers: list[Any], expected: str) -> None:
-    assert tt.placement_from_inspector(json.dumps({"Layers": layers}), "deconv") == expected
-    assert tt.placement_from_inspector("not json", "deconv") == "unknown"
+    assert engine.placement_from_inspector(json.dumps({"Layers": layers}), "deconv") == expected
+    assert engine.placement_from_inspector("not json", "deconv") == "unknown"
 
 
 # --- the build-and-run path, against a recording stand-in for tensorrt and cuda-python -------------

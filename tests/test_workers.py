@@ -52,14 +52,14 @@ def case_with(channels: int, seed: int = 0) -> Case:
 def test_runs_in_another_process_and_reuses_it(limits: workers.WorkerSettings) -> None:
     target = workers.isolated(MisbehavingTarget())
     assert judge(case_with(1), target).outcome == Outcome.PASS
-    pid = target.worker.proc.pid
+    pid = target.runner.worker.proc.pid
     assert pid != os.getpid()
     for seed in range(5):
         assert judge(case_with(2, seed), target).outcome == Outcome.PASS
-    assert target.worker.proc.pid == pid  # long-lived: one process for every case
-    assert target.environment()["isolated"] is True
+    assert target.runner.worker.proc.pid == pid  # long-lived: one process for every case
+    assert target.runner.environment()["isolated"] is True
     # the worker tuned its own allocator (harness.process) and OpenMP waits passively, and says so
-    env = target.environment()
+    env = target.runner.environment()
     assert env["allocator"].startswith("glibc mallopt") or not sys.platform.startswith("linux")
     assert env["omp_wait_policy"] == os.environ.get("OMP_WAIT_POLICY", "PASSIVE")
 
@@ -79,7 +79,7 @@ def test_misbehaviour_becomes_an_outcome_and_the_worker_restarts(
 ) -> None:
     target = workers.isolated(MisbehavingTarget())
     assert judge(case_with(1), target).outcome == Outcome.PASS
-    first_pid = target.worker.proc.pid
+    first_pid = target.runner.worker.proc.pid
     start = time.monotonic()
     verdict = judge(case_with(channels), target)
     assert verdict.outcome == outcome
@@ -88,7 +88,7 @@ def test_misbehaviour_becomes_an_outcome_and_the_worker_restarts(
     assert time.monotonic() - start < 30
     after = judge(case_with(2), target)
     assert after.outcome == Outcome.PASS
-    assert target.worker.proc.pid != first_pid
+    assert target.runner.worker.proc.pid != first_pid
 
 
 def test_crash_message_carries_the_last_lines_of_the_log(limits: workers.WorkerSettings) -> None:
@@ -111,10 +111,9 @@ def test_isolated_is_idempotent_and_keeps_the_identity() -> None:
     inner = CorrectTarget()
     wrapped = workers.isolated(inner)
     assert workers.isolated(wrapped) is wrapped
-    assert wrapped.name == inner.name and wrapped.framework == inner.framework
-    assert wrapped.class_reference() == "targets_for_tests:CorrectTarget"
-    case = case_with(1).replace(groups=1)
-    assert wrapped.supports(case) == inner.supports(case)
+    assert wrapped.name == inner.name and wrapped.api is inner  # the pure half is the target itself
+    assert isinstance(wrapped.runner, workers.WorkerRunner)
+    assert wrapped.runner.framework == inner.framework and wrapped.runner.device == inner.device
 
 
 # --- whole runs: nothing kills the run, nothing is lost, a killed run resumes --------------------
@@ -369,7 +368,7 @@ def test_ctrl_c_while_waiting_for_workers_kills_them(
     targets = [workers.isolated(CorrectTarget()), workers.isolated(MisbehavingTarget())]
     for target in targets:
         assert judge(case_with(1), target).outcome == Outcome.PASS
-    procs = [target.worker.proc for target in targets]
+    procs = [target.runner.worker.proc for target in targets]
     assert len(procs) == 2 and all(p is not None and p.poll() is None for p in procs)
     real_wait = subprocess.Popen.wait
 
@@ -389,12 +388,12 @@ def test_ctrl_c_while_waiting_for_workers_kills_them(
 def test_invoke_calls_a_public_method_in_the_worker(limits: workers.WorkerSettings) -> None:
 
     target = workers.isolated(MisbehavingTarget())
-    pid = target.invoke("worker_pid")
-    assert pid == target.worker.proc.pid != os.getpid()
+    pid = target.runner.invoke("worker_pid")
+    assert pid == target.runner.worker.proc.pid != os.getpid()
     with pytest.raises(RemoteError, match="not a public method"):
-        target.invoke("_private")
+        target.runner.invoke("_private")
     with pytest.raises(RunFailure) as failure:
-        target.invoke("abort")
+        target.runner.invoke("abort")
     assert failure.value.outcome == Outcome.CRASH and failure.value.detail == "SIGABRT"
 
 
@@ -403,11 +402,11 @@ def test_shutdown_asks_every_worker_first_and_each_exits_politely(limits: worker
     targets = [workers.isolated(CorrectTarget()), workers.isolated(MisbehavingTarget())]
     for target in targets:
         assert judge(case_with(1), target).outcome == Outcome.PASS
-    procs = [target.worker.proc for target in targets]
+    procs = [target.runner.worker.proc for target in targets]
     assert len({p.pid for p in procs if p is not None}) == 2  # one process per framework
     events: list[tuple[str, str]] = []
     for target in targets:
-        worker = target.worker
+        worker = target.runner.worker
         ask, stop = worker.request_exit, worker.stop
         worker.request_exit = (  # type: ignore[method-assign]
             lambda w=worker, f=ask: (events.append(("ask", w.framework)), f())[-1]

@@ -12,16 +12,21 @@ layer first, and records each outcome, with the error text, in :meth:`MindSporeT
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from adapters import plan as p
 from adapters.protocol import CROPS_BEGIN_END, Capabilities, Target
 from harness.errors import TargetUnavailable
 from harness.model.case import Case
-from harness.model.modes import DocumentedMode, RankedMode
+from harness.model.formulas import ExplicitFormula
+from harness.model.modes import DocumentedMode
 from harness.oracle.tolerance import AccumulationModel, exact_model
+
+if TYPE_CHECKING:
+    from adapters.reading import Api
 
 #: Data dtypes MindSpore runs on the CPU (float64 and bfloat16 transposed convolutions have no CPU
 #: kernel: checked by tests/test_mindspore.py).
@@ -57,24 +62,6 @@ def device_target(device: str) -> tuple[str, int | None]:
         known = ", ".join(DEVICE_TARGETS)
         raise TargetUnavailable(f"mindspore has no device {device!r} (known: {known})") from None
     return target, int(index) if index else None
-
-
-def pad_value(case: Case, values: tuple[int, ...]) -> int | tuple[int, ...]:
-    """An int where every value is equal and the case's seed is even, else the tuple.
-
-    Deterministic per case, so both documented forms of ``padding``/``output_padding`` are exercised.
-    """
-    if len(set(values)) == 1 and case.seed % 2 == 0:
-        return values[0]
-    return values
-
-
-def begin_end_pairs(case: Case) -> tuple[int, ...]:
-    """``(b1, e1, b2, e2, …)``: MindSpore's (top, bottom, left, right) / (head, tail, …) order."""
-    out: list[int] = []
-    for cb, ce in zip(case.pads_begin, case.pads_end, strict=True):
-        out += [cb, ce]
-    return tuple(out)
 
 
 class MindSporeTarget(Target):
@@ -176,44 +163,49 @@ class MindSporeTarget(Target):
         """The declared model (measured on the CPU; GPU/Ascend kernels are assumed to match)."""
         return CPU_ACCUMULATION[dtype]
 
-    # --- tensors ---------------------------------------------------------------------------------
-    def ms_dtype(self, case: Case) -> Any:
-        """The mindspore dtype object of the case's dtype."""
-        return getattr(self._ms, MS_DTYPES[case.dtype])
+    # --- what the documentation says --------------------------------------------------------------
+    def explicit_formula(self, rank: int) -> ExplicitFormula | None:
+        """The size the API's documentation gives for ``pad_mode='pad'`` (per target)."""
+        return None
 
-    def tensor(self, array: np.ndarray) -> Any:
-        """A mindspore Tensor holding ``array`` (already in the case's NumPy container)."""
-        return self._ms.Tensor(array)
+    @classmethod
+    def call_apis(cls) -> Sequence[Api]:
+        """``mindspore.nn.Conv{1,2,3}dTranspose``."""
+        from adapters.mindspore import reading
 
-    def to_numpy(self, y: Any) -> np.ndarray:
-        """Output Tensor to float64 NumPy (exact for float16/float32)."""
-        return np.asarray(y.asnumpy(), dtype=np.float64)
+        return reading.APIS
 
 
-def snippet_prelude(target: MindSporeTarget, npz: str, squeeze_warm_up: bool = False) -> str:
-    """First lines of a reproduction: imports, device, the case's arrays.
+IMPORTS = (p.Import("numpy", "np"), p.Import("mindspore"))
 
-    With ``squeeze_warm_up`` (1-D layers) it first makes the one-off NumPy-ABI failure of
-    ``ops.Squeeze`` happen visibly, as :meth:`MindSporeTarget.prepare` does.
-    """
-    text = (
-        "import numpy as np\nimport mindspore as ms\nfrom mindspore import Tensor, nn, ops\n\n"
-        f"ms.set_device({target.device_target_name()!r})\n"
-    )
+
+def setup(device_target: str, squeeze_warm_up: bool) -> tuple[p.Stmt, ...]:
+    """Once per process: select the device and, for 1-D layers, warm up ``ops.Squeeze`` visibly
+    (see the module docstring)."""
+    out: list[p.Stmt] = [p.Do(p.call("mindspore.set_device", device_target))]
     if squeeze_warm_up:
-        text += (
-            "# mindspore 2.10 under NumPy 2: the first ops.Squeeze call of a process (used by\n"
-            "# nn.Conv1dTranspose) fails once with a NumPy-ABI SystemError; warm it up, visibly.\n"
-            "try:\n"
-            "    ops.Squeeze(2)(Tensor(np.ones((1, 1, 1, 1), np.float32)))\n"
-            "except SystemError as exc:\n"
-            '    print("NumPy-ABI warm-up failed once:", exc)\n'
-        )
-    return text + (
-        f"data = np.load({npz!r})\n"
-        'x = Tensor(data["x"])\n'
-        'weight = Tensor(data["weight"])  # (C_in, C_out/group, *kernel)\n'
-    )
+        out.append(p.Do(p.call(p.Name("warm_up_squeeze"))))
+    return tuple(out)
+
+
+def tensor(key: str) -> p.Call:
+    """``mindspore.Tensor(data[key])`` (the array already in the case's dtype container)."""
+    return p.call("mindspore.Tensor", p.data(key))
+
+
+#: The output as float64 NumPy (exact for float16/float32).
+TO_NUMPY = p.call("np.asarray", p.method(p.Name("y"), "asnumpy"), dtype=p.sym("np.float64"))
+
+
+def warm_up_squeeze() -> None:
+    """mindspore 2.10 under NumPy 2: the first ops.Squeeze call of a process (used by
+    nn.Conv1dTranspose) fails once with a NumPy-ABI SystemError; make it happen here, visibly."""
+    import mindspore
+
+    try:
+        mindspore.ops.Squeeze(2)(mindspore.Tensor(np.ones((1, 1, 1, 1), np.float32)))
+    except SystemError as exc:
+        print("NumPy-ABI warm-up failed once:", exc)
 
 
 def warm_up(target: MindSporeTarget) -> dict[str, str]:
@@ -249,134 +241,3 @@ def _outcome(call: Callable[[], Any]) -> str:
     except Exception as exc:  # recorded, never hidden: the text goes into environment()
         return f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
     return "ok"
-
-
-# --- named modes, as MindSpore's documentation gives them ----------------------------------------
-# The sizes are copied from the documentation as written, including formulas that do not describe
-# a transposed convolution (3-D, 1-D 'same', 2-D 'valid'): the harness reports departures as
-# doc_mismatch. The documentation's ``a / b`` inside a size is read as integer (floor) division.
-SEED_001 = "seeds/001_72a899d02d2b3d39.txt"
-SPLIT_END_2D = (
-    "2.10 docstring of mindspore.nn.Conv2dTranspose, pad_mode 'same': 'if it is odd, the "
-    "excess amount goes to the right/bottom side' (crop ⌊t/2⌋ at the begin, the rest at "
-    f"the end); {DOCS}/nn/mindspore.nn.Conv2dTranspose.html"
-)
-SPLIT_END_1D = (
-    "2.10 docstring of mindspore.nn.Conv1dTranspose, pad_mode 'same': 'if it is odd, the "
-    f"excess padding goes to the right side'; {DOCS}/nn/mindspore.nn.Conv1dTranspose.html"
-)
-SPLIT_END_3D = (
-    "2.10 docstring of mindspore.nn.Conv3dTranspose / ops.Conv3DTranspose, pad_mode 'same': "
-    "'if it is odd, the excess amount goes to the front/right/bottom side'; read as the "
-    "end of every dimension (like right/bottom; 'front' is not defined further); "
-    f"{DOCS}/nn/mindspore.nn.Conv3dTranspose.html"
-)
-SPLIT_VALID = (
-    "'valid' is documented as 'no padding is applied ... extra pixels that could not "
-    "complete a full stride will be discarded': the whole crop is taken off the end"
-)
-
-
-def _size_1d_same(n: int, k: int, s: int, d: int) -> int:
-    return (n + s - 1) // s
-
-
-def _size_valid_full(n: int, k: int, s: int, d: int) -> int:
-    return (n - 1) * s + d * (k - 1) + 1
-
-
-def _size_2d_same(n: int, k: int, s: int, d: int) -> int:
-    return n * s
-
-
-def _size_2d_valid(n: int, k: int, s: int, d: int) -> int:
-    return n * s + max((d - 1) * (k - 1) - s, 0)
-
-
-def _size_3d_same(n: int, k: int, s: int, d: int) -> int:
-    return n // s + 1
-
-
-def _size_3d_valid(n: int, k: int, s: int, d: int) -> int:
-    return (n - d * (k - 1)) // s + 1
-
-
-def documented_modes(rank: int, api: str) -> dict[str, DocumentedMode]:
-    """MindSpore's documented 'same' and 'valid' for ``api`` ("nn" or "ops") at ``rank``."""
-    if rank == 1:
-        src = (
-            "2.10 docstring of mindspore.nn.Conv1dTranspose (Outputs); "
-            f"{DOCS}/nn/mindspore.nn.Conv1dTranspose.html"
-        )
-        return {
-            "same": DocumentedMode(
-                "same",
-                "L_out = (L_in + stride − 1) / stride",
-                _size_1d_same,
-                "extra_at_end",
-                src,
-                SPLIT_END_1D,
-            ),
-            "valid": DocumentedMode(
-                "valid",
-                "L_out = (L_in − 1)·stride + dilation·(kernel_size − 1) + 1",
-                _size_valid_full,
-                "all_at_end",
-                src,
-                SPLIT_VALID,
-            ),
-        }
-    if rank == 2:
-        src = (
-            f"{SEED_001} and the 2.10 docstring of mindspore.nn.Conv2dTranspose (Outputs); "
-            f"{DOCS}/nn/mindspore.nn.Conv2dTranspose.html"
-        )
-        if api == "ops":
-            src = (
-                "mindspore.ops.Conv2DTranspose refers to mindspore.nn.Conv2dTranspose for pad_mode "
-                f"({DOCS}/ops/mindspore.ops.Conv2DTranspose.html); sizes from " + src
-            )
-        return {
-            "same": DocumentedMode(
-                "same", "H_out = H_in·stride", _size_2d_same, "extra_at_end", src, SPLIT_END_2D
-            ),
-            "valid": DocumentedMode(
-                "valid",
-                "H_out = H_in·stride + max{(dilation − 1)·(kernel_size − 1) − stride, 0}",
-                _size_2d_valid,
-                "all_at_end",
-                src,
-                SPLIT_VALID,
-            ),
-        }
-    src = (
-        "2.10 docstring of mindspore.nn.Conv3dTranspose (Outputs); "
-        f"{DOCS}/nn/mindspore.nn.Conv3dTranspose.html"
-    )
-    if api == "ops":
-        src = (
-            "mindspore.ops.Conv3DTranspose documents only the 'pad' size "
-            f"({DOCS}/ops/mindspore.ops.Conv3DTranspose.html); sizes from nn.Conv3dTranspose, which "
-            "calls this primitive with the same pad_mode: " + src
-        )
-    return {
-        "same": DocumentedMode(
-            "same", "D_out = ⌊D_in / stride + 1⌋", _size_3d_same, "extra_at_end", src, SPLIT_END_3D
-        ),
-        "valid": DocumentedMode(
-            "valid",
-            "D_out = ⌊(D_in − dilation·(kernel_size − 1)) / stride + 1⌋",
-            _size_3d_valid,
-            "all_at_end",
-            src,
-            SPLIT_VALID,
-        ),
-    }
-
-
-def ranked_modes(api: str, ranks: frozenset[int]) -> dict[str, DocumentedMode]:
-    """'same' and 'valid' of ``api`` over ``ranks``, each documented per rank."""
-    return {
-        mode: RankedMode.combine(mode, {r: documented_modes(r, api)[mode] for r in sorted(ranks)})
-        for mode in ("same", "valid")
-    }

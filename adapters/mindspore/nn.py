@@ -1,35 +1,24 @@
 """Target ``mindspore.nn``: the ``mindspore.nn.Conv{1,2,3}dTranspose`` layers.
 
-Explicit crops use ``pad_mode='pad'``: 2-D ``padding=(top, bottom, left, right)``, 3-D
-``(head, tail, top, bottom, left, right)``, or one int where every crop is equal (chosen per case by
-:func:`~adapters.mindspore_common.pad_value`); 1-D takes one int for both ends and has no
-``output_padding``. Named modes use ``pad_mode='same'``/``'valid'``. Weights and bias come from the
-case through ``weight_init``/``bias_init`` tensors; 1-D takes a ``(C_in, C_out/g, k)`` tensor there
-and stores it as ``(C_in, C_out/g, 1, k)`` itself.
+The arguments follow :mod:`adapters.mindspore.forms`. Weights and bias come from the case through
+``weight_init``/``bias_init`` tensors; 1-D takes a ``(C_in, C_out/g, k)`` tensor there and stores
+it as ``(C_in, C_out/g, 1, k)`` itself.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
-from adapters.mindspore.common import (
-    MS_DTYPES,
-    MindSporeTarget,
-    begin_end_pairs,
-    pad_value,
-    ranked_modes,
-    snippet_prelude,
-)
-from adapters.probing import Code, RawParams, call_text
+from adapters import plan as p
+from adapters.mindspore import common, docs, forms
+from adapters.probing import RawParams
 from adapters.protocol import symmetric_padding_for
 from harness.errors import NotExpressible
-from harness.model.arrays import CaseArrays
 from harness.model.case import Case
+from harness.model.formulas import ExplicitFormula
 from harness.model.modes import DocumentedMode
 
-#: Documented defaults of mindspore.nn.Conv{1,2,3}dTranspose (2.10), left out of call text.
+#: Documented defaults of mindspore.nn.Conv{1,2,3}dTranspose (2.10), left out of the one-line call.
 LAYER_DEFAULTS = {
     "stride": 1,
     "pad_mode": "same",
@@ -38,16 +27,44 @@ LAYER_DEFAULTS = {
     "dilation": 1,
     "group": 1,
     "has_bias": False,
+    "bias_init": None,
+    "dtype": p.sym("mindspore.float32"),
 }
 DOC_2D = "https://www.mindspore.cn/docs/en/r2.10.0/api_python/nn/mindspore.nn.Conv2dTranspose.html"
 
 
-def scalar_or_tuple(case: Case, values: tuple[int, ...]) -> int | tuple[int, ...]:
-    """1-D layers take plain ints for kernel, stride and dilation; 2-D/3-D take tuples."""
-    return values[0] if case.rank == 1 else values
+def layer_plan(
+    *, rank: int, arguments: dict[str, Any], dtype: str, device_target: str, load_weights: bool
+) -> p.Plan:
+    """Build the layer (with the case's weights unless not ``load_weights``) and call it on ``x``."""
+    bias = bool(arguments["has_bias"])
+    body: list[p.Stmt] = []
+    initial: dict[str, Any] = {}
+    if load_weights:
+        if bias:
+            body.append(p.Assign("bias", common.tensor("bias")))
+        body.append(p.Assign("weight", common.tensor("weight")))
+        initial["weight_init"] = p.Name("weight")
+        initial["bias_init"] = p.Name("bias") if bias else None
+        initial["dtype"] = p.sym(f"mindspore.{dtype}")
+    layer = p.call(f"mindspore.nn.Conv{rank}dTranspose", **arguments, **initial, defaults=LAYER_DEFAULTS)
+    body += [
+        p.Assign("net", layer),
+        p.Assign("x", common.tensor("x")),
+        p.Assign("y", p.Call(p.Name("net"), (p.Name("x"),))),
+    ]
+    return p.Plan(
+        common.IMPORTS,
+        tuple(body),
+        "y",
+        common.TO_NUMPY,
+        (layer,),
+        setup=common.setup(device_target, squeeze_warm_up=rank == 1),
+        helpers=(common.warm_up_squeeze,) if rank == 1 else (),
+    )
 
 
-class MindSporeNN(MindSporeTarget):
+class MindSporeNN(common.MindSporeTarget):
     """``mindspore.nn.Conv{rank}dTranspose(..., pad_mode, padding, [output_padding,] ...)``."""
 
     name = "mindspore.nn"
@@ -55,7 +72,7 @@ class MindSporeNN(MindSporeTarget):
 
     def padding_modes(self) -> dict[str, DocumentedMode]:
         """'same' and 'valid' as the nn layers' documentation gives them, per rank."""
-        return ranked_modes("nn", self.ranks)
+        return docs.ranked_modes("nn", self.ranks)
 
     def expressible(self, case: Case) -> str | None:
         """1-D: symmetric padding only, no output_padding; 2-D/3-D: output_padding < max(s, d)."""
@@ -86,83 +103,49 @@ class MindSporeNN(MindSporeTarget):
                 )
         return None
 
-    def arguments(self, case: Case) -> dict[str, Any]:
-        """The layer's keyword arguments, except the tensors and dtype (shared by run and snippet)."""
-        args: dict[str, Any] = {
-            "in_channels": case.in_channels,
-            "out_channels": case.out_channels,
-            "kernel_size": scalar_or_tuple(case, case.kernel_size),
-            "stride": scalar_or_tuple(case, case.stride),
-        }
-        if case.padding_mode != "explicit":
-            args.update(pad_mode=case.padding_mode, padding=0)
-        elif case.rank == 1:
-            args.update(pad_mode="pad", padding=case.pads_begin[0])
-        else:
-            args.update(pad_mode="pad", padding=pad_value(case, begin_end_pairs(case)))
-            args["output_padding"] = pad_value(case, case.output_padding)
-        args.update(dilation=scalar_or_tuple(case, case.dilation), group=case.groups, has_bias=case.bias)
-        return args
-
-    def run(self, case: Case, arrays: CaseArrays) -> np.ndarray:
-        """Build the layer with the case's weights and call it."""
-        ms = self._ms
-        held = arrays.container()
-        layer = getattr(ms.nn, f"Conv{case.rank}dTranspose")
-        bias = self.tensor(held["bias"]) if case.bias else None
-        net = layer(
-            **self.arguments(case),
-            weight_init=self.tensor(held["weight"]),
-            bias_init=bias,
-            dtype=self.ms_dtype(case),
-        )
-        return self.to_numpy(net(self.tensor(held["x"])))
-
-    def snippet(self, case: Case, npz_name: str = "case.npz") -> str:
-        """Standalone MindSpore code building the layer exactly as :meth:`run` does."""
-        reason = self.supports(case)
-        if reason is not None:
-            return f"# not expressible in mindspore.nn: {reason}\n"
-        args = ",\n    ".join(f"{k}={v!r}" for k, v in self.arguments(case).items())
-        return snippet_prelude(self, npz_name, squeeze_warm_up=case.rank == 1) + (
-            'bias = Tensor(data["bias"]) if "bias" in data else None\n'
-            f"net = nn.Conv{case.rank}dTranspose(\n    {args},\n"
-            f"    weight_init=weight, bias_init=bias, dtype=ms.{MS_DTYPES[case.dtype]})\n"
-            "y = net(x)\nprint(y.shape)\nprint(y)\n"
+    def plan(self, case: Case) -> p.Plan:
+        """The layer with the case's arguments (:func:`~adapters.mindspore.forms.layer_arguments`)."""
+        return layer_plan(
+            rank=case.rank,
+            arguments=forms.layer_arguments(case),
+            dtype=case.dtype,
+            device_target=self.device_target_name(),
+            load_weights=True,
         )
 
-    def equivalent_call(self, case: Case) -> str:
-        """The layer construction :meth:`run` makes (weights go to ``weight_init``/``bias_init``)."""
-        keywords: dict[str, object] = dict(self.arguments(case))
-        if case.dtype != "float32":
-            keywords["dtype"] = Code(f"mindspore.{MS_DTYPES[case.dtype]}")
-        return call_text(f"mindspore.nn.Conv{case.rank}dTranspose", (), keywords, LAYER_DEFAULTS)
-
-    def probe(self, params: dict[str, object]) -> list[int]:
-        """Build the layer from raw parameters (``pad_mode='pad'``) and call it; the output shape."""
-        p = RawParams.from_dict(params)
-        p.require_layer_weight(f"mindspore.nn.Conv{p.rank}dTranspose")
-        ms = self._ms
-        args: dict[str, object] = {"in_channels": p.in_channels, "out_channels": p.out_channels}
-        if p.rank == 1:
-            p.require_symmetric("mindspore.nn.Conv1dTranspose")
-            if any(p.output_padding):
+    def probe_plan(self, params: RawParams) -> p.Plan:
+        """The layer built from raw parameters (``pad_mode='pad'``, its own weights), float32 data."""
+        params.require_layer_weight(f"mindspore.nn.Conv{params.rank}dTranspose")
+        args: dict[str, Any] = {"in_channels": params.in_channels, "out_channels": params.out_channels}
+        if params.rank == 1:
+            params.require_symmetric("mindspore.nn.Conv1dTranspose")
+            if any(params.output_padding):
                 raise NotExpressible("mindspore.nn.Conv1dTranspose has no output_padding")
             args.update(
-                kernel_size=p.kernel_size[0],
-                stride=p.stride[0],
+                kernel_size=params.kernel_size[0],
+                stride=params.stride[0],
                 pad_mode="pad",
-                padding=p.pads_begin[0],
-                dilation=p.dilation[0],
+                padding=params.pads_begin[0],
+                dilation=params.dilation[0],
             )
         else:
             args.update(
-                kernel_size=p.kernel_size,
-                stride=p.stride,
+                kernel_size=params.kernel_size,
+                stride=params.stride,
                 pad_mode="pad",
-                padding=p.pairs(),
-                output_padding=p.output_padding,
-                dilation=p.dilation,
+                padding=params.pairs(),
+                output_padding=params.output_padding,
+                dilation=params.dilation,
             )
-        layer = getattr(ms.nn, f"Conv{p.rank}dTranspose")(**args, group=p.groups, has_bias=p.bias)
-        return list(layer(ms.Tensor(p.data())).shape)
+        args.update(group=params.groups, has_bias=params.bias)
+        return layer_plan(
+            rank=params.rank,
+            arguments=args,
+            dtype="float32",
+            device_target=self.device_target_name(),
+            load_weights=False,
+        )
+
+    def explicit_formula(self, rank: int) -> ExplicitFormula | None:
+        """The layer's documented size with ``pad_mode='pad'``."""
+        return docs.nn_formula(rank)

@@ -16,22 +16,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
-from adapters.mindspore.common import (
-    MindSporeTarget,
-    begin_end_pairs,
-    pad_value,
-    ranked_modes,
-    snippet_prelude,
-)
-from adapters.probing import Code, RawParams, call_text
+from adapters import plan as p
+from adapters.mindspore import common, docs, forms
+from adapters.probing import RawParams
 from harness.errors import NotExpressible
-from harness.model.arrays import CaseArrays
 from harness.model.case import Case
+from harness.model.formulas import ExplicitFormula
 from harness.model.modes import DocumentedMode
 
-#: Documented defaults of ops.Conv2DTranspose / ops.Conv3DTranspose (2.10), left out of call text.
+#: Documented defaults of ops.Conv2DTranspose / ops.Conv3DTranspose (2.10), left out of the one-line call.
 PRIMITIVE_DEFAULTS = {
     "pad_mode": "valid",
     "pad": 0,
@@ -42,7 +35,36 @@ PRIMITIVE_DEFAULTS = {
 }
 
 
-class MindSporeOps(MindSporeTarget):
+def primitive_plan(
+    *, rank: int, arguments: dict[str, Any], input_size: tuple[int, ...], bias: bool, device_target: str
+) -> p.Plan:
+    """Construct the primitive, call it on ``x`` and ``weight`` (2-D: with ``input_size``, the
+    output shape), and add the bias with ``ops.bias_add``."""
+    op = p.call(f"mindspore.ops.Conv{rank}DTranspose", **arguments, defaults=PRIMITIVE_DEFAULTS)
+    inputs: tuple[Any, ...] = (p.Name("x"), p.Name("weight"))
+    if rank == 2:
+        inputs += (input_size,)
+    body: list[p.Stmt] = [
+        p.Assign("x", common.tensor("x")),
+        p.Assign("weight", common.tensor("weight")),
+        p.Assign("op", op),
+        p.Assign("y", p.Call(p.Name("op"), inputs)),
+    ]
+    summary: p.Expr = p.Call(op, inputs)
+    if bias:
+        body.append(p.Assign("y", p.call("mindspore.ops.bias_add", p.Name("y"), common.tensor("bias"))))
+        summary = p.call("mindspore.ops.bias_add", summary, p.Name("bias"))
+    return p.Plan(
+        common.IMPORTS,
+        tuple(body),
+        "y",
+        common.TO_NUMPY,
+        (summary,),
+        setup=common.setup(device_target, squeeze_warm_up=False),
+    )
+
+
+class MindSporeOps(common.MindSporeTarget):
     """``ops.Conv2DTranspose(...)(x, weight, input_size)`` / ``ops.Conv3DTranspose(...)(x, weight)``."""
 
     name = "mindspore.ops"
@@ -55,7 +77,7 @@ class MindSporeOps(MindSporeTarget):
 
     def padding_modes(self) -> dict[str, DocumentedMode]:
         """'same' and 'valid' as documented (2-D: via nn.Conv2dTranspose; 3-D: nn.Conv3dTranspose)."""
-        return ranked_modes("ops", self.ranks)
+        return docs.ranked_modes("ops", self.ranks)
 
     def expressible(self, case: Case) -> str | None:
         """2-D: output padding < stride (through input_size); 3-D: output_padding < max(s, d)."""
@@ -76,99 +98,44 @@ class MindSporeOps(MindSporeTarget):
                 )
         return None
 
-    def input_size(self, case: Case) -> tuple[int, ...]:
-        """The ``input_size`` argument of Conv2DTranspose: the output shape asked for."""
-        if case.padding_mode == "explicit":
-            size = case.output_size
-        else:
-            size = self.documented_mode(case.padding_mode).output_size(case)
-        return (case.batch, case.out_channels, *size)
-
-    def arguments(self, case: Case) -> dict[str, Any]:
-        """The primitive's constructor keywords (shared by run and snippet)."""
-        if case.rank == 2:
-            args: dict[str, Any] = {"out_channel": case.in_channels}
-        else:
-            args = {"in_channel": case.in_channels, "out_channel": case.out_channels}
-        args["kernel_size"] = case.kernel_size
-        if case.padding_mode == "explicit":
-            args.update(pad_mode="pad", pad=pad_value(case, begin_end_pairs(case)))
-        else:
-            args.update(pad_mode=case.padding_mode, pad=0)
-        args.update(stride=case.stride, dilation=case.dilation, group=case.groups)
-        if case.rank == 3 and case.padding_mode == "explicit":
-            args["output_padding"] = pad_value(case, case.output_padding)
-        return args
-
-    def run(self, case: Case, arrays: CaseArrays) -> np.ndarray:
-        """Build the primitive, call it, and add the bias with ``ops.bias_add`` if the case has one."""
-        ops = self._ms.ops
-        held = arrays.container()
-        x, weight = self.tensor(held["x"]), self.tensor(held["weight"])
-        if case.rank == 2:
-            y = ops.Conv2DTranspose(**self.arguments(case))(x, weight, self.input_size(case))
-        else:
-            y = ops.Conv3DTranspose(**self.arguments(case))(x, weight)
-        if case.bias:
-            y = ops.bias_add(y, self.tensor(held["bias"]))
-        return self.to_numpy(y)
-
-    def snippet(self, case: Case, npz_name: str = "case.npz") -> str:
-        """Standalone MindSpore code calling the primitive exactly as :meth:`run` does."""
-        reason = self.supports(case)
-        if reason is not None:
-            return f"# not expressible in mindspore.ops: {reason}\n"
-        args = ", ".join(f"{k}={v!r}" for k, v in self.arguments(case).items())
-        if case.rank == 2:
-            call = (
-                f"op = ops.Conv2DTranspose({args})\n"
-                f"y = op(x, weight, {self.input_size(case)!r})  # input_size: the output shape\n"
-            )
-        else:
-            call = f"op = ops.Conv3DTranspose({args})\ny = op(x, weight)\n"
-        return snippet_prelude(self, npz_name) + (
-            f"{call}"
-            'if "bias" in data:\n'
-            '    y = ops.bias_add(y, Tensor(data["bias"]))\n'
-            "print(y.shape)\nprint(y)\n"
+    def plan(self, case: Case) -> p.Plan:
+        """The primitive with the case's arguments (:func:`~adapters.mindspore.forms.primitive_arguments`)."""
+        documented = None if case.padding_mode == "explicit" else self.documented_mode(case.padding_mode)
+        return primitive_plan(
+            rank=case.rank,
+            arguments=forms.primitive_arguments(case),
+            input_size=forms.input_size(case, documented),
+            bias=case.bias,
+            device_target=self.device_target_name(),
         )
 
-    def equivalent_call(self, case: Case) -> str:
-        """The primitive call :meth:`run` makes (and the ``ops.bias_add`` around it with a bias)."""
-        name = f"mindspore.ops.Conv{case.rank}DTranspose"
-        text = call_text(name, (), self.arguments(case), PRIMITIVE_DEFAULTS)
-        inputs = (Code("x"), Code("weight"))
-        if case.rank == 2:
-            inputs += (self.input_size(case),)
-        text += "(" + ", ".join(repr(v) for v in inputs) + ")"
-        return f"mindspore.ops.bias_add({text}, bias)" if case.bias else text
-
-    def probe(self, params: dict[str, object]) -> list[int]:
-        """Call the primitive with raw parameters (``pad_mode='pad'``) on random data; the shape."""
-        p = RawParams.from_dict(params)
-        ms = self._ms
-        if p.rank == 1:
+    def probe_plan(self, params: RawParams) -> p.Plan:
+        """The primitive with raw parameters (``pad_mode='pad'``) on random data."""
+        if params.rank == 1:
             raise NotExpressible(self.missing_rank_reason)
-        x, w = ms.Tensor(p.data()), ms.Tensor(p.data(p.weight_shape, seed=1))
-        common = {
-            "kernel_size": p.kernel_size,
-            "pad_mode": "pad",
-            "pad": p.pairs(),
-            "stride": p.stride,
-            "dilation": p.dilation,
-            "group": p.groups,
-        }
-        if p.rank == 2:
-            op = ms.ops.Conv2DTranspose(out_channel=p.in_channels, **common)
-            y = op(x, w, (p.batch, p.out_channels, *p.output_size))
-        else:
-            op = ms.ops.Conv3DTranspose(
-                in_channel=p.in_channels,
-                out_channel=p.out_channels,
-                **common,
-                output_padding=p.output_padding,
-            )
-            y = op(x, w)
-        if p.bias:
-            y = ms.ops.bias_add(y, ms.Tensor(p.data((p.out_channels,), seed=2)))
-        return list(y.shape)
+        args: dict[str, Any] = (
+            {"out_channel": params.in_channels}
+            if params.rank == 2
+            else {"in_channel": params.in_channels, "out_channel": params.out_channels}
+        )
+        args.update(
+            kernel_size=params.kernel_size,
+            pad_mode="pad",
+            pad=params.pairs(),
+            stride=params.stride,
+            dilation=params.dilation,
+            group=params.groups,
+        )
+        if params.rank == 3:
+            args["output_padding"] = params.output_padding
+        return primitive_plan(
+            rank=params.rank,
+            arguments=args,
+            input_size=(params.batch, params.out_channels, *params.output_size),
+            bias=params.bias,
+            device_target=self.device_target_name(),
+        )
+
+    def explicit_formula(self, rank: int) -> ExplicitFormula | None:
+        """The primitives' documented sizes (2-D: ``input_size``; 3-D: its docstring)."""
+        return docs.ops_formula(rank)

@@ -1,7 +1,7 @@
 """The ONNX ``ConvTranspose`` model of a canonical case: attributes, documented modes, the ModelProto.
 
-Everything here is pure except :func:`build_model`, which imports ``onnx`` (a serialisation library
-that clashes with no framework). The attribute semantics are those of the ONNX operator
+Everything here is pure: the targets' plans build the model with ``onnx.helper`` from these
+attributes. The attribute semantics are those of the ONNX operator
 specification (``ConvTranspose`` opsets 11 and 22, identical in what matters here):
 
 - explicit ``pads`` ``[x1_begin, x2_begin, …, x1_end, x2_end, …]`` give the output size
@@ -136,27 +136,6 @@ def input_ranks(case: Case) -> dict[str, int]:
     return ranks
 
 
-def build_model(case: Case, *, opset: int, use_output_shape: bool = False) -> Any:
-    """The ``onnx.ModelProto`` of one ConvTranspose node; X, W (and B) are graph inputs.
-
-    Dimensions are symbolic (``None``), so the model — and an inference session built from it — is
-    the same for every case sharing the attributes, dtype, rank, bias flag and opset.
-    """
-    from onnx import TensorProto, helper
-
-    elem = getattr(TensorProto, ONNX_DTYPES[case.dtype])
-    inputs = [
-        helper.make_tensor_value_info(name, elem, [None] * rank) for name, rank in input_ranks(case).items()
-    ]
-    output = helper.make_tensor_value_info("Y", elem, [None] * (case.rank + 2))
-    node = helper.make_node(
-        "ConvTranspose", input_names(case), ["Y"], **attributes(case, use_output_shape=use_output_shape)
-    )
-    graph = helper.make_graph([node], "conv_transpose", inputs, [output])
-    opsets = [helper.make_opsetid("", opset)]
-    return helper.make_model(graph, opset_imports=opsets, ir_version=helper.find_min_ir_version_for(opsets))
-
-
 def raw_attributes(params: Any, *, use_output_shape: bool = False) -> dict[str, Any]:
     """The node attributes for raw (unvalidated) parameters, as :func:`attributes` sets them."""
     attrs: dict[str, Any] = {
@@ -172,22 +151,3 @@ def raw_attributes(params: Any, *, use_output_shape: bool = False) -> dict[str, 
         if any(params.output_padding):
             attrs["output_padding"] = list(params.output_padding)
     return attrs
-
-
-def build_raw_model(params: Any, *, opset: int, use_output_shape: bool = False) -> Any:
-    """The float32 ``ModelProto`` of one ConvTranspose node with raw attributes (for probes)."""
-    from onnx import TensorProto, helper
-
-    ranks = {"X": params.rank + 2, "W": len(params.weight_shape)}
-    if params.bias:
-        ranks["B"] = 1
-    inputs = [
-        helper.make_tensor_value_info(name, TensorProto.FLOAT, [None] * rank) for name, rank in ranks.items()
-    ]
-    output = helper.make_tensor_value_info("Y", TensorProto.FLOAT, [None] * (params.rank + 2))
-    node = helper.make_node(
-        "ConvTranspose", list(ranks), ["Y"], **raw_attributes(params, use_output_shape=use_output_shape)
-    )
-    graph = helper.make_graph([node], "conv_transpose", inputs, [output])
-    opsets = [helper.make_opsetid("", opset)]
-    return helper.make_model(graph, opset_imports=opsets, ir_version=helper.find_min_ir_version_for(opsets))

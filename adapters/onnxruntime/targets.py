@@ -1,9 +1,10 @@
 """Targets ``onnxruntime``, ``onnxruntime.opset11``, ``onnxruntime.output_shape`` and
 ``onnxruntime.tensorrt_ep``: one ONNX ``ConvTranspose`` node run by ONNX Runtime.
 
-The model (:mod:`adapters.onnxruntime.model`) takes X, W and B as graph inputs with symbolic dimensions, so
-one inference session serves every case that shares the node's attributes, dtype, rank and bias
-flag; sessions are cached by the serialised model bytes and the providers (a session costs 1–70 ms).
+The model (attributes from :mod:`adapters.onnxruntime.model`) takes X, W and B as graph inputs with
+symbolic dimensions, so one inference session serves every case that shares the node's attributes,
+dtype, rank and bias flag; the plan caches sessions per model and providers (a session costs
+1–70 ms).
 
 Execution providers: the CPU provider on ``cpu``; on ``cuda`` the CUDA provider (TF32 off, so float32
 is judged as float32) — or, for ``onnxruntime.tensorrt_ep``, the TensorRT provider — with the CPU
@@ -19,17 +20,16 @@ session creation with NOT_IMPLEMENTED.
 from __future__ import annotations
 
 import dataclasses
-from collections import OrderedDict
 from typing import Any, ClassVar
 
-import numpy as np
-
+from adapters import plan as p
+from adapters.onnxruntime import docs
 from adapters.onnxruntime import model as onnx_model
-from adapters.probing import RawParams, call_text
+from adapters.probing import RawParams
 from adapters.protocol import CROPS_BEGIN_END, Capabilities, Target
 from harness.errors import NotExpressible, TargetUnavailable
-from harness.model.arrays import CaseArrays
 from harness.model.case import Case
+from harness.model.formulas import ExplicitFormula
 from harness.model.modes import DocumentedMode
 from harness.oracle.tolerance import AccumulationModel, exact_model
 
@@ -46,7 +46,6 @@ CUDA_ACCUMULATION = {
     "float32": exact_model("float32"),
     "float16": AccumulationModel("float32", "float32"),
 }
-SESSION_CACHE_SIZE = 256
 #: Attribute defaults of ConvTranspose in the ONNX specification, left out of call text.
 ATTRIBUTE_DEFAULTS = {"strides": 1, "dilations": 1, "group": 1, "pads": 0, "output_padding": 0}
 
@@ -62,12 +61,15 @@ class OnnxRuntime(Target):
     #: providers asked for on ``cuda``, in order
     gpu_providers: ClassVar[tuple[str, ...]] = ("CUDAExecutionProvider",)
 
-    def __init__(self, device: str = "cpu") -> None:
-        super().__init__(device)
-        self._sessions: OrderedDict[tuple[bytes, str], Any] = OrderedDict()
-        self.session_hits = 0
-        self.session_misses = 0
-        self._last_info: dict[str, Any] = {}
+    @property
+    def session_hits(self) -> int:
+        """Cases that reused a cached inference session."""
+        return self.executor.cache_hits["session"]
+
+    @property
+    def session_misses(self) -> int:
+        """Cases that built an inference session."""
+        return self.executor.cache_misses["session"]
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
@@ -125,19 +127,23 @@ class OnnxRuntime(Target):
 
         return onnxruntime
 
-    def _providers(self) -> list[Any]:
-        """Provider list for ``InferenceSession`` on this target's device."""
+    def prepare(self) -> None:
+        """Import onnxruntime; on ``cuda`` check that the GPU providers asked for are there."""
         if not self.device.startswith("cuda"):
-            return ["CPUExecutionProvider"]
+            return
         available = self._ort.get_available_providers()
-        missing = [p for p in self.gpu_providers if p not in available]
+        missing = [name for name in self.gpu_providers if name not in available]
         if missing:
             raise TargetUnavailable(
                 f"{self.name} on {self.device}: onnxruntime here lacks {', '.join(missing)} "
                 f"(available: {', '.join(available)}); install onnxruntime-gpu"
             )
-        _, _, index = self.device.partition(":")
-        device_id = index or "0"
+
+    def providers(self) -> list[Any]:
+        """Provider list for ``InferenceSession`` on this target's device (no CPU fallback on cuda)."""
+        if not self.device.startswith("cuda"):
+            return ["CPUExecutionProvider"]
+        device_id = self.device.partition(":")[2] or "0"
         providers: list[Any] = []
         for provider in self.gpu_providers:
             options = {"device_id": device_id}
@@ -146,44 +152,49 @@ class OnnxRuntime(Target):
             providers.append((provider, options))
         return providers
 
-    def session(self, case: Case) -> Any:
-        """The (cached) inference session for the case's model on this device."""
-        model = onnx_model.build_model(case, opset=self.opset, use_output_shape=self.use_output_shape)
-        key = (model.SerializeToString(), self.device)
-        cached = self._sessions.get(key)
-        if cached is not None:
-            self.session_hits += 1
-            self._sessions.move_to_end(key)
-            return cached
-        self.session_misses += 1
-        ort = self._ort
-        options = ort.SessionOptions()
-        if self.device.startswith("cuda"):
-            options.add_session_config_entry("session.disable_cpu_ep_fallback", "1")
-        session = ort.InferenceSession(key[0], options, providers=self._providers())
-        self._sessions[key] = session
-        if len(self._sessions) > SESSION_CACHE_SIZE:
-            self._sessions.popitem(last=False)
-        return session
+    def plan(self, case: Case) -> p.Plan:
+        """The ConvTranspose node of the case, its model, a (cached) session and one run."""
+        return session_plan(
+            attributes=onnx_model.attributes(case, use_output_shape=self.use_output_shape),
+            ranks=onnx_model.input_ranks(case),
+            output_rank=case.rank + 2,
+            elem=onnx_model.ONNX_DTYPES[case.dtype],
+            opset=self.opset,
+            providers=self.providers(),
+            cuda=self.device.startswith("cuda"),
+            cache=True,
+        )
 
-    def run(self, case: Case, arrays: CaseArrays) -> np.ndarray:
-        """Feed X, W (and B) in the case's dtype to the cached session; output as float64."""
-        held = arrays.container()
-        feeds = {"X": held["x"], "W": held["weight"]}
-        if case.bias:
-            feeds["B"] = held["bias"]
-        hits = self.session_hits
-        session = self.session(case)
-        self._last_info = {
-            "session_providers": list(session.get_providers()),
-            "session_cache_hit": self.session_hits > hits,
-        }
-        (y,) = session.run(["Y"], feeds)
-        return np.asarray(y).astype(np.float64)
+    def probe_plan(self, params: RawParams) -> p.Plan:
+        """A node with raw attributes, float32, on the CPU provider."""
+        if self.use_output_shape and any(v < 0 for v in params.output_padding):
+            raise NotExpressible(
+                "output_shape carries no output_padding: a negative one is a smaller "
+                "output_shape, which is a valid crop"
+            )
+        ranks = {"X": params.rank + 2, "W": len(params.weight_shape)}
+        if params.bias:
+            ranks["B"] = 1
+        return session_plan(
+            attributes=onnx_model.raw_attributes(params, use_output_shape=self.use_output_shape),
+            ranks=ranks,
+            output_rank=params.rank + 2,
+            elem="FLOAT",
+            opset=self.opset,
+            providers=["CPUExecutionProvider"],
+            cuda=False,
+            cache=False,
+        )
 
     def run_info(self) -> dict[str, Any]:
         """What the last :meth:`run` used: the session's providers, whether it came from the cache."""
-        return dict(self._last_info)
+        session = self.last_namespace.get("session")
+        if session is None:
+            return {}
+        return {
+            "session_providers": list(session.get_providers()),
+            "session_cache_hit": self.executor.last_hits.get("session", False),
+        }
 
     def environment(self) -> dict[str, Any]:
         """Versions, opset, providers asked for and available, session options."""
@@ -207,73 +218,82 @@ class OnnxRuntime(Target):
             env["cpu_ep_fallback"] = False
         return env
 
-    # --- reproduction -------------------------------------------------------------------------
-    def snippet(self, case: Case, npz_name: str = "case.npz") -> str:
-        """Standalone Python: build the model with ``onnx.helper`` and run it with onnxruntime."""
-        reason = self.supports(case)
-        if reason is not None:
-            return f"# not expressible in {self.name}: {reason}\n"
-        attrs = onnx_model.attributes(case, use_output_shape=self.use_output_shape)
-        names = onnx_model.input_names(case)
-        ranks = onnx_model.input_ranks(case)
-        elem = onnx_model.ONNX_DTYPES[case.dtype]
-        if self.device.startswith("cuda"):
-            providers = repr(
-                [(p, {"device_id": self.device.partition(":")[2] or "0"}) for p in self.gpu_providers]
-            )
-        else:
-            providers = "['CPUExecutionProvider']"
-        feeds = {"X": 'data["x"]', "W": 'data["weight"]', "B": 'data["bias"]'}
-        feed_text = ", ".join(f'"{n}": {feeds[n]}' for n in names)
-        inputs = ",\n    ".join(
-            f'helper.make_tensor_value_info("{n}", TensorProto.{elem}, [None] * {ranks[n]})' for n in names
-        )
-        attr_text = ", ".join(f"{k}={v!r}" for k, v in attrs.items())
-        return (
-            "import numpy as np\n"
-            "import onnxruntime as ort\n"
-            "from onnx import TensorProto, helper\n\n"
-            f"data = np.load({npz_name!r})\n"
-            f'node = helper.make_node("ConvTranspose", {names!r}, ["Y"], {attr_text})\n'
-            "inputs = [\n"
-            f"    {inputs},\n"
-            "]\n"
-            f'output = helper.make_tensor_value_info("Y", TensorProto.{elem}, [None] * {case.rank + 2})\n'
-            'graph = helper.make_graph([node], "conv_transpose", inputs, [output])\n'
-            f'opsets = [helper.make_opsetid("", {self.opset})]\n'
-            "model = helper.make_model(graph, opset_imports=opsets,\n"
-            "                          ir_version=helper.find_min_ir_version_for(opsets))\n"
-            f"session = ort.InferenceSession(model.SerializeToString(), providers={providers})\n"
-            f"(y,) = session.run(['Y'], {{{feed_text}}})\n"
-            "print(y.shape)\nprint(y)\n"
-        )
+    def explicit_formula(self, rank: int) -> ExplicitFormula | None:
+        """The specification's output size with ``pads`` (or ``output_shape``) at this opset."""
+        return docs.output_shape_formula() if self.use_output_shape else docs.pads_formula(self.opset)
 
-    def equivalent_call(self, case: Case) -> str:
-        """The ``onnx.helper.make_node`` call of the node :meth:`run` executes (and its opset)."""
-        attrs = onnx_model.attributes(case, use_output_shape=self.use_output_shape)
-        text = call_text(
-            "onnx.helper.make_node",
-            ("ConvTranspose", onnx_model.input_names(case), ["Y"]),
-            attrs,
-            ATTRIBUTE_DEFAULTS,
-        )
-        return f"{text}  # opset {self.opset}"
 
-    def probe(self, params: dict[str, object]) -> list[int]:
-        """Run a node with raw attributes on random float32 data (CPU provider); the output shape."""
-        p = RawParams.from_dict(params)
-        if self.use_output_shape and any(v < 0 for v in p.output_padding):
-            raise NotExpressible(
-                "output_shape carries no output_padding: a negative one is a smaller "
-                "output_shape, which is a valid crop"
+FEEDS = {"X": "x", "W": "weight", "B": "bias"}
+
+
+def session_plan(
+    *,
+    attributes: dict[str, Any],
+    ranks: dict[str, int],
+    output_rank: int,
+    elem: str,
+    opset: int,
+    providers: list[Any],
+    cuda: bool,
+    cache: bool,
+) -> p.Plan:
+    """Build the one-node model with ``onnx.helper``, open an inference session on ``providers``
+    (cached per model when ``cache``) and run it on the case's arrays."""
+    names = list(ranks)
+    tensor_type = p.sym(f"onnx.TensorProto.{elem}")
+    node = p.call(
+        "onnx.helper.make_node", "ConvTranspose", names, ["Y"], **attributes, defaults=ATTRIBUTE_DEFAULTS
+    )
+    inputs = [p.call("onnx.helper.make_tensor_value_info", n, tensor_type, [None] * ranks[n]) for n in names]
+    body: list[p.Stmt] = [
+        p.Assign("node", node),
+        p.Assign("inputs", inputs),
+        p.Assign("output", p.call("onnx.helper.make_tensor_value_info", "Y", tensor_type, [None] * output_rank)),
+        p.Assign(
+            "graph",
+            p.call(
+                "onnx.helper.make_graph", [p.Name("node")], "conv_transpose", p.Name("inputs"), [p.Name("output")]
+            ),
+        ),
+        p.Assign("opsets", [p.call("onnx.helper.make_opsetid", "", opset)]),
+        p.Assign(
+            "model",
+            p.call(
+                "onnx.helper.make_model",
+                p.Name("graph"),
+                opset_imports=p.Name("opsets"),
+                ir_version=p.call("onnx.helper.find_min_ir_version_for", p.Name("opsets")),
+            ),
+        ),
+        p.Assign("options", p.call("ort.SessionOptions")),
+    ]
+    if cuda:
+        body.append(
+            p.Do(
+                p.method(
+                    p.Name("options"), "add_session_config_entry", "session.disable_cpu_ep_fallback", "1"
+                )
             )
-        model = onnx_model.build_raw_model(p, opset=self.opset, use_output_shape=self.use_output_shape)
-        session = self._ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-        feeds = {"X": p.data(), "W": p.data(p.weight_shape, seed=1)}
-        if p.bias:
-            feeds["B"] = p.data((p.out_channels,), seed=2)
-        (y,) = session.run(["Y"], feeds)
-        return list(np.asarray(y).shape)
+        )
+    session = p.call(
+        "ort.InferenceSession",
+        p.method(p.Name("model"), "SerializeToString"),
+        p.Name("options"),
+        providers=providers,
+    )
+    body += [
+        p.Assign("session", session, cache=p.CACHE_CONFIGURATION if cache else ""),
+        p.Assign(("y",), p.method(p.Name("session"), "run", ["Y"], {n: p.data(FEEDS[n]) for n in names})),
+    ]
+    to_numpy = p.method(p.call("np.asarray", p.Name("y")), "astype", p.sym("np.float64"))
+    return p.Plan(IMPORTS, tuple(body), "y", to_numpy, (node,), note=f"opset {opset}")
+
+
+IMPORTS = (
+    p.Import("numpy", "np"),
+    p.Import("onnxruntime", "ort"),
+    p.Import("onnx"),
+)
 
 
 class OnnxRuntimeOpset11(OnnxRuntime):

@@ -4,22 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
-from adapters.paddle.common import (
-    CHANNELS_FIRST_FORMAT,
-    PaddleCall,
-    PaddleTarget,
-    plan_call,
-    raw_padding,
-    snippet_output,
-    snippet_prelude,
-)
-from adapters.probing import Code, RawParams, call_text
-from harness.model.arrays import CaseArrays
+from adapters import plan as p
+from adapters.paddle import common
+from adapters.paddle.forms import CHANNELS_FIRST_FORMAT, PaddleCall, padding_call, raw_padding
+from adapters.probing import RawParams
 from harness.model.case import Case
 
-#: Documented defaults of paddle.nn.functional.conv{1,2,3}d_transpose, left out of call text.
+#: Documented defaults of paddle.nn.functional.conv{1,2,3}d_transpose, left out of the one-line call.
 FUNCTIONAL_DEFAULTS = {"bias": None, "stride": 1, "padding": 0, "dilation": 1, "groups": 1}
 
 
@@ -32,83 +23,79 @@ def _extension_kwargs(call: PaddleCall) -> dict[str, Any]:
     return {}
 
 
-class PaddleFunctional(PaddleTarget):
+def functional_plan(
+    *,
+    rank: int,
+    stride: list[int],
+    padding: int | str | list[int] | list[list[int]],
+    dilation: list[int],
+    groups: int,
+    bias: bool,
+    data_format: str,
+    channels_last: bool,
+    extension: dict[str, Any],
+    dtype: str,
+    device: str,
+) -> p.Plan:
+    """``conv{rank}d_transpose(x, weight, bias=..., ...)`` by keyword (the positional order differs
+    between ranks)."""
+    fn = p.call(
+        f"paddle.nn.functional.conv{rank}d_transpose",
+        p.Name("x"),
+        p.Name("weight"),
+        bias=p.Name("bias") if bias else None,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        groups=groups,
+        data_format=data_format,
+        **extension,
+        defaults=dict(FUNCTIONAL_DEFAULTS, data_format=CHANNELS_FIRST_FORMAT[rank]),
+    )
+    body = [
+        *common.tensors(dtype=dtype, channels_last=channels_last, weight=True, bias=bias),
+        p.With(p.call("paddle.no_grad"), (p.Assign("y", fn),)),
+    ]
+    return p.Plan(
+        common.IMPORTS, tuple(body), "y", common.to_numpy(channels_last), (fn,), setup=common.setup(device)
+    )
+
+
+class PaddleFunctional(common.PaddleTarget):
     """``paddle.nn.functional.conv{rank}d_transpose(x, weight, bias, ...)``, called by keyword."""
 
     name = "paddle.functional"
 
-    def run(self, case: Case, arrays: CaseArrays) -> np.ndarray:
-        """Call the functional form by keyword (the positional order differs between ranks)."""
-        call = plan_call(case)
-        paddle = self._paddle
-        x, w, b = self.tensors(case, arrays)
-        fn = getattr(paddle.nn.functional, f"conv{case.rank}d_transpose")
-        with paddle.no_grad():
-            y = fn(
-                x,
-                w,
-                bias=b,
-                stride=list(case.stride),
-                padding=call.padding,
-                dilation=list(case.dilation),
-                groups=case.groups,
-                data_format=call.data_format,
-                **_extension_kwargs(call),
-            )
-        return self.to_numpy(case, y)
-
-    def snippet(self, case: Case, npz_name: str = "case.npz") -> str:
-        """Standalone paddle code reproducing the call exactly as :meth:`run` makes it."""
-        call = plan_call(case)
-        extension = "".join(f", {k}={v!r}" for k, v in _extension_kwargs(call).items())
-        return snippet_prelude(self, case, npz_name) + (
-            "with paddle.no_grad():\n"
-            f"    y = paddle.nn.functional.conv{case.rank}d_transpose(\n"
-            f"        x, weight, bias=bias, stride={list(case.stride)!r}, padding={call.padding!r},\n"
-            f"        dilation={list(case.dilation)!r}, groups={case.groups}, "
-            f"data_format={call.data_format!r}{extension})\n" + snippet_output(case)
+    def plan(self, case: Case) -> p.Plan:
+        """The function in the case's padding form (:func:`~adapters.paddle.forms.padding_call`)."""
+        call = padding_call(case)
+        return functional_plan(
+            rank=case.rank,
+            stride=list(case.stride),
+            padding=call.padding,
+            dilation=list(case.dilation),
+            groups=case.groups,
+            bias=case.bias,
+            data_format=call.data_format,
+            channels_last=case.layout == "channels_last",
+            extension=_extension_kwargs(call),
+            dtype=case.dtype,
+            device=self.device,
         )
 
-    def equivalent_call(self, case: Case) -> str:
-        """The functional call :meth:`run` makes (weight ``(C_in, C_out/groups, *k)``)."""
-        call = plan_call(case)
-        keywords: dict[str, object] = {
-            "bias": Code("bias") if case.bias else None,
-            "stride": list(case.stride),
-            "padding": call.padding,
-            "dilation": list(case.dilation),
-            "groups": case.groups,
-            "data_format": call.data_format,
-            **_extension_kwargs(call),
-        }
-        defaults = dict(FUNCTIONAL_DEFAULTS, data_format=CHANNELS_FIRST_FORMAT[case.rank])
-        return call_text(
-            f"paddle.nn.functional.conv{case.rank}d_transpose",
-            (Code("x"), Code("weight")),
-            keywords,
-            defaults,
+    def probe_plan(self, params: RawParams) -> p.Plan:
+        """The function with raw parameters on random float32 data and weight."""
+        params.require_kernel_from_weight(f"paddle.nn.functional.conv{params.rank}d_transpose")
+        return functional_plan(
+            rank=params.rank,
+            stride=list(params.stride),
+            padding=raw_padding(params),
+            dilation=list(params.dilation),
+            groups=params.groups,
+            bias=params.bias,
+            data_format=CHANNELS_FIRST_FORMAT[params.rank],
+            channels_last=False,
+            extension={"output_padding": list(params.output_padding)},
+            dtype="float32",
+            device=self.device,
         )
-
-    def probe(self, params: dict[str, object]) -> list[int]:
-        """Call the functional form with raw parameters on random data; the output shape."""
-        p = RawParams.from_dict(params)
-        p.require_kernel_from_weight(f"paddle.nn.functional.conv{p.rank}d_transpose")
-        self.prepare()
-        paddle = self._paddle
-        x = paddle.to_tensor(p.data())
-        w = paddle.to_tensor(p.data(p.weight_shape, seed=1))
-        b = paddle.to_tensor(p.data((p.out_channels,), seed=2)) if p.bias else None
-        fn = getattr(paddle.nn.functional, f"conv{p.rank}d_transpose")
-        with paddle.no_grad():
-            y = fn(
-                x,
-                w,
-                bias=b,
-                stride=list(p.stride),
-                padding=raw_padding(p),
-                output_padding=list(p.output_padding),
-                dilation=list(p.dilation),
-                groups=p.groups,
-                data_format=CHANNELS_FIRST_FORMAT[p.rank],
-            )
-        return list(y.shape)

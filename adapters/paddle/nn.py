@@ -3,29 +3,18 @@
 The layer is built in the case's dtype (``paddle.set_default_dtype``, the documented way to get
 float64 parameters), its ``weight``/``bias`` parameters are overwritten with ``set_value``, and it
 is called as ``layer(x)`` or, where the case extends the output through ``output_size``, as
-``layer(x, output_size=[...])`` (seed 002: the size then lies in ``[O', O' + stride)``).
+``layer(x, output_size=[...])`` (the size then lies in ``[O', O' + stride)``).
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-import numpy as np
-
-from adapters.paddle.common import (
-    CHANNELS_FIRST_FORMAT,
-    PaddleCall,
-    PaddleTarget,
-    plan_call,
-    raw_padding,
-    snippet_output,
-    snippet_prelude,
-)
-from adapters.probing import RawParams, call_text
-from harness.model.arrays import CaseArrays
+from adapters import plan as p
+from adapters.paddle import common
+from adapters.paddle.forms import CHANNELS_FIRST_FORMAT, padding_call, raw_padding
+from adapters.probing import RawParams
 from harness.model.case import Case
 
-#: Documented defaults of paddle.nn.Conv{1,2,3}DTranspose, left out of call text.
+#: Documented defaults of paddle.nn.Conv{1,2,3}DTranspose, left out of the one-line call.
 LAYER_DEFAULTS = {
     "stride": 1,
     "padding": 0,
@@ -36,107 +25,118 @@ LAYER_DEFAULTS = {
 }
 
 
-class PaddleNN(PaddleTarget):
+def layer_plan(
+    *,
+    rank: int,
+    in_channels: int,
+    out_channels: int,
+    kernel_size: list[int],
+    stride: list[int],
+    padding: int | str | list[int] | list[list[int]],
+    output_padding: int | list[int],
+    dilation: list[int],
+    groups: int,
+    bias: bool,
+    data_format: str,
+    channels_last: bool,
+    output_size: list[int] | None,
+    dtype: str,
+    device: str,
+    load_weights: bool = True,
+) -> p.Plan:
+    """Build the layer under the case's default dtype, load the weights (unless not
+    ``load_weights``: the layer keeps its own) and call it."""
+    layer = p.call(
+        f"paddle.nn.Conv{rank}DTranspose",
+        in_channels,
+        out_channels,
+        kernel_size,
+        stride=stride,
+        padding=padding,
+        output_padding=output_padding,
+        dilation=dilation,
+        groups=groups,
+        bias_attr=None if bias else False,
+        data_format=data_format,
+        defaults=dict(LAYER_DEFAULTS, data_format=CHANNELS_FIRST_FORMAT[rank]),
+    )
+    name, x = p.Name("layer"), p.Name("x")
+    forward = (
+        p.Call(name, (x,)) if output_size is None else p.Call(name, (x,), (("output_size", output_size),))
+    )
+    body: list[p.Stmt] = [
+        *common.tensors(
+            dtype=dtype, channels_last=channels_last, weight=load_weights, bias=load_weights and bias
+        ),
+        p.Assign("previous", p.call("paddle.get_default_dtype")),
+        p.Do(p.call("paddle.set_default_dtype", dtype)),
+        p.Try(
+            (p.Assign("layer", layer),),
+            (p.Do(p.call("paddle.set_default_dtype", p.Name("previous"))),),
+        ),
+    ]
+    if load_weights:
+        body.append(p.Do(p.method(p.Attr(name, "weight"), "set_value", p.Name("weight"))))
+    if load_weights and bias:
+        body.append(p.Do(p.method(p.Attr(name, "bias"), "set_value", p.Name("bias"))))
+    body.append(p.With(p.call("paddle.no_grad"), (p.Assign("y", forward),)))
+    summary = layer if output_size is None else p.Call(layer, (x,), (("output_size", output_size),))
+    note = f"built under paddle.set_default_dtype({dtype!r})" if dtype != "float32" else ""
+    return p.Plan(
+        common.IMPORTS,
+        tuple(body),
+        "y",
+        common.to_numpy(channels_last),
+        (summary,),
+        setup=common.setup(device),
+        note=note,
+    )
+
+
+class PaddleNN(common.PaddleTarget):
     """``paddle.nn.Conv{rank}DTranspose(...)`` called on the case's input."""
 
     name = "paddle.nn"
 
-    def _layer(self, case: Case, call: PaddleCall) -> Any:
-        paddle = self._paddle
-        cls = getattr(paddle.nn, f"Conv{case.rank}DTranspose")
-        previous = paddle.get_default_dtype()
-        paddle.set_default_dtype(case.dtype)
-        try:
-            return cls(
-                case.in_channels,
-                case.out_channels,
-                list(case.kernel_size),
-                stride=list(case.stride),
-                padding=call.padding,
-                output_padding=call.output_padding if call.output_padding is not None else 0,
-                dilation=list(case.dilation),
-                groups=case.groups,
-                bias_attr=None if case.bias else False,
-                data_format=call.data_format,
-            )
-        finally:
-            paddle.set_default_dtype(previous)
-
-    def run(self, case: Case, arrays: CaseArrays) -> np.ndarray:
-        """Build the layer, load the case's weights into it and call it."""
-        call = plan_call(case)
-        paddle = self._paddle
-        x, w, b = self.tensors(case, arrays)
-        layer = self._layer(case, call)
-        layer.weight.set_value(w)
-        if b is not None:
-            layer.bias.set_value(b)
-        with paddle.no_grad():
-            y = layer(x) if call.output_size is None else layer(x, output_size=call.output_size)
-        return self.to_numpy(case, y)
-
-    def snippet(self, case: Case, npz_name: str = "case.npz") -> str:
-        """Standalone paddle code building the layer and calling it exactly as :meth:`run` does."""
-        call = plan_call(case)
-        bias = "" if case.bias else ", bias_attr=False"
-        forward = "layer(x)" if call.output_size is None else f"layer(x, output_size={call.output_size!r})"
-        return snippet_prelude(self, case, npz_name) + (
-            f"paddle.set_default_dtype({case.dtype!r})\n"
-            f"layer = paddle.nn.Conv{case.rank}DTranspose(\n"
-            f"    {case.in_channels}, {case.out_channels}, {list(case.kernel_size)!r}, "
-            f"stride={list(case.stride)!r},\n"
-            f"    {call.keyword_text()}, dilation={list(case.dilation)!r},\n"
-            f"    groups={case.groups}{bias}, data_format={call.data_format!r})\n"
-            "layer.weight.set_value(weight)\n"
-            "if bias is not None:\n"
-            "    layer.bias.set_value(bias)\n"
-            "with paddle.no_grad():\n"
-            f"    y = {forward}\n" + snippet_output(case)
+    def plan(self, case: Case) -> p.Plan:
+        """The layer in the case's padding form (:func:`~adapters.paddle.forms.padding_call`)."""
+        call = padding_call(case)
+        return layer_plan(
+            rank=case.rank,
+            in_channels=case.in_channels,
+            out_channels=case.out_channels,
+            kernel_size=list(case.kernel_size),
+            stride=list(case.stride),
+            padding=call.padding,
+            output_padding=call.output_padding if call.output_padding is not None else 0,
+            dilation=list(case.dilation),
+            groups=case.groups,
+            bias=case.bias,
+            data_format=call.data_format,
+            channels_last=case.layout == "channels_last",
+            output_size=call.output_size,
+            dtype=case.dtype,
+            device=self.device,
         )
 
-    def equivalent_call(self, case: Case) -> str:
-        """The layer construction (and forward) that :meth:`run` makes."""
-        call = plan_call(case)
-        keywords = {
-            "stride": list(case.stride),
-            "padding": call.padding,
-            "output_padding": call.output_padding if call.output_padding is not None else 0,
-            "dilation": list(case.dilation),
-            "groups": case.groups,
-            "bias_attr": None if case.bias else False,
-            "data_format": call.data_format,
-        }
-        defaults = dict(LAYER_DEFAULTS, data_format=CHANNELS_FIRST_FORMAT[case.rank])
-        text = call_text(
-            f"paddle.nn.Conv{case.rank}DTranspose",
-            (case.in_channels, case.out_channels, list(case.kernel_size)),
-            keywords,
-            defaults,
+    def probe_plan(self, params: RawParams) -> p.Plan:
+        """The layer built from raw parameters (per-dimension or pair padding), float32."""
+        params.require_layer_weight(f"paddle.nn.Conv{params.rank}DTranspose")
+        return layer_plan(
+            rank=params.rank,
+            in_channels=params.in_channels,
+            out_channels=params.out_channels,
+            kernel_size=list(params.kernel_size),
+            stride=list(params.stride),
+            padding=raw_padding(params),
+            output_padding=list(params.output_padding),
+            dilation=list(params.dilation),
+            groups=params.groups,
+            bias=params.bias,
+            data_format=CHANNELS_FIRST_FORMAT[params.rank],
+            channels_last=False,
+            output_size=None,
+            dtype="float32",
+            device=self.device,
+            load_weights=False,
         )
-        if call.output_size is not None:
-            text += f"(x, output_size={call.output_size!r})"
-        if case.dtype != "float32":
-            text += f"  # built under paddle.set_default_dtype({case.dtype!r})"
-        return text
-
-    def probe(self, params: dict[str, object]) -> list[int]:
-        """Build the layer from raw parameters and call it on random data; the output shape."""
-        p = RawParams.from_dict(params)
-        p.require_layer_weight(f"paddle.nn.Conv{p.rank}DTranspose")
-        self.prepare()
-        paddle = self._paddle
-        layer = getattr(paddle.nn, f"Conv{p.rank}DTranspose")(
-            p.in_channels,
-            p.out_channels,
-            list(p.kernel_size),
-            stride=list(p.stride),
-            padding=raw_padding(p),
-            output_padding=list(p.output_padding),
-            dilation=list(p.dilation),
-            groups=p.groups,
-            bias_attr=None if p.bias else False,
-            data_format=CHANNELS_FIRST_FORMAT[p.rank],
-        )
-        with paddle.no_grad():
-            y = layer(paddle.to_tensor(p.data()))
-        return list(y.shape)

@@ -3,7 +3,7 @@ DLA eligibility and the int8 rules. Pure: nothing here imports ``tensorrt``.
 
 Sources (cited by the constants below):
 
-- seed 000 (``seeds/000_daa57d9ee2376704.txt``, the TensorRT operator page for Deconvolution): the
+- the TensorRT operator page for Deconvolution (:data:`OPERATOR_PAGE`): the
   output size of each padding mode, 2D/3D only, data types int8/float16/float32, at most 2^31
   elements per input and output tensor, DLA FP16 2D / DLA INT8 2D non-grouped;
 - ``NvInfer.h`` (``IDeconvolutionLayer``, TensorRT 8.x/10.x): kernel weights are one contiguous
@@ -28,7 +28,9 @@ import numpy as np
 from harness.model.case import Case
 from harness.model.modes import DocumentedMode
 
-SEED = "seeds/000_daa57d9ee2376704.txt (TensorRT Deconvolution operator, padding_mode)"
+OPERATOR_PAGE = "https://docs.nvidia.com/deeplearning/tensorrt/latest/_static/operators/Deconvolution.html"
+#: Where the documented sizes and limits below come from.
+SEED = f"TensorRT operator documentation, Deconvolution ({OPERATOR_PAGE}), padding_mode"
 NVINFER_H = "NvInfer.h, class IDeconvolutionLayer (setKernelSizeNd, setStrideNd, setPrePadding, setNbGroups)"
 DLA_PAGE = (
     "https://docs.nvidia.com/deeplearning/tensorrt/latest/inference-library/dla-layer-restrictions.html"
@@ -40,26 +42,26 @@ PADDING_MODES = EXPLICIT_MODES + SAME_MODES
 #: canonical named mode → TensorRT PaddingMode (TensorRT has no VALID mode: zero padding is explicit)
 NAMED_MODES = {"same": "SAME_UPPER", "same_lower": "SAME_LOWER"}
 
-#: "input and output may have at most 2^31 elements" (seed 000, volume limits)
+#: "input and output may have at most 2^31 elements" (the operator page, volume limits)
 MAX_ELEMENTS = 2**31
 DLA_MAX_OUTPUT_MAPS = 8192
 DLA_MAX_BATCH = 4096
 DLA_MAX_DIM = 8192
 DLA_RANGE = range(1, 33)
 DLA_LARGE = frozenset({64, 96, 128})
-#: data dtypes TensorRT deconvolution takes (seed 000: T is int8, float16 or float32)
+#: data dtypes TensorRT deconvolution takes (the operator page: T is int8, float16 or float32)
 TRT_DTYPES = ("float32", "float16")
 DLA_PRECISIONS = ("float16", "int8")
 
 
-# --- documented output sizes (seed 000) ----------------------------------------------------------
+# --- documented output sizes (the operator page) --------------------------------------------------
 def dilated_kernel(k: int, d: int) -> int:
     """``DK = d·(k−1) + 1``."""
     return d * (k - 1) + 1
 
 
 def same_padding(n: int, k: int, s: int, d: int, mode: str) -> tuple[int, int]:
-    """Seed 000's SAME padding: ``P = max(DK − S, 0)``, split into (B, A) by the mode."""
+    """The operator page's SAME padding: ``P = max(DK − S, 0)``, split into (B, A) by the mode."""
     total = max(dilated_kernel(k, d) - s, 0)
     if mode == "SAME_UPPER":
         begin = total // 2
@@ -69,7 +71,7 @@ def same_padding(n: int, k: int, s: int, d: int, mode: str) -> tuple[int, int]:
 
 
 def documented_size(mode: str, n: int, k: int, s: int, d: int, pre: int = 0, post: int = 0) -> int:
-    """The output size seed 000 gives for one dimension under ``mode``.
+    """The output size the operator page gives for one dimension under ``mode``.
 
     EXPLICIT_ROUND_DOWN and EXPLICIT_ROUND_UP: ``O = (I − 1)·S + DK − (B + A)`` with B, A the pre
     and post padding; SAME_UPPER and SAME_LOWER: ``O = min(I·S, (I − 1)·S + DK)`` (explicit padding is
@@ -84,12 +86,12 @@ def documented_size(mode: str, n: int, k: int, s: int, d: int, pre: int = 0, pos
 
 
 def size_same_trt(n: int, k: int, s: int, d: int) -> int:
-    """Seed 000's SAME size ``min(I·S, (I−1)·S + DK)`` as a DocumentedMode formula."""
+    """The operator page's SAME size ``min(I·S, (I−1)·S + DK)`` as a DocumentedMode formula."""
     return documented_size("SAME_UPPER", n, k, s, d)
 
 
 def documented_modes() -> dict[str, DocumentedMode]:
-    """Canonical named modes → what seed 000 documents for the TensorRT mode that asks for them."""
+    """Canonical named modes → what the operator page documents for the TensorRT mode that asks for them."""
     formula = "min(I·S, (I−1)·S + DK)"
     return {
         "same": DocumentedMode(
@@ -130,7 +132,7 @@ class DeconvAttributes:
     input_shape: tuple[int, ...]
 
     def output_size(self) -> tuple[int, ...]:
-        """The documented output spatial size of these attributes (seed 000)."""
+        """The documented output spatial size of these attributes (the operator page)."""
         return tuple(
             documented_size(self.padding_mode, n, k, s, d, b, a)
             for n, k, s, d, b, a in zip(
@@ -217,7 +219,7 @@ def kernel_weights(weight: np.ndarray, dtype: str) -> np.ndarray:
 
 
 def volume_reason(attrs: DeconvAttributes) -> str | None:
-    """Seed 000's volume limit: input and output tensors hold at most 2^31 elements."""
+    """The operator page's volume limit: input and output tensors hold at most 2^31 elements."""
     n, _, *_ = attrs.input_shape
     checks = {
         "input": math.prod(attrs.input_shape),

@@ -2,7 +2,7 @@
 one ``IDeconvolutionLayer`` built with the TensorRT Python API and run on an NVIDIA GPU or DLA.
 
 The network (explicit batch, static shapes) has one input ``x``; the kernel (CKRS order) and bias
-are build-time weights, as in seed 000's example. The case's crops become ``pre_padding`` /
+are build-time weights, as in the operator page's example. The case's crops become ``pre_padding`` /
 ``post_padding`` (``padding_mode`` EXPLICIT_ROUND_DOWN, or EXPLICIT_ROUND_UP for
 ``tensorrt.round_up``); the named modes become SAME_UPPER / SAME_LOWER. Builder: TF32 cleared so
 float32 is judged as float32; float16 cases set ``BuilderFlag.FP16`` where it exists (TensorRT ≤ 10,
@@ -12,7 +12,7 @@ weights themselves (they are baked into the engine).
 
 DLA (Jetson/DRIVE): ``default_device_type = DLA`` on ``DLA_core`` (``$CONVT_TRT_DLA_CORE``, default
 0); ``tensorrt.dla`` sends only cases the documented DLA restrictions allow
-(:func:`adapters.tensorrt_model.dla_reason`) with GPU fallback off, ``tensorrt.dla.gpu_fallback``
+(:func:`adapters.tensorrt.model.dla_reason`) with GPU fallback off, ``tensorrt.dla.gpu_fallback``
 sends everything TensorRT expresses with ``GPU_FALLBACK`` on. Where the layer really ran is read from
 the engine inspector (``ProfilingVerbosity.DETAILED``) and reported by :meth:`TensorRTTarget.run_info`.
 
@@ -24,20 +24,20 @@ from __future__ import annotations
 
 import dataclasses
 import glob
-import hashlib
 import importlib.util
-import json
 import os
 import shutil
-from collections import OrderedDict
 from typing import Any, ClassVar
 
 import numpy as np
 
+from adapters import plan as p
 from adapters.protocol import CROPS_BEGIN_END, Capabilities, Target
+from adapters.tensorrt import docs, engine
 from adapters.tensorrt import model as tm
 from harness.model.arrays import CaseArrays
 from harness.model.case import Case
+from harness.model.formulas import ExplicitFormula
 from harness.oracle.tolerance import AccumulationModel, exact_model
 
 #: Declared, not yet measured (no GPU here): float32 with TF32 cleared; float16 accumulating in
@@ -46,6 +46,7 @@ ACCUMULATION = {
     "float32": exact_model("float32"),
     "float16": AccumulationModel("float32", "float32"),
 }
+#: Built engines kept per target (each holds device memory).
 ENGINE_CACHE_SIZE = 64
 DLA_CORE_ENV = "CONVT_TRT_DLA_CORE"
 
@@ -78,14 +79,7 @@ class TensorRTTarget(Target):
 
     def __init__(self, device: str = "cuda") -> None:
         super().__init__(device)
-        self._engines: OrderedDict[str, Any] = OrderedDict()
-        self._trt: Any = None
-        self._cuda: Any = None
-        self._logger: Any = None
-        self._timing_cache: Any = None
-        self._last_info: dict[str, Any] = {}
-        self.engine_hits = 0
-        self.engine_misses = 0
+        self._executor = p.Executor(cache_size=ENGINE_CACHE_SIZE)  # engines hold device memory
 
     # --- availability -------------------------------------------------------------------------
     @classmethod
@@ -136,222 +130,195 @@ class TensorRTTarget(Target):
         return tm.translate(case, self.explicit_mode)
 
     def expressible(self, case: Case) -> str | None:
-        """Seed 000's limits (no output_padding beyond the end crop, 2^31 elements)."""
+        """The documented limits (no output_padding beyond the end crop, 2^31 elements)."""
         attrs = self.attributes(case)
         if isinstance(attrs, str):
             return attrs
         return tm.volume_reason(attrs)
 
-    # --- building and running -----------------------------------------------------------------
+    # --- the call -----------------------------------------------------------------------------
+    def plan(self, case: Case) -> p.Plan:
+        """The network of one deconvolution layer, its (cached) engine, and one execution."""
+        attrs = self.attributes(case)
+        assert not isinstance(attrs, str), attrs
+        return engine_plan(
+            attrs,
+            half=case.dtype == "float16",
+            bias=case.bias,
+            dla_core=self._dla_core() if self.use_dla else None,
+            gpu_fallback=self.gpu_fallback,
+        )
+
+    def explicit_formula(self, rank: int) -> ExplicitFormula | None:
+        """The documented size of this target's explicit padding mode."""
+        return docs.explicit_formula(self.explicit_mode)
+
+    # --- running ------------------------------------------------------------------------------
     def prepare(self) -> None:
-        """Import tensorrt and cuda-python; create the logger and a shared timing cache."""
-        if self._trt is not None:
-            return
-        import tensorrt as trt
+        """Import tensorrt and cuda-python (the device buffers), so that a missing one fails here."""
+        import tensorrt  # noqa: F401
 
         try:
-            from cuda.bindings import runtime as cudart
+            from cuda.bindings import runtime  # noqa: F401
         except ImportError:  # cuda-python before 12.6
-            from cuda import cudart  # type: ignore[no-redef]
-        self._trt, self._cuda = trt, cudart
-        self._logger = trt.Logger(trt.Logger.WARNING)
+            from cuda import cudart  # noqa: F401
 
     def _dla_core(self) -> int:
         return int(os.environ.get(DLA_CORE_ENV, "0"))
 
-    def _cuda_call(self, result: Any) -> Any:
-        """Unwrap cuda-python's ``(error, value…)`` tuples, raising on an error."""
-        err, *values = result if isinstance(result, tuple) else (result,)
-        if int(err) != 0:
-            raise RuntimeError(f"CUDA runtime error {err}")
-        return values[0] if len(values) == 1 else tuple(values)
+    @property
+    def engine_hits(self) -> int:
+        """Cases that reused a built engine."""
+        return self.executor.cache_hits["(engine, placement)"]
 
-    def _engine_key(self, case: Case, attrs: tm.DeconvAttributes, arrays: CaseArrays) -> str:
-        held = arrays.container()
-        digest = hashlib.sha256()
-        digest.update(
-            repr((attrs, case.dtype, self.device, self.use_dla, self.gpu_fallback, self._dla_core())).encode()
-        )
-        digest.update(np.ascontiguousarray(held["weight"]).tobytes())
-        if "bias" in held:
-            digest.update(np.ascontiguousarray(held["bias"]).tobytes())
-        return digest.hexdigest()
-
-    def _build(self, case: Case, attrs: tm.DeconvAttributes, arrays: CaseArrays) -> dict[str, Any]:
-        """Build the engine for one configuration; returns the engine and what the build decided."""
-        trt = self._trt
-        half = case.dtype == "float16"
-        weak_fp16 = hasattr(trt.BuilderFlag, "FP16")
-        strongly_typed = half and not weak_fp16
-        builder = trt.Builder(self._logger)
-        flags = 0
-        major = int(trt.__version__.split(".")[0])
-        if major < 10:
-            flags |= 1 << int(trt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH)
-        if strongly_typed and hasattr(trt.NetworkDefinitionCreationFlag, "STRONGLY_TYPED"):
-            flags |= 1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED)
-        network = builder.create_network(flags)
-        dtype = trt.float16 if half else trt.float32
-        x = network.add_input("x", dtype, attrs.input_shape)
-        held = arrays.container()
-        kernel = tm.kernel_weights(held["weight"], case.dtype)
-        bias = np.ascontiguousarray(held["bias"], dtype=kernel.dtype) if case.bias else None
-        layer = network.add_deconvolution_nd(
-            x,
-            attrs.num_output_maps,
-            trt.Dims(attrs.kernel_shape),
-            trt.Weights(kernel),
-            trt.Weights(bias) if bias is not None else trt.Weights(),
-        )
-        layer.name = "deconv"
-        layer.num_groups = attrs.num_groups
-        layer.stride_nd = trt.Dims(attrs.stride_nd)
-        layer.dilation_nd = trt.Dims(attrs.dilation_nd)
-        layer.pre_padding = trt.Dims(attrs.pre_padding)
-        layer.post_padding = trt.Dims(attrs.post_padding)
-        layer.padding_mode = getattr(trt.PaddingMode, attrs.padding_mode)
-        out = layer.get_output(0)
-        out.name = "y"
-        network.mark_output(out)
-
-        config = builder.create_builder_config()
-        if hasattr(trt.BuilderFlag, "TF32"):
-            config.clear_flag(trt.BuilderFlag.TF32)
-        if half and weak_fp16:
-            config.set_flag(trt.BuilderFlag.FP16)
-        config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED
-        if self._timing_cache is None:
-            self._timing_cache = config.create_timing_cache(b"")
-        config.set_timing_cache(self._timing_cache, False)
-        can_run_on_dla = None
-        if self.use_dla:
-            config.default_device_type = trt.DeviceType.DLA
-            config.DLA_core = self._dla_core()
-            if self.gpu_fallback:
-                config.set_flag(trt.BuilderFlag.GPU_FALLBACK)
-            can_run_on_dla = bool(config.can_run_on_DLA(layer))
-        serialized = builder.build_serialized_network(network, config)
-        if serialized is None:
-            raise RuntimeError(f"TensorRT could not build the engine for {attrs}")
-        engine = trt.Runtime(self._logger).deserialize_cuda_engine(serialized)
-        inspector = engine.create_engine_inspector()
-        info_json = inspector.get_engine_information(trt.LayerInformationFormat.JSON)
-        return {
-            "engine": engine,
-            "build": {
-                "precision": "fp16" if half else "fp32",
-                "typing": "strong" if strongly_typed else "weak",
-                "tf32": False,
-                "dla_core": self._dla_core() if self.use_dla else None,
-                "gpu_fallback": self.gpu_fallback if self.use_dla else None,
-                "can_run_on_dla": can_run_on_dla,
-                "placement": placement_from_inspector(info_json, "deconv"),
-            },
-        }
-
-    def _engine(self, case: Case, attrs: tm.DeconvAttributes, arrays: CaseArrays) -> dict[str, Any]:
-        key = self._engine_key(case, attrs, arrays)
-        if key in self._engines:
-            self.engine_hits += 1
-            self._engines.move_to_end(key)
-            return self._engines[key]
-        self.engine_misses += 1
-        built = self._build(case, attrs, arrays)
-        self._engines[key] = built
-        if len(self._engines) > ENGINE_CACHE_SIZE:
-            self._engines.popitem(last=False)
-        return built
-
-    def run(self, case: Case, arrays: CaseArrays) -> np.ndarray:
-        """Build (or reuse) the engine, copy x in, execute, copy y out; output as float64."""
-        self.prepare()
-        attrs = self.attributes(case)
-        assert not isinstance(attrs, str), attrs
-        hits = self.engine_hits
-        built = self._engine(case, attrs, arrays)
-        engine = built["engine"]
-        cudart = self._cuda
-        x = np.ascontiguousarray(arrays.container()["x"])
-        shape = tuple(engine.get_tensor_shape("y"))
-        y = np.empty(shape, dtype=x.dtype)
-        stream = self._cuda_call(cudart.cudaStreamCreate())
-        d_x = self._cuda_call(cudart.cudaMalloc(x.nbytes))
-        d_y = self._cuda_call(cudart.cudaMalloc(y.nbytes))
-        try:
-            h2d = cudart.cudaMemcpyKind.cudaMemcpyHostToDevice
-            d2h = cudart.cudaMemcpyKind.cudaMemcpyDeviceToHost
-            self._cuda_call(cudart.cudaMemcpy(d_x, x.ctypes.data, x.nbytes, h2d))
-            context = engine.create_execution_context()
-            context.set_tensor_address("x", int(d_x))
-            context.set_tensor_address("y", int(d_y))
-            if not context.execute_async_v3(stream):
-                raise RuntimeError("IExecutionContext.execute_async_v3 returned False")
-            self._cuda_call(cudart.cudaStreamSynchronize(stream))
-            self._cuda_call(cudart.cudaMemcpy(y.ctypes.data, d_y, y.nbytes, d2h))
-        finally:
-            cudart.cudaFree(d_x)
-            cudart.cudaFree(d_y)
-            cudart.cudaStreamDestroy(stream)
-        predicted = tm.dla_reason(attrs, case.dtype)
-        self._last_info = dict(
-            built["build"],
-            engine_cache_hit=self.engine_hits > hits,
-            dla_predicted=predicted is None if self.use_dla else None,
-            dla_predicted_reason=predicted if self.use_dla else None,
-        )
-        return y.astype(np.float64)
+    @property
+    def engine_misses(self) -> int:
+        """Cases that built an engine."""
+        return self.executor.cache_misses["(engine, placement)"]
 
     def run_info(self) -> dict[str, Any]:
-        """What the last :meth:`run` decided: precision, typing, engine cache, DLA placement."""
-        return dict(self._last_info)
+        """What the last run decided: precision, typing, engine cache, DLA prediction and placement."""
+        ns = self.last_namespace
+        if "placement" not in ns:
+            return {}
+        trt = ns["trt"]
+        half = ns["x"].dtype == np.float16
+        info: dict[str, Any] = {
+            "precision": "fp16" if half else "fp32",
+            "typing": "strong" if half and not hasattr(trt.BuilderFlag, "FP16") else "weak",
+            "tf32": False,
+            "dla_core": self._dla_core() if self.use_dla else None,
+            "gpu_fallback": self.gpu_fallback if self.use_dla else None,
+            "can_run_on_dla": bool(ns["can_run_on_dla"]) if self.use_dla else None,
+            "placement": ns["placement"],
+            "engine_cache_hit": self.executor.last_hits.get("(engine, placement)", False),
+        }
+        if self.use_dla:
+            info["dla_predicted"] = ns.get("dla_predicted_reason") is None
+            info["dla_predicted_reason"] = ns.get("dla_predicted_reason")
+        else:
+            info["dla_predicted"] = info["dla_predicted_reason"] = None
+        return info
+
+    def run(self, case: Case, arrays: CaseArrays) -> np.ndarray:
+        """Execute the plan; the documented DLA restrictions' prediction is kept for run_info."""
+        output = super().run(case, arrays)
+        attrs = self.attributes(case)
+        assert not isinstance(attrs, str), attrs
+        self.last_namespace["dla_predicted_reason"] = tm.dla_reason(attrs, case.dtype)
+        return output
 
     def environment(self) -> dict[str, Any]:
-        """TensorRT version, device name, DLA settings, TF32 off, and the last run's placement."""
+        """TensorRT version, DLA settings, TF32 off, and the last run's placement."""
         env = super().environment()
         env.update(
             explicit_mode=self.explicit_mode, tf32=False, use_dla=self.use_dla, gpu_fallback=self.gpu_fallback
         )
         if self.use_dla:
             env["dla_core"] = self._dla_core()
-        if self._trt is not None:
-            env["tensorrt_version"] = self._trt.__version__
-        if self._last_info:
+        trt = self.last_namespace.get("trt")
+        if trt is not None:
+            env["tensorrt_version"] = trt.__version__
+        if self.run_info():
             env["last_run"] = self.run_info()
         return env
 
-    def snippet(self, case: Case, npz_name: str = "case.npz") -> str:
-        """Standalone Python building the same layer with tensorrt and running it with cuda-python."""
-        reason = self.supports(case)
-        if reason is not None:
-            return f"# not expressible in {self.name}: {reason}\n"
-        attrs = self.attributes(case)
-        assert not isinstance(attrs, str), attrs
-        return snippet_text(
-            attrs,
-            case,
-            npz_name,
-            use_dla=self.use_dla,
-            gpu_fallback=self.gpu_fallback,
-            dla_core=self._dla_core(),
-        )
 
-    def equivalent_call(self, case: Case) -> str:
-        """The layer construction and attributes :meth:`run` sets (kernel CKRS, bias ``(C_out,)``)."""
-        attrs = self.attributes(case)
-        assert not isinstance(attrs, str), attrs
-        bias = "bias" if attrs.bias_count else "trt.Weights()"
-        return "; ".join(
-            [
-                f"layer = network.add_deconvolution_nd(x, {attrs.num_output_maps}, "
-                f"trt.Dims({attrs.kernel_shape}), kernel, {bias})",
-                f"layer.num_groups = {attrs.num_groups}",
-                f"layer.stride_nd = trt.Dims({attrs.stride_nd})",
-                f"layer.dilation_nd = trt.Dims({attrs.dilation_nd})",
-                f"layer.pre_padding = trt.Dims({attrs.pre_padding})",
-                f"layer.post_padding = trt.Dims({attrs.post_padding})",
-                f"layer.padding_mode = trt.PaddingMode.{attrs.padding_mode}",
-            ]
-        )
+def engine_plan(
+    attrs: tm.DeconvAttributes, *, half: bool, bias: bool, dla_core: int | None, gpu_fallback: bool
+) -> p.Plan:
+    """Build the network (explicit batch, static shapes, the kernel in CKRS order and the bias as
+    build-time weights), configure the builder, build the engine (cached per configuration and
+    weights) and execute it on ``x``."""
+    np_dtype = p.sym("np.float16" if half else "np.float32")
+    trt_dtype = p.sym("trt.float16" if half else "trt.float32")
+    layer, config = p.Name("layer"), p.Name("config")
+    weights = p.call("np.ascontiguousarray", p.data("weight"), dtype=np_dtype)
+    bias_weights = (
+        p.call("trt.Weights", p.call("np.ascontiguousarray", p.data("bias"), dtype=np_dtype))
+        if bias
+        else p.call("trt.Weights")
+    )
+    add = p.method(
+        p.Name("network"),
+        "add_deconvolution_nd",
+        p.Name("inp"),
+        attrs.num_output_maps,
+        p.call("trt.Dims", attrs.kernel_shape),
+        p.call("trt.Weights", p.Name("kernel")),
+        p.Name("bias"),
+    )
+    attributes: list[p.Stmt] = [
+        p.SetAttr(layer, "num_groups", attrs.num_groups),
+        p.SetAttr(layer, "stride_nd", p.call("trt.Dims", attrs.stride_nd)),
+        p.SetAttr(layer, "dilation_nd", p.call("trt.Dims", attrs.dilation_nd)),
+        p.SetAttr(layer, "pre_padding", p.call("trt.Dims", attrs.pre_padding)),
+        p.SetAttr(layer, "post_padding", p.call("trt.Dims", attrs.post_padding)),
+        p.SetAttr(layer, "padding_mode", p.sym(f"trt.PaddingMode.{attrs.padding_mode}")),
+    ]
+    body: list[p.Stmt] = [
+        p.Assign("kernel", weights),
+        p.Assign("bias", bias_weights),
+        p.Assign("logger", p.call("trt.Logger", p.sym("trt.Logger.WARNING"))),
+        p.Assign("builder", p.call("trt.Builder", p.Name("logger"))),
+        p.Assign(
+            "network",
+            p.method(
+                p.Name("builder"), "create_network", p.call(p.Name("network_flags"), p.Name("trt"), half)
+            ),
+        ),
+        p.Assign("inp", p.method(p.Name("network"), "add_input", "x", trt_dtype, attrs.input_shape)),
+        p.Assign("layer", add),
+        p.SetAttr(layer, "name", "deconv"),
+        *attributes,
+        p.Assign("out", p.method(layer, "get_output", 0)),
+        p.SetAttr(p.Name("out"), "name", "y"),
+        p.Do(p.method(p.Name("network"), "mark_output", p.Name("out"))),
+        p.Assign("config", p.method(p.Name("builder"), "create_builder_config")),
+        p.Do(p.call(p.Name("precision_flags"), p.Name("trt"), config, half)),
+        p.SetAttr(config, "profiling_verbosity", p.sym("trt.ProfilingVerbosity.DETAILED")),
+        p.Assign("timing_cache", p.method(config, "create_timing_cache", b""), cache=p.CACHE_ONCE),
+        p.Do(p.method(config, "set_timing_cache", p.Name("timing_cache"), False)),
+    ]
+    if dla_core is not None:
+        body += [
+            p.SetAttr(config, "default_device_type", p.sym("trt.DeviceType.DLA")),
+            p.SetAttr(config, "DLA_core", dla_core),
+        ]
+        if gpu_fallback:
+            body.append(p.Do(p.method(config, "set_flag", p.sym("trt.BuilderFlag.GPU_FALLBACK"))))
+        body.append(p.Assign("can_run_on_dla", p.method(config, "can_run_on_DLA", layer)))
+    body += [
+        p.Assign(
+            ("engine", "placement"),
+            p.call(
+                p.Name("build_engine"),
+                p.Name("trt"),
+                p.Name("logger"),
+                p.Name("builder"),
+                p.Name("network"),
+                config,
+            ),
+            cache=p.CACHE_CONFIGURATION,
+        ),
+        p.Assign("x", p.call("np.ascontiguousarray", p.data("x"), dtype=np_dtype)),
+        p.Assign("y", p.call(p.Name("execute_engine"), p.Name("engine"), p.Name("x"))),
+    ]
+    summary = (p.Assign("layer", add), *attributes)
+    return p.Plan(
+        (p.Import("numpy", "np"), p.Import("tensorrt", "trt")),
+        tuple(body),
+        "y",
+        p.method(p.Name("y"), "astype", p.sym("np.float64")),
+        summary,
+        helpers=(
+            engine.network_flags,
+            engine.precision_flags,
+            engine.placement_from_inspector,
+            engine.build_engine,
+            engine.execute_engine,
+        ),
+    )
 
 
 class TensorRTRoundUp(TensorRTTarget):
@@ -395,93 +362,3 @@ class TensorRTDLAFallback(TensorRTTarget):
     name = "tensorrt.dla.gpu_fallback"
     use_dla = True
     gpu_fallback = True
-
-
-def placement_from_inspector(info_json: str, layer_name: str) -> str:
-    """``"dla"``, ``"gpu"`` or ``"unknown"``: where the engine inspector says ``layer_name`` runs.
-
-    With ``ProfilingVerbosity.DETAILED`` the inspector lists each engine layer with a ``Name`` and a
-    ``LayerType``; a DLA subgraph is one engine layer whose type names DLA and whose name lists the
-    network layers it holds. A layer found only in non-DLA engine layers ran on the GPU.
-    """
-    try:
-        info = json.loads(info_json)
-    except (TypeError, ValueError):
-        return "unknown"
-    layers = info.get("Layers", []) if isinstance(info, dict) else []
-    found = False
-    for layer in layers:
-        if isinstance(layer, str):
-            name, kind = layer, ""
-        elif isinstance(layer, dict):
-            name, kind = str(layer.get("Name", "")), str(layer.get("LayerType", ""))
-        else:
-            continue
-        if layer_name not in name:
-            continue
-        found = True
-        if "dla" in kind.lower():
-            return "dla"
-    return "gpu" if found else "unknown"
-
-
-def snippet_text(
-    attrs: tm.DeconvAttributes, case: Case, npz: str, *, use_dla: bool, gpu_fallback: bool, dla_core: int
-) -> str:
-    """The reproduction: build the layer as the target does, run it, print the output."""
-    half = case.dtype == "float16"
-    dla = ""
-    if use_dla:
-        dla = f"config.default_device_type = trt.DeviceType.DLA\nconfig.DLA_core = {dla_core}\n" + (
-            "config.set_flag(trt.BuilderFlag.GPU_FALLBACK)\n" if gpu_fallback else ""
-        )
-    np_dtype = "np.float16" if half else "np.float32"
-    return (
-        "import numpy as np\n"
-        "import tensorrt as trt\n"
-        "try:\n    from cuda.bindings import runtime as cudart\n"
-        "except ImportError:\n    from cuda import cudart\n\n"
-        f"data = np.load({npz!r})\n"
-        f"x = np.ascontiguousarray(data['x'], dtype={np_dtype})\n"
-        f"kernel = np.ascontiguousarray(data['weight'], dtype={np_dtype})  # CKRS\n"
-        f"bias = trt.Weights(np.ascontiguousarray(data['bias'], dtype={np_dtype})) "
-        "if 'bias' in data else trt.Weights()\n"
-        "logger = trt.Logger(trt.Logger.WARNING)\n"
-        "builder = trt.Builder(logger)\n"
-        "network = builder.create_network(0 if int(trt.__version__.split('.')[0]) >= 10 "
-        "else 1 << int(trt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH))\n"
-        f"inp = network.add_input('x', trt.{'float16' if half else 'float32'}, {attrs.input_shape})\n"
-        f"layer = network.add_deconvolution_nd(inp, {attrs.num_output_maps}, "
-        f"trt.Dims({attrs.kernel_shape}), trt.Weights(kernel), bias)\n"
-        f"layer.num_groups = {attrs.num_groups}\n"
-        f"layer.stride_nd = trt.Dims({attrs.stride_nd})\n"
-        f"layer.dilation_nd = trt.Dims({attrs.dilation_nd})\n"
-        f"layer.pre_padding = trt.Dims({attrs.pre_padding})\n"
-        f"layer.post_padding = trt.Dims({attrs.post_padding})\n"
-        f"layer.padding_mode = trt.PaddingMode.{attrs.padding_mode}\n"
-        "layer.get_output(0).name = 'y'\n"
-        "network.mark_output(layer.get_output(0))\n"
-        "config = builder.create_builder_config()\n"
-        "config.clear_flag(trt.BuilderFlag.TF32)\n"
-        + (
-            "if hasattr(trt.BuilderFlag, 'FP16'):  # TensorRT <= 10; 11 types the network instead\n"
-            "    config.set_flag(trt.BuilderFlag.FP16)\n"
-            if half
-            else ""
-        )
-        + dla
-        + "engine = trt.Runtime(logger).deserialize_cuda_engine(\n"
-        "    builder.build_serialized_network(network, config))\n"
-        "y = np.empty(tuple(engine.get_tensor_shape('y')), dtype=x.dtype)\n"
-        "_, d_x = cudart.cudaMalloc(x.nbytes)\n"
-        "_, d_y = cudart.cudaMalloc(y.nbytes)\n"
-        "cudart.cudaMemcpy(d_x, x.ctypes.data, x.nbytes, cudart.cudaMemcpyKind.cudaMemcpyHostToDevice)\n"
-        "_, stream = cudart.cudaStreamCreate()\n"
-        "context = engine.create_execution_context()\n"
-        "context.set_tensor_address('x', int(d_x))\n"
-        "context.set_tensor_address('y', int(d_y))\n"
-        "context.execute_async_v3(stream)\n"
-        "cudart.cudaStreamSynchronize(stream)\n"
-        "cudart.cudaMemcpy(y.ctypes.data, d_y, y.nbytes, cudart.cudaMemcpyKind.cudaMemcpyDeviceToHost)\n"
-        "print(y.shape)\nprint(y)\n"
-    )

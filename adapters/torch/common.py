@@ -1,20 +1,19 @@
-"""What the two PyTorch targets share: dtypes, devices, numeric settings and tensor transport."""
+"""What the PyTorch targets share: dtypes, devices, numeric settings and the tensor statements of
+their plans."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
+from adapters import plan as p
 from adapters.protocol import CROPS_SYMMETRIC, Capabilities, Target
-from harness.model.arrays import CaseArrays
 from harness.model.case import Case
 from harness.oracle.tolerance import AccumulationModel, exact_model
 
-TORCH_DTYPES = {"float64": "float64", "float32": "float32", "float16": "float16", "bfloat16": "bfloat16"}
+TORCH_DTYPES = ("float64", "float32", "float16", "bfloat16")
 
 # torch CPU: half types round each tap's partial sum to the half type, channels accumulate in
-# float32 (fact sheet §5; checked by benchmarks/tolerance_calibration.py and the tests).
+# float32 (checked by benchmarks/tolerance_calibration.py and the tests).
 CPU_ACCUMULATION = {
     "float64": exact_model("float64"),
     "float32": exact_model("float32"),
@@ -28,6 +27,9 @@ CUDA_ACCUMULATION = {
     "float16": AccumulationModel("float32", "float32"),
     "bfloat16": AccumulationModel("float32", "float32"),
 }
+
+IMPORTS = (p.Import("numpy", "np"), p.Import("torch"))
+DOCS = "https://docs.pytorch.org/docs/stable/generated"
 
 
 class TorchTarget(Target):
@@ -80,33 +82,38 @@ class TorchTarget(Target):
             env["cudnn_version"] = torch.backends.cudnn.version()
         return env
 
-    def tensors(self, case: Case, arrays: CaseArrays) -> tuple[Any, Any, Any]:
-        """x, weight, bias as torch tensors of the case's dtype on the device, in its layout."""
-        torch = self._torch
-        dt = getattr(torch, TORCH_DTYPES[case.dtype])
-        held = arrays.container()
-        x = torch.from_numpy(held["x"]).to(device=self.device, dtype=dt)
-        w = torch.from_numpy(held["weight"]).to(device=self.device, dtype=dt)
-        b = None
-        if "bias" in held:
-            b = torch.from_numpy(held["bias"]).to(device=self.device, dtype=dt)
-        if case.layout == "channels_last":
-            x = x.contiguous(memory_format=self.memory_format(case))
-        return x, w, b
 
-    def memory_format(self, case: Case) -> Any:
-        """torch's channels-last memory format for the case's rank."""
-        return getattr(self._torch, memory_format_name(case))
-
-    def to_numpy(self, y: Any) -> np.ndarray:
-        """Output tensor to a float64 NumPy array (exact for every torch float dtype)."""
-        torch = self._torch
-        return y.detach().to(device="cpu", dtype=torch.float64).numpy()
+def memory_format_name(rank: int) -> str:
+    """Name of torch's channels-last memory format for a rank (2-D or 3-D data)."""
+    return "channels_last" if rank == 2 else "channels_last_3d"
 
 
-def memory_format_name(case: Case) -> str:
-    """Name of torch's channels-last memory format for the case's rank (2-D or 3-D data)."""
-    return "channels_last" if case.rank == 2 else "channels_last_3d"
+def tensors(
+    *, dtype: str, device: str, rank: int, channels_last: bool, weight: bool, bias: bool
+) -> list[p.Stmt]:
+    """``x`` (and ``weight``, ``bias``) as torch tensors of ``dtype`` on ``device``; ``x`` in the
+    channels-last memory format when asked."""
+
+    def tensor(key: str) -> p.Call:
+        return p.method(
+            p.call("torch.from_numpy", p.data(key)), "to", device=device, dtype=p.sym(f"torch.{dtype}")
+        )
+
+    x: p.Expr = tensor("x")
+    if channels_last:
+        x = p.method(x, "contiguous", memory_format=p.sym(f"torch.{memory_format_name(rank)}"))
+    out: list[p.Stmt] = [p.Assign("x", x)]
+    if weight:
+        out.append(p.Assign("weight", tensor("weight")))
+    if bias:
+        out.append(p.Assign("bias", tensor("bias")))
+    return out
+
+
+#: The output as float64 NumPy (exact for every torch float dtype).
+TO_NUMPY = p.method(
+    p.method(p.method(p.Name("y"), "detach"), "to", device="cpu", dtype=p.sym("torch.float64")), "numpy"
+)
 
 
 def op_limit_reason(case: Case, output_padding: tuple[int, ...]) -> str | None:
@@ -118,22 +125,3 @@ def op_limit_reason(case: Case, output_padding: tuple[int, ...]) -> str | None:
                 f"dilation {d} (torch's limit)"
             )
     return None
-
-
-SNIPPET_LOAD = """import numpy as np
-import torch
-
-data = np.load({npz!r})
-dtype = torch.{dtype}
-x = torch.from_numpy(data["x"]).to({device!r}, dtype){layout}
-weight = torch.from_numpy(data["weight"]).to({device!r}, dtype)
-bias = torch.from_numpy(data["bias"]).to({device!r}, dtype) if "bias" in data else None
-"""
-
-
-def snippet_prelude(target: TorchTarget, case: Case, npz: str) -> str:
-    """The common first lines of a torch reproduction snippet."""
-    layout = ""
-    if case.layout == "channels_last":
-        layout = f".contiguous(memory_format=torch.{memory_format_name(case)})"
-    return SNIPPET_LOAD.format(npz=npz, dtype=TORCH_DTYPES[case.dtype], device=target.device, layout=layout)

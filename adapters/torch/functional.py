@@ -2,19 +2,59 @@
 
 from __future__ import annotations
 
-import numpy as np
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from adapters.probing import Code, RawParams, call_text
+from adapters import plan as p
+from adapters.probing import RawParams
 from adapters.protocol import symmetric_padding_for
-from adapters.torch.common import TorchTarget, op_limit_reason, snippet_prelude
-from harness.model.arrays import CaseArrays
+from adapters.torch import common, docs
 from harness.model.case import Case
+from harness.model.formulas import ExplicitFormula
 
-#: Documented defaults of torch.nn.functional.conv_transpose{1,2,3}d, left out of call text.
+if TYPE_CHECKING:
+    from adapters.reading import Api
+
+#: Documented defaults of torch.nn.functional.conv_transpose{1,2,3}d, left out of the one-line call.
 FUNCTIONAL_DEFAULTS = {"stride": 1, "padding": 0, "output_padding": 0, "groups": 1, "dilation": 1}
 
 
-class TorchFunctional(TorchTarget):
+def functional_plan(
+    *,
+    rank: int,
+    stride: tuple[int, ...],
+    padding: tuple[int, ...],
+    output_padding: tuple[int, ...],
+    groups: int,
+    bias: bool,
+    dilation: tuple[int, ...],
+    dtype: str,
+    device: str,
+    channels_last: bool,
+) -> p.Plan:
+    """``conv_transpose{rank}d(x, weight, bias, ...)`` by keyword, as its documentation recommends."""
+    fn = p.call(
+        f"torch.nn.functional.conv_transpose{rank}d",
+        p.Name("x"),
+        p.Name("weight"),
+        p.Name("bias") if bias else None,
+        stride=stride,
+        padding=padding,
+        output_padding=output_padding,
+        groups=groups,
+        dilation=dilation,
+        defaults=FUNCTIONAL_DEFAULTS,
+    )
+    body = [
+        *common.tensors(
+            dtype=dtype, device=device, rank=rank, channels_last=channels_last, weight=True, bias=bias
+        ),
+        p.With(p.call("torch.no_grad"), (p.Assign("y", fn),)),
+    ]
+    return p.Plan(common.IMPORTS, tuple(body), "y", common.TO_NUMPY, (fn,))
+
+
+class TorchFunctional(common.TorchTarget):
     """``torch.nn.functional.conv_transpose{rank}d(input, weight, bias, stride, padding, ...)``."""
 
     name = "torch.functional"
@@ -24,81 +64,50 @@ class TorchFunctional(TorchTarget):
         form = symmetric_padding_for(case)
         if isinstance(form, str):
             return form
-        return op_limit_reason(case, form[1])
+        return common.op_limit_reason(case, form[1])
 
-    def run(self, case: Case, arrays: CaseArrays) -> np.ndarray:
-        """Call the functional form by keyword, as its documentation recommends."""
+    def plan(self, case: Case) -> p.Plan:
+        """The functional call with the case's weight (``(C_in, C_out/groups, *k)``) and bias."""
         form = symmetric_padding_for(case)
         assert not isinstance(form, str), form
         padding, output_padding = form
-        torch = self._torch
-        x, w, b = self.tensors(case, arrays)
-        fn = getattr(torch.nn.functional, f"conv_transpose{case.rank}d")
-        with torch.no_grad():
-            y = fn(
-                x,
-                w,
-                b,
-                stride=case.stride,
-                padding=padding,
-                output_padding=output_padding,
-                groups=case.groups,
-                dilation=case.dilation,
-            )
-        return self.to_numpy(y)
-
-    def snippet(self, case: Case, npz_name: str = "case.npz") -> str:
-        """Standalone torch code reproducing the call."""
-        form = symmetric_padding_for(case)
-        if isinstance(form, str):
-            return f"# not expressible in torch.nn.functional: {form}\n"
-        padding, output_padding = form
-        return snippet_prelude(self, case, npz_name) + (
-            f"y = torch.nn.functional.conv_transpose{case.rank}d(\n"
-            f"    x, weight, bias, stride={case.stride}, padding={padding},\n"
-            f"    output_padding={output_padding}, groups={case.groups}, dilation={case.dilation})\n"
-            "print(y.shape)\nprint(y)\n"
+        return functional_plan(
+            rank=case.rank,
+            stride=case.stride,
+            padding=padding,
+            output_padding=output_padding,
+            groups=case.groups,
+            bias=case.bias,
+            dilation=case.dilation,
+            dtype=case.dtype,
+            device=self.device,
+            channels_last=case.layout == "channels_last",
         )
 
-    def equivalent_call(self, case: Case) -> str:
-        """The functional call :meth:`run` makes (weight ``(C_in, C_out/groups, *k)``)."""
-        form = symmetric_padding_for(case)
-        assert not isinstance(form, str), form
-        padding, output_padding = form
-        keywords = {
-            "stride": case.stride,
-            "padding": padding,
-            "output_padding": output_padding,
-            "groups": case.groups,
-            "dilation": case.dilation,
-        }
-        bias = Code("bias") if case.bias else None
-        return call_text(
-            f"torch.nn.functional.conv_transpose{case.rank}d",
-            (Code("x"), Code("weight"), bias),
-            keywords,
-            FUNCTIONAL_DEFAULTS,
+    def probe_plan(self, params: RawParams) -> p.Plan:
+        """The functional call with raw parameters on random float32 data and weight."""
+        params.require_kernel_from_weight(f"torch.nn.functional.conv_transpose{params.rank}d")
+        params.require_symmetric("torch.nn.functional.conv_transpose")
+        return functional_plan(
+            rank=params.rank,
+            stride=params.stride,
+            padding=params.pads_begin,
+            output_padding=params.output_padding,
+            groups=params.groups,
+            bias=params.bias,
+            dilation=params.dilation,
+            dtype="float32",
+            device=self.device,
+            channels_last=False,
         )
 
-    def probe(self, params: dict[str, object]) -> list[int]:
-        """Call the functional form with raw parameters on random data; the output shape."""
-        p = RawParams.from_dict(params)
-        p.require_kernel_from_weight(f"torch.nn.functional.conv_transpose{p.rank}d")
-        p.require_symmetric("torch.nn.functional.conv_transpose")
-        torch = self._torch
-        x = torch.from_numpy(p.data())
-        w = torch.from_numpy(p.data(p.weight_shape, seed=1))
-        b = torch.from_numpy(p.data((p.out_channels,), seed=2)) if p.bias else None
-        fn = getattr(torch.nn.functional, f"conv_transpose{p.rank}d")
-        with torch.no_grad():
-            y = fn(
-                x,
-                w,
-                b,
-                stride=p.stride,
-                padding=p.pads_begin,
-                output_padding=p.output_padding,
-                groups=p.groups,
-                dilation=p.dilation,
-            )
-        return list(y.shape)
+    def explicit_formula(self, rank: int) -> ExplicitFormula | None:
+        """The module's documented size, which the functional page refers to."""
+        return docs.functional_size(rank)
+
+    @classmethod
+    def call_apis(cls) -> Sequence[Api]:
+        """The same readers as ``torch.nn``: one framework, one parser."""
+        from adapters.torch import reading
+
+        return reading.APIS

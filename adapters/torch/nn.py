@@ -2,32 +2,101 @@
 
 ``torch.nn`` passes ``output_padding`` to the constructor; ``torch.nn.output_size`` leaves it 0 and
 asks for the size in ``forward(input, output_size=...)``, the form the PyTorch documentation shows
-for undoing a strided convolution (seed 003).
+for undoing a strided convolution.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from adapters.probing import Code, RawParams, call_text
+from adapters import plan as p
+from adapters.probing import RawParams
 from adapters.protocol import symmetric_padding_for
-from adapters.torch.common import (
-    TORCH_DTYPES,
-    TorchTarget,
-    memory_format_name,
-    op_limit_reason,
-    snippet_prelude,
-)
-from harness.model.arrays import CaseArrays
+from adapters.torch import common, docs
 from harness.model.case import Case
+from harness.model.formulas import ExplicitFormula
 
-#: Documented defaults of torch.nn.ConvTranspose{1,2,3}d (seeds 003/004), left out of call text.
-MODULE_DEFAULTS = {"stride": 1, "padding": 0, "output_padding": 0, "groups": 1, "bias": True, "dilation": 1}
+if TYPE_CHECKING:
+    from adapters.reading import Api
+
+#: Documented defaults of torch.nn.ConvTranspose{1,2,3}d, left out of the one-line call.
+MODULE_DEFAULTS = {
+    "stride": 1,
+    "padding": 0,
+    "output_padding": 0,
+    "groups": 1,
+    "bias": True,
+    "dilation": 1,
+    "device": "cpu",
+    "dtype": p.sym("torch.float32"),
+}
 
 
-class TorchNN(TorchTarget):
+def module_plan(
+    *,
+    rank: int,
+    in_channels: int,
+    out_channels: int,
+    kernel_size: tuple[int, ...],
+    stride: tuple[int, ...],
+    padding: tuple[int, ...],
+    output_padding: tuple[int, ...],
+    groups: int,
+    bias: bool,
+    dilation: tuple[int, ...],
+    dtype: str,
+    device: str,
+    channels_last: bool,
+    output_size: list[int] | None,
+    load_weights: bool = True,
+) -> p.Plan:
+    """Build the module, load ``weight`` (and ``bias``) into it and call it on ``x``, optionally as
+    ``forward(x, output_size=...)``; without ``load_weights`` the module keeps its own."""
+    module = p.call(
+        f"torch.nn.ConvTranspose{rank}d",
+        in_channels,
+        out_channels,
+        kernel_size,
+        stride=stride,
+        padding=padding,
+        output_padding=output_padding,
+        groups=groups,
+        bias=bias,
+        dilation=dilation,
+        device=device,
+        dtype=p.sym(f"torch.{dtype}"),
+        defaults=MODULE_DEFAULTS,
+    )
+    m, x = p.Name("m"), p.Name("x")
+    inner: list[p.Stmt] = []
+    if load_weights:
+        inner.append(p.Do(p.method(p.Attr(m, "weight"), "copy_", p.Name("weight"))))
+    if load_weights and bias:
+        inner.append(p.Do(p.method(p.Attr(m, "bias"), "copy_", p.Name("bias"))))
+    memory_format = p.sym(f"torch.{common.memory_format_name(rank)}")
+    if channels_last:
+        inner.append(p.Assign("m", p.method(m, "to", memory_format=memory_format)))
+    forward = p.Call(m, (x,)) if output_size is None else p.Call(m, (x,), (("output_size", output_size),))
+    inner.append(p.Assign("y", forward))
+    body = [
+        *common.tensors(
+            dtype=dtype,
+            device=device,
+            rank=rank,
+            channels_last=channels_last,
+            weight=load_weights,
+            bias=load_weights and bias,
+        ),
+        p.Assign("m", module),
+        p.With(p.call("torch.no_grad"), tuple(inner)),
+    ]
+    summary = module if output_size is None else p.Call(module, (x,), (("output_size", output_size),))
+    note = f"x and the module in torch.{common.memory_format_name(rank)}" if channels_last else ""
+    return p.Plan(common.IMPORTS, tuple(body), "y", common.TO_NUMPY, (summary,), note=note)
+
+
+class TorchNN(common.TorchTarget):
     """``torch.nn.ConvTranspose{rank}d(..., output_padding=op)`` with weights loaded into it."""
 
     name = "torch.nn"
@@ -46,118 +115,62 @@ class TorchNN(TorchTarget):
                         f"output_size exceeds the smallest size by {op} ≥ stride {s} along dim "
                         f"{dim}: forward(output_size=) accepts at most stride − 1 more"
                     )
-        return op_limit_reason(case, output_padding)
+        return common.op_limit_reason(case, output_padding)
 
-    def _module(self, case: Case, padding: tuple[int, ...], output_padding: tuple[int, ...]) -> Any:
-        torch = self._torch
-        cls = getattr(torch.nn, f"ConvTranspose{case.rank}d")
-        return cls(
-            case.in_channels,
-            case.out_channels,
-            case.kernel_size,
+    def plan(self, case: Case) -> p.Plan:
+        """The module with the case's symmetric padding, its weights loaded, called on ``x``."""
+        form = symmetric_padding_for(case)
+        assert not isinstance(form, str), form
+        padding, output_padding = form
+        return module_plan(
+            rank=case.rank,
+            in_channels=case.in_channels,
+            out_channels=case.out_channels,
+            kernel_size=case.kernel_size,
             stride=case.stride,
             padding=padding,
             output_padding=(0,) * case.rank if self.uses_output_size else output_padding,
             groups=case.groups,
             bias=case.bias,
             dilation=case.dilation,
+            dtype=case.dtype,
             device=self.device,
-            dtype=getattr(torch, TORCH_DTYPES[case.dtype]),
+            channels_last=case.layout == "channels_last",
+            output_size=list(case.output_size) if self.uses_output_size else None,
         )
 
-    def run(self, case: Case, arrays: CaseArrays) -> np.ndarray:
-        """Build the module, load the case's weights into it and call it."""
-        form = symmetric_padding_for(case)
-        assert not isinstance(form, str), form
-        padding, output_padding = form
-        torch = self._torch
-        x, w, b = self.tensors(case, arrays)
-        module = self._module(case, padding, output_padding)
-        with torch.no_grad():
-            module.weight.copy_(w)
-            if b is not None:
-                module.bias.copy_(b)
-            if case.layout == "channels_last":
-                module = module.to(memory_format=self.memory_format(case))
-            if self.uses_output_size:
-                y = module(x, output_size=list(case.output_size))
-            else:
-                y = module(x)
-        return self.to_numpy(y)
-
-    def snippet(self, case: Case, npz_name: str = "case.npz") -> str:
-        """Standalone torch code building the module and calling it."""
-        form = symmetric_padding_for(case)
-        if isinstance(form, str):
-            return f"# not expressible in torch.nn: {form}\n"
-        padding, output_padding = form
-        op = (0,) * case.rank if self.uses_output_size else output_padding
-        call = f"m(x, output_size={list(case.output_size)})" if self.uses_output_size else "m(x)"
-        layout = ""
-        if case.layout == "channels_last":
-            layout = f"    m = m.to(memory_format=torch.{memory_format_name(case)})\n"
-        return snippet_prelude(self, case, npz_name) + (
-            f"m = torch.nn.ConvTranspose{case.rank}d(\n"
-            f"    {case.in_channels}, {case.out_channels}, {case.kernel_size}, stride={case.stride},\n"
-            f"    padding={padding}, output_padding={op}, groups={case.groups}, bias={case.bias},\n"
-            f"    dilation={case.dilation}, device={self.device!r}, dtype=dtype)\n"
-            "with torch.no_grad():\n"
-            "    m.weight.copy_(weight)\n"
-            "    if bias is not None:\n"
-            "        m.bias.copy_(bias)\n"
-            f"{layout}"
-            f"    y = {call}\n"
-            "print(y.shape)\nprint(y)\n"
+    def probe_plan(self, params: RawParams) -> p.Plan:
+        """The module built from raw parameters (float32), called on random data."""
+        params.require_layer_weight(f"torch.nn.ConvTranspose{params.rank}d")
+        params.require_symmetric("torch.nn.ConvTranspose")
+        return module_plan(
+            rank=params.rank,
+            in_channels=params.in_channels,
+            out_channels=params.out_channels,
+            kernel_size=params.kernel_size,
+            stride=params.stride,
+            padding=params.pads_begin,
+            output_padding=(0,) * params.rank if self.uses_output_size else params.output_padding,
+            groups=params.groups,
+            bias=params.bias,
+            dilation=params.dilation,
+            dtype="float32",
+            device=self.device,
+            channels_last=False,
+            output_size=list(params.output_size) if self.uses_output_size else None,
+            load_weights=False,
         )
 
-    def equivalent_call(self, case: Case) -> str:
-        """The module construction (and forward, with ``output_size``) that :meth:`run` makes."""
-        form = symmetric_padding_for(case)
-        assert not isinstance(form, str), form
-        padding, output_padding = form
-        keywords: dict[str, object] = {
-            "stride": case.stride,
-            "padding": padding,
-            "output_padding": (0,) * case.rank if self.uses_output_size else output_padding,
-            "groups": case.groups,
-            "bias": case.bias,
-            "dilation": case.dilation,
-        }
-        if case.dtype != "float32":
-            keywords["dtype"] = Code(f"torch.{TORCH_DTYPES[case.dtype]}")
-        text = call_text(
-            f"torch.nn.ConvTranspose{case.rank}d",
-            (case.in_channels, case.out_channels, case.kernel_size),
-            keywords,
-            MODULE_DEFAULTS,
-        )
-        if self.uses_output_size:
-            text += f"(x, output_size={list(case.output_size)!r})"
-        if case.layout == "channels_last":
-            text += f"  # x and the module in torch.{memory_format_name(case)}"
-        return text
+    def explicit_formula(self, rank: int) -> ExplicitFormula | None:
+        """The module's documented output size (``output_size`` when it is asked for)."""
+        return docs.requested_size(rank) if self.uses_output_size else docs.module_size(rank)
 
-    def probe(self, params: dict[str, object]) -> list[int]:
-        """Build the module from raw parameters and call it on random data; the output shape."""
-        p = RawParams.from_dict(params)
-        p.require_layer_weight(f"torch.nn.ConvTranspose{p.rank}d")
-        p.require_symmetric("torch.nn.ConvTranspose")
-        torch = self._torch
-        module = getattr(torch.nn, f"ConvTranspose{p.rank}d")(
-            p.in_channels,
-            p.out_channels,
-            p.kernel_size,
-            stride=p.stride,
-            padding=p.pads_begin,
-            output_padding=(0,) * p.rank if self.uses_output_size else p.output_padding,
-            groups=p.groups,
-            bias=p.bias,
-            dilation=p.dilation,
-        )
-        x = torch.from_numpy(p.data())
-        with torch.no_grad():
-            y = module(x, output_size=list(p.output_size)) if self.uses_output_size else module(x)
-        return list(y.shape)
+    @classmethod
+    def call_apis(cls) -> Sequence[Api]:
+        """``torch.nn.ConvTranspose{1,2,3}d`` and ``torch.nn.functional.conv_transpose{1,2,3}d``."""
+        from adapters.torch import reading
+
+        return reading.APIS
 
 
 class TorchNNOutputSize(TorchNN):

@@ -10,6 +10,7 @@ independently of what any documentation says.
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 import json
 import math
@@ -20,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from adapters.protocol import Target
+from adapters.protocol import Handle, Target, TargetApi, api_of, handle
 from harness.errors import InvalidCase, RemoteError, RunFailure
 from harness.files import write_text_atomic
 from harness.model.arrays import CaseArrays, make_arrays
@@ -38,9 +39,9 @@ class LoadedTarget:
     """A registered target name, its (isolated) instance, or why it cannot run here."""
 
     name: str
-    target: Target | None
+    target: Handle | None
     reason: str | None
-    pure: Target | None = None
+    pure: TargetApi | None = None
 
     @property
     def runnable(self) -> bool:
@@ -68,6 +69,15 @@ def load_targets(names: Iterable[str], device: str | None = None) -> list[Loaded
     return out
 
 
+def one_line_call(target: TargetApi, case: Case) -> str | None:
+    """The target's one-line equivalent call for ``case``, or None for a target that describes no
+    call plan."""
+    try:
+        return target.equivalent_call(case)
+    except NotImplementedError:
+        return None
+
+
 @dataclass
 class RunResult:
     """What one guarded run gave: an output, or an error/crash/timeout with its message."""
@@ -83,10 +93,10 @@ class RunResult:
         return None if self.output is None else list(self.output.shape)
 
 
-def guarded_run(target: Target, case: Case, arrays: CaseArrays | None = None) -> RunResult:
+def guarded_run(target: Target | Handle, case: Case, arrays: CaseArrays | None = None) -> RunResult:
     """Run ``case`` on ``target``; an exception, crash or timeout becomes the result."""
     try:
-        output = target.run(case, arrays if arrays is not None else make_arrays(case))
+        output = handle(target).runner.run(case, arrays if arrays is not None else make_arrays(case))
     except RunFailure as exc:
         return RunResult(exc.outcome, message=str(exc), detail=exc.detail)
     except RemoteError as exc:
@@ -114,6 +124,10 @@ def explicit_with(case: Case, begin: Sequence[int], size: Sequence[int]) -> Case
         return None
 
 
+def _from_centre(centre: float, value: int) -> tuple[float, int]:
+    return abs(value - centre), value
+
+
 def crop_candidates(case: Case, size: Sequence[int]) -> list[tuple[int, ...]]:
     """Begin crops worth trying for an output of ``size``: from 0 to the whole crop ``F − O`` (at
     least 0..K−1 when the output extends past ``F``), nearest the centre first, capped."""
@@ -121,13 +135,13 @@ def crop_candidates(case: Case, size: Sequence[int]) -> list[tuple[int, ...]]:
     for full, out, kernel in zip(case.full_size, size, case.dilated_kernel, strict=True):
         top = max(full - out, kernel - 1, 0)
         centre = max(full - out, 0) / 2
-        per_dim.append(sorted(range(top + 1), key=lambda v, c=centre: (abs(v - c), v)))
+        per_dim.append(sorted(range(top + 1), key=functools.partial(_from_centre, centre)))
     combos = itertools.product(*per_dim)
     return list(itertools.islice(combos, MAX_CROP_CANDIDATES))
 
 
 def infer_explicit(
-    case: Case, actual: np.ndarray, arrays: CaseArrays, target: Target, prefer: Case | None = None
+    case: Case, actual: np.ndarray, arrays: CaseArrays, target: TargetApi | Handle, prefer: Case | None = None
 ) -> Case | None:
     """The explicit case whose reference ``actual`` matches under the target's declared tolerance.
 
@@ -140,8 +154,8 @@ def infer_explicit(
     size = shape[2:]
     if any(v < 1 for v in size):
         return None
-    model = target.accumulation(case.dtype)
-    dtype = target.output_dtype(case)
+    model = api_of(target).accumulation(case.dtype)
+    dtype = api_of(target).output_dtype(case)
     tried: list[Case] = []
     if prefer is not None and tuple(prefer.output_size) == size:
         tried.append(prefer)
@@ -156,7 +170,7 @@ def infer_explicit(
 
 
 def explain_output(
-    case: Case, actual: np.ndarray, arrays: CaseArrays, target: Target, prefer: Case | None = None
+    case: Case, actual: np.ndarray, arrays: CaseArrays, target: TargetApi | Handle, prefer: Case | None = None
 ) -> tuple[Case | None, str, Case | None]:
     """:func:`infer_explicit`, and where no crop reproduces the output, whether the same case without
     dilation does (an API that ignores dilation in a mode).

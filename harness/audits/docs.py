@@ -1,10 +1,11 @@
 """``python -m harness audit-docs``: every target's documented output sizes and crop splits, checked
 against what the framework does on generated cases.
 
-The documentation of each target is data with its source: the named modes are the targets'
-:class:`~harness.modes.DocumentedMode` declarations; the explicit-padding formulas are
-:class:`ExplicitFormula` entries here, each evaluated on the arguments the target's adapter really
-passes (the formula is the API's, written in its own parameters). A departure is a generated case
+The documentation of each target is data with its source, declared in the target's own folder: the
+named modes are its :class:`~harness.model.modes.DocumentedMode` declarations, the explicit-padding
+size its :meth:`~adapters.protocol.TargetApi.explicit_formula` (an
+:class:`~harness.model.formulas.ExplicitFormula`, evaluated on the arguments the target really
+passes; a target that declares none is listed as not documented). A departure is a generated case
 whose output size differs from the documented one, or — for a named mode whose size matches — whose
 values match another crop than the documented split. Each kind of departure is shrunk to a minimal
 case and written to ``DIR/doc_audit.json``.
@@ -19,12 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from adapters.mindspore.nn import MindSporeNN
-from adapters.mindspore.ops import MindSporeOps
-from adapters.onnxruntime import model as onnx_model
-from adapters.paddle.common import FORM_FULL_RANK, FORM_PAIRS, plan_call
-from adapters.protocol import symmetric_padding_for
-from adapters.tensorrt import model as tm
+from adapters.protocol import TargetApi
 from harness.audits.common import (
     LoadedTarget,
     explain_output,
@@ -33,6 +29,7 @@ from harness.audits.common import (
     load_targets,
     make_command,
     mode_variants,
+    one_line_call,
     size_key,
 )
 from harness.engine.findings import shrink
@@ -46,239 +43,6 @@ DOC_AUDIT_FILE = "doc_audit.json"
 DOC_AUDIT_SCHEMA = "convt-doc-audit/1"
 NAMED_MODES = ("same", "same_lower", "valid")
 SHRINK_EVALUATIONS = 80
-
-TORCH_DOC = "https://docs.pytorch.org/docs/stable/generated/torch.nn.ConvTranspose{r}d.html"
-TORCH_SEEDS = {1: "seeds/004_54bec4feb12fa2ba.txt", 2: "seeds/003_f90ce2d32773065c.txt"}
-PADDLE_DOC = (
-    "paddle 3.3.1 docstrings of paddle.nn.Conv{r}DTranspose (Shape) and "
-    "paddle.nn.functional.conv{r}d_transpose (Example); "
-    "https://www.paddlepaddle.org.cn/documentation/docs/en/api/paddle/nn/Conv{r}DTranspose_en.html"
-)
-MS_DOC = "https://www.mindspore.cn/docs/en/r2.10.0/api_python"
-
-
-@dataclass(frozen=True)
-class ExplicitFormula:
-    """An API's documented output size for explicit padding, as text with its source, and as code
-    taking the case (mapped to the API's arguments the way the target's adapter maps it)."""
-
-    api: str
-    formula: str
-    source: str
-    size: Callable[[Case], tuple[int, ...]]
-
-    def to_dict(self) -> dict[str, str]:
-        """JSON-ready description."""
-        return {"api": self.api, "formula": self.formula, "source": self.source}
-
-
-def _torch_size(case: Case) -> tuple[int, ...]:
-    form = symmetric_padding_for(case)
-    assert not isinstance(form, str), form
-    padding, op = form
-    return tuple(
-        (n - 1) * s - 2 * p + d * (k - 1) + o + 1
-        for n, s, p, d, k, o in zip(
-            case.input_size, case.stride, padding, case.dilation, case.kernel_size, op, strict=True
-        )
-    )
-
-
-def _paddle_size(case: Case) -> tuple[int, ...]:
-    call = plan_call(case)
-    if call.output_size is not None:
-        return tuple(call.output_size)
-    if call.form in (FORM_PAIRS, FORM_FULL_RANK):
-        begin, end = case.pads_begin, case.pads_end
-    else:
-        begin = end = tuple(call.padding) if isinstance(call.padding, list) else (call.padding,) * case.rank
-    extra = call.output_padding or [0] * case.rank
-    return tuple(
-        (n - 1) * s - b - e + d * (k - 1) + 1 + o
-        for n, s, b, e, d, k, o in zip(
-            case.input_size, case.stride, begin, end, case.dilation, case.kernel_size, extra, strict=True
-        )
-    )
-
-
-def _ms_pairs(value: Any, rank: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """MindSpore's int-or-(b1, e1, b2, e2, …) padding as (begin, end)."""
-    if isinstance(value, int):
-        return (value,) * rank, (value,) * rank
-    return tuple(value[0::2]), tuple(value[1::2])
-
-
-def _per_dim(value: Any, rank: int) -> tuple[int, ...]:
-    return (value,) * rank if isinstance(value, int) else tuple(value)
-
-
-def _ms_nn_size(case: Case) -> tuple[int, ...]:
-    args = MindSporeNN().arguments(case)
-    r = case.rank
-    k, s, d = (_per_dim(args[n], r) for n in ("kernel_size", "stride", "dilation"))
-    begin, end = _ms_pairs(args["padding"], r)
-    op = _per_dim(args.get("output_padding", 0), r)
-    rows = zip(case.input_size, k, s, d, begin, end, op, strict=True)
-    if r == 1:
-        return tuple((n - 1) * si - 2 * b + di * (ki - 1) + 1 for n, ki, si, di, b, _, _ in rows)
-    if r == 2:
-        return tuple(n * si - (b + e) + ki + (di - 1) * (ki - 1) - si + o for n, ki, si, di, b, e, o in rows)
-    return tuple((n + b + e - (di - 1) * ki - 1) // si + 1 for n, ki, si, di, b, e, _ in rows)
-
-
-def _ms_ops_size(case: Case) -> tuple[int, ...]:
-    target = MindSporeOps()
-    if case.rank == 2:
-        return tuple(target.input_size(case)[2:])
-    args = target.arguments(case)
-    pad = args["pad"]
-    # As written: "− 2 × pad[i]" for dimension i, pad[i] indexing the int or the 6-tuple.
-    pads = (pad,) * 3 if isinstance(pad, int) else tuple(pad[:3])
-    op = _per_dim(args.get("output_padding", 0), 3)
-    return tuple(
-        (n - 1) * s - 2 * p + d * (k - 1) + o + 1
-        for n, s, p, d, k, o in zip(
-            case.input_size, case.stride, pads, case.dilation, case.kernel_size, op, strict=True
-        )
-    )
-
-
-def _onnx_size(case: Case) -> tuple[int, ...]:
-    attrs = onnx_model.attributes(case)
-    pads = attrs["pads"]
-    op = attrs.get("output_padding", [0] * case.rank)
-    r = case.rank
-    return tuple(
-        s * (n - 1) + o + ((k - 1) * d + 1) - pads[i] - pads[i + r]
-        for i, (n, s, k, d, o) in enumerate(
-            zip(case.input_size, case.stride, case.kernel_size, case.dilation, op, strict=True)
-        )
-    )
-
-
-def _onnx_shape_size(case: Case) -> tuple[int, ...]:
-    return tuple(onnx_model.attributes(case, use_output_shape=True)["output_shape"])
-
-
-def _requested_size(case: Case) -> tuple[int, ...]:
-    return tuple(case.output_size)
-
-
-def _trt_size(case: Case) -> tuple[int, ...]:
-    attrs = tm.translate(case)
-    assert not isinstance(attrs, str), attrs
-    return attrs.output_size()
-
-
-def explicit_formula(target: str, rank: int) -> ExplicitFormula | None:
-    """The documented explicit-padding size of a registered target at ``rank`` (None if none is
-    recorded for that target)."""
-    torch_src = f"{TORCH_DOC.format(r=rank)}" + (f"; {TORCH_SEEDS[rank]}" if rank in TORCH_SEEDS else "")
-    paddle = ExplicitFormula(
-        f"paddle.nn.Conv{rank}DTranspose / paddle.nn.functional.conv{rank}d_transpose",
-        "O' = (L − 1)·stride − 2·padding + dilation·(k − 1) + 1 (read as − pad_begin − pad_end for the "
-        "pair forms), + output_padding; with output_size: O = output_size ∈ [O', O' + stride)",
-        PADDLE_DOC.format(r=rank)
-        + ("; seeds/002_424ad79cc908f79b.txt" if rank == 3 else "")
-        + "; output_padding: 'additional size added to one side of each dimension in the output shape'",
-        _paddle_size,
-    )
-    table: dict[str, ExplicitFormula] = {
-        "torch.nn": ExplicitFormula(
-            f"torch.nn.ConvTranspose{rank}d",
-            "O = (L − 1)·stride − 2·padding + dilation·(kernel_size − 1) + output_padding + 1",
-            torch_src,
-            _torch_size,
-        ),
-        "torch.nn.output_size": ExplicitFormula(
-            f"torch.nn.ConvTranspose{rank}d.forward(input, output_size)",
-            "O = output_size ('exact output size can be also specified as an argument')",
-            f"{TORCH_DOC.format(r=rank)}; seeds/003_f90ce2d32773065c.txt",
-            _requested_size,
-        ),
-        "torch.functional": ExplicitFormula(
-            f"torch.nn.functional.conv_transpose{rank}d",
-            "O = (L − 1)·stride − 2·padding + dilation·(kernel_size − 1) + output_padding + 1 (the "
-            f"module's formula; the functional page refers to ConvTranspose{rank}d)",
-            torch_src,
-            _torch_size,
-        ),
-        "paddle.nn": paddle,
-        "paddle.functional": paddle,
-        "onnxruntime": ExplicitFormula(
-            "ONNX ConvTranspose-22",
-            "O = stride·(L − 1) + output_padding + ((k − 1)·dilation + 1) − pads_begin − pads_end",
-            f"{onnx_model.SPEC_URL} (ConvTranspose-22)",
-            _onnx_size,
-        ),
-        "onnxruntime.opset11": ExplicitFormula(
-            "ONNX ConvTranspose-11",
-            "O = stride·(L − 1) + output_padding + ((k − 1)·dilation + 1) − pads_begin − pads_end",
-            f"{onnx_model.SPEC_URL} (ConvTranspose-11)",
-            _onnx_size,
-        ),
-        "onnxruntime.output_shape": ExplicitFormula(
-            "ONNX ConvTranspose-22 with output_shape",
-            "O = output_shape",
-            f"{onnx_model.SPEC_URL} (attribute output_shape)",
-            _onnx_shape_size,
-        ),
-        "tensorrt": ExplicitFormula(
-            "IDeconvolutionLayer (EXPLICIT_ROUND_DOWN)", "O = (I − 1)·S + DK − (B + A)", tm.SEED, _trt_size
-        ),
-        "tensorrt.round_up": ExplicitFormula(
-            "IDeconvolutionLayer (EXPLICIT_ROUND_UP)",
-            "O = (I − 1)·S + DK − (B + A) (no division: rounding up or down gives the same size)",
-            tm.SEED,
-            _trt_size,
-        ),
-    }
-    table["onnxruntime.tensorrt_ep"] = table["onnxruntime"]
-    table["tensorrt.dla"] = table["tensorrt.dla.gpu_fallback"] = table["tensorrt"]
-    ms_nn = {
-        1: (
-            "L_out = (L_in − 1)·stride − 2·padding + dilation·(kernel_size − 1) + 1",
-            "mindspore.nn.Conv1dTranspose",
-        ),
-        2: (
-            "H_out = H_in·stride − (padding[0] + padding[1]) + kernel_size "
-            "+ (dilation − 1)·(kernel_size − 1) − stride + output_padding",
-            "mindspore.nn.Conv2dTranspose",
-        ),
-        3: (
-            "D_out = ⌊(D_in + padding[0] + padding[1] − (dilation − 1)·kernel_size − 1) / stride + 1⌋",
-            "mindspore.nn.Conv3dTranspose",
-        ),
-    }
-    text, api = ms_nn[rank]
-    table["mindspore.nn"] = ExplicitFormula(
-        f"{api} (pad_mode='pad')",
-        text,
-        f"2.10 docstring of {api} (Outputs, pad_mode 'pad'); "
-        f"{MS_DOC}/nn/{api}.html" + ("; seeds/001_72a899d02d2b3d39.txt" if rank == 2 else ""),
-        _ms_nn_size,
-    )
-    if rank == 2:
-        table["mindspore.ops"] = ExplicitFormula(
-            "mindspore.ops.Conv2DTranspose",
-            "output shape = input_size ('It has the same shape as the "
-            "input', input_size being that input's shape)",
-            f"2.10 docstring of mindspore.ops.Conv2DTranspose (Inputs, Outputs); "
-            f"{MS_DOC}/ops/mindspore.ops.Conv2DTranspose.html",
-            _ms_ops_size,
-        )
-    elif rank == 3:
-        table["mindspore.ops"] = ExplicitFormula(
-            "mindspore.ops.Conv3DTranspose (pad_mode='pad')",
-            "D_out = (D_in − 1)·stride[0] − 2·pad[0] + dilation[0]·(kernel_size[0] − 1) + output_padding[0]"
-            " + 1, and likewise with pad[1], pad[2] for H and W (pad as written: the int, or the first "
-            "three of the 6-tuple (head, tail, top, …))",
-            "2.10 docstring of mindspore.ops.Conv3DTranspose; "
-            f"{MS_DOC}/ops/mindspore.ops.Conv3DTranspose.html",
-            _ms_ops_size,
-        )
-    return table.get(target)
-
 
 # --- checking ----------------------------------------------------------------------------------
 
@@ -302,12 +66,12 @@ def _crops(case: Case | None) -> dict[str, list[int]] | None:
     }
 
 
-def api_label(target: str, case: Case) -> str:
+def api_label(pure: TargetApi, case: Case) -> str:
     """The API a case exercises on a target, as departures name it."""
-    formula = explicit_formula(target, case.rank)
+    formula = pure.explicit_formula(case.rank)
     if case.padding_mode == "explicit" and formula is not None:
         return formula.api
-    return formula.api.split(" (")[0] if formula is not None else f"{target} ({case.rank}-D)"
+    return formula.api.split(" (")[0] if formula is not None else f"{pure.name} ({case.rank}-D)"
 
 
 def check_case(loaded: LoadedTarget, case: Case) -> Departure | str | None:
@@ -316,7 +80,7 @@ def check_case(loaded: LoadedTarget, case: Case) -> Departure | str | None:
     target, pure = loaded.target, loaded.pure
     arrays = make_arrays(case)
     if case.padding_mode == "explicit":
-        formula = explicit_formula(loaded.name, case.rank)
+        formula = pure.explicit_formula(case.rank)
         if formula is None:
             return None
         documented_size = formula.size(case)
@@ -327,12 +91,12 @@ def check_case(loaded: LoadedTarget, case: Case) -> Departure | str | None:
         if shape[2:] == documented_size and shape[:2] == (case.batch, case.out_channels):
             return None
         return Departure(
-            (loaded.name, api_label(loaded.name, case), "explicit", "output_size"),
+            (loaded.name, api_label(pure, case), "explicit", "output_size"),
             {"formula": formula.formula, "value": list(documented_size), "source": formula.source},
             {"value": list(shape[2:]), "shape": list(shape)},
         )
     mode = pure.documented_mode(case.padding_mode, case.rank)
-    api = api_label(loaded.name, case)
+    api = api_label(pure, case)
     documented_size = mode.output_size(case)
     try:
         documented: Case | None = resolve(case, mode)
@@ -360,7 +124,7 @@ def check_case(loaded: LoadedTarget, case: Case) -> Departure | str | None:
             {"value": list(shape[2:]), "shape": list(shape), "crops": _crops(actual), "note": note or None},
         )
     assert documented is not None
-    model, dtype = target.accumulation(case.dtype), target.output_dtype(case)
+    model, dtype = pure.accumulation(case.dtype), pure.output_dtype(case)
     if compare(result.output, ReferenceResult.for_case(documented, arrays), dtype, model).passed:
         return None
     actual, note, _ = explain_output(case, result.output, arrays, target)
@@ -404,7 +168,7 @@ def audit_target(loaded: LoadedTarget, cases: list[Case], progress: bool = False
             tally.unsupported += 1
             continue
         tally.checked += 1
-        scope = (api_label(loaded.name, case), case.padding_mode)
+        scope = (api_label(loaded.pure, case), case.padding_mode)
         tally.checked_by_key[scope] = tally.checked_by_key.get(scope, 0) + 1
         found = check_case(loaded, case)
         if isinstance(found, str):
@@ -431,7 +195,6 @@ def minimal_departure(
         minimal, found = smallest, check_case(loaded, smallest)
     assert isinstance(found, Departure) and loaded.pure is not None
     target, api, mode, aspect = key
-    call = getattr(loaded.pure, "equivalent_call", None)
     return {
         "target": target,
         "api": api,
@@ -441,7 +204,7 @@ def minimal_departure(
         "actual": found.actual,
         "case": minimal.to_dict(),
         "case_short": minimal.short(),
-        "call": call(minimal) if call else None,
+        "call": one_line_call(loaded.pure, minimal),
         "cases_checked": checked,
         "cases_departing": len(cases),
     }
@@ -501,9 +264,20 @@ def _formulas(loaded: LoadedTarget) -> list[dict[str, Any]]:
         return out
     ranks = sorted(pure.capabilities().ranks)
     for rank in ranks:
-        formula = explicit_formula(loaded.name, rank)
-        if formula is not None:
-            out.append(dict(formula.to_dict(), mode="explicit", rank=rank))
+        formula = pure.explicit_formula(rank)
+        if formula is None:
+            out.append(
+                {
+                    "api": f"{pure.name} ({rank}-D)",
+                    "formula": "not documented",
+                    "source": "the target declares no explicit-padding size (TargetApi.explicit_formula)",
+                    "mode": "explicit",
+                    "rank": rank,
+                    "documented": False,
+                }
+            )
+        else:
+            out.append(dict(formula.to_dict(), mode="explicit", rank=rank, documented=True))
     for mode_name in pure.capabilities().padding_modes:
         for rank in ranks:
             documented = pure.documented_mode(mode_name, rank)

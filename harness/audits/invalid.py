@@ -348,12 +348,10 @@ def probe(loaded: LoadedTarget, config: Config) -> dict[str, Any]:
             reason = pure.supports(canonical)
             out["documented"] = reason or "expressible: the target would be asked for the canonical case"
         return out
-    if not callable(getattr(pure, "probe", None)):
-        return {"response": "not_applicable", "message": f"{loaded.name} has no probe method"}
-    invoke = getattr(loaded.target, "invoke", None)
+    runner = loaded.target.runner
     start = time.perf_counter()
     try:
-        shape = invoke("probe", asdict(config.params)) if invoke else pure.probe(asdict(config.params))
+        shape = runner.probe(asdict(config.params))
     except RunFailure as exc:
         kind = "hang" if exc.outcome == Outcome.TIMEOUT else "crash"
         return {
@@ -396,7 +394,7 @@ def probe(loaded: LoadedTarget, config: Config) -> dict[str, Any]:
 def assess(config: Config, response: dict[str, Any]) -> str:
     """``ok``, ``silently_accepted``, ``wrong_shape``, ``wrong_values``, ``refused``, ``crash``,
     ``hang``, or the response itself where nothing is judged (``not_run``, ``not_applicable``)."""
-    kind = response["response"]
+    kind = str(response["response"])
     if kind in ("crash", "hang", "not_run", "not_applicable"):
         return kind
     if kind == "error":

@@ -26,8 +26,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from adapters.protocol import TargetApi
 from adapters.reading import Shapes, Translation, parse_shape, translate
-from harness.audits.common import LoadedTarget, explain_output, guarded_run, infer_explicit, load_targets
+from adapters.registry import readable_apis
+from harness.audits.common import (
+    LoadedTarget,
+    explain_output,
+    guarded_run,
+    infer_explicit,
+    load_targets,
+    one_line_call,
+)
 from harness.engine.verdict import judge
 from harness.errors import InvalidCase, PortError
 from harness.files import write_text_atomic
@@ -41,11 +50,12 @@ PORT_SCHEMA = "convt-port/1"
 STAT_KEYS = ("max_abs_error", "max_rel_error", "max_ulp_error", "error_ratio", "mismatched", "compared")
 
 
-def _call_of(target: Any, case: Case) -> str:
-    """The target's one-line call, or the first code line of its snippet for a target without one."""
-    method = getattr(target, "equivalent_call", None)
-    if method is not None:
-        return str(method(case))
+def _call_of(target: TargetApi, case: Case) -> str:
+    """The target's one-line call; for a target that describes no plan, the last code line of its
+    snippet."""
+    text = one_line_call(target, case)
+    if text is not None:
+        return text
     lines = [ln for ln in target.snippet(case).splitlines() if ln and not ln.startswith(("import", "#"))]
     return lines[-1] if lines else ""
 
@@ -80,12 +90,12 @@ def pin_source(tr: Translation, source: LoadedTarget) -> Pinned:
     """The explicit case of the source call (see the module docstring, step 2)."""
     case = tr.case
     if case.padding_mode == "explicit":
-        check = (
+        explicit_check = (
             _verify(source, case)
             if source.target is not None
             else {"verified": False, "not_run": source.reason}
         )
-        return Pinned(case, "explicit", check, [])
+        return Pinned(case, "explicit", explicit_check, [])
     assert source.pure is not None
     documented_mode = source.pure.documented_mode(case.padding_mode, case.rank)
     notes: list[str] = []
@@ -94,7 +104,7 @@ def pin_source(tr: Translation, source: LoadedTarget) -> Pinned:
     except InvalidCase as exc:
         documented = None
         notes.append(f"the documentation gives no usable size here: {exc}")
-    described = {
+    described: dict[str, Any] = {
         "api_value": documented_mode.api_value,
         "formula": documented_mode.formula,
         "source": documented_mode.source,
@@ -116,7 +126,9 @@ def pin_source(tr: Translation, source: LoadedTarget) -> Pinned:
         )
     actual, why, instead = explain_output(case, result.output, arrays, source.target, prefer=documented)
     # verified: the pinned case reproduces the source's output (whatever the documentation says)
-    check = dict(described, output_shape=result.shape, verified=actual is not None or instead is not None)
+    check: dict[str, Any] = dict(
+        described, output_shape=result.shape, verified=actual is not None or instead is not None
+    )
     if actual is None and instead is None:
         raise PortError(
             f"the output of {tr.api.name} (shape {result.shape}): {why}; there is nothing to port"
@@ -223,7 +235,7 @@ def port(
     text: str, shapes: Shapes, target_names: list[str], *, device: str | None = None, verify: bool = True
 ) -> dict[str, Any]:
     """The whole port as a JSON-ready dict (raises :class:`PortError` for an unreadable call)."""
-    tr = translate(text, shapes)
+    tr = translate(text, readable_apis(), shapes)
     (source,) = load_targets([tr.source_target], device)
     pinned = pin_source(tr, source)
     mode_case = tr.case if tr.case.padding_mode != "explicit" else None
@@ -357,7 +369,7 @@ def cmd_port(args: argparse.Namespace) -> int:
 
 def add_port_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add the ``port`` subcommand to ``python -m harness``'s subparsers."""
-    parser = subparsers.add_parser(
+    parser: argparse.ArgumentParser = subparsers.add_parser(
         "port", help="translate a transposed-convolution call into other frameworks' APIs and verify it"
     )
     parser.add_argument("call", help='the call, e.g. "torch.nn.ConvTranspose2d(16, 33, 3, stride=2)"')

@@ -109,7 +109,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
                 row["reason"] = f"{name} does not run on device {args.device!r}"
             else:
                 # loaded in its worker, as a run would: a framework that fails to load says so here
-                env = isolated(target).environment()
+                env = isolated(target).runner.environment()
                 row["environment"] = env
                 if "worker_error" in env:
                     row["available"] = False
@@ -149,16 +149,16 @@ def cmd_repro(args: argparse.Namespace) -> int:
         if not rec.get("target_class"):
             raise
         cls = resolve(rec["target_class"])
-    target = isolated(cls(args.device or rec["device"]))
-    verdict = judge(case, target)
+    api = cls(args.device or rec["device"])
+    verdict = judge(case, isolated(api))
     print(f"case:     {case.short()}")
-    print(f"target:   {target.name} {target.framework_version()} on {target.device}")
+    print(f"target:   {api.name} {api.framework_version()} on {api.device}")
     print(f"recorded: {rec['outcome']} — {rec['message']}")
     print(f"now:      {verdict.outcome} — {verdict.message}")
     npz = Path(args.results).parent / f"repro-{args.line}.npz"
     save_arrays(case, npz)
     print(f"\nstandalone snippet (arrays written to {npz}):")
-    print(target.snippet(case, str(npz)))
+    print(api.snippet(case, str(npz)))
     return 0 if verdict.outcome == rec["outcome"] else 1
 
 

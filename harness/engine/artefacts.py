@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from adapters.protocol import Target
+from adapters.protocol import Handle, Target, handle
 from harness.files import replace_atomically, write_text_atomic
 from harness.model.arrays import make_arrays
 from harness.model.case import Case
@@ -16,7 +16,7 @@ from harness.model.case import Case
 
 def save_arrays(case: Case, path: Path) -> Path:
     """Write the case's ``x``, ``weight`` and ``bias`` (dtype containers; bfloat16 as float32)."""
-    arrays = make_arrays(case).container()
+    arrays: dict[str, Any] = dict(make_arrays(case).container())
     return replace_atomically(path, lambda handle: np.savez(handle, **arrays))
 
 
@@ -24,7 +24,7 @@ def write_finding(
     folder: Path,
     *,
     case: Case,
-    target: Target,
+    target: Target | Handle,
     record: dict[str, Any],
     command: str,
     outputs: dict[str, np.ndarray] | None = None,
@@ -36,7 +36,8 @@ def write_finding(
     folder.mkdir(parents=True, exist_ok=True)
     save_arrays(case, folder / "case.npz")
     if outputs:
-        replace_atomically(folder / "arrays.npz", lambda handle: np.savez_compressed(handle, **outputs))
+        kept: dict[str, Any] = dict(outputs)
+        replace_atomically(folder / "arrays.npz", lambda handle: np.savez_compressed(handle, **kept))
     write_text_atomic(folder / "case.json", json.dumps(case.to_dict(), indent=2) + "\n")
     snippet, failure = _snippet(target, case, command)
     write_text_atomic(folder / "snippet.py", snippet)
@@ -56,13 +57,13 @@ def write_finding(
     return folder
 
 
-def _snippet(target: Target, case: Case, command: str) -> tuple[str, str | None]:
+def _snippet(target: Target | Handle, case: Case, command: str) -> tuple[str, str | None]:
     """The target's snippet, or (when its ``snippet`` raises) a stand-in that says so, and why.
 
     A broken snippet generator (an adapter bug) must not cost the run, nor the finding.
     """
     try:
-        return target.snippet(case, "case.npz"), None
+        return handle(target).api.snippet(case, "case.npz"), None
     except Exception as exc:
         failure = f"{type(exc).__name__}: {exc}"
         text = (

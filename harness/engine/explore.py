@@ -16,7 +16,7 @@ import hypothesis
 from hypothesis import given
 from hypothesis import strategies as st
 
-from adapters.protocol import Target
+from adapters.protocol import Handle, Target, handle
 from harness.engine.findings import Finding, shrink
 from harness.engine.verdict import Verdict, judge
 from harness.model.case import Case
@@ -26,7 +26,7 @@ from harness.model.outcomes import Outcome
 # record(case, verdict, finding): finding is set on the one record of a finding's minimal case.
 Recorder = Callable[[Case, Verdict, "Finding | None"], None]
 # judge_fn(case, target): the verdict (judge() itself, or one answered from a resumed run's records).
-Judge = Callable[[Case, Target], Verdict]
+Judge = Callable[[Case, Target | Handle], Verdict]
 # outside(case): the spec keys a case lies outside of (harness.spec.Spec.outside).
 Outside = Callable[[Case], frozenset[str]]
 
@@ -42,12 +42,12 @@ class Exploration:
     cases_run: int = 0
 
 
-def _unexplained(findings: Iterable[Finding], target: Target, case: Case, verdict: Verdict) -> bool:
+def _unexplained(findings: Iterable[Finding], target: Target | Handle, case: Case, verdict: Verdict) -> bool:
     return verdict.failing and not any(f.explains(target.name, case, verdict) for f in findings)
 
 
 def _new_finding(
-    target: Target,
+    target: Target | Handle,
     case: Case,
     verdict: Verdict,
     known: list[Finding],
@@ -63,7 +63,7 @@ def _new_finding(
 
     def still_fails(candidate: Case) -> bool:
         nonlocal timeouts
-        if target.supports(candidate) is not None or timeouts >= MAX_SHRINK_TIMEOUTS:
+        if handle(target).api.supports(candidate) is not None or timeouts >= MAX_SHRINK_TIMEOUTS:
             return False
         features = signature_features(candidate)
         # A simpler case may not gain a feature (an asymmetric crop, output past the full output):
@@ -89,7 +89,7 @@ def _new_finding(
 
 def explore(
     *,
-    target: Target,
+    target: Target | Handle,
     strategy: st.SearchStrategy[Case],
     pinned: Iterable[Case],
     settings: hypothesis.settings,

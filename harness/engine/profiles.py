@@ -38,18 +38,27 @@ def example_database_path() -> Path:
 
 def register_profiles() -> None:
     """Register the ``dev``, ``ci`` and ``nightly`` profiles (idempotent; loads none of them)."""
-    common = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
+    slow = [HealthCheck.too_slow]
     database = DirectoryBasedExampleDatabase(str(example_database_path()))
-    settings.register_profile("dev", max_examples=EXAMPLES["dev"], database=database, **common)
+    settings.register_profile(
+        "dev", max_examples=EXAMPLES["dev"], database=database, deadline=None, suppress_health_check=slow
+    )
     settings.register_profile(
         "ci",
         max_examples=EXAMPLES["ci"],
         derandomize=True,
         database=None,
         print_blob=True,
-        **common,
+        deadline=None,
+        suppress_health_check=slow,
     )
-    settings.register_profile("nightly", max_examples=EXAMPLES["nightly"], database=database, **common)
+    settings.register_profile(
+        "nightly",
+        max_examples=EXAMPLES["nightly"],
+        database=database,
+        deadline=None,
+        suppress_health_check=slow,
+    )
 
 
 def active_profile_name() -> str:

@@ -14,7 +14,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from adapters.protocol import Target
+from adapters.protocol import Handle, Target, handle
 from harness.engine.verdict import Verdict
 from harness.model.case import Case
 from harness.model.features import signature_features
@@ -35,7 +35,7 @@ def repro_command(results_path: Path, line: int) -> str:
 def make_record(
     *,
     case: Case,
-    target: Target,
+    target: Target | Handle,
     verdict: Verdict,
     spec: str,
     run_id: str,
@@ -43,16 +43,17 @@ def make_record(
     signature: str | None = None,
 ) -> dict[str, Any]:
     """The JSON-ready record of one (case, target) verdict (``repro`` is filled in on write)."""
-    env = target.environment()
+    api, runner = handle(target).api, handle(target).runner
+    env = runner.environment()
     return {
         "run_id": run_id,
         "spec": spec,
-        "target": target.name,
+        "target": api.name,
         # module:Class, so repro can resolve targets that are not registered under their name
-        "target_class": target.class_reference(),
-        "framework": target.framework,
-        "framework_version": target.framework_version(),
-        "device": target.device,
+        "target_class": api.class_reference(),
+        "framework": api.framework,
+        "framework_version": api.framework_version(),
+        "device": api.device,
         "environment": env,
         "outcome": verdict.outcome,
         "detail": verdict.detail,

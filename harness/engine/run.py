@@ -17,7 +17,7 @@ from typing import Any
 
 import hypothesis
 
-from adapters.protocol import Target
+from adapters.protocol import Handle, Target, handle
 from adapters.registry import known_names, resolve
 from harness.engine.artefacts import write_finding
 from harness.engine.explore import explore
@@ -166,7 +166,7 @@ def unit_seed(run_seed: int, target: str, spec: str) -> int:
 
 def run_target_spec(
     *,
-    target: Target,
+    target: Target | Handle,
     spec: Spec,
     settings: hypothesis.settings,
     writer: ResultsWriter,
@@ -184,11 +184,12 @@ def run_target_spec(
     With ``history`` (a resumed run), cases already recorded are answered from their records and
     not written again, and findings already recorded are known and not shrunk again.
     """
+    target = handle(target)
     label = f"{target.name} × {spec.name}"
     done = 0
     seen = history or UnitHistory()
 
-    def judge_fn(case: Case, tgt: Target) -> Verdict:
+    def judge_fn(case: Case, tgt: Target | Handle) -> Verdict:
         cached = seen.verdicts.get(case_key(case))
         return cached if cached is not None else judge(case, tgt)
 
@@ -366,20 +367,19 @@ def _execute(
             cls = resolve(name)
             reason = cls.unavailable_reason()
             if reason is None:
-                target: Target = cls(device)
-                if device.split(":")[0] not in target.capabilities().devices:
+                api = cls(device)
+                if device.split(":")[0] not in api.capabilities().devices:
                     reason = f"{name} does not run on device {device!r}"
             if reason is not None:
                 report.unavailable[name] = reason
                 meta["targets"][name] = {"available": False, "reason": reason}
                 _write_meta(out, meta)
                 continue
-            if meta.get("isolate", True):
-                target = workers.isolated(target)
+            target = workers.isolated(api) if meta.get("isolate", True) else handle(api)
             meta["targets"][name] = {
                 "available": True,
-                "environment": target.environment(),
-                "capabilities": target.capabilities().to_dict(),
+                "environment": target.runner.environment(),
+                "capabilities": target.api.capabilities().to_dict(),
             }
             _write_meta(out, meta)
             for spec in specs:

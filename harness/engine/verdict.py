@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from adapters.protocol import Target
+from adapters.protocol import Handle, Target, handle
 from harness.errors import InvalidCase, RemoteError, RunFailure
 from harness.model.arrays import make_arrays
 from harness.model.case import Case
@@ -83,7 +83,7 @@ def output_problem(actual: object) -> str | None:
 INTERNAL_ERROR = "internal"
 
 
-def judge(case: Case, target: Target) -> Verdict:
+def judge(case: Case, target: Target | Handle) -> Verdict:
     """Run ``case`` on ``target`` and judge it against the reference.
 
     A named-mode case is judged against the explicit case the target's documentation implies
@@ -111,14 +111,16 @@ def _expected_shape(case: Case) -> list[int]:
         return []
 
 
-def _judge(case: Case, target: Target) -> Verdict:
-    reason = target.supports(case)
+def _judge(case: Case, given: Target | Handle) -> Verdict:
+    h = handle(given)
+    api, runner = h.api, h.runner
+    reason = api.supports(case)
     if reason is not None:
         return Verdict(Outcome.UNSUPPORTED, reason, expected_shape=list(case.output_shape))
     explicit = case
     documented = None
     if case.padding_mode != "explicit":
-        documented = target.documented_mode(case.padding_mode, case.rank)
+        documented = api.documented_mode(case.padding_mode, case.rank)
         try:
             explicit = resolve(case, documented)
         except InvalidCase as exc:
@@ -127,22 +129,22 @@ def _judge(case: Case, target: Target) -> Verdict:
     arrays = make_arrays(case)
     start = time.perf_counter()
     try:
-        target.start_run(case, arrays)
+        runner.start_run(case, arrays)
     except Exception as exc:
         return _failed(exc, expected_shape, time.perf_counter() - start)
     # Computed while an isolated target's worker runs the case.
     reference = ReferenceResult.for_case(explicit, arrays)
     try:
-        actual = target.finish_run()
+        actual = runner.finish_run()
     except Exception as exc:
         return _failed(exc, expected_shape, time.perf_counter() - start)
-    seconds = target.last_seconds
-    info = dict(target.run_info())
+    seconds = runner.last_seconds
+    info = dict(runner.run_info())
     problem = output_problem(actual)
     if problem is not None:
         return Verdict(
             Outcome.ERROR,
-            f"{target.name}: {problem}",
+            f"{api.name}: {problem}",
             expected_shape=expected_shape,
             detail="output_type",
             seconds=seconds,
@@ -153,7 +155,7 @@ def _judge(case: Case, target: Target) -> Verdict:
         if documented is not None:
             return Verdict(
                 Outcome.DOC_MISMATCH,
-                f"{target.name} {documented.api_value!r}: output shape {actual_shape}, documented "
+                f"{api.name} {documented.api_value!r}: output shape {actual_shape}, documented "
                 f"{expected_shape} ({documented.formula}; {documented.source})",
                 stats={
                     "documented_size": expected_shape[2:],
@@ -176,8 +178,8 @@ def _judge(case: Case, target: Target) -> Verdict:
             seconds=seconds,
             run_info=info,
         )
-    model = target.accumulation(case.dtype)
-    output_dtype = target.output_dtype(case)
+    model = api.accumulation(case.dtype)
+    output_dtype = api.output_dtype(case)
     result = compare(actual, reference, output_dtype, model)
     if result.passed:
         outcome, detail = Outcome.PASS, ""

@@ -31,13 +31,11 @@ from typing import Any
 
 import numpy as np
 
-from adapters.protocol import Capabilities, Target
+from adapters.protocol import Handle, Target, TargetApi, TargetRunner
 from harness.errors import RemoteError, RunFailure
 from harness.model.arrays import CaseArrays
 from harness.model.case import Case
-from harness.model.modes import DocumentedMode
 from harness.model.outcomes import Outcome
-from harness.oracle.tolerance import AccumulationModel
 from harness.process import worker_environment
 from harness.workers.server import send
 
@@ -352,66 +350,28 @@ def workers_shut_down() -> Iterator[None]:
         shutdown_all()
 
 
-def class_reference(target: Target) -> str:
-    """``module:Class`` of a target (what the worker resolves)."""
-    return target.class_reference()
+class WorkerRunner(TargetRunner):
+    """Runs a target's cases in its framework's worker process (the target's class is loaded there
+    by its ``module:Class`` reference); the pure half stays with the caller."""
 
-
-class IsolatedTarget(Target):
-    """A target whose ``run`` and ``environment`` happen in its framework's worker process.
-
-    Everything else (capabilities, supports, snippet, the accumulation model) is answered here by
-    the wrapped instance, whose class must keep those pure (see :mod:`adapters.protocol`).
-    """
-
-    def __init__(self, inner: Target) -> None:
-        super().__init__(inner.device)
-        self.inner = inner
-        self.name = inner.name  # type: ignore[misc]
-        self.framework = inner.framework  # type: ignore[misc]
-        self.requires = inner.requires  # type: ignore[misc]
-        self.distribution = inner.distribution  # type: ignore[misc]
-        self._ref = inner.class_reference()
-        self._key = f"{self._ref}@{inner.device}"
+    def __init__(self, target: TargetApi) -> None:
+        self.framework = target.framework
+        self.device = target.device
+        self.target_name = target.name
+        self._version = target.framework_version()
+        self._ref = target.class_reference()
+        self._key = f"{self._ref}@{target.device}"
         self._last_info: dict[str, Any] = {}
         self._pending: int | None = None
+        self.last_seconds = 0.0
 
     @property
     def worker(self) -> Worker:
         """The worker process of this target's framework."""
-        return worker_for(self.inner.framework)
+        return worker_for(self.framework)
 
-    def class_reference(self) -> str:
-        """The wrapped target's class (so results name the real target)."""
-        return self._ref
-
-    def framework_version(self) -> str:
-        """The wrapped target's framework version."""
-        return self.inner.framework_version()
-
-    def capabilities(self) -> Capabilities:
-        """The wrapped target's capability model."""
-        return self.inner.capabilities()
-
-    def supports(self, case: Case) -> str | None:
-        """The wrapped target's answer."""
-        return self.inner.supports(case)
-
-    def documented_mode(self, mode: str, rank: int | None = None) -> DocumentedMode:
-        """The wrapped target's documentation model of ``mode``."""
-        return self.inner.documented_mode(mode, rank)
-
-    def accumulation(self, dtype: str) -> AccumulationModel:
-        """The wrapped target's declared accumulation model."""
-        return self.inner.accumulation(dtype)
-
-    def output_dtype(self, case: Case) -> str:
-        """The wrapped target's output dtype."""
-        return self.inner.output_dtype(case)
-
-    def snippet(self, case: Case, npz_name: str = "case.npz") -> str:
-        """The wrapped target's reproduction snippet."""
-        return self.inner.snippet(case, npz_name)
+    def _loaded(self) -> dict[str, Any]:
+        return self.worker.ensure_loaded(self._key, self._ref, self.device)
 
     def environment(self) -> dict[str, Any]:
         """The environment as the worker reports it (after the framework was prepared there).
@@ -419,13 +379,9 @@ class IsolatedTarget(Target):
         A worker that cannot load the target gives the reason instead of failing the caller.
         """
         try:
-            env = dict(self.worker.ensure_loaded(self._key, self._ref, self.device))
+            env = dict(self._loaded())
         except (RunFailure, RemoteError) as exc:
-            env = {
-                "device": self.device,
-                "framework_version": self.framework_version(),
-                "worker_error": str(exc),
-            }
+            env = {"device": self.device, "framework_version": self._version, "worker_error": str(exc)}
         env["isolated"] = True
         return env
 
@@ -439,7 +395,7 @@ class IsolatedTarget(Target):
         meanwhile: the framework and the reference run on two cores at the same time)."""
         self._last_info = {}
         self._pending = None
-        self.worker.ensure_loaded(self._key, self._ref, self.device)
+        self._loaded()
         self._pending = self.worker.submit(("run", self._key, case.to_dict(), arrays))
 
     def finish_run(self) -> np.ndarray:
@@ -448,19 +404,27 @@ class IsolatedTarget(Target):
         if offset is None:
             raise RuntimeError("finish_run() without start_run()")
         output, self._last_info, self.last_seconds = self.worker.collect(SETTINGS.case_timeout, offset)
-        return output
+        return output  # type: ignore[no-any-return]
 
     def run_info(self) -> dict[str, Any]:
         """What the worker's target reported about its last run."""
         return self._last_info
 
+    def probe(self, params: dict[str, Any]) -> list[int]:
+        """The target's raw probe, in the worker (RunFailure / RemoteError as for :meth:`run`)."""
+        return [int(v) for v in self.invoke("probe", params)]
+
     def invoke(self, method: str, *args: Any, **kwargs: Any) -> Any:
         """Call another public method of the target inside the worker (RunFailure / RemoteError
         as for :meth:`run`); arguments and result must pickle."""
-        self.worker.ensure_loaded(self._key, self._ref, self.device)
+        self._loaded()
         return self.worker.request(("invoke", self._key, method, args, kwargs), SETTINGS.case_timeout)
 
 
-def isolated(target: Target) -> Target:
-    """Wrap ``target`` so that it runs in its framework's worker process (idempotent)."""
-    return target if isinstance(target, IsolatedTarget) else IsolatedTarget(target)
+def isolated(target: Target | Handle) -> Handle:
+    """``target`` with a runner in its framework's worker process (idempotent)."""
+    if isinstance(target, Handle):
+        if isinstance(target.runner, WorkerRunner):
+            return target
+        return Handle(target.api, WorkerRunner(target.api))
+    return Handle(target, WorkerRunner(target))

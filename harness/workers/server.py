@@ -84,7 +84,7 @@ def serve(conn: socket.socket) -> None:
             if verb == "load":
                 _, key, class_ref, device = message
                 target = resolve(class_ref)(device)
-                target.prepare()
+                target.ready()
                 targets[key] = target
                 reply: tuple[Any, ...] = ("ok", _environment(target))
             elif verb == "run":

@@ -1,0 +1,108 @@
+"""The TensorRT steps a plan calls by name: each function uses only ``tensorrt``, ``cuda-python``,
+``json`` and NumPy, and its source is pasted into the snippet as written, so a reproduction runs
+exactly what the worker ran.
+
+They hold what depends on the installed TensorRT (its major version, the flags it still has) and
+the device buffers; the layer and its attributes stay plain plan statements.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def network_flags(trt: Any, half: bool) -> int:
+    """Explicit batch before TensorRT 10; a strongly typed network for float16 where the FP16
+    builder flag is gone (TensorRT 11 removed the weak-typing flags)."""
+    flags = 0
+    if int(trt.__version__.split(".")[0]) < 10:
+        flags |= 1 << int(trt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH)
+    strongly_typed = half and not hasattr(trt.BuilderFlag, "FP16")
+    if strongly_typed and hasattr(trt.NetworkDefinitionCreationFlag, "STRONGLY_TYPED"):
+        flags |= 1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED)
+    return flags
+
+
+def precision_flags(trt: Any, config: Any, half: bool) -> None:
+    """TF32 off, so float32 is judged as float32; FP16 on for float16 where the flag exists."""
+    if hasattr(trt.BuilderFlag, "TF32"):
+        config.clear_flag(trt.BuilderFlag.TF32)
+    if half and hasattr(trt.BuilderFlag, "FP16"):
+        config.set_flag(trt.BuilderFlag.FP16)
+
+
+def placement_from_inspector(info_json: str, layer_name: str) -> str:
+    """``"dla"``, ``"gpu"`` or ``"unknown"``: where the engine inspector says ``layer_name`` runs.
+
+    With ``ProfilingVerbosity.DETAILED`` the inspector lists each engine layer with a ``Name`` and a
+    ``LayerType``; a DLA subgraph is one engine layer whose type names DLA and whose name lists the
+    network layers it holds. A layer found only in non-DLA engine layers ran on the GPU.
+    """
+    import json
+
+    try:
+        info = json.loads(info_json)
+    except (TypeError, ValueError):
+        return "unknown"
+    layers = info.get("Layers", []) if isinstance(info, dict) else []
+    found = False
+    for layer in layers:
+        if isinstance(layer, str):
+            name, kind = layer, ""
+        elif isinstance(layer, dict):
+            name, kind = str(layer.get("Name", "")), str(layer.get("LayerType", ""))
+        else:
+            continue
+        if layer_name not in name:
+            continue
+        found = True
+        if "dla" in kind.lower():
+            return "dla"
+    return "gpu" if found else "unknown"
+
+
+def build_engine(trt: Any, logger: Any, builder: Any, network: Any, config: Any) -> tuple[Any, str]:
+    """Build and deserialize the engine; returns it with where the layer named ``deconv`` runs."""
+    serialized = builder.build_serialized_network(network, config)
+    if serialized is None:
+        raise RuntimeError("TensorRT could not build the engine")
+    engine = trt.Runtime(logger).deserialize_cuda_engine(serialized)
+    inspector = engine.create_engine_inspector()
+    info = inspector.get_engine_information(trt.LayerInformationFormat.JSON)
+    return engine, placement_from_inspector(info, "deconv")
+
+
+def execute_engine(engine: Any, x: np.ndarray) -> np.ndarray:
+    """Copy ``x`` to the device, execute the engine, copy ``y`` back (cuda-python buffers)."""
+    try:
+        from cuda.bindings import runtime as cudart
+    except ImportError:  # cuda-python before 12.6
+        from cuda import cudart
+
+    def checked(result: Any) -> Any:
+        err, *values = result if isinstance(result, tuple) else (result,)
+        if int(err) != 0:
+            raise RuntimeError(f"CUDA runtime error {err}")
+        return values[0] if len(values) == 1 else tuple(values)
+
+    y = np.empty(tuple(engine.get_tensor_shape("y")), dtype=x.dtype)
+    stream = checked(cudart.cudaStreamCreate())
+    d_x = checked(cudart.cudaMalloc(x.nbytes))
+    d_y = checked(cudart.cudaMalloc(y.nbytes))
+    try:
+        kinds = cudart.cudaMemcpyKind
+        checked(cudart.cudaMemcpy(d_x, x.ctypes.data, x.nbytes, kinds.cudaMemcpyHostToDevice))
+        context = engine.create_execution_context()
+        context.set_tensor_address("x", int(d_x))
+        context.set_tensor_address("y", int(d_y))
+        if not context.execute_async_v3(stream):
+            raise RuntimeError("IExecutionContext.execute_async_v3 returned False")
+        checked(cudart.cudaStreamSynchronize(stream))
+        checked(cudart.cudaMemcpy(y.ctypes.data, d_y, y.nbytes, kinds.cudaMemcpyDeviceToHost))
+    finally:
+        cudart.cudaFree(d_x)
+        cudart.cudaFree(d_y)
+        cudart.cudaStreamDestroy(stream)
+    return y
