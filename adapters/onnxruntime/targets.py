@@ -248,11 +248,17 @@ def session_plan(
     body: list[p.Stmt] = [
         p.Assign("node", node),
         p.Assign("inputs", inputs),
-        p.Assign("output", p.call("onnx.helper.make_tensor_value_info", "Y", tensor_type, [None] * output_rank)),
+        p.Assign(
+            "output", p.call("onnx.helper.make_tensor_value_info", "Y", tensor_type, [None] * output_rank)
+        ),
         p.Assign(
             "graph",
             p.call(
-                "onnx.helper.make_graph", [p.Name("node")], "conv_transpose", p.Name("inputs"), [p.Name("output")]
+                "onnx.helper.make_graph",
+                [p.Name("node")],
+                "conv_transpose",
+                p.Name("inputs"),
+                [p.Name("output")],
             ),
         ),
         p.Assign("opsets", [p.call("onnx.helper.make_opsetid", "", opset)]),
