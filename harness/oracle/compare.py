@@ -44,7 +44,8 @@ class Comparison:
 def _overflow_ambiguous(exact: np.ndarray, bound: np.ndarray, threshold: float) -> np.ndarray:
     mag = np.abs(exact)
     with np.errstate(invalid="ignore"):
-        return np.isfinite(mag) & (mag - bound < threshold) & (mag + bound >= threshold)
+        ambiguous: np.ndarray = np.isfinite(mag) & (mag - bound < threshold) & (mag + bound >= threshold)
+    return ambiguous
 
 
 def _beyond_bound_message(
@@ -139,7 +140,8 @@ def _ulp_of_representable(magnitude: np.ndarray, output_dtype: str) -> np.ndarra
         return ulp(magnitude, output_dtype)
     with np.errstate(over="ignore"):
         spacing = np.spacing(magnitude.astype(fmt.container)).astype(np.float64)
-    return np.minimum(spacing, 2.0 ** (fmt.emax - fmt.precision + 1), out=spacing)
+    capped: np.ndarray = np.minimum(spacing, 2.0 ** (fmt.emax - fmt.precision + 1), out=spacing)
+    return capped
 
 
 def compare(
