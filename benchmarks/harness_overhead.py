@@ -9,7 +9,7 @@ once, in an order that rotates from repeat to repeat), and reports medians of:
   cross a socket; the reference is computed while the worker runs the case);
 - ``run``: the target's ``run`` (tensor transport, the call, conversion back to NumPy);
 - ``arrays``: :func:`harness.arrays.make_arrays` (drawing and rounding the inputs);
-- ``ref+cmp``: :meth:`ReferenceResult.for_case` plus :func:`harness.tolerance.compare`, and each
+- ``ref+cmp``: :meth:`ReferenceResult.for_case` plus :func:`harness.oracle.compare.compare`, and each
   alone as ``ref`` and ``cmp`` (the latter against a reference computed beforehand).
 
 The overhead of a case is ``isolated − raw`` (the production path; ``judge − raw`` is shown too);
@@ -104,7 +104,8 @@ def measurements(case: Any, target: Any, remote: Any) -> dict[str, Callable[[], 
 
     from harness.engine.verdict import judge
     from harness.model.arrays import make_arrays
-    from harness.oracle.tolerance import ReferenceResult, compare
+    from harness.oracle.compare import compare
+    from harness.oracle.tolerance import ReferenceResult
 
     arrays = make_arrays(case)
     held = {k: torch.from_numpy(v) for k, v in arrays.container().items()}

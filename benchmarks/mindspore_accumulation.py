@@ -31,7 +31,8 @@ from harness.model.arrays import CaseArrays, make_arrays
 from harness.model.case import Case
 from harness.model.dtypes import round_to_format
 from harness.oracle.calibration import random_symmetric_case
-from harness.oracle.tolerance import AccumulationModel, ReferenceResult, compare
+from harness.oracle.compare import compare
+from harness.oracle.tolerance import AccumulationModel, ReferenceResult
 
 ROUND_ONCE = AccumulationModel("float32", "float32")
 PER_TAP = AccumulationModel("float32", "float16")

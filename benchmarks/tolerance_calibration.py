@@ -21,7 +21,8 @@ import numpy as np
 from harness.model.arrays import CaseArrays, make_arrays
 from harness.model.case import Case
 from harness.oracle.calibration import PLANTED, planted_output, random_symmetric_case
-from harness.oracle.tolerance import AccumulationModel, ReferenceResult, compare, error_bound
+from harness.oracle.compare import compare
+from harness.oracle.tolerance import AccumulationModel, ReferenceResult, error_bound
 
 TORCH_CPU_MODELS = {
     "float32": AccumulationModel("float32", "float32"),

@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pytest
+from frameworks import needs
 from targets_for_tests import CorrectTarget, ReferenceTarget
 
 from adapters.probing import RawParams
@@ -41,7 +42,6 @@ from harness.model.modes import DocumentedMode, size_same
 from harness.model.modes import resolve as resolve_mode
 from harness.oracle.reference import reference_for_case
 from harness.workers import client as workers
-from tests.frameworks import needs
 
 SEEDS = Path("/work/shared/seeds")
 

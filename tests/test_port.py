@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from frameworks import needs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -30,7 +31,6 @@ from harness.model.case import Case
 from harness.spec.schema import load_default_specs
 from harness.spec.strategies import cases
 from harness.workers import client as workers
-from tests.frameworks import needs
 
 
 def translate(text: str, shapes: Shapes | None = None) -> Translation:

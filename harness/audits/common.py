@@ -26,7 +26,8 @@ from harness.errors import InvalidCase, RemoteError, RunFailure
 from harness.files import write_text_atomic
 from harness.model.arrays import CaseArrays, make_arrays
 from harness.model.case import Case
-from harness.oracle.tolerance import ReferenceResult, compare
+from harness.oracle.compare import compare
+from harness.oracle.tolerance import ReferenceResult
 
 #: Generated cases per spec for each profile (the conformance run's ``dev``/``ci``/``nightly`` counts).
 PROFILE_EXAMPLES = {"dev": 30, "ci": 100, "nightly": 2000}

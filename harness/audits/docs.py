@@ -37,7 +37,8 @@ from harness.errors import InvalidCase
 from harness.model.arrays import make_arrays
 from harness.model.case import Case
 from harness.model.modes import resolve
-from harness.oracle.tolerance import ReferenceResult, compare
+from harness.oracle.compare import compare
+from harness.oracle.tolerance import ReferenceResult
 
 DOC_AUDIT_FILE = "doc_audit.json"
 DOC_AUDIT_SCHEMA = "convt-doc-audit/1"

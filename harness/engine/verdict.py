@@ -16,7 +16,8 @@ from harness.model.case import Case
 from harness.model.dtypes import round_to_format
 from harness.model.modes import resolve
 from harness.model.outcomes import FAILING, Outcome
-from harness.oracle.tolerance import ReferenceResult, compare, error_bound
+from harness.oracle.compare import compare
+from harness.oracle.tolerance import ReferenceResult, error_bound
 
 
 @dataclass

@@ -186,7 +186,7 @@ class Case:
         )
         if missing:
             raise InvalidCase("required_fields", f"missing case field(s): {', '.join(missing)}")
-        kwargs = {k: (tuple(v) if k in PER_DIM_FIELDS else v) for k, v in data.items()}
+        kwargs: dict[str, Any] = {k: (tuple(v) if k in PER_DIM_FIELDS else v) for k, v in data.items()}
         return cls(**kwargs)
 
     def short(self) -> str:

@@ -122,7 +122,8 @@ def planted_output(
     w = arrays.weight.copy()
     if kind == "dropped_tap":
         tap = tuple(int(rng.integers(0, k)) for k in case.kernel_size)
-        w[(slice(None), slice(None), *tap)] = 0.0
+        every_channel_pair: tuple[slice | int, ...] = (slice(None), slice(None), *tap)
+        w[every_channel_pair] = 0.0
     elif kind == "dropped_weight":
         idx = tuple(int(rng.integers(0, n)) for n in w.shape)
         w[idx] = 0.0

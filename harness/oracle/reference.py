@@ -59,6 +59,7 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
@@ -90,7 +91,7 @@ def reference_threads() -> int:
         return max(1, min(8, os.cpu_count() or 1))
 
 
-def _run_all(tasks: list[Callable[[], None]]) -> None:
+def _run_all(tasks: Sequence[Callable[[], None]]) -> None:
     """Run the tasks, in parallel when there are several (NumPy releases the GIL for them)."""
     global _pool
     if len(tasks) == 1:
@@ -137,7 +138,7 @@ def release_scratch() -> None:
 
 def _scratch(size: int) -> np.ndarray:
     """A float64 work buffer of ``size`` elements (contents undefined), reused when one is kept."""
-    kept = getattr(_kept, "buffer", None)
+    kept: np.ndarray | None = getattr(_kept, "buffer", None)
     if kept is not None and kept.size >= size:
         return kept[:size]
     buffer = np.empty(size)
@@ -155,7 +156,10 @@ def _per_dim(name: str, values: Sequence[int], rank: int, minimum: int) -> tuple
     return out
 
 
-class _Tap(NamedTuple):
+# A dataclass rather than a NamedTuple: a NamedTuple field called ``index`` would shadow
+# ``tuple.index``, which type checkers reject; nothing uses a tap as a tuple.
+@dataclass(frozen=True, slots=True)
+class _Tap:
     """One kernel tap of one stride phase along one dimension."""
 
     index: int  # j
@@ -562,7 +566,7 @@ def tap_counts(case: Case) -> np.ndarray:
         pos = np.arange(o)[:, None] + cb - np.arange(k)[None, :] * d
         hits = (pos >= 0) & (pos <= (n - 1) * s) & (pos % s == 0)
         per_dim.append(hits.sum(axis=1))
-    counts = per_dim[0]
+    counts: np.ndarray = per_dim[0]
     for c in per_dim[1:]:
         counts = np.multiply.outer(counts, c)
     return counts

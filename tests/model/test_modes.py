@@ -1,26 +1,20 @@
-"""Named padding modes: documented sizes and crop splits, resolution, and doc_mismatch verdicts."""
+"""Named padding modes (``harness.model.modes``): documented sizes, crop splits and resolution.
+
+The verdicts on targets that offer modes are in ``tests/test_mode_verdicts.py``.
+"""
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pytest
-from targets_for_tests import CorrectTarget
 
-from adapters.protocol import Capabilities
-from harness.engine.verdict import judge
 from harness.errors import InvalidCase
-from harness.model.arrays import CaseArrays
 from harness.model.case import Case
-from harness.model.dtypes import round_to_format
 from harness.model.modes import DocumentedMode, RankedMode, resolve, size_same, size_valid, split_crop
-from harness.model.outcomes import Outcome
-from harness.oracle.reference import conv_transpose, reference_for_case
+from harness.oracle.reference import reference_for_case
 
 SAME_UPPER = DocumentedMode("SAME_UPPER", "L·s", size_same, "extra_at_end", "test", "test")
 SAME_LOWER = DocumentedMode("SAME_LOWER", "L·s", size_same, "extra_at_begin", "test", "test")
-VALID_END = DocumentedMode("VALID", "full", size_valid, "all_at_end", "test", "test")
 
 
 @pytest.mark.parametrize(
@@ -99,78 +93,3 @@ def test_a_mode_case_carries_no_explicit_crops_and_has_no_canonical_reference() 
     with pytest.raises(ValueError, match="resolve"):
         reference_for_case(case, np.ones((1, 1, 3)), np.ones((1, 1, 3)), None)
     assert Case.from_dict(case.to_dict()) == case
-
-
-# --- verdicts on a test target that offers modes ----------------------------------------------------
-
-
-class ModeTarget(CorrectTarget):
-    """Computes a mode case with crops of its own choosing; declares SAME as upper and VALID."""
-
-    name = "test.modes"
-    actual_split = "extra_at_end"  # what it really does
-    actual_extra = 0  # elements it appends beyond the documented size
-
-    def capabilities(self) -> Capabilities:
-        """CorrectTarget's model plus two documented modes."""
-        return dataclasses.replace(
-            super().capabilities(), padding_modes={"same": SAME_UPPER, "valid": VALID_END}
-        )
-
-    def run(self, case: Case, arrays: CaseArrays) -> np.ndarray:
-        """The reference with the crops this target really uses."""
-        real = DocumentedMode(
-            "real", "", lambda n, k, s, d: n * s + self.actual_extra, self.actual_split, "", ""
-        )
-        explicit = resolve(case, real) if case.padding_mode != "explicit" else case
-        y = conv_transpose(
-            arrays.x,
-            arrays.weight,
-            arrays.bias if case.bias else None,
-            stride=explicit.stride,
-            dilation=explicit.dilation,
-            pads_begin=explicit.pads_begin,
-            pads_end=explicit.pads_end,
-            output_padding=explicit.output_padding,
-            groups=explicit.groups,
-        )
-        return round_to_format(y, case.dtype)
-
-
-def _case() -> Case:
-    return Case.make(
-        input_size=(3, 4),
-        kernel_size=(3, 4),
-        stride=(2, 1),
-        in_channels=2,
-        out_channels=3,
-        padding_mode="same",
-        dtype="float64",
-        seed=3,
-    )
-
-
-def test_a_target_that_does_what_it_documents_passes() -> None:
-    assert judge(_case(), ModeTarget()).outcome == Outcome.PASS
-
-
-def test_a_different_output_size_is_doc_mismatch_with_both_sizes() -> None:
-    target = ModeTarget()
-    target.actual_extra = 1
-    verdict = judge(_case(), target)
-    assert verdict.outcome == Outcome.DOC_MISMATCH and verdict.detail == "output_size"
-    assert verdict.stats["documented_size"] == [6, 4]
-    assert verdict.stats["actual_size"] == [7, 5]
-    assert "SAME_UPPER" in verdict.message and "L·s" in verdict.message
-
-
-def test_a_different_crop_split_is_a_value_mismatch() -> None:
-    target = ModeTarget()
-    target.actual_split = "extra_at_begin"
-    verdict = judge(_case(), target)
-    assert verdict.outcome == Outcome.VALUE_MISMATCH
-
-
-def test_a_mode_the_target_lacks_is_unsupported() -> None:
-    verdict = judge(_case().replace(padding_mode="same_lower"), ModeTarget())
-    assert verdict.outcome == Outcome.UNSUPPORTED and "same_lower" in verdict.message

@@ -22,10 +22,10 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from naive import conv_forward_naive, conv_transpose_naive
 
 from harness.model.case import Case
 from harness.oracle.reference import conv_transpose, reference_for_case, tap_counts
-from tests.naive import conv_forward_naive, conv_transpose_naive
 
 REL = 1e-12
 
