@@ -200,6 +200,11 @@ def _as_weights(value: Any) -> Any:
     return value
 
 
+def _equal_weights(names: Sequence[str]) -> dict[Any, int]:
+    """Every name weighted 1, in the given order (the asserts above tie the names to the Literals)."""
+    return dict.fromkeys(names, 1)
+
+
 BoolChoices = Annotated[dict[bool, Weight], BeforeValidator(_as_weights)]
 DtypeChoices = Annotated[dict[DtypeName, Weight], BeforeValidator(_as_weights)]
 LayoutChoices = Annotated[dict[LayoutName, Weight], BeforeValidator(_as_weights)]
@@ -262,10 +267,10 @@ class Spec(BaseModel):
     crops: Crops = Crops()
     output_padding: OutputPadding = OutputPadding()
     bias: BoolChoices = Field(default_factory=lambda: {True: 1, False: 1})
-    dtypes: DtypeChoices = Field(default_factory=lambda: dict.fromkeys(DATA_DTYPES, 1))
-    layouts: LayoutChoices = Field(default_factory=lambda: dict.fromkeys(LAYOUTS, 1))
-    distributions: DistributionChoices = Field(default_factory=lambda: dict.fromkeys(DISTRIBUTIONS, 1))
-    padding_modes: PaddingModeChoices = Field(default_factory=lambda: {"explicit": 1})
+    dtypes: DtypeChoices = Field(default_factory=lambda: _equal_weights(DATA_DTYPES))
+    layouts: LayoutChoices = Field(default_factory=lambda: _equal_weights(LAYOUTS))
+    distributions: DistributionChoices = Field(default_factory=lambda: _equal_weights(DISTRIBUTIONS))
+    padding_modes: PaddingModeChoices = Field(default_factory=lambda: _equal_weights(("explicit",)))
     pinned: list[Pinned] = Field(default_factory=list)
 
     _path: Path | None = PrivateAttr(default=None)
@@ -301,8 +306,8 @@ class Spec(BaseModel):
             try:
                 case = pin.to_case(self.rank)
             except InvalidCase as exc:
-                key = _CASE_RULE_KEYS.get(exc.rule)
-                rel: Loc = ("pinned", i, key) if key else ("pinned", i)
+                rule_key = _CASE_RULE_KEYS.get(exc.rule)
+                rel: Loc = ("pinned", i, rule_key) if rule_key else ("pinned", i)
                 raise _RuleError(f"{dotted(('pinned', i))} is not a valid case: {exc}", rel) from None
             if pin.output_shape is not None and list(output_shape(case)) != pin.output_shape:
                 raise _RuleError(
@@ -535,7 +540,7 @@ def _union_member(tag: str, error: Mapping[str, Any]) -> str:
     )
 
 
-def _merge_union_errors(errors: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+def _merge_union_errors(errors: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """Fold pydantic's one-error-per-union-member (``stride.int``, ``stride.list[int]``) into one."""
     out: list[Mapping[str, Any]] = []
     unions: dict[Loc, dict[str, Any]] = {}

@@ -92,7 +92,7 @@ def _iroot(n: int, k: int) -> int:
     """``floor(n ** (1/k))`` for n ≥ 0, exactly."""
     if k == 1 or n < 2:
         return n
-    x = round(n ** (1.0 / k))
+    x: int = round(n ** (1.0 / k))
     while x > 0 and x**k > n:
         x -= 1
     while (x + 1) ** k <= n:
@@ -112,7 +112,7 @@ def _share(room: int, unit_min: int, later: int) -> int:
     dimension's fair share, ``room ** (1 / (later + 1))``, so that the first dimension does not
     take the whole budget and leave the others at their minimum.
     """
-    hard = room // unit_min**later
+    hard: int = room // unit_min**later
     return max(unit_min, min(hard, _iroot(room, later + 1)))
 
 
@@ -231,8 +231,8 @@ def _case_strategy(spec: Spec, tally: _Tally | None) -> st.SearchStrategy[Case]:
             seed=draw(st.integers(0, SEED_MAX)),
             padding_mode=mode,
         )
-        for feature, value in coverage_features(case).items():
-            event(f"{feature}: {value}")
+        for feature, shown in coverage_features(case).items():
+            event(f"{feature}: {shown}")
         return case
 
     return draw_case()
