@@ -85,36 +85,10 @@ from harness.model.case import (
     output_shape,
 )
 from harness.model.dtypes import DATA_DTYPES
+from harness.spec.keys import Loc, RuleError, dotted, lookup_line, normalized, normalized_part
 
 SPECS_DIR_ENV = "CONVT_SPECS_DIR"
 MAX_WEIGHT = 1000
-
-Loc = tuple[str | int, ...]
-
-
-class _RuleError(ValueError):
-    """A cross-field rule broken inside a model validator.
-
-    ``rel`` is the offending key relative to the model that raised it. In ``template``, ``{here}``
-    stands for that model's dotted path and ``{key}`` for the offending key's dotted path.
-    """
-
-    def __init__(self, template: str, rel: Loc = ()) -> None:
-        super().__init__(template)
-        self.template = template
-        self.rel = rel
-
-
-def dotted(loc: Loc) -> str:
-    """Render a key path: ``("pinned", 2, "stride")`` → ``pinned[2].stride``."""
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out
-
 
 # --- schema ------------------------------------------------------------------------------------
 
@@ -152,7 +126,7 @@ class Range(BaseModel):
     @model_validator(mode="after")
     def _ordered(self) -> Range:
         if self.max < self.min:
-            raise _RuleError(f"{{key}} must be ≥ {{here}}.min (got {self.max} < {self.min})", ("max",))
+            raise RuleError(f"{{key}} must be ≥ {{here}}.min (got {self.max} < {self.min})", ("max",))
         return self
 
 
@@ -189,14 +163,14 @@ def _as_weights(value: Any) -> Any:
         marks: set[tuple[type, Any]] = set()
         for i, item in enumerate(value):
             if isinstance(item, Mapping | list):
-                raise _RuleError("{key} must be a name, not a nested structure", (i,))
+                raise RuleError("{key} must be a name, not a nested structure", (i,))
             if (type(item), item) in marks:
-                raise _RuleError(f"{{key}} lists {item!r} twice", (i,))
+                raise RuleError(f"{{key}} lists {item!r} twice", (i,))
             marks.add((type(item), item))
             seen[item] = 1
         value = seen
     if isinstance(value, dict) and not value:
-        raise _RuleError("{key} must list at least one choice")
+        raise RuleError("{key} must list at least one choice")
     return value
 
 
@@ -274,7 +248,7 @@ class Spec(BaseModel):
     pinned: list[Pinned] = Field(default_factory=list)
 
     _path: Path | None = PrivateAttr(default=None)
-    _lines: dict[Loc, int] = PrivateAttr(default_factory=dict)
+    _lines: dict[tuple[str, ...], int] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _smallest_case_fits(self) -> Spec:
@@ -282,7 +256,7 @@ class Spec(BaseModel):
         over = {k: v for k, v in counts.items() if v > self.max_elements}
         if over:
             worst = max(over, key=over.__getitem__)
-            raise _RuleError(
+            raise RuleError(
                 f"{{key}}={self.max_elements} is below the {worst} size of the smallest case in this "
                 f"space ({over[worst]} elements): raise it or lower the minimums",
                 ("max_elements",),
@@ -293,13 +267,13 @@ class Spec(BaseModel):
     def _pinned_valid(self) -> Spec:
         for i, pin in enumerate(self.pinned):
             if pin.rank is not None and pin.rank != self.rank:
-                raise _RuleError(
+                raise RuleError(
                     f"{{key}}={pin.rank} differs from the spec's rank {self.rank}", ("pinned", i, "rank")
                 )
             for key in PER_DIM_FIELDS:
                 value = getattr(pin, key)
                 if isinstance(value, list) and len(value) != self.rank:
-                    raise _RuleError(
+                    raise RuleError(
                         f"{{key}} has {len(value)} entries but the spec's rank is {self.rank}",
                         ("pinned", i, key),
                     )
@@ -308,9 +282,9 @@ class Spec(BaseModel):
             except InvalidCase as exc:
                 rule_key = _CASE_RULE_KEYS.get(exc.rule)
                 rel: Loc = ("pinned", i, rule_key) if rule_key else ("pinned", i)
-                raise _RuleError(f"{dotted(('pinned', i))} is not a valid case: {exc}", rel) from None
+                raise RuleError(f"{dotted(('pinned', i))} is not a valid case: {exc}", rel) from None
             if pin.output_shape is not None and list(output_shape(case)) != pin.output_shape:
-                raise _RuleError(
+                raise RuleError(
                     f"{{key}} {pin.output_shape} does not match the canonical output shape "
                     f"{list(output_shape(case))}",
                     ("pinned", i, "output_shape"),
@@ -325,7 +299,7 @@ class Spec(BaseModel):
 
     def line_of(self, *loc: str | int) -> int | None:
         """The 1-based line of a key path in the spec file, if known."""
-        return _lookup_line(self._lines, loc)
+        return lookup_line(self._lines, loc)
 
     @property
     def smallest_full_size(self) -> int:
@@ -401,12 +375,11 @@ class Spec(BaseModel):
 # --- YAML with line numbers ------------------------------------------------------------------
 
 
-def _norm(part: object) -> str:
-    return str(part).lower() if isinstance(part, bool | str) else str(part)
-
-
 def _index_yaml(
-    node: yaml.Node, loc: Loc, lines: dict[Loc, int], problems: list[tuple[int | None, str | None, str]]
+    node: yaml.Node,
+    loc: Loc,
+    lines: dict[tuple[str, ...], int],
+    problems: list[tuple[int | None, str | None, str]],
 ) -> None:
     """Record the line of every key (mappings) and item (sequences) under ``node``."""
     if isinstance(node, yaml.MappingNode):
@@ -415,27 +388,18 @@ def _index_yaml(
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node.value)
             here = (*loc, key)
             line = key_node.start_mark.line + 1
-            if _norm(key) in seen and key != "<<":
+            if normalized_part(key) in seen and key != "<<":
                 problems.append((line, dotted(here), f"{dotted(here)} appears twice in the same mapping"))
-            seen.add(_norm(key))
-            lines.setdefault(tuple(_norm(p) for p in here), line)
+            seen.add(normalized_part(key))
+            lines.setdefault(normalized(here), line)
             _index_yaml(value_node, here, lines, problems)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             here = (*loc, i)
-            lines.setdefault(tuple(_norm(p) for p in here), item.start_mark.line + 1)
+            lines.setdefault(normalized(here), item.start_mark.line + 1)
             if isinstance(item, yaml.ScalarNode):
-                lines.setdefault(tuple(_norm(p) for p in (*loc, item.value)), item.start_mark.line + 1)
+                lines.setdefault(normalized((*loc, item.value)), item.start_mark.line + 1)
             _index_yaml(item, here, lines, problems)
-
-
-def _lookup_line(lines: Mapping[Loc, int], loc: Sequence[str | int]) -> int | None:
-    """The line of the longest known prefix of ``loc``."""
-    parts = tuple(_norm(p) for p in loc)
-    for end in range(len(parts), -1, -1):
-        if parts[:end] in lines:
-            return lines[parts[:end]]
-    return None
 
 
 # --- pydantic errors → file:line: key rule ----------------------------------------------------
@@ -482,8 +446,8 @@ def _describe(error: Mapping[str, Any]) -> tuple[Loc, str]:
     kind = error["type"]
     ctx = error.get("ctx") or {}
     given = error.get("input")
-    if kind == "value_error" and isinstance(ctx.get("error"), _RuleError):
-        rule: _RuleError = ctx["error"]
+    if kind == "value_error" and isinstance(ctx.get("error"), RuleError):
+        rule: RuleError = ctx["error"]
         full = (*loc, *rule.rel)
         return full, rule.template.format(here=dotted(loc), key=dotted(full))
     if loc and loc[-1] == "[key]":
@@ -582,7 +546,7 @@ def parse_spec(text: str, path: str | os.PathLike[str] | None = None) -> Spec:
         raise SpecError(shown, 1, None, "empty spec: expected a mapping of keys")
     if not isinstance(root, yaml.MappingNode) or not isinstance(data, dict):
         raise SpecError(shown, root.start_mark.line + 1, None, "a spec must be a mapping of keys")
-    lines: dict[Loc, int] = {}
+    lines: dict[tuple[str, ...], int] = {}
     problems: list[tuple[int | None, str | None, str]] = []
     _index_yaml(root, (), lines, problems)
     if not problems:
@@ -591,7 +555,7 @@ def parse_spec(text: str, path: str | os.PathLike[str] | None = None) -> Spec:
         except ValidationError as exc:
             for err in _merge_union_errors(exc.errors()):
                 loc, message = _describe(err)
-                line = _lookup_line(lines, loc) or (root.start_mark.line + 1)
+                line = lookup_line(lines, loc) or (root.start_mark.line + 1)
                 problems.append((line, dotted(loc) or None, message))
     if problems:
         problems.sort(key=lambda p: p[0] or 0)
