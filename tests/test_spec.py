@@ -9,14 +9,14 @@ import pytest
 from harness.errors import SpecError
 from harness.model.case import Case, element_counts, output_shape
 from harness.model.dtypes import DATA_DTYPES
-from harness.spec.schema import (
+from harness.spec.loader import (
     SPECS_DIR_ENV,
-    Spec,
     default_spec_paths,
     load_default_specs,
     load_spec,
     parse_spec,
 )
+from harness.spec.schema import Spec
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -21,7 +21,8 @@ from harness.engine.profiles import (
 from harness.errors import SpecError
 from harness.model.case import Case, element_counts
 from harness.model.features import coverage_features
-from harness.spec.schema import Spec, load_default_specs, parse_spec
+from harness.spec.loader import load_default_specs, parse_spec
+from harness.spec.schema import Spec
 from harness.spec.strategies import (
     SpecHealth,
     cases,
