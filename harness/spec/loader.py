@@ -1,7 +1,7 @@
 """Reading spec files: safe YAML, the line of every key, validation into a :class:`Spec`.
 
-A spec is read with YAML *safe* loading only. Every key's line is recorded while the YAML is
-composed, so that each problem, whether found in the YAML or by the schema, is reported as
+A spec is read with YAML *safe* loading only. The line of every key is taken from the composed
+YAML nodes, so that each problem, whether found in the YAML or by the schema, is reported as
 ``file:line: key rule`` (see :mod:`harness.spec.messages` for the wording)::
 
     specs/x.yaml:14: stride.max must be ≥ stride.min (got 0 < 1)
@@ -20,7 +20,8 @@ from pydantic import ValidationError
 
 from harness.errors import SpecError
 from harness.spec.keys import Loc, dotted, lookup_line, normalized, normalized_part
-from harness.spec.schema import Spec, _describe, _merge_union_errors
+from harness.spec.messages import describe_errors
+from harness.spec.schema import Spec
 
 SPECS_DIR_ENV = "CONVT_SPECS_DIR"
 
@@ -76,8 +77,7 @@ def parse_spec(text: str, path: str | os.PathLike[str] | None = None) -> Spec:
         try:
             spec = Spec.model_validate(data)
         except ValidationError as exc:
-            for err in _merge_union_errors(exc.errors()):
-                loc, message = _describe(err)
+            for loc, message in describe_errors(exc.errors()):
                 line = lookup_line(lines, loc) or (root.start_mark.line + 1)
                 problems.append((line, dotted(loc) or None, message))
     if problems:
