@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis import strategies as st
 from hypothesis.database import DirectoryBasedExampleDatabase
 
+import harness.spec.health as health_module
 import harness.spec.strategies as strategies
 from harness.engine.profiles import (
     PROFILE_ENV,
@@ -21,14 +22,10 @@ from harness.engine.profiles import (
 from harness.errors import SpecError
 from harness.model.case import Case, element_counts
 from harness.model.features import coverage_features
+from harness.spec.health import SpecHealth, check_spec_health, measure_spec
 from harness.spec.loader import load_default_specs, parse_spec
 from harness.spec.schema import Spec
-from harness.spec.strategies import (
-    SpecHealth,
-    cases,
-    check_spec_health,
-    measure_spec,
-)
+from harness.spec.strategies import cases
 
 SPECS = {spec.name: spec for spec in load_default_specs()}
 N_HEALTH = 300
@@ -133,7 +130,7 @@ def test_default_spec_coverage(healths: dict[str, SpecHealth], name: str) -> Non
 def test_default_spec_health(healths: dict[str, SpecHealth], name: str) -> None:
     health = healths[name]
     assert health.problems() == []
-    assert health.rejection_rate <= strategies.MAX_REJECTION_RATE
+    assert health.rejection_rate <= health_module.MAX_REJECTION_RATE
     assert health.tiny_fraction <= 0.25
     assert name in health.summary()
 
