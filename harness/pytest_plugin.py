@@ -57,7 +57,7 @@ class ConformanceItem(pytest.Item):
         from harness.engine.results import ResultsWriter, new_run_id
         from harness.engine.run import Progress, RunReport, run_target_spec
         from harness.process import tune_allocator
-        from harness.spec.schema import load_spec
+        from harness.spec.loader import load_spec
         from harness.workers.client import isolated
 
         config = self.config
@@ -122,7 +122,7 @@ def pytest_collection_modifyitems(
     if not _active(config):
         return
     from adapters.registry import installed_targets
-    from harness.spec.schema import default_spec_paths
+    from harness.spec.loader import default_spec_paths
 
     specs = config.getoption("--convt-spec") or [str(p) for p in default_spec_paths()]
     names = config.getoption("--convt-targets")

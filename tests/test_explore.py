@@ -13,7 +13,7 @@ from harness.engine.explore import Exploration, explore
 from harness.engine.findings import Finding
 from harness.engine.verdict import Verdict, judge
 from harness.model.case import Case
-from harness.spec.schema import load_spec
+from harness.spec.loader import load_spec
 from harness.spec.strategies import cases
 
 SETTINGS = settings(max_examples=150, derandomize=True, database=None, deadline=None)

@@ -28,7 +28,7 @@ from adapters.torch.nn import TorchNN, TorchNNOutputSize
 from harness.audits.port import add_port_parser, port
 from harness.errors import PortError
 from harness.model.case import Case
-from harness.spec.schema import load_default_specs
+from harness.spec.loader import load_default_specs
 from harness.spec.strategies import cases
 from harness.workers import client as workers
 

@@ -203,7 +203,7 @@ def generated_cases(
     """Cases drawn deterministically from the default specs (``examples`` per spec, else the
     profile's count), in float32 with normal values: every target runs float32, and sizes and crop
     splits do not depend on the dtype."""
-    from harness.spec.schema import load_default_specs
+    from harness.spec.loader import load_default_specs
     from harness.spec.strategies import cases
 
     count = examples if examples is not None else PROFILE_EXAMPLES[profile]

@@ -46,7 +46,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     """The main job: conformance run, summary, path of the results."""
     from harness.engine.profiles import active_profile_name
     from harness.engine.run import resume, run, summary_text
-    from harness.spec.schema import default_spec_paths
+    from harness.spec.loader import default_spec_paths
 
     if args.resume:
         given = [

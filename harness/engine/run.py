@@ -37,7 +37,8 @@ from harness.files import write_text_atomic
 from harness.model.case import Case
 from harness.model.features import signature_features
 from harness.model.outcomes import FAILING, OUTCOMES
-from harness.spec.schema import Spec, load_spec
+from harness.spec.loader import load_spec
+from harness.spec.schema import Spec
 from harness.spec.strategies import cases
 from harness.workers import client as workers
 

@@ -1,10 +1,8 @@
-"""YAML parameter-space specs: the schema, the loader and its file:line error messages.
+"""The schema of a YAML parameter-space spec: pydantic models that forbid unknown keys.
 
-A spec describes the space of transposed-convolution cases one run explores, for one rank. It is
-read with YAML *safe* loading only and validated by pydantic models that forbid unknown keys. Every
-error names the file (as given), the line of the offending key, the dotted key path and the rule::
-
-    specs/x.yaml:14: stride.max must be ≥ stride.min (got 0 < 1)
+A spec describes the space of transposed-convolution cases one run explores, for one rank.
+:mod:`harness.spec.loader` reads a file into these models, and :mod:`harness.spec.messages` words
+what they reject as ``file:line: key rule``.
 
 Schema (``Range`` is ``{min: int, max: int}`` or a bare int meaning ``min = max``; every range
 applies to each spatial dimension independently; ``Choices`` is a list of names, equally weighted,
@@ -55,26 +53,21 @@ The minimal case of the space (every range at its minimum, no crop, no output pa
 
 from __future__ import annotations
 
-import os
-import re
-import types
 import typing
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
     PrivateAttr,
-    ValidationError,
     model_validator,
 )
 
-from harness.errors import InvalidCase, SpecError
+from harness.errors import InvalidCase
 from harness.model.case import (
     DISTRIBUTIONS,
     LAYOUTS,
@@ -85,38 +78,9 @@ from harness.model.case import (
     output_shape,
 )
 from harness.model.dtypes import DATA_DTYPES
+from harness.spec.keys import Loc, RuleError, dotted, lookup_line
 
-SPECS_DIR_ENV = "CONVT_SPECS_DIR"
 MAX_WEIGHT = 1000
-
-Loc = tuple[str | int, ...]
-
-
-class _RuleError(ValueError):
-    """A cross-field rule broken inside a model validator.
-
-    ``rel`` is the offending key relative to the model that raised it. In ``template``, ``{here}``
-    stands for that model's dotted path and ``{key}`` for the offending key's dotted path.
-    """
-
-    def __init__(self, template: str, rel: Loc = ()) -> None:
-        super().__init__(template)
-        self.template = template
-        self.rel = rel
-
-
-def dotted(loc: Loc) -> str:
-    """Render a key path: ``("pinned", 2, "stride")`` → ``pinned[2].stride``."""
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out
-
-
-# --- schema ------------------------------------------------------------------------------------
 
 _STRICT = ConfigDict(extra="forbid", strict=True, frozen=True)
 Count = Annotated[int, Field(ge=1)]
@@ -152,7 +116,7 @@ class Range(BaseModel):
     @model_validator(mode="after")
     def _ordered(self) -> Range:
         if self.max < self.min:
-            raise _RuleError(f"{{key}} must be ≥ {{here}}.min (got {self.max} < {self.min})", ("max",))
+            raise RuleError(f"{{key}} must be ≥ {{here}}.min (got {self.max} < {self.min})", ("max",))
         return self
 
 
@@ -189,15 +153,20 @@ def _as_weights(value: Any) -> Any:
         marks: set[tuple[type, Any]] = set()
         for i, item in enumerate(value):
             if isinstance(item, Mapping | list):
-                raise _RuleError("{key} must be a name, not a nested structure", (i,))
+                raise RuleError("{key} must be a name, not a nested structure", (i,))
             if (type(item), item) in marks:
-                raise _RuleError(f"{{key}} lists {item!r} twice", (i,))
+                raise RuleError(f"{{key}} lists {item!r} twice", (i,))
             marks.add((type(item), item))
             seen[item] = 1
         value = seen
     if isinstance(value, dict) and not value:
-        raise _RuleError("{key} must list at least one choice")
+        raise RuleError("{key} must list at least one choice")
     return value
+
+
+def _equal_weights(names: Sequence[str]) -> dict[Any, int]:
+    """Every name weighted 1, in the given order (the asserts above tie the names to the Literals)."""
+    return dict.fromkeys(names, 1)
 
 
 BoolChoices = Annotated[dict[bool, Weight], BeforeValidator(_as_weights)]
@@ -262,14 +231,14 @@ class Spec(BaseModel):
     crops: Crops = Crops()
     output_padding: OutputPadding = OutputPadding()
     bias: BoolChoices = Field(default_factory=lambda: {True: 1, False: 1})
-    dtypes: DtypeChoices = Field(default_factory=lambda: dict.fromkeys(DATA_DTYPES, 1))
-    layouts: LayoutChoices = Field(default_factory=lambda: dict.fromkeys(LAYOUTS, 1))
-    distributions: DistributionChoices = Field(default_factory=lambda: dict.fromkeys(DISTRIBUTIONS, 1))
-    padding_modes: PaddingModeChoices = Field(default_factory=lambda: {"explicit": 1})
+    dtypes: DtypeChoices = Field(default_factory=lambda: _equal_weights(DATA_DTYPES))
+    layouts: LayoutChoices = Field(default_factory=lambda: _equal_weights(LAYOUTS))
+    distributions: DistributionChoices = Field(default_factory=lambda: _equal_weights(DISTRIBUTIONS))
+    padding_modes: PaddingModeChoices = Field(default_factory=lambda: _equal_weights(("explicit",)))
     pinned: list[Pinned] = Field(default_factory=list)
 
     _path: Path | None = PrivateAttr(default=None)
-    _lines: dict[Loc, int] = PrivateAttr(default_factory=dict)
+    _lines: dict[tuple[str, ...], int] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _smallest_case_fits(self) -> Spec:
@@ -277,7 +246,7 @@ class Spec(BaseModel):
         over = {k: v for k, v in counts.items() if v > self.max_elements}
         if over:
             worst = max(over, key=over.__getitem__)
-            raise _RuleError(
+            raise RuleError(
                 f"{{key}}={self.max_elements} is below the {worst} size of the smallest case in this "
                 f"space ({over[worst]} elements): raise it or lower the minimums",
                 ("max_elements",),
@@ -288,24 +257,24 @@ class Spec(BaseModel):
     def _pinned_valid(self) -> Spec:
         for i, pin in enumerate(self.pinned):
             if pin.rank is not None and pin.rank != self.rank:
-                raise _RuleError(
+                raise RuleError(
                     f"{{key}}={pin.rank} differs from the spec's rank {self.rank}", ("pinned", i, "rank")
                 )
             for key in PER_DIM_FIELDS:
                 value = getattr(pin, key)
                 if isinstance(value, list) and len(value) != self.rank:
-                    raise _RuleError(
+                    raise RuleError(
                         f"{{key}} has {len(value)} entries but the spec's rank is {self.rank}",
                         ("pinned", i, key),
                     )
             try:
                 case = pin.to_case(self.rank)
             except InvalidCase as exc:
-                key = _CASE_RULE_KEYS.get(exc.rule)
-                rel: Loc = ("pinned", i, key) if key else ("pinned", i)
-                raise _RuleError(f"{dotted(('pinned', i))} is not a valid case: {exc}", rel) from None
+                rule_key = _CASE_RULE_KEYS.get(exc.rule)
+                rel: Loc = ("pinned", i, rule_key) if rule_key else ("pinned", i)
+                raise RuleError(f"{dotted(('pinned', i))} is not a valid case: {exc}", rel) from None
             if pin.output_shape is not None and list(output_shape(case)) != pin.output_shape:
-                raise _RuleError(
+                raise RuleError(
                     f"{{key}} {pin.output_shape} does not match the canonical output shape "
                     f"{list(output_shape(case))}",
                     ("pinned", i, "output_shape"),
@@ -320,7 +289,7 @@ class Spec(BaseModel):
 
     def line_of(self, *loc: str | int) -> int | None:
         """The 1-based line of a key path in the spec file, if known."""
-        return _lookup_line(self._lines, loc)
+        return lookup_line(self._lines, loc)
 
     @property
     def smallest_full_size(self) -> int:
@@ -391,237 +360,3 @@ class Spec(BaseModel):
         if max(element_counts(case).values()) > self.max_elements:
             keys.add("max_elements")
         return frozenset(keys)
-
-
-# --- YAML with line numbers ------------------------------------------------------------------
-
-
-def _norm(part: object) -> str:
-    return str(part).lower() if isinstance(part, bool | str) else str(part)
-
-
-def _index_yaml(
-    node: yaml.Node, loc: Loc, lines: dict[Loc, int], problems: list[tuple[int | None, str | None, str]]
-) -> None:
-    """Record the line of every key (mappings) and item (sequences) under ``node``."""
-    if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for key_node, value_node in node.value:
-            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node.value)
-            here = (*loc, key)
-            line = key_node.start_mark.line + 1
-            if _norm(key) in seen and key != "<<":
-                problems.append((line, dotted(here), f"{dotted(here)} appears twice in the same mapping"))
-            seen.add(_norm(key))
-            lines.setdefault(tuple(_norm(p) for p in here), line)
-            _index_yaml(value_node, here, lines, problems)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            here = (*loc, i)
-            lines.setdefault(tuple(_norm(p) for p in here), item.start_mark.line + 1)
-            if isinstance(item, yaml.ScalarNode):
-                lines.setdefault(tuple(_norm(p) for p in (*loc, item.value)), item.start_mark.line + 1)
-            _index_yaml(item, here, lines, problems)
-
-
-def _lookup_line(lines: Mapping[Loc, int], loc: Sequence[str | int]) -> int | None:
-    """The line of the longest known prefix of ``loc``."""
-    parts = tuple(_norm(p) for p in loc)
-    for end in range(len(parts), -1, -1):
-        if parts[:end] in lines:
-            return lines[parts[:end]]
-    return None
-
-
-# --- pydantic errors → file:line: key rule ----------------------------------------------------
-
-
-def _model_at(loc: Loc) -> type[BaseModel] | None:
-    """The model class whose keys live at ``loc`` (for listing allowed keys)."""
-    cls: type[BaseModel] = Spec
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        field = cls.model_fields.get(part)
-        if field is None:
-            return None
-        found = _find_model(field.annotation)
-        if found is None:
-            return None
-        cls = found
-    return cls
-
-
-def _find_model(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is not None:
-        for arg in typing.get_args(annotation):
-            found = _find_model(arg)
-            if found is not None:
-                return found
-    return None
-
-
-_CHOICE_NOUNS = {
-    "dtypes": "dtype",
-    "layouts": "layout",
-    "distributions": "distribution",
-    "bias": "bias value",
-}
-
-
-def _describe(error: Mapping[str, Any]) -> tuple[Loc, str]:
-    """Turn one pydantic error into (offending key path, ``key rule`` message)."""
-    loc: Loc = tuple(error["loc"])
-    kind = error["type"]
-    ctx = error.get("ctx") or {}
-    given = error.get("input")
-    if kind == "value_error" and isinstance(ctx.get("error"), _RuleError):
-        rule: _RuleError = ctx["error"]
-        full = (*loc, *rule.rel)
-        return full, rule.template.format(here=dotted(loc), key=dotted(full))
-    if loc and loc[-1] == "[key]":
-        loc = loc[:-1]
-        noun = _CHOICE_NOUNS.get(str(loc[0]), "choice") if loc else "choice"
-        return loc, f"{dotted(loc)} is not a known {noun} (known: {ctx.get('expected', '?')})"
-    key = dotted(loc) or "(top level)"
-    if kind == "extra_forbidden":
-        model = _model_at(loc[:-1])
-        allowed = f" (allowed: {', '.join(model.model_fields)})" if model else ""
-        return loc, f"{key} is not a known key{allowed}"
-    if kind == "missing":
-        return loc, f"{key} is required but missing"
-    if kind == "union":
-        return loc, f"{key} must be {' or '.join(error['members'])} (got {given!r})"
-    if kind == "model_type" and ctx.get("class_name") == "Range":
-        return loc, f"{key} must be an integer or a mapping with min and max (got {given!r})"
-    if kind in ("model_type", "dict_type"):
-        return loc, f"{key} must be a mapping (got {given!r})"
-    if kind == "greater_than_equal":
-        return loc, f"{key} must be ≥ {ctx['ge']} (got {given!r})"
-    if kind == "less_than_equal":
-        return loc, f"{key} must be ≤ {ctx['le']} (got {given!r})"
-    if kind == "literal_error":
-        return loc, f"{key} must be one of {ctx.get('expected')} (got {given!r})"
-    if kind in ("int_type", "int_from_float"):
-        return loc, f"{key} must be an integer (got {given!r})"
-    if kind == "float_type":
-        return loc, f"{key} must be a number (got {given!r})"
-    if kind == "bool_type":
-        return loc, f"{key} must be true or false (got {given!r})"
-    if kind == "string_type":
-        return loc, f"{key} must be a string (got {given!r})"
-    if kind == "list_type":
-        return loc, f"{key} must be a list (got {given!r})"
-    if kind == "string_pattern_mismatch":
-        return loc, f"{key} must match {ctx.get('pattern')} (got {given!r})"
-    if kind == "string_too_short":
-        return loc, f"{key} must not be empty"
-    return loc, f"{key}: {error['msg']}"
-
-
-_UNION_TAG = re.compile(r"int|constrained-int|str|bool|float|(list|dict|literal)\[.*\]")
-
-
-def _union_member(tag: str, error: Mapping[str, Any]) -> str:
-    ctx = error.get("ctx") or {}
-    if tag.startswith("literal["):
-        return str(ctx.get("expected", tag))
-    if tag == "constrained-int" and "ge" in ctx:
-        return f"an integer ≥ {ctx['ge']}"
-    return {"int": "an integer", "constrained-int": "an integer", "list[int]": "a list of integers"}.get(
-        tag, tag
-    )
-
-
-def _merge_union_errors(errors: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    """Fold pydantic's one-error-per-union-member (``stride.int``, ``stride.list[int]``) into one."""
-    out: list[Mapping[str, Any]] = []
-    unions: dict[Loc, dict[str, Any]] = {}
-    for err in errors:
-        loc = tuple(err["loc"])
-        cut = next((i for i, p in enumerate(loc) if isinstance(p, str) and _UNION_TAG.fullmatch(p)), None)
-        if cut is None:
-            out.append(err)
-            continue
-        head = loc[:cut]
-        merged = unions.get(head)
-        if merged is None:
-            merged = {"type": "union", "loc": head, "input": err.get("input"), "members": []}
-            unions[head] = merged
-            out.append(merged)
-        member = _union_member(str(loc[cut]), err)
-        if member not in merged["members"]:
-            merged["members"].append(member)
-    return out
-
-
-# --- public API ------------------------------------------------------------------------------
-
-
-def parse_spec(text: str, path: str | os.PathLike[str] | None = None) -> Spec:
-    """Validate spec YAML text; ``path`` (shown as given in errors) becomes ``Spec.path``."""
-    shown = str(path) if path is not None else "<spec>"
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.load(text, Loader=yaml.SafeLoader)  # the safe loader, as yaml.safe_load does
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        what = " ".join(p for p in (exc.context, exc.problem) if p)
-        raise SpecError(shown, line, None, f"malformed YAML: {what}") from None
-    except yaml.YAMLError as exc:
-        raise SpecError(shown, None, None, f"malformed YAML: {exc}") from None
-    if root is None:
-        raise SpecError(shown, 1, None, "empty spec: expected a mapping of keys")
-    if not isinstance(root, yaml.MappingNode) or not isinstance(data, dict):
-        raise SpecError(shown, root.start_mark.line + 1, None, "a spec must be a mapping of keys")
-    lines: dict[Loc, int] = {}
-    problems: list[tuple[int | None, str | None, str]] = []
-    _index_yaml(root, (), lines, problems)
-    if not problems:
-        try:
-            spec = Spec.model_validate(data)
-        except ValidationError as exc:
-            for err in _merge_union_errors(exc.errors()):
-                loc, message = _describe(err)
-                line = _lookup_line(lines, loc) or (root.start_mark.line + 1)
-                problems.append((line, dotted(loc) or None, message))
-    if problems:
-        problems.sort(key=lambda p: p[0] or 0)
-        first = problems[0]
-        raise SpecError(shown, first[0], first[1], first[2], problems)
-    spec._lines = lines
-    spec._path = Path(path) if path is not None else None
-    return spec
-
-
-def load_spec(path: str | os.PathLike[str]) -> Spec:
-    """Load and validate one spec file; raise :class:`SpecError` (``file:line: key rule``)."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SpecError(path, None, None, f"cannot read spec: {exc.strerror or exc}") from None
-    return parse_spec(text, path)
-
-
-def specs_dir() -> Path:
-    """The directory holding the default specs: ``$CONVT_SPECS_DIR`` or the repository's specs/."""
-    override = os.environ.get(SPECS_DIR_ENV)
-    if override:
-        return Path(override)
-    return Path(__file__).resolve().parents[2] / "specs"
-
-
-def default_spec_paths() -> list[Path]:
-    """The default spec files (``*.yaml`` in :func:`specs_dir`), sorted by name."""
-    directory = specs_dir()
-    if not directory.is_dir():
-        raise SpecError(directory, None, None, "spec directory does not exist")
-    return sorted(directory.glob("*.yaml"))
-
-
-def load_default_specs() -> list[Spec]:
-    """Load every default spec (see :func:`default_spec_paths`)."""
-    return [load_spec(p) for p in default_spec_paths()]

@@ -1,11 +1,11 @@
-"""Hypothesis strategies drawing canonical cases from a spec, and spec health measurement.
+"""The Hypothesis strategy drawing canonical cases from a spec, and its drawing helpers.
 
 :func:`cases` draws cases that are valid by construction: groups are drawn with per-group channel
 counts (so they divide both channel counts), each size is drawn within what is left of the
 per-tensor budget (never filtered), and crops are bounded by what keeps every output size ≥ 1 given
 the drawn output_padding. The strategy makes no ``assume()`` call and no ``.filter()``; whatever
-Hypothesis itself discards is still counted by :func:`measure_spec` as attempts that produced no
-case.
+Hypothesis itself discards is still counted by :func:`harness.spec.health.measure_spec` as attempts
+that produced no case.
 
 Shrinking goes toward small, simple cases: every integer is drawn from its minimum upward, every
 choice shrinks to the first entry listed in the spec, crops and output padding shrink to none,
@@ -18,24 +18,20 @@ toward the low end, so that the spec's weights and ranges describe what a run ac
 from __future__ import annotations
 
 import functools
-from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TypeVar
 
-from hypothesis import HealthCheck, Phase, event, given, settings
+from hypothesis import event
 from hypothesis import strategies as st
 
-from harness.errors import SpecError
 from harness.model.case import Case
-from harness.model.features import TINY_OUTPUT, coverage_features
+from harness.model.features import coverage_features
 from harness.spec.schema import Spec
 
 T = TypeVar("T")
 
 SEED_MAX = 2**32 - 1
-MAX_REJECTION_RATE = 0.20
-MAX_TINY_FRACTION = 0.50
 _UNIFORM_SPAN = 256  # Hypothesis draws sampled_from over this many items close to uniformly
 _CHANCE_BUCKETS = 256
 
@@ -92,7 +88,7 @@ def _iroot(n: int, k: int) -> int:
     """``floor(n ** (1/k))`` for n ≥ 0, exactly."""
     if k == 1 or n < 2:
         return n
-    x = round(n ** (1.0 / k))
+    x: int = round(n ** (1.0 / k))
     while x > 0 and x**k > n:
         x -= 1
     while (x + 1) ** k <= n:
@@ -112,7 +108,7 @@ def _share(room: int, unit_min: int, later: int) -> int:
     dimension's fair share, ``room ** (1 / (later + 1))``, so that the first dimension does not
     take the whole budget and leave the others at their minimum.
     """
-    hard = room // unit_min**later
+    hard: int = room // unit_min**later
     return max(unit_min, min(hard, _iroot(room, later + 1)))
 
 
@@ -120,13 +116,18 @@ def _share(room: int, unit_min: int, later: int) -> int:
 
 
 @dataclass
-class _Tally:
-    """Strategy invocations, counted by :func:`measure_spec` (the strategy itself never rejects)."""
+class Tally:
+    """Invocations of a :func:`cases` strategy (the strategy itself never rejects a draw)."""
 
     attempts: int = 0
 
 
-def _case_strategy(spec: Spec, tally: _Tally | None) -> st.SearchStrategy[Case]:
+def cases(spec: Spec, tally: Tally | None = None) -> st.SearchStrategy[Case]:
+    """Cases of ``spec``'s parameter space, valid by construction and within its budget.
+
+    ``tally``, when given, counts every invocation of the strategy (see
+    :func:`harness.spec.health.measure_spec`).
+    """
     rank, budget = spec.rank, spec.max_elements
     ch = spec.channels
     lmin, kmin, smin, dmin = spec.input_size.min, spec.kernel_size.min, spec.stride.min, spec.dilation.min
@@ -231,150 +232,8 @@ def _case_strategy(spec: Spec, tally: _Tally | None) -> st.SearchStrategy[Case]:
             seed=draw(st.integers(0, SEED_MAX)),
             padding_mode=mode,
         )
-        for feature, value in coverage_features(case).items():
-            event(f"{feature}: {value}")
+        for feature, shown in coverage_features(case).items():
+            event(f"{feature}: {shown}")
         return case
 
     return draw_case()
-
-
-def cases(spec: Spec) -> st.SearchStrategy[Case]:
-    """Cases of ``spec``'s parameter space, valid by construction and within its budget."""
-    return _case_strategy(spec, None)
-
-
-# --- spec health ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SpecHealth:
-    """What ``n`` drawn cases of a spec look like.
-
-    ``fractions[feature][value]`` is the share of produced cases with that feature value (see
-    :func:`harness.model.features.coverage_features`). ``rejected`` counts strategy attempts that
-    produced no case: the strategy makes no ``assume()`` and no ``.filter()``, so these are draws
-    Hypothesis itself abandoned (overruns of its reduced size cap for early examples and of its
-    mutations).
-    """
-
-    spec_name: str
-    spec_path: str
-    requested: int
-    attempts: int
-    produced: int
-    declared_dtypes: tuple[str, ...]
-    fractions: dict[str, dict[str, float]] = field(default_factory=dict)
-
-    @property
-    def rejected(self) -> int:
-        """Strategy attempts that produced no case (draws Hypothesis abandoned)."""
-        return max(0, self.attempts - self.produced)
-
-    @property
-    def rejection_rate(self) -> float:
-        """``rejected / attempts`` (1.0 when nothing was attempted)."""
-        return self.rejected / self.attempts if self.attempts else 1.0
-
-    @property
-    def tiny_fraction(self) -> float:
-        """Share of cases with at most :data:`TINY_OUTPUT` output elements per channel."""
-        return self.fractions.get("size", {}).get("tiny", 0.0)
-
-    @property
-    def dtype_fractions(self) -> dict[str, float]:
-        """Share of cases per dtype."""
-        return dict(self.fractions.get("dtype", {}))
-
-    def problems(self) -> list[tuple[str | None, str]]:
-        """What makes a run of this spec vacuous, as ``(spec key or None, message)``."""
-        out: list[tuple[str | None, str]] = []
-        if self.produced == 0:
-            return [(None, f"no case could be drawn in {self.attempts} attempts")]
-        if self.rejection_rate > MAX_REJECTION_RATE:
-            out.append(
-                (
-                    None,
-                    f"{self.rejection_rate:.0%} of {self.attempts} draw attempts were rejected "
-                    f"(limit {MAX_REJECTION_RATE:.0%})",
-                )
-            )
-        seen = [d for d, f in self.dtype_fractions.items() if f > 0]
-        if len(self.declared_dtypes) > 1 and len(seen) <= 1:
-            out.append(
-                (
-                    "dtypes",
-                    f"only {', '.join(seen) or 'no dtype'} appeared in {self.produced} cases "
-                    f"although {len(self.declared_dtypes)} dtypes are declared "
-                    f"({', '.join(self.declared_dtypes)}): check their weights",
-                )
-            )
-        if self.tiny_fraction > MAX_TINY_FRACTION:
-            out.append(
-                (
-                    None,
-                    f"{self.tiny_fraction:.0%} of {self.produced} cases are tiny (≤ {TINY_OUTPUT} "
-                    f"output elements per channel; limit {MAX_TINY_FRACTION:.0%}): widen "
-                    f"input_size/kernel_size/stride or raise max_elements",
-                )
-            )
-        return out
-
-    def summary(self) -> str:
-        """A one-line account: rejection rate, dtype spread, tiny fraction."""
-        spread = ", ".join(f"{k} {v:.0%}" for k, v in sorted(self.dtype_fractions.items()))
-        return (
-            f"{self.spec_name}: {self.produced}/{self.attempts} cases, rejection "
-            f"{self.rejection_rate:.1%}, dtypes [{spread}], tiny {self.tiny_fraction:.1%}"
-        )
-
-
-def measure_spec(spec: Spec, n: int = 300) -> SpecHealth:
-    """Draw ``n`` cases of ``spec`` through a derandomized Hypothesis run and tally them."""
-    tally = _Tally()
-    seen: list[dict[str, str]] = []
-
-    @settings(
-        max_examples=n,
-        database=None,
-        phases=[Phase.generate],
-        derandomize=True,
-        deadline=None,
-        suppress_health_check=list(HealthCheck),
-    )
-    @given(_case_strategy(spec, tally))
-    def run(case: Case) -> None:
-        seen.append(coverage_features(case))
-
-    run()
-    counts: dict[str, Counter[str]] = {}
-    for features in seen:
-        for key, value in features.items():
-            counts.setdefault(key, Counter())[value] += 1
-    total = len(seen)
-    fractions = {k: {v: c / total for v, c in sorted(cnt.items())} for k, cnt in counts.items()}
-    return SpecHealth(
-        spec_name=spec.name,
-        spec_path=str(spec.path) if spec.path is not None else "<spec>",
-        requested=n,
-        attempts=tally.attempts,
-        produced=total,
-        declared_dtypes=tuple(spec.dtypes),
-        fractions=fractions,
-    )
-
-
-def check_spec_health(spec: Spec, n: int = 300) -> SpecHealth:
-    """Measure ``spec`` and raise :class:`SpecError` (naming its file) if a run would be vacuous.
-
-    Vacuous: more than 20 % of draw attempts rejected, a single dtype appearing although several
-    are declared, or more than half of the cases tiny.
-    """
-    health = measure_spec(spec, n)
-    problems = health.problems()
-    if problems:
-        located: list[tuple[int | None, str | None, str]] = [
-            (spec.line_of(key) if key else None, key, f"spec health: {message}") for key, message in problems
-        ]
-        line, key, message = located[0]
-        raise SpecError(health.spec_path, line, key, message, located)
-    return health
