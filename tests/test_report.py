@@ -28,6 +28,7 @@ import pytest
 from targets_for_tests import CorrectTarget, ThreeBugTarget
 
 from adapters.protocol import Target
+from harness.cli.report import add_report_parser
 from harness.engine.artefacts import write_finding
 from harness.engine.findings import Finding as ShrunkFinding
 from harness.engine.results import ResultsWriter, make_record
@@ -39,7 +40,7 @@ from harness.model.features import signature_features
 from harness.model.outcomes import FAILING
 from harness.oracle.tolerance import ReferenceResult, error_bound
 from harness.report.html import ErrorField, heatmap_panels, histogram
-from harness.report.model import add_report_parser, load_report, write_report
+from harness.report.model import load_report, write_report
 
 MARKUP = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned=2">'
 

@@ -204,7 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_rep.set_defaults(func=cmd_repro)
     from harness.audits.port import add_port_parser
     from harness.cli.audit import add_audit_parser
-    from harness.report.model import add_report_parser
+    from harness.cli.report import add_report_parser
 
     add_report_parser(sub)
     add_port_parser(sub)
