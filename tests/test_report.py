@@ -40,7 +40,8 @@ from harness.model.features import signature_features
 from harness.model.outcomes import FAILING
 from harness.oracle.tolerance import ReferenceResult, error_bound
 from harness.report.html import ErrorField, heatmap_panels, histogram
-from harness.report.model import load_report, write_report
+from harness.report.model import load_report
+from harness.report.write import write_report
 
 MARKUP = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned=2">'
 
@@ -286,7 +287,7 @@ def test_undecodable_bytes_in_an_error_message_are_written_as_escapes(tmp_path: 
 
 
 def test_a_failing_render_keeps_the_previous_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from harness.report import html as report_html
+    from harness.report import write as report_write
 
     folder = make_run(tmp_path, [Entry(CorrectTarget(), PASSING[0])], run_id="atomic")
     html = write_report([folder])
@@ -296,7 +297,7 @@ def test_a_failing_render_keeps_the_previous_report(tmp_path: Path, monkeypatch:
     def unencodable(*args: object, **kwargs: object) -> str:
         return "<html>a lone surrogate from some error text: \ud800</html>"  # fails inside the write
 
-    monkeypatch.setattr(report_html, "render_html", unencodable)
+    monkeypatch.setattr(report_write, "render_html", unencodable)
     with pytest.raises(UnicodeEncodeError):
         write_report([folder])
     assert html.read_text(encoding="utf-8") == before  # not truncated, not emptied

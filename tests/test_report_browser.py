@@ -17,7 +17,7 @@ import pytest
 from targets_for_tests import CorrectTarget
 from test_report import MARKUP, PASSING, Entry, MarkupTarget, buggy_entries, make_run
 
-from harness.report.model import write_report
+from harness.report.write import write_report
 
 CHROMIUM_FLAGS = (
     "--headless",

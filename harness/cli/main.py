@@ -87,7 +87,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
         return 128 + (terminated[0] if terminated else signal.SIGINT)  # the shell's code for the signal
     print(summary_text(report))
-    from harness.report.model import write_report
+    from harness.report.write import write_report
 
     print(f"report: {write_report([report.out_dir])}")
     return 1 if report.failed else 0

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import NoRuns
-from harness.report.model import load_report, save_report
+from harness.report.model import load_report
+from harness.report.write import save_report
 
 
 def cmd_report(args: argparse.Namespace) -> int:
