@@ -39,8 +39,8 @@ from harness.model.dtypes import round_to_format
 from harness.model.features import signature_features
 from harness.model.outcomes import FAILING
 from harness.oracle.tolerance import ReferenceResult, error_bound
-from harness.report.html import ErrorField, heatmap_panels, histogram
 from harness.report.model import load_report
+from harness.report.pictures import ErrorField, heatmap_panels, histogram
 from harness.report.write import write_report
 
 MARKUP = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned=2">'
