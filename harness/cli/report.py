@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
 
 from harness.errors import NoRuns
 from harness.report.model import load_report
@@ -41,7 +40,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 1 if report.failed else 0
 
 
-def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
+def add_report_parser(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> argparse.ArgumentParser:
     """Add the ``report`` subcommand to ``python -m harness``'s subparsers."""
     parser = subparsers.add_parser(
         "report", help="HTML report, summary.json and JUnit XML from one or more run folders"

@@ -82,7 +82,7 @@ def junit(report: Report) -> ET.ElementTree:
         )
         _result_element(case_el, f.record)
     _suite_counts(findings_suite, [f.record for f in report.findings])
-    totals = Counter()
+    totals: Counter[str] = Counter()
     for suite in root:
         for key in ("tests", "failures", "errors", "skipped"):
             totals[key] += int(suite.get(key, "0"))

@@ -84,7 +84,8 @@ class ErrorField:
 
 def _ramp(ends: tuple[tuple[int, int, int], tuple[int, int, int]], t: np.ndarray) -> np.ndarray:
     lo, hi = np.array(ends[0], np.float64), np.array(ends[1], np.float64)
-    return lo + (hi - lo) * t[..., None]
+    shades: np.ndarray = lo + (hi - lo) * t[..., None]
+    return shades
 
 
 def colour_plane(
@@ -112,7 +113,7 @@ def _pool(a: np.ndarray, factor: int, how: str) -> np.ndarray:
     ph, pw = -h % factor, -w % factor
     padded = np.pad(a, ((0, ph), (0, pw)), constant_values=0)
     blocks = padded.reshape((h + ph) // factor, factor, (w + pw) // factor, factor)
-    return blocks.any(axis=(1, 3)) if how == "any" else blocks.max(axis=(1, 3))
+    return np.asarray(blocks.any(axis=(1, 3)) if how == "any" else blocks.max(axis=(1, 3)))
 
 
 def _upscale(rgb: np.ndarray, scale: int) -> np.ndarray:

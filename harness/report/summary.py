@@ -32,7 +32,7 @@ def summary(report: Report) -> dict[str, Any]:
     """The ``summary.json`` content."""
     totals = report.totals
     nothing = report.judged_nothing()
-    return json_safe(
+    content: dict[str, Any] = json_safe(
         {
             "schema": SUMMARY_SCHEMA,
             "generated": report.generated,
@@ -96,6 +96,7 @@ def summary(report: Report) -> dict[str, Any]:
             "audits": audit_summary(report.audits),
         }
     )
+    return content
 
 
 def audit_summary(audits: dict[str, Any]) -> dict[str, Any]:
