@@ -17,7 +17,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup
 
-from harness.model.outcomes import FINDING_ORDER
+from harness.model.outcomes import FINDING_ORDER, Outcome
 from harness.report.audit_views import audit_views
 from harness.report.model import Report
 from harness.report.views import finding_view
@@ -65,6 +65,7 @@ def environment() -> Environment:
     env.filters["num"] = fmt_number
     env.filters["slug"] = slug
     env.filters["csp_hash"] = csp_hash
+    env.globals["Outcome"] = Outcome  # outcome values and CSS classes come from the enum, not literals
     env.filters["rgb"] = lambda c: Markup("rgb({},{},{})".format(*(int(v) for v in c)))
     return env
 

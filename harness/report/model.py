@@ -123,18 +123,13 @@ class Report:
         return bool(self.findings) or any(o in FAILING for o in self.totals)
 
     def matrix(self) -> list[dict[str, Any]]:
-        """Rows of the overview matrix: feature, value, and per target the pass/finding/unsupported counts."""
+        """Rows of the overview matrix: feature, value, and per target the counts of cases by column:
+        the outcome ``pass`` or ``unsupported``, else ``finding``."""
         cells: dict[tuple[str, str, str], Counter[str]] = defaultdict(Counter)
         seen: dict[str, set[str]] = defaultdict(set)
         for rec in self.cases:
             outcome = str(rec.get("outcome"))
-            column = (
-                "pass"
-                if outcome == Outcome.PASS
-                else "unsupported"
-                if outcome == Outcome.UNSUPPORTED
-                else "finding"
-            )
+            column = outcome if outcome in (Outcome.PASS, Outcome.UNSUPPORTED) else "finding"
             for feature, value in matrix_values(rec).items():
                 cells[(feature, value, str(rec.get("target")))][column] += 1
                 seen[feature].add(value)
