@@ -1,4 +1,5 @@
-"""The report page: one self-contained HTML file rendered from ``templates/report.html.j2``.
+"""The report page: one self-contained HTML file rendered from ``templates/report.html.j2`` (which
+includes ``report.css.j2``, ``report.js.j2`` and the audit sections, ``audits.html.j2``).
 
 Everything is inline: styles, one script (allowed by its hash in the page's Content-Security-Policy,
 which also forbids every network fetch) and the pictures (PNG data URIs, SVG). Every string that
@@ -65,8 +66,8 @@ def environment() -> Environment:
     env.filters["num"] = fmt_number
     env.filters["slug"] = slug
     env.filters["csp_hash"] = csp_hash
-    env.globals["Outcome"] = Outcome  # outcome values and CSS classes come from the enum, not literals
     env.filters["rgb"] = lambda c: Markup("rgb({},{},{})".format(*(int(v) for v in c)))
+    env.globals["Outcome"] = Outcome  # outcome values and CSS classes come from the enum, not literals
     return env
 
 

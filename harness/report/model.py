@@ -36,7 +36,7 @@ class Finding:
     record: dict[str, Any]
     run: Run
     occurrences: list[dict[str, Any]] = field(default_factory=list)
-    #: Failing cases with this finding's features (``harness.findings.Finding.explains``).
+    #: Failing cases with this finding's features (``harness.engine.findings.Finding.explains``).
     explained_cases: int = 0
     #: Failing cases of the same kind (target, outcome, detail), whatever their features: shrinking
     #: may add features (e.g. past_full_output), so a case can be of a finding's kind unexplained.
