@@ -87,7 +87,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
         return 128 + (terminated[0] if terminated else signal.SIGINT)  # the shell's code for the signal
     print(summary_text(report))
-    from harness.report.model import write_report
+    from harness.report.write import write_report
 
     print(f"report: {write_report([report.out_dir])}")
     return 1 if report.failed else 0
@@ -204,7 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_rep.set_defaults(func=cmd_repro)
     from harness.audits.port import add_port_parser
     from harness.cli.audit import add_audit_parser
-    from harness.report.model import add_report_parser
+    from harness.cli.report import add_report_parser
 
     add_report_parser(sub)
     add_port_parser(sub)

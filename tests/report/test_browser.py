@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from report_runs import MARKUP, PASSING, Entry, MarkupTarget, buggy_entries, make_run
 from targets_for_tests import CorrectTarget
-from test_report import MARKUP, PASSING, Entry, MarkupTarget, buggy_entries, make_run
 
-from harness.report.model import write_report
+from harness.report.write import write_report
 
 CHROMIUM_FLAGS = (
     "--headless",
