@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from harness.engine.profiles import PROFILES
 from harness.errors import SpecError, UnknownTarget
 
 
@@ -25,7 +26,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--convt", action="store_true", help="run conformance tests (default specs/targets)")
     group.addoption("--convt-targets", help="comma-separated targets or module:Class (default: installed)")
     group.addoption("--convt-spec", action="append", help="spec YAML (repeatable; default: specs/*.yaml)")
-    group.addoption("--convt-profile", choices=["dev", "ci", "nightly"], help="Hypothesis profile")
+    group.addoption("--convt-profile", choices=PROFILES, help="Hypothesis profile")
     group.addoption("--convt-device", default="cpu", help="device (cpu, cuda, ...)")
     group.addoption("--convt-out", help="results folder (default reports/pytest/)")
 

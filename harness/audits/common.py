@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from adapters.protocol import Handle, Target, TargetApi, api_of, handle
+from harness.engine.profiles import EXAMPLES, PROFILES
 from harness.errors import InvalidCase, RemoteError, RunFailure
 from harness.files import write_text_atomic
 from harness.model.arrays import CaseArrays, make_arrays
@@ -30,7 +31,6 @@ from harness.oracle.compare import compare
 from harness.oracle.tolerance import ReferenceResult
 
 #: Generated cases per spec for each profile (the conformance run's ``dev``/``ci``/``nightly`` counts).
-PROFILE_EXAMPLES = {"dev": 30, "ci": 100, "nightly": 2000}
 #: At most this many crop combinations are tried when inferring what a target did.
 MAX_CROP_CANDIDATES = 128
 
@@ -206,7 +206,7 @@ def generated_cases(
     from harness.spec.loader import load_default_specs
     from harness.spec.strategies import cases
 
-    count = examples if examples is not None else PROFILE_EXAMPLES[profile]
+    count = examples if examples is not None else EXAMPLES[profile]
     wanted = set(ranks)
     out: list[Case] = []
     seen: set[Case] = set()
@@ -313,8 +313,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--targets", help="comma-separated target names (default: every registered target)")
     parser.add_argument(
         "--profile",
-        choices=["dev", "ci", "nightly"],
-        help="how many cases to generate per spec (dev 30, ci 100, nightly 2000)",
+        choices=PROFILES,
+        help="how many cases to generate per spec ("
+        + ", ".join(f"{k} {v}" for k, v in EXAMPLES.items())
+        + ")",
     )
     parser.add_argument("--examples", type=int, help="cases per spec, overriding the profile's count")
     parser.add_argument("--device", help="device for every target (default: each target's own)")

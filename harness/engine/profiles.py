@@ -19,12 +19,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from hypothesis import HealthCheck, settings
-from hypothesis.database import DirectoryBasedExampleDatabase
-
-PROFILES: tuple[str, ...] = ("dev", "ci", "nightly")
+#: Examples per (spec, target) of each profile: the one table of profiles (Hypothesis is imported
+#: only when they are registered, so the pytest plugin can read this).
+EXAMPLES: dict[str, int] = {"dev": 30, "ci": 100, "nightly": 2000}
+PROFILES: tuple[str, ...] = tuple(EXAMPLES)
 PROFILE_ENV = "CONVT_HYPOTHESIS_PROFILE"
-EXAMPLES = {"dev": 30, "ci": 100, "nightly": 2000}
 _FALSE = {"", "0", "false", "no"}
 
 
@@ -38,6 +37,9 @@ def example_database_path() -> Path:
 
 def register_profiles() -> None:
     """Register the ``dev``, ``ci`` and ``nightly`` profiles (idempotent; loads none of them)."""
+    from hypothesis import HealthCheck, settings
+    from hypothesis.database import DirectoryBasedExampleDatabase
+
     slow = [HealthCheck.too_slow]
     database = DirectoryBasedExampleDatabase(str(example_database_path()))
     settings.register_profile(
@@ -75,6 +77,8 @@ def active_profile_name() -> str:
 
 def load_active_profile() -> str:
     """Register the profiles, load the active one and return its name."""
+    from hypothesis import settings
+
     register_profiles()
     name = active_profile_name()
     settings.load_profile(name)

@@ -22,7 +22,7 @@ from harness.model.arrays import CaseArrays
 from harness.model.case import Case
 from harness.model.outcomes import Outcome
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TORCH_TARGETS = ("torch.nn", "torch.nn.output_size", "torch.functional")
 CORRECT = "tests.targets_for_tests:CorrectTarget"
 

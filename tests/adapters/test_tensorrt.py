@@ -31,7 +31,7 @@ from harness.model.modes import resolve as resolve_mode
 from harness.model.outcomes import Outcome
 from harness.oracle.reference import conv_transpose
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _case(**kw: Any) -> Case:

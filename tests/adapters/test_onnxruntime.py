@@ -436,7 +436,7 @@ def test_pure_hooks_import_no_framework() -> None:
         "t.capabilities(); t.supports(c); t.snippet(c); t.unavailable_reason()\n"
         "print(sorted(m for m in ('onnx', 'onnxruntime') if m in sys.modules))\n"
     )
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     run = subprocess.run(
         [sys.executable, "-c", code], cwd=root, text=True, capture_output=True, timeout=120, check=False
     )

@@ -36,7 +36,7 @@ pytestmark = pytest.mark.skipif(
     reason="paddle is not installed (pip install the paddle extra)",
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CLASSES: tuple[type[PaddleTarget], ...] = (PaddleNN, PaddleFunctional)
 
 

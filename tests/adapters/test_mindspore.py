@@ -38,7 +38,7 @@ pytestmark = pytest.mark.skipif(
     reason="mindspore is not installed (pip install the mindspore extra)",
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _case(**kw: Any) -> Case:
