@@ -236,7 +236,7 @@ def configure_threads(threads: int) -> None:
     """Set the thread environment; must run before NumPy (OpenBLAS) is imported.
 
     ``OPENBLAS_THREAD_TIMEOUT=4`` makes idle OpenBLAS threads sleep soon after a GEMM instead of
-    spinning, which otherwise starves the next torch call on a small machine (fact sheet §5).
+    spinning, which otherwise starves the next torch call on a small machine (harness/process.py).
     """
     if "numpy" in sys.modules:
         raise RuntimeError("configure_threads must run before numpy is imported")

@@ -1,8 +1,9 @@
 """Independent, deliberately slow oracles for the reference kernel's tests.
 
-Both functions are written straight from the fact sheet §1 with scalar Python loops and plain Python
-``float`` arithmetic (so ``inf * 0.0`` is ``nan`` exactly as in a direct sum). They share no code with
-``harness.oracle.reference`` and are only meant for tiny shapes.
+Both functions are written straight from the canonical model's definition (harness/model/case.py)
+with scalar Python loops and plain Python ``float`` arithmetic (so ``inf * 0.0`` is ``nan`` exactly
+as in a direct sum). They share no code with ``harness.oracle.reference`` and are only meant for
+tiny shapes.
 
 - :func:`conv_transpose_naive` evaluates, for every output position ``o``,
   ``y[n, co, o] = bias[co] + Σ_{ci in group(co)} Σ_{i, j : i·s + j·d = o + cb} x[n, ci, i]·w[ci, co', j]``.

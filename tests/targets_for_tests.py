@@ -13,16 +13,23 @@ name is accepted (the repository root must be importable).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from adapters import plan as p
 from adapters.protocol import CROPS_BEGIN_END, Capabilities, Target
 from harness.model.arrays import CaseArrays
 from harness.model.case import Case
 from harness.model.dtypes import round_to_format
+from harness.model.formulas import ExplicitFormula
 from harness.oracle.reference import conv_transpose
 from harness.oracle.tolerance import exact_model
+
+if TYPE_CHECKING:
+    from adapters.reading import Api
 
 DTYPES = ("float32", "float64")
 
@@ -217,3 +224,92 @@ class MisbehavingTarget(ReferenceTarget):
                 hoard.append(np.ones(1 << 26))  # 512 MiB at a time, touched
                 time.sleep(0.01)
         return self.compute(case, arrays.x, arrays.weight, arrays.bias)
+
+
+def _documented_size(case: Case) -> tuple[int, ...]:
+    return tuple(case.output_size)
+
+
+def _read_numpyconv(call: Any, api: Any, arguments: dict[str, Any], shapes: Any) -> Any:
+    """``numpyconv.conv_transposeNd(x, weight, stride=1)`` read into the canonical case."""
+    from adapters import reading
+
+    notes: list[str] = []
+    n, c, size = reading.split_layout(reading.input_shape(api, arguments["x"], shapes, notes), False)
+    weight = reading.weight_shape(api, arguments["weight"], shapes)
+    case = reading.make_case(
+        api,
+        batch=n,
+        in_channels=c,
+        out_channels=weight[1],
+        groups=1,
+        input_size=size,
+        kernel_size=weight[2:],
+        stride=reading.per_dim(arguments["stride"], api.rank, "stride", api),
+        dilation=1,
+        pads_begin=0,
+        pads_end=0,
+        output_padding=0,
+        bias=False,
+        seed=shapes.seed,
+    )
+    return reading.Translation(call, api, arguments, case, "test.documented", notes)
+
+
+class DocumentedTarget(ReferenceTarget):
+    """A target written the way an adapter is: a call plan (the reference kernel stands in for a
+    framework function), a documented explicit-padding size and a call signature ``port`` reads."""
+
+    name = "test.documented"
+
+    def plan(self, case: Case) -> p.Plan:
+        """``y = conv_transpose(x, weight, bias, ...)`` on float64 copies of the arrays."""
+        fn = p.call(
+            "reference.conv_transpose",
+            p.method(p.data("x"), "astype", p.sym("np.float64")),
+            p.method(p.data("weight"), "astype", p.sym("np.float64")),
+            p.method(p.data("bias"), "astype", p.sym("np.float64")) if case.bias else None,
+            stride=case.stride,
+            dilation=case.dilation,
+            pads_begin=case.pads_begin,
+            pads_end=case.pads_end,
+            output_padding=case.output_padding,
+            groups=case.groups,
+        )
+        imports = (p.Import("numpy", "np"), p.Import("harness.oracle", names=("reference",)))
+        return p.Plan(imports, (p.Assign("y", fn),), "y", p.Name("y"), (fn,))
+
+    def run(self, case: Case, arrays: CaseArrays) -> np.ndarray:
+        """Execute the plan (the protocol's own run, not the reference base class's)."""
+        return Target.run(self, case, arrays)
+
+    def snippet(self, case: Case, npz_name: str = "case.npz") -> str:
+        """The plan's snippet (the protocol's own)."""
+        return Target.snippet(self, case, npz_name)
+
+    def explicit_formula(self, rank: int) -> ExplicitFormula | None:
+        """The size this target documents: the canonical output size."""
+        return ExplicitFormula(
+            f"numpyconv.conv_transpose{rank}d", "O = F − cb − ce + op", "tests", _documented_size
+        )
+
+    @classmethod
+    def call_apis(cls) -> Sequence[Api]:
+        """``numpyconv.conv_transpose{1,2,3}d(x, weight, stride=1)``."""
+        from adapters.reading import Api
+
+        return tuple(
+            Api(
+                "numpyconv",
+                f"numpyconv.conv_transpose{r}d",
+                r,
+                ("x", "weight", "stride"),
+                2,
+                {"stride": 1},
+                cls.name,
+                "tests/targets_for_tests.py",
+                ("numpyconv",),
+                _read_numpyconv,
+            )
+            for r in (1, 2, 3)
+        )

@@ -1,7 +1,7 @@
 """The canonical description of one transposed-convolution case.
 
-Semantics (fact sheet §1), per spatial dimension with input size ``L``, kernel ``k``, stride ``s``,
-dilation ``d``, crops ``cb``/``ce`` and output padding ``op``::
+Semantics, per spatial dimension with input size ``L``, kernel ``k``, stride ``s``, dilation ``d``,
+crops ``cb``/``ce`` and output padding ``op``::
 
     K = d·(k−1) + 1            dilated kernel extent
     F = (L−1)·s + K            full, uncropped output

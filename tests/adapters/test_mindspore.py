@@ -142,7 +142,8 @@ def test_named_modes_use_pad_mode_and_no_padding() -> None:
 
 
 def test_documented_sizes_follow_the_documentation_text() -> None:
-    # Hand-evaluated from the 2.10 docstrings (and seed 001 for 2-D), L=5 k=3 s=2 d=2.
+    # Hand-evaluated from the 2.10 docstrings (and the Conv2dTranspose page's example for 2-D),
+    # L=5 k=3 s=2 d=2.
     size = {
         (r, m): documented_modes(r, "nn")[m].size(5, 3, 2, 2) for r in (1, 2, 3) for m in ("same", "valid")
     }

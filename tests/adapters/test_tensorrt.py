@@ -1,6 +1,6 @@
-"""The TensorRT targets' pure parts: layer attributes, seed 000's output sizes, DLA and int8 rules.
+"""The TensorRT targets' pure parts: layer attributes, the operator page's output sizes, DLA and int8 rules.
 
-Expected sizes are worked by hand from seed 000's formulas (quoted beside each test), not from the
+Expected sizes are worked by hand from the operator page's formulas (quoted beside each test), not from the
 code under test. The last section drives the targets' build-and-run path through a recording
 stand-in for the ``tensorrt`` and cuda-python modules (no TensorRT exists on this machine): it checks
 what the adapter asks TensorRT for, not what TensorRT computes.
@@ -65,7 +65,7 @@ def _attrs(**kw: Any) -> tm.DeconvAttributes:
     return tm.DeconvAttributes(**base)
 
 
-# --- seed 000's output sizes, by hand -------------------------------------------------------------
+# --- the operator page's output sizes, by hand -------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -723,7 +723,7 @@ def test_doc_mismatch_when_the_size_departs_from_seed_000(
     stand_in: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A TensorRT that returned I·S for SAME even when the kernel is shorter than the stride would be
-    # reported against seed 000's min(I·S, F): here the stand-in is made to do exactly that.
+    # reported against the operator page's min(I·S, F): here the stand-in is made to do exactly that.
     case = _case(input_size=(3, 3), kernel_size=2, stride=4, padding_mode="same")
     target = tt.TensorRTTarget("cuda")
     real_size = tm.DeconvAttributes.output_size

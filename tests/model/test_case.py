@@ -2,7 +2,7 @@
 
 Every rule ``harness.case.validate`` names is triggered here and checked for both its ``rule`` and
 its message; valid edge cases (crops larger than the full output, made up for by output padding) are
-accepted; ``to_dict``/``from_dict`` round-trips; the output size matches the fact sheet's formula and
+accepted; ``to_dict``/``from_dict`` round-trips; the output size matches the canonical formula and
 PyTorch's documented one for symmetric padding.
 """
 
@@ -293,7 +293,7 @@ def test_output_shape_matches_torch_symmetric_formula(size: list[int], data: st.
     ints = st.lists(st.integers(1, 6), min_size=rank, max_size=rank)
     k, s, d = data.draw(ints), data.draw(ints), data.draw(ints)
     op = data.draw(st.lists(st.integers(0, 5), min_size=rank, max_size=rank))
-    # PyTorch (seed 003): (L−1)s − 2p + d(k−1) + op + 1, valid while positive.
+    # PyTorch (ConvTranspose2d page, docs/sources.md): (L−1)s − 2p + d(k−1) + op + 1, valid while positive.
     p = [
         data.draw(st.integers(0, ((n - 1) * ss + dd * (kk - 1) + oo) // 2))
         for n, kk, ss, dd, oo in zip(size, k, s, d, op, strict=True)

@@ -8,7 +8,7 @@ The reference (``harness.reference.conv_transpose``) is compared with
 - the adjoint identity ``<conv_transpose(x, w), y> = <x, conv(y, w)>`` with an independent forward
   convolution;
 - torch's float64 ``conv_transpose{1,2,3}d`` (skipped where torch is not installed);
-- the documented examples in the seed documents (``/work/shared/seeds/``).
+- the documented examples of the frameworks' pages (docs/sources.md).
 
 It also checks IEEE special-value propagation, argument errors and ``tap_counts``.
 """
@@ -310,12 +310,12 @@ def test_reference_matches_torch_float64(torch: Any, case: Case, seed: int) -> N
     assert np.all(np.abs(ref - got) <= REL * scale)
 
 
-# --- seed documents -------------------------------------------------------------------------
+# --- documented examples -------------------------------------------------------------------------
 
 
 def test_seed_000_tensorrt_deconvolution_example() -> None:
-    # /work/shared/seeds/000_daa57d9ee2376704.txt: add_deconvolution_nd, 3x3 ones kernel, stride 1,
-    # no padding, input 3x3 -> documented 5x5 output.
+    # TensorRT operator page, Deconvolution (docs/sources.md): add_deconvolution_nd, 3x3 ones
+    # kernel, stride 1, no padding, input 3x3 -> documented 5x5 output.
     x = np.array([[[[-3.0, -2.0, -1.0], [0.0, 1.0, 2.0], [2.0, 5.0, 6.0]]]])
     w = np.ones((1, 1, 3, 3))
     expected = np.array(
@@ -334,7 +334,7 @@ def test_seed_000_tensorrt_deconvolution_example() -> None:
 
 
 def test_seed_001_mindspore_pad_mode_pad_shape() -> None:
-    # /work/shared/seeds/001_72a899d02d2b3d39.txt: nn.Conv2dTranspose(3, 64, 4, pad_mode='pad')
+    # MindSpore nn.Conv2dTranspose page (docs/sources.md): nn.Conv2dTranspose(3, 64, 4, pad_mode='pad')
     # (padding 0, stride 1, dilation 1) on ones (1, 3, 16, 50) prints (1, 64, 19, 53).
     case = Case.make(input_size=(16, 50), kernel_size=4, in_channels=3, out_channels=64, bias=False)
     assert case.output_shape == (1, 64, 19, 53)
@@ -345,7 +345,7 @@ def test_seed_001_mindspore_pad_mode_pad_shape() -> None:
 
 
 def test_seed_003_pytorch_non_square_example_shape() -> None:
-    # /work/shared/seeds/003_f90ce2d32773065c.txt: ConvTranspose2d(16, 33, (3, 5), stride=(2, 1),
+    # PyTorch ConvTranspose2d page (docs/sources.md): ConvTranspose2d(16, 33, (3, 5), stride=(2, 1),
     # padding=(4, 2)) on (20, 16, 50, 100); documented H_out = (H−1)s − 2p + d(k−1) + op + 1.
     case = Case.make(
         input_size=(50, 100),
@@ -367,7 +367,7 @@ def test_seed_003_pytorch_non_square_example_shape() -> None:
 
 
 def test_seed_003_pytorch_output_size_example() -> None:
-    # /work/shared/seeds/003_f90ce2d32773065c.txt: Conv2d(16, 16, 3, stride=2, padding=1) takes
+    # PyTorch ConvTranspose2d page (docs/sources.md): Conv2d(16, 16, 3, stride=2, padding=1) takes
     # (1, 16, 12, 12) to (1, 16, 6, 6); ConvTranspose2d(16, 16, 3, stride=2, padding=1) with
     # output_size=(12, 12) gives (1, 16, 12, 12), i.e. output_padding = 1.
     kw = {"stride": (2, 2), "dilation": (1, 1), "pads_begin": (1, 1), "pads_end": (1, 1), "groups": 1}
@@ -387,7 +387,7 @@ def test_seed_003_pytorch_output_size_example() -> None:
 
 
 def test_seed_003_output_size_matches_torch_module(torch: Any) -> None:
-    # /work/shared/seeds/003_f90ce2d32773065c.txt: the same upsample run through torch's module with
+    # PyTorch ConvTranspose2d page (docs/sources.md): the same upsample run through torch's module with
     # output_size=(12, 12) equals the reference with output_padding = 1, values included.
     case = Case.make(
         input_size=(6, 6),

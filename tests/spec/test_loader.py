@@ -146,11 +146,26 @@ def test_every_default_spec_pins_each_named_mode(default_specs: dict[str, Spec])
 def test_2d_pinned_cases_are_the_seed_examples(default_specs: dict[str, Spec]) -> None:
     spec = default_specs["conv_transpose2d"]
     assert _shapes(spec) == [
-        ("seeds/000_daa57d9ee2376704.txt", (1, 1, 5, 5)),  # TensorRT deconvolution example
-        ("seeds/001_72a899d02d2b3d39.txt", (1, 64, 19, 53)),  # MindSpore Conv2dTranspose
-        ("seeds/003_f90ce2d32773065c.txt", (1, 33, 25, 25)),  # ConvTranspose2d(16, 33, 3, stride=2)
-        ("seeds/003_f90ce2d32773065c.txt", (20, 33, 93, 100)),  # (3, 5) kernel, padding (4, 2)
-        ("seeds/003_f90ce2d32773065c.txt", (1, 16, 12, 12)),  # output_size 12x12: output_padding 1
+        (
+            "https://docs.nvidia.com/deeplearning/tensorrt/latest/_static/operators/Deconvolution.html",
+            (1, 1, 5, 5),
+        ),  # TensorRT deconvolution example
+        (
+            "https://www.mindspore.cn/docs/en/r2.10.0/api_python/nn/mindspore.nn.Conv2dTranspose.html",
+            (1, 64, 19, 53),
+        ),  # MindSpore Conv2dTranspose
+        (
+            "https://docs.pytorch.org/docs/stable/generated/torch.nn.ConvTranspose2d.html",
+            (1, 33, 25, 25),
+        ),  # ConvTranspose2d(16, 33, 3, stride=2)
+        (
+            "https://docs.pytorch.org/docs/stable/generated/torch.nn.ConvTranspose2d.html",
+            (20, 33, 93, 100),
+        ),  # (3, 5) kernel, padding (4, 2)
+        (
+            "https://docs.pytorch.org/docs/stable/generated/torch.nn.ConvTranspose2d.html",
+            (1, 16, 12, 12),
+        ),  # output_size 12x12: output_padding 1
     ]
     trt, mindspore, _, big, upsample = _explicit(spec)
     assert not trt.bias and trt.input_shape == (1, 1, 3, 3) and trt.weight_shape == (1, 1, 3, 3)
