@@ -1,0 +1,1 @@
+"""Adapters: the target protocol and registry, the call plan, and one folder per framework."""

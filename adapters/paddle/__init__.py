@@ -1,0 +1,2 @@
+"""PaddlePaddle: ``paddle.nn`` and ``paddle.functional`` targets, their padding forms, documented
+sizes and the calls ``port`` reads."""

@@ -1,0 +1,2 @@
+"""PyTorch: ``torch.nn`` and ``torch.functional`` targets, their documented sizes and the calls
+``port`` reads."""
