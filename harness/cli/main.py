@@ -45,7 +45,8 @@ def _sigterm_interrupts() -> Iterator[list[int]]:
 def cmd_run(args: argparse.Namespace) -> int:
     """The main job: conformance run, summary, path of the results."""
     from harness.engine.profiles import active_profile_name
-    from harness.engine.run import resume, run, summary_text
+    from harness.engine.run import resume, run
+    from harness.engine.tally import summary_text
     from harness.spec.loader import default_spec_paths
 
     if args.resume:
