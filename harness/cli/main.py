@@ -203,8 +203,8 @@ def build_parser() -> argparse.ArgumentParser:
     p_rep.add_argument("line", type=int, help="line number of the record (1-based)")
     p_rep.add_argument("--device", help="override the recorded device")
     p_rep.set_defaults(func=cmd_repro)
-    from harness.audits.port import add_port_parser
     from harness.cli.audit import add_audit_parser
+    from harness.cli.port import add_port_parser
     from harness.cli.report import add_report_parser
 
     add_report_parser(sub)
