@@ -55,8 +55,10 @@ class ConformanceItem(pytest.Item):
 
         from adapters.registry import resolve
         from harness.engine.profiles import active_profile_name, register_profiles
+        from harness.engine.progress import Progress
         from harness.engine.results import ResultsWriter, new_run_id
-        from harness.engine.run import Progress, RunReport, run_target_spec
+        from harness.engine.run import run_target_spec
+        from harness.engine.tally import RunReport
         from harness.process import tune_allocator
         from harness.spec.loader import load_spec
         from harness.workers.client import isolated

@@ -25,7 +25,8 @@ from adapters.reading import Api, Shapes, Translation, parse_call
 from adapters.registry import readable_apis
 from adapters.torch.functional import TorchFunctional
 from adapters.torch.nn import TorchNN, TorchNNOutputSize
-from harness.audits.port import add_port_parser, port
+from harness.audits.port import port
+from harness.cli.port import add_port_parser
 from harness.errors import PortError
 from harness.model.case import Case
 from harness.spec.loader import load_default_specs

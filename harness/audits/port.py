@@ -1,33 +1,31 @@
-"""``python -m harness port``: a call in one framework's API, emitted in every other target's API and
-verified numerically.
+"""Porting a call: a call in one framework's API, emitted in every other target's API and verified
+numerically (the ``python -m harness port`` command is :mod:`harness.cli.port`).
 
 1. The call is read (:mod:`adapters.reading`, parsed with ``ast``) into the canonical case.
 2. A named mode (MindSpore's default ``pad_mode='same'``, Paddle's ``'SAME'``) adapts its crops to
    the input, so it is first pinned to explicit crops: the source call is run in its worker and the
-   crops its output corresponds to are inferred (:func:`harness.audit_common.infer_explicit`); the
+   crops its output corresponds to are inferred (:func:`harness.audits.common.infer_explicit`); the
    port reproduces what the call *does*, and says where that departs from its documentation. Where
    the source framework cannot run, the documented crops are used (and said so).
 3. Each requested target emits its own call for that case (``equivalent_call``, the call its
    ``run`` makes) or the precise reason its API cannot express it.
-4. Each emitted call is verified: :func:`harness.verdict.judge` runs it in the target's isolated
+4. Each emitted call is verified: :func:`harness.engine.verdict.judge` runs it in the target's isolated
    worker on the case's generated inputs and compares it with the float64 reference under the
    target's declared tolerance. A target that cannot run here (TensorRT without a GPU) still emits
    its call and reports ``not_run`` with the reason.
 
-``--out DIR`` adds the result to ``DIR/port.json`` (shown by the HTML report).
+:func:`save_port` adds the result to ``DIR/port.json`` (``--out DIR``; shown by the HTML report).
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 from adapters.protocol import TargetApi
-from adapters.reading import Shapes, Translation, parse_shape, translate
+from adapters.reading import Shapes, Translation, translate
 from adapters.registry import readable_apis
 from harness.audits.common import (
     LoadedTarget,
@@ -337,60 +335,3 @@ def save_port(result: dict[str, Any], out_dir: Path) -> Path:
     return write_text_atomic(
         path, json.dumps({"schema": PORT_SCHEMA, "ports": ports}, indent=2, default=str) + "\n"
     )
-
-
-def cmd_port(args: argparse.Namespace) -> int:
-    """Entry point of ``python -m harness port``: 0 verified (or not run), 1 a call failed, 2 unreadable."""
-    from adapters.registry import known_names
-    from harness.workers.client import configure, shutdown_all
-
-    if args.case_timeout:
-        configure(case_timeout=args.case_timeout)
-    try:
-        shapes = Shapes(
-            input_shape=parse_shape(args.input_shape),
-            weight_shape=parse_shape(args.weight_shape),
-            output_size=parse_shape(args.output_size),
-            dtype=args.dtype,
-            seed=args.seed,
-        )
-        names = [n.strip() for n in args.to.split(",") if n.strip()] if args.to else known_names()
-        result = port(args.call, shapes, names, device=args.device, verify=not args.no_verify)
-    except PortError as exc:
-        print(f"port: {exc}", file=sys.stderr)
-        return 2
-    finally:
-        shutdown_all()
-    if args.out:
-        save_port(result, Path(args.out))
-    print(json.dumps(result, indent=2, default=str) if args.json else text_report(result))
-    return 1 if failed(result) else 0
-
-
-def add_port_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Add the ``port`` subcommand to ``python -m harness``'s subparsers."""
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "port", help="translate a transposed-convolution call into other frameworks' APIs and verify it"
-    )
-    parser.add_argument("call", help='the call, e.g. "torch.nn.ConvTranspose2d(16, 33, 3, stride=2)"')
-    parser.add_argument(
-        "--input-shape",
-        help="input shape N,C,… in the call's data format "
-        "(read from the call when it creates the input, e.g. torch.randn(…))",
-    )
-    parser.add_argument("--weight-shape", help="weight shape for functional calls: C_in,C_out/groups,k…")
-    parser.add_argument("--output-size", help="forward(output_size=…) of a module call: spatial sizes")
-    parser.add_argument(
-        "--dtype",
-        choices=["float32", "float64", "float16", "bfloat16"],
-        help="data type where the call does not name one (default float32)",
-    )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the generated inputs")
-    parser.add_argument("--to", help="comma-separated target names (default: every registered target)")
-    parser.add_argument("--device", help="device for every target (default: each target's own)")
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    parser.add_argument("--out", metavar="DIR", help=f"add the result to DIR/{PORT_FILE}")
-    parser.add_argument("--no-verify", action="store_true", help="emit the calls without running them")
-    parser.add_argument("--case-timeout", type=float, metavar="S", help="seconds a verification may take")
-    parser.set_defaults(func=cmd_port)
-    return parser

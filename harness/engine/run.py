@@ -1,16 +1,14 @@
-"""The main job: every spec against every requested target, streamed to ``results.jsonl``."""
+"""The main job: every spec against every requested target, streamed to ``results.jsonl``.
+
+:func:`run` starts a run and :func:`resume` continues a killed one; both go through the same loop
+over the targets, and :func:`run_target_spec` explores one (target, spec).
+"""
 
 from __future__ import annotations
 
 import json
-import os
 import random
 import re
-import sys
-import time
-import zlib
-from collections import Counter
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,147 +20,24 @@ from adapters.registry import known_names, resolve
 from harness.engine.artefacts import write_finding
 from harness.engine.explore import explore
 from harness.engine.findings import Finding
+from harness.engine.history import UnitHistory, case_key, history_from_records, unit_seed
 from harness.engine.profiles import register_profiles
-from harness.engine.results import (
-    PairCoverage,
-    ResultsWriter,
-    make_record,
-    new_run_id,
-    read_results,
-    run_metadata,
-)
-from harness.engine.verdict import Verdict, judge, verdict_from_record
+from harness.engine.progress import Progress
+from harness.engine.results import ResultsWriter, make_record, new_run_id, read_results, run_metadata
+from harness.engine.store import FINDINGS_STORE, load_replay, remember, replay_snapshot
+from harness.engine.tally import RunReport
+from harness.engine.verdict import Verdict, judge
 from harness.errors import RunInterrupted
 from harness.files import write_text_atomic
 from harness.model.case import Case
-from harness.model.features import signature_features
-from harness.model.outcomes import FAILING, OUTCOMES
 from harness.spec.loader import load_spec
 from harness.spec.schema import Spec
 from harness.spec.strategies import cases
 from harness.workers import client as workers
 
-FINDINGS_STORE = Path(os.environ.get("CONVT_FINDINGS_DB", ".hypothesis/convt-findings.jsonl"))
-
-
-@dataclass
-class RunReport:
-    """What a run produced, for the summary and the exit status."""
-
-    out_dir: Path
-    counts: Counter[tuple[str, str]] = field(default_factory=Counter)
-    findings: list[tuple[Finding, Path]] = field(default_factory=list)
-    unavailable: dict[str, str] = field(default_factory=dict)
-    pairs: PairCoverage = field(default_factory=PairCoverage)
-
-    @property
-    def failed(self) -> bool:
-        """True when any target has a mismatch or an error."""
-        return any(outcome in FAILING for (_, outcome) in self.counts) or bool(self.findings)
-
-    def tally(self, target: str, spec: str, outcome: str, message: str) -> None:
-        """Count one (non-minimal) result of a (target, spec)."""
-        self.counts[(target, outcome)] += 1
-        self.pairs.add(target, spec, outcome, message)
-
-    def vacuous(self) -> list[tuple[str, str, int, str]]:
-        """The (target, spec) pairs that judged no case (see :class:`PairCoverage`)."""
-        return self.pairs.judged_nothing()
-
 
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.=-]+", "_", text)[:120]
-
-
-def load_replay(store: Path, spec: str, target: str) -> list[Case]:
-    """Minimal cases of past findings for (spec, target): replayed before anything else."""
-    if not store.exists():
-        return []
-    out = []
-    for line in store.read_text(encoding="utf-8").splitlines():
-        try:
-            item = json.loads(line)
-            if item["spec"] == spec and item["target"] == target:
-                out.append(Case.from_dict(item["case"]))
-        except (ValueError, KeyError, TypeError):
-            continue
-    return out
-
-
-def _remember(store: Path, spec: str, finding: Finding) -> None:
-    store.parent.mkdir(parents=True, exist_ok=True)
-    item = {
-        "spec": spec,
-        "target": finding.target,
-        "signature": finding.signature,
-        "case": finding.minimal.to_dict(),
-    }
-    known = store.read_text(encoding="utf-8") if store.exists() else ""
-    line = json.dumps(item, sort_keys=True)
-    if line not in known.splitlines():
-        with store.open("a", encoding="utf-8") as fh:
-            fh.write(line + "\n")
-
-
-class Progress:
-    """A one-line progress display on stderr (a line every few seconds when not a terminal)."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self.tty = sys.stderr.isatty()
-        self.last = 0.0
-
-    def update(self, label: str, done: int, findings: int) -> None:
-        """Show progress for the current (target, spec)."""
-        if not self.enabled:
-            return
-        now = time.monotonic()
-        if self.tty:
-            sys.stderr.write(f"\r{label}: {done} cases, {findings} findings   ")
-            sys.stderr.flush()
-        elif now - self.last > 5:
-            sys.stderr.write(f"{label}: {done} cases, {findings} findings\n")
-            self.last = now
-
-    def done(self) -> None:
-        """End the progress line."""
-        if self.enabled and self.tty:
-            sys.stderr.write("\n")
-
-
-def case_key(case: Case | dict[str, Any]) -> str:
-    """A stable text key of a case (its canonical fields)."""
-    data = case.to_dict() if isinstance(case, Case) else case
-    return json.dumps(data, sort_keys=True)
-
-
-@dataclass
-class UnitHistory:
-    """What an interrupted run already recorded for one (target, spec): reused when resuming."""
-
-    verdicts: dict[str, Verdict] = field(default_factory=dict)
-    findings: list[Finding] = field(default_factory=list)
-
-
-def history_from_records(records: list[dict[str, Any]], target: str, spec: str) -> UnitHistory:
-    """The recorded verdicts and findings of one (target, spec) in a results file."""
-    history = UnitHistory()
-    for rec in records:
-        if rec.get("target") != target or rec.get("spec") != spec:
-            continue
-        case = Case.from_dict(rec["case"])
-        if rec.get("minimal"):
-            history.findings.append(
-                Finding(target, rec["outcome"], rec.get("detail", ""), signature_features(case), case)
-            )
-        else:
-            history.verdicts[case_key(case)] = verdict_from_record(rec)
-    return history
-
-
-def unit_seed(run_seed: int, target: str, spec: str) -> int:
-    """Hypothesis seed of one (target, spec): fixed by the run's seed, so a resume replays it."""
-    return zlib.crc32(f"{run_seed}|{target}|{spec}".encode())
 
 
 def run_target_spec(
@@ -246,7 +121,7 @@ def run_target_spec(
     new = result.findings[len(seen.findings) :]
     if store:
         for finding in new:
-            _remember(store, spec.name, finding)
+            remember(store, spec.name, finding)
     return new
 
 
@@ -285,7 +160,7 @@ def run(
     out.mkdir(parents=True, exist_ok=True)
     replay: dict[str, list[dict[str, Any]]] = {}
     if store and store.exists():
-        replay = _replay_snapshot(store, specs=specs, targets=names)
+        replay = replay_snapshot(store, specs=specs, targets=names)
     meta: dict[str, Any] = {
         "run_id": run_id,
         "status": "running",
@@ -317,19 +192,6 @@ def resume(run_dir: Path, *, progress: bool = True, store: Path | None = FINDING
     meta["status"] = "running"
     _write_meta(run_dir, meta)
     return _execute(run_dir, meta, progress=progress, store=store, records=records)
-
-
-def _replay_snapshot(
-    store: Path, *, specs: list[Spec], targets: list[str]
-) -> dict[str, list[dict[str, Any]]]:
-    """Past findings to replay first, per ``target|spec``, frozen at the start of the run."""
-    out: dict[str, list[dict[str, Any]]] = {}
-    for spec in specs:
-        for name in targets:
-            cases_ = load_replay(store, spec.name, name)
-            if cases_:
-                out[f"{name}|{spec.name}"] = [c.to_dict() for c in cases_]
-    return out
 
 
 def _execute(
@@ -414,30 +276,3 @@ def _execute(
     if meta["status"] == "interrupted":
         raise RunInterrupted(out, writer.lines)
     return report
-
-
-def summary_text(report: RunReport) -> str:
-    """The end-of-run table: per target, counts per outcome; then findings and where results are."""
-    targets = sorted({t for (t, _) in report.counts})
-    header = f"{'target':24s}" + "".join(f"{o:>16s}" for o in OUTCOMES)
-    lines = [header, "-" * len(header)]
-    for t in targets:
-        lines.append(f"{t:24s}" + "".join(f"{report.counts[(t, o)]:16d}" for o in OUTCOMES))
-    for name, reason in report.unavailable.items():
-        lines.append(f"{name:24s} unavailable: {reason}")
-    vacuous = report.vacuous()
-    if vacuous:
-        lines.append("")
-        lines.append("judged no case (each case was one the API cannot express: these pairs tested nothing):")
-        for target, spec, n, reason in vacuous:
-            lines.append(f"  {target} × {spec}: {n} case(s) unsupported, mostly: {reason}")
-    if report.findings:
-        lines.append("")
-        lines.append(f"{len(report.findings)} finding(s), each shrunk to a minimal case:")
-        for finding, folder in report.findings:
-            lines.append(f"  {finding.signature}")
-            lines.append(f"    {finding.minimal.short()}")
-            lines.append(f"    {folder}")
-    lines.append("")
-    lines.append(f"results: {report.out_dir / 'results.jsonl'}")
-    return "\n".join(lines)

@@ -1,6 +1,6 @@
 """Named padding modes (``harness.model.modes``): documented sizes, crop splits and resolution.
 
-The verdicts on targets that offer modes are in ``tests/test_mode_verdicts.py``.
+The verdicts on targets that offer modes are in ``tests/engine/test_mode_verdicts.py``.
 """
 
 from __future__ import annotations

@@ -1,0 +1,126 @@
+"""``python -m harness run``: a conformance run over specs and targets (or the continuation of a
+killed one), its summary table and report, and the exit status."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from harness.errors import RunInterrupted
+
+
+def _split(text: str | None) -> list[str] | None:
+    return None if text is None else [t.strip() for t in text.split(",") if t.strip()]
+
+
+@contextmanager
+def _sigterm_interrupts() -> Iterator[list[int]]:
+    """While inside, SIGTERM (what CI systems send to cancel a job) stops a run as Ctrl-C does.
+
+    Yields a list that receives the signal's number, for the exit status. A SIGTERM that is ignored
+    or already handled is left alone; the previous handling is restored on exit.
+    """
+    received: list[int] = []
+
+    def stop(signum: int, frame: object) -> None:
+        received.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, stop)
+    try:
+        yield received
+    finally:
+        if previous is signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """The main job: conformance run, summary, path of the results."""
+    from harness.engine.profiles import active_profile_name
+    from harness.engine.run import resume, run
+    from harness.engine.tally import summary_text
+    from harness.spec.loader import default_spec_paths
+
+    if args.resume:
+        given = [
+            flag
+            for flag in ("targets", "spec", "profile", "out", "seed", "case_timeout", "worker_memory_mb")
+            if getattr(args, flag)
+        ]
+        if given or args.in_process or args.device != "cpu":
+            print(
+                "--resume continues a run with the settings it was started with; it takes no "
+                f"other run option (got {', '.join('--' + g.replace('_', '-') for g in given) or 'one'})",
+                file=sys.stderr,
+            )
+            return 2
+    try:
+        with _sigterm_interrupts() as terminated:
+            if args.resume:
+                report = resume(Path(args.resume), progress=not args.quiet)
+            else:
+                specs = [Path(p) for p in args.spec] if args.spec else default_spec_paths()
+                report = run(
+                    spec_paths=specs,
+                    target_names=_split(args.targets),
+                    profile=args.profile or active_profile_name(),
+                    device=args.device,
+                    out_dir=Path(args.out) if args.out else None,
+                    progress=not args.quiet,
+                    isolate=not args.in_process,
+                    case_timeout=args.case_timeout,
+                    memory_limit_mb=args.worker_memory_mb,
+                    seed=args.seed,
+                )
+    except RunInterrupted as stop:
+        print(
+            f"\n{stop}\n  continue it:  python -m harness run --resume {stop.out_dir}\n"
+            f"  report so far:  python -m harness report {stop.out_dir}",
+            file=sys.stderr,
+        )
+        return 128 + (terminated[0] if terminated else signal.SIGINT)  # the shell's code for the signal
+    print(summary_text(report))
+    from harness.report.write import write_report
+
+    print(f"report: {write_report([report.out_dir])}")
+    return 1 if report.failed else 0
+
+
+def add_run_parser(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> argparse.ArgumentParser:
+    """Add the ``run`` subcommand to ``python -m harness``'s subparsers."""
+    parser = subparsers.add_parser("run", help="conformance run over specs and targets")
+    parser.add_argument("--targets", help="comma-separated target names or module:Class (default: installed)")
+    parser.add_argument("--spec", action="append", help="spec file (repeatable; default: specs/*.yaml)")
+    parser.add_argument("--profile", choices=["dev", "ci", "nightly"], help="default: ci if $CI else dev")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--out", help="output folder (default reports/<run-id>/)")
+    parser.add_argument("--quiet", action="store_true", help="no progress display")
+    parser.add_argument("--resume", metavar="DIR", help="continue the killed run in DIR (no other options)")
+    parser.add_argument(
+        "--case-timeout",
+        type=float,
+        metavar="S",
+        help="seconds a case may take before it is a timeout (default 300)",
+    )
+    parser.add_argument(
+        "--worker-memory-mb",
+        type=int,
+        metavar="MB",
+        help="a worker past this resident size is killed: crash (default: half the RAM)",
+    )
+    parser.add_argument("--seed", type=int, help="Hypothesis seed of the run (default: random, recorded)")
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="run targets in this process, not in workers (debugging only)",
+    )
+    parser.set_defaults(func=cmd_run)
+    return parser

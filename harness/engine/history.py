@@ -1,0 +1,48 @@
+"""What a resumed run reuses: the verdicts and findings already recorded, and each unit's seed."""
+
+from __future__ import annotations
+
+import json
+import zlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.engine.findings import Finding
+from harness.engine.verdict import Verdict, verdict_from_record
+from harness.model.case import Case
+from harness.model.features import signature_features
+
+
+def case_key(case: Case | dict[str, Any]) -> str:
+    """A stable text key of a case (its canonical fields)."""
+    data = case.to_dict() if isinstance(case, Case) else case
+    return json.dumps(data, sort_keys=True)
+
+
+@dataclass
+class UnitHistory:
+    """What an interrupted run already recorded for one (target, spec): reused when resuming."""
+
+    verdicts: dict[str, Verdict] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+
+
+def history_from_records(records: list[dict[str, Any]], target: str, spec: str) -> UnitHistory:
+    """The recorded verdicts and findings of one (target, spec) in a results file."""
+    history = UnitHistory()
+    for rec in records:
+        if rec.get("target") != target or rec.get("spec") != spec:
+            continue
+        case = Case.from_dict(rec["case"])
+        if rec.get("minimal"):
+            history.findings.append(
+                Finding(target, rec["outcome"], rec.get("detail", ""), signature_features(case), case)
+            )
+        else:
+            history.verdicts[case_key(case)] = verdict_from_record(rec)
+    return history
+
+
+def unit_seed(run_seed: int, target: str, spec: str) -> int:
+    """Hypothesis seed of one (target, spec): fixed by the run's seed, so a resume replays it."""
+    return zlib.crc32(f"{run_seed}|{target}|{spec}".encode())

@@ -1,0 +1,61 @@
+"""The findings store: every finding's minimal case, kept across runs and replayed first.
+
+One JSON line per (spec, target, signature, minimal case) in ``$CONVT_FINDINGS_DB`` (default
+``.hypothesis/convt-findings.jsonl``). A run freezes the cases to replay in ``run.json`` when it
+starts (:func:`replay_snapshot`), so a resumed run replays the same ones.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from harness.engine.findings import Finding
+from harness.model.case import Case
+from harness.spec.schema import Spec
+
+FINDINGS_STORE = Path(os.environ.get("CONVT_FINDINGS_DB", ".hypothesis/convt-findings.jsonl"))
+
+
+def load_replay(store: Path, spec: str, target: str) -> list[Case]:
+    """Minimal cases of past findings for (spec, target): replayed before anything else."""
+    if not store.exists():
+        return []
+    out = []
+    for line in store.read_text(encoding="utf-8").splitlines():
+        try:
+            item = json.loads(line)
+            if item["spec"] == spec and item["target"] == target:
+                out.append(Case.from_dict(item["case"]))
+        except (ValueError, KeyError, TypeError):
+            continue
+    return out
+
+
+def remember(store: Path, spec: str, finding: Finding) -> None:
+    """Add a finding of ``spec`` to the store, unless the same line is already there."""
+    store.parent.mkdir(parents=True, exist_ok=True)
+    item = {
+        "spec": spec,
+        "target": finding.target,
+        "signature": finding.signature,
+        "case": finding.minimal.to_dict(),
+    }
+    known = store.read_text(encoding="utf-8") if store.exists() else ""
+    line = json.dumps(item, sort_keys=True)
+    if line not in known.splitlines():
+        with store.open("a", encoding="utf-8") as fh:
+            fh.write(line + "\n")
+
+
+def replay_snapshot(store: Path, *, specs: list[Spec], targets: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """Past findings to replay first, per ``target|spec``, frozen at the start of the run."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for spec in specs:
+        for name in targets:
+            cases_ = load_replay(store, spec.name, name)
+            if cases_:
+                out[f"{name}|{spec.name}"] = [c.to_dict() for c in cases_]
+    return out
