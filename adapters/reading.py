@@ -22,10 +22,10 @@ from typing import Any
 
 from harness.errors import InvalidCase, PortError
 from harness.model.case import Case
+from harness.model.dtypes import DATA_DTYPES
 
 CHANNELS_LAST_FORMATS = {"NLC", "NHWC", "NDHWC"}
 CHANNELS_FIRST_FORMATS = {1: "NCL", 2: "NCHW", 3: "NCDHW"}
-FLOAT_DTYPES = ("float64", "float32", "float16", "bfloat16")
 
 
 # --- values of arguments ----------------------------------------------------------------------
@@ -278,8 +278,8 @@ def read_dtype(value: Any, api: Api, shapes: Shapes, default: str = "float32") -
     if value is None:
         return shapes.dtype or default
     name = value.last if isinstance(value, Symbol) else str(value)
-    if name not in FLOAT_DTYPES:
-        raise PortError(f"{api.name}: dtype {value!r} is not one of {', '.join(FLOAT_DTYPES)}")
+    if name not in DATA_DTYPES:
+        raise PortError(f"{api.name}: dtype {value!r} is not one of {', '.join(DATA_DTYPES)}")
     if shapes.dtype is not None and shapes.dtype != name:
         raise PortError(f"--dtype {shapes.dtype} contradicts the call's dtype {name}")
     return name

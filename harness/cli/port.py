@@ -11,6 +11,7 @@ from pathlib import Path
 from adapters.reading import Shapes, parse_shape
 from harness.audits.port import PORT_FILE, failed, port, save_port, text_report
 from harness.errors import PortError
+from harness.model.dtypes import DATA_DTYPES
 
 
 def cmd_port(args: argparse.Namespace) -> int:
@@ -58,7 +59,7 @@ def add_port_parser(
     parser.add_argument("--output-size", help="forward(output_size=…) of a module call: spatial sizes")
     parser.add_argument(
         "--dtype",
-        choices=["float32", "float64", "float16", "bfloat16"],
+        choices=DATA_DTYPES,
         help="data type where the call does not name one (default float32)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the generated inputs")

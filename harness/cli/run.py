@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from harness.engine.profiles import PROFILES
 from harness.errors import RunInterrupted
 
 
@@ -99,7 +100,7 @@ def add_run_parser(
     parser = subparsers.add_parser("run", help="conformance run over specs and targets")
     parser.add_argument("--targets", help="comma-separated target names or module:Class (default: installed)")
     parser.add_argument("--spec", action="append", help="spec file (repeatable; default: specs/*.yaml)")
-    parser.add_argument("--profile", choices=["dev", "ci", "nightly"], help="default: ci if $CI else dev")
+    parser.add_argument("--profile", choices=PROFILES, help="default: ci if $CI else dev")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", help="output folder (default reports/<run-id>/)")
     parser.add_argument("--quiet", action="store_true", help="no progress display")
