@@ -75,7 +75,7 @@ def _verify(loaded: LoadedTarget, case: Case) -> dict[str, Any]:
 
 
 @dataclasses.dataclass
-class Pinned:
+class PinnedSource:
     """The explicit case a (possibly named-mode) source call computes, and how that was decided."""
 
     case: Case
@@ -84,7 +84,7 @@ class Pinned:
     notes: list[str]
 
 
-def pin_source(tr: Translation, source: LoadedTarget) -> Pinned:
+def pin_source(tr: Translation, source: LoadedTarget) -> PinnedSource:
     """The explicit case of the source call (see the module docstring, step 2)."""
     case = tr.case
     if case.padding_mode == "explicit":
@@ -93,7 +93,7 @@ def pin_source(tr: Translation, source: LoadedTarget) -> Pinned:
             if source.target is not None
             else {"verified": False, "not_run": source.reason}
         )
-        return Pinned(case, "explicit", explicit_check, [])
+        return PinnedSource(case, "explicit", explicit_check, [])
     assert source.pure is not None
     documented_mode = source.pure.documented_mode(case.padding_mode, case.rank)
     notes: list[str] = []
@@ -115,7 +115,9 @@ def pin_source(tr: Translation, source: LoadedTarget) -> Pinned:
                 "gives no output for this input"
             )
         notes.append(f"{source.name} cannot run here ({source.reason}): the port follows its documentation")
-        return Pinned(documented, "documented", dict(described, verified=False, not_run=source.reason), notes)
+        return PinnedSource(
+            documented, "documented", dict(described, verified=False, not_run=source.reason), notes
+        )
     arrays = make_arrays(case)
     result = guarded_run(source.target, case, arrays)
     if result.output is None:
@@ -156,7 +158,7 @@ def pin_source(tr: Translation, source: LoadedTarget) -> Pinned:
         f"{documented_mode.api_value!r} adapts its crops to the input size; the explicit calls "
         f"below are for spatial size {size}"
     )
-    return Pinned(actual, "run", check, notes)
+    return PinnedSource(actual, "run", check, notes)
 
 
 def _expressible_case(pure: Any, case: Case) -> tuple[Case, str | None, list[str]]:

@@ -16,7 +16,7 @@ from harness.report.load import load_run
 
 
 @dataclass
-class Comparison:
+class BaselineComparison:
     """Findings by signature against a baseline: new, fixed, unchanged, and not re-run."""
 
     baseline: str
@@ -59,14 +59,14 @@ def baseline_signatures(baseline: Path) -> tuple[dict[str, str], set[str]]:
     raise FileNotFoundError(f"{baseline}: neither a run folder (results.jsonl) nor a summary.json")
 
 
-def compare_baseline(baseline: Path, signatures: Iterable[str], ran_now: set[str]) -> Comparison:
+def compare_baseline(baseline: Path, signatures: Iterable[str], ran_now: set[str]) -> BaselineComparison:
     """New, fixed and unchanged findings by signature (``signatures``: the findings now); a baseline
     finding whose target is not in ``ran_now`` (the targets that judged a case now) is ``not_rerun``,
     not fixed."""
     old, _ = baseline_signatures(baseline)
     now = set(signatures)
     gone = sorted(set(old) - now)
-    return Comparison(
+    return BaselineComparison(
         baseline=str(baseline),
         new=sorted(now - set(old)),
         fixed=[s for s in gone if old[s] in ran_now],

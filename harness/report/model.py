@@ -17,7 +17,7 @@ from typing import Any
 from harness.engine.results import PairCoverage
 from harness.errors import NoRuns
 from harness.model.outcomes import FAILING, FINDING_ORDER, OUTCOMES, Outcome
-from harness.report.baseline import Comparison, compare_baseline
+from harness.report.baseline import BaselineComparison, compare_baseline
 from harness.report.load import Run, load_audits, load_run
 from harness.report.recorded import (
     COVERAGE_PARAMS,
@@ -29,7 +29,7 @@ from harness.report.recorded import (
 
 
 @dataclass
-class Finding:
+class ReportedFinding:
     """One distinct finding (by signature), possibly seen in several runs."""
 
     signature: str
@@ -104,10 +104,10 @@ class Report:
 
     runs: list[Run]
     cases: list[dict[str, Any]]
-    findings: list[Finding]
+    findings: list[ReportedFinding]
     targets: dict[str, TargetInfo]
     unavailable: dict[str, list[str]]
-    comparison: Comparison | None
+    comparison: BaselineComparison | None
     generated: str
     #: Audit results by :data:`AUDIT_FILES` key (the first folder holding each file wins).
     audits: dict[str, Any] = field(default_factory=dict)
@@ -214,9 +214,9 @@ def _kind_key(rec: dict[str, Any]) -> tuple[Any, Any, Any]:
     return (rec.get("target"), rec.get("outcome"), rec.get("detail"))
 
 
-def _count_cases(findings: Iterable[Finding], cases: list[dict[str, Any]]) -> None:
+def _count_cases(findings: Iterable[ReportedFinding], cases: list[dict[str, Any]]) -> None:
     """Set each finding's ``kind_cases`` and ``explained_cases`` from the failing cases."""
-    by_kind: dict[tuple[Any, Any, Any], list[tuple[Finding, frozenset[str]]]] = defaultdict(list)
+    by_kind: dict[tuple[Any, Any, Any], list[tuple[ReportedFinding, frozenset[str]]]] = defaultdict(list)
     for finding in findings:
         by_kind[_kind_key(finding.record)].append((finding, frozenset(finding.record.get("features") or [])))
     for rec in cases:
@@ -231,7 +231,7 @@ def _count_cases(findings: Iterable[Finding], cases: list[dict[str, Any]]) -> No
 def build_report(runs: list[Run], baseline: Path | None = None) -> Report:
     """Merge the runs into one :class:`Report` (findings deduplicated by signature)."""
     cases: list[dict[str, Any]] = []
-    findings: dict[str, Finding] = {}
+    findings: dict[str, ReportedFinding] = {}
     targets: dict[str, TargetInfo] = {}
     key_names = _target_key_names(runs)
     unavailable: dict[str, list[str]] = defaultdict(list)
@@ -265,7 +265,7 @@ def build_report(runs: list[Run], baseline: Path | None = None) -> Report:
                     "spec": rec.get("spec"),
                 }
                 if sig not in findings:
-                    findings[sig] = Finding(sig, rec, run)
+                    findings[sig] = ReportedFinding(sig, rec, run)
                 elif findings[sig].folder is None and rec.get("finding_dir"):
                     findings[sig].record, findings[sig].run = rec, run  # prefer one with its artefacts
                 findings[sig].occurrences.append(occurrence)

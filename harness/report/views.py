@@ -10,7 +10,7 @@ from typing import Any
 from harness.errors import InvalidCase
 from harness.model.case import Case
 from harness.model.outcomes import Outcome
-from harness.report.model import Finding
+from harness.report.model import ReportedFinding
 from harness.report.pictures import pictures
 
 SNIPPET_LIMIT = 20_000
@@ -85,7 +85,7 @@ STAT_ROWS = (
 )
 
 
-def finding_view(finding: Finding, index: int) -> dict[str, Any]:
+def finding_view(finding: ReportedFinding, index: int) -> dict[str, Any]:
     """What the template shows for one finding."""
     rec = finding.record
     stats = rec.get("stats") or {}
