@@ -41,7 +41,8 @@ from harness.model.case import Case
 from harness.model.modes import DocumentedMode, size_same
 from harness.model.modes import resolve as resolve_mode
 from harness.oracle.reference import reference_for_case
-from harness.workers import client as workers
+from harness.workers.client import isolated
+from harness.workers.worker import SETTINGS, configure, shutdown_all
 
 SEEDS = Path("/work/shared/seeds")
 
@@ -49,13 +50,13 @@ SEEDS = Path("/work/shared/seeds")
 @pytest.fixture
 def short_workers(tmp_path: Path) -> Iterator[None]:
     """Short limits and a log folder of the test's own; every worker stopped afterwards."""
-    saved = (workers.SETTINGS.case_timeout, workers.SETTINGS.log_dir)
-    workers.configure(case_timeout=4, log_dir=tmp_path / "logs")
+    saved = (SETTINGS.case_timeout, SETTINGS.log_dir)
+    configure(case_timeout=4, log_dir=tmp_path / "logs")
     try:
         yield
     finally:
-        workers.shutdown_all()
-        workers.SETTINGS.case_timeout, workers.SETTINGS.log_dir = saved
+        shutdown_all()
+        SETTINGS.case_timeout, SETTINGS.log_dir = saved
 
 
 # --- numpy targets with a named mode: documentation and behaviour chosen per class ---------------
@@ -379,7 +380,7 @@ class ProbeTarget(CorrectTarget):
 
 
 def test_responses_are_classified(short_workers: None) -> None:
-    target = workers.isolated(ProbeTarget())
+    target = isolated(ProbeTarget())
     subject = LoadedTarget("test.probe", target, None, ProbeTarget())
     expected = {1: "accepted", 2: "error", 3: "crash", 4: "hang", 5: "not_applicable"}
     for channels, response in expected.items():

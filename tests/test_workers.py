@@ -19,21 +19,22 @@ from harness.engine.verdict import judge
 from harness.errors import RemoteError, RunFailure
 from harness.model.case import Case
 from harness.model.outcomes import Outcome
-from harness.workers import client as workers
+from harness.workers.client import WorkerRunner, isolated
+from harness.workers.worker import _WORKERS, SETTINGS, WorkerSettings, configure, shutdown_all
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
-def limits(tmp_path: Path) -> Iterator[workers.WorkerSettings]:
+def limits(tmp_path: Path) -> Iterator[WorkerSettings]:
     """Short limits and a log folder of the test's own; every worker stopped afterwards."""
-    saved = (workers.SETTINGS.case_timeout, workers.SETTINGS.memory_limit_mb, workers.SETTINGS.log_dir)
-    workers.configure(case_timeout=8, memory_limit_mb=400, log_dir=tmp_path / "logs")
+    saved = (SETTINGS.case_timeout, SETTINGS.memory_limit_mb, SETTINGS.log_dir)
+    configure(case_timeout=8, memory_limit_mb=400, log_dir=tmp_path / "logs")
     try:
-        yield workers.SETTINGS
+        yield SETTINGS
     finally:
-        workers.shutdown_all()
-        (workers.SETTINGS.case_timeout, workers.SETTINGS.memory_limit_mb, workers.SETTINGS.log_dir) = saved
+        shutdown_all()
+        (SETTINGS.case_timeout, SETTINGS.memory_limit_mb, SETTINGS.log_dir) = saved
 
 
 def case_with(channels: int, seed: int = 0) -> Case:
@@ -49,8 +50,8 @@ def case_with(channels: int, seed: int = 0) -> Case:
     )
 
 
-def test_runs_in_another_process_and_reuses_it(limits: workers.WorkerSettings) -> None:
-    target = workers.isolated(MisbehavingTarget())
+def test_runs_in_another_process_and_reuses_it(limits: WorkerSettings) -> None:
+    target = isolated(MisbehavingTarget())
     assert judge(case_with(1), target).outcome == Outcome.PASS
     pid = target.runner.worker.proc.pid
     assert pid != os.getpid()
@@ -75,9 +76,9 @@ def test_runs_in_another_process_and_reuses_it(limits: workers.WorkerSettings) -
     ],
 )
 def test_misbehaviour_becomes_an_outcome_and_the_worker_restarts(
-    limits: workers.WorkerSettings, channels: int, outcome: str, detail: str
+    limits: WorkerSettings, channels: int, outcome: str, detail: str
 ) -> None:
-    target = workers.isolated(MisbehavingTarget())
+    target = isolated(MisbehavingTarget())
     assert judge(case_with(1), target).outcome == Outcome.PASS
     first_pid = target.runner.worker.proc.pid
     start = time.monotonic()
@@ -91,17 +92,17 @@ def test_misbehaviour_becomes_an_outcome_and_the_worker_restarts(
     assert target.runner.worker.proc.pid != first_pid
 
 
-def test_crash_message_carries_the_last_lines_of_the_log(limits: workers.WorkerSettings) -> None:
-    verdict = judge(case_with(5), workers.isolated(MisbehavingTarget()))
+def test_crash_message_carries_the_last_lines_of_the_log(limits: WorkerSettings) -> None:
+    verdict = judge(case_with(5), isolated(MisbehavingTarget()))
     assert verdict.outcome == Outcome.CRASH
     # PYTHONFAULTHANDLER in the worker prints the faulting stack into its log
     assert "Fatal Python error" in verdict.message or "Segmentation fault" in verdict.message
 
 
-def test_exceptions_come_back_as_errors_with_their_type(limits: workers.WorkerSettings) -> None:
+def test_exceptions_come_back_as_errors_with_their_type(limits: WorkerSettings) -> None:
     from targets_for_tests import ThreeBugTarget
 
-    verdict = judge(case_with(1).replace(bias=False), workers.isolated(ThreeBugTarget()))
+    verdict = judge(case_with(1).replace(bias=False), isolated(ThreeBugTarget()))
     assert verdict.outcome == Outcome.ERROR
     assert verdict.detail == "RuntimeError"
     assert "bias=False is not implemented" in verdict.message
@@ -109,10 +110,10 @@ def test_exceptions_come_back_as_errors_with_their_type(limits: workers.WorkerSe
 
 def test_isolated_is_idempotent_and_keeps_the_identity() -> None:
     inner = CorrectTarget()
-    wrapped = workers.isolated(inner)
-    assert workers.isolated(wrapped) is wrapped
+    wrapped = isolated(inner)
+    assert isolated(wrapped) is wrapped
     assert wrapped.name == inner.name and wrapped.api is inner  # the pure half is the target itself
-    assert isinstance(wrapped.runner, workers.WorkerRunner)
+    assert isinstance(wrapped.runner, WorkerRunner)
     assert wrapped.runner.framework == inner.framework and wrapped.runner.device == inner.device
 
 
@@ -363,9 +364,9 @@ def test_ctrl_c_or_sigterm_stops_a_run_cleanly_and_it_resumes(tmp_path: Path, se
 
 
 def test_ctrl_c_while_waiting_for_workers_kills_them(
-    limits: workers.WorkerSettings, monkeypatch: pytest.MonkeyPatch
+    limits: WorkerSettings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    targets = [workers.isolated(CorrectTarget()), workers.isolated(MisbehavingTarget())]
+    targets = [isolated(CorrectTarget()), isolated(MisbehavingTarget())]
     for target in targets:
         assert judge(case_with(1), target).outcome == Outcome.PASS
     procs = [target.runner.worker.proc for target in targets]
@@ -379,15 +380,15 @@ def test_ctrl_c_while_waiting_for_workers_kills_them(
 
     monkeypatch.setattr(subprocess.Popen, "wait", interrupted_wait)
     with pytest.raises(KeyboardInterrupt):
-        workers.shutdown_all()
+        shutdown_all()
     monkeypatch.undo()
     assert all(p is not None and p.poll() is not None for p in procs), "a worker was left running"
-    assert workers._WORKERS == {}
+    assert _WORKERS == {}
 
 
-def test_invoke_calls_a_public_method_in_the_worker(limits: workers.WorkerSettings) -> None:
+def test_invoke_calls_a_public_method_in_the_worker(limits: WorkerSettings) -> None:
 
-    target = workers.isolated(MisbehavingTarget())
+    target = isolated(MisbehavingTarget())
     pid = target.runner.invoke("worker_pid")
     assert pid == target.runner.worker.proc.pid != os.getpid()
     with pytest.raises(RemoteError, match="not a public method"):
@@ -397,9 +398,9 @@ def test_invoke_calls_a_public_method_in_the_worker(limits: workers.WorkerSettin
     assert failure.value.outcome == Outcome.CRASH and failure.value.detail == "SIGABRT"
 
 
-def test_shutdown_asks_every_worker_first_and_each_exits_politely(limits: workers.WorkerSettings) -> None:
+def test_shutdown_asks_every_worker_first_and_each_exits_politely(limits: WorkerSettings) -> None:
     """All workers get "exit" before any is waited for; none has to be killed."""
-    targets = [workers.isolated(CorrectTarget()), workers.isolated(MisbehavingTarget())]
+    targets = [isolated(CorrectTarget()), isolated(MisbehavingTarget())]
     for target in targets:
         assert judge(case_with(1), target).outcome == Outcome.PASS
     procs = [target.runner.worker.proc for target in targets]
@@ -414,6 +415,6 @@ def test_shutdown_asks_every_worker_first_and_each_exits_politely(limits: worker
         worker.stop = (  # type: ignore[method-assign]
             lambda kill=False, w=worker, f=stop: (events.append(("stop", w.framework)), f(kill))[-1]
         )
-    workers.shutdown_all()
+    shutdown_all()
     assert [kind for kind, _ in events] == ["ask", "ask", "stop", "stop"], events
     assert [p.returncode for p in procs if p is not None] == [0, 0]  # exited, not killed

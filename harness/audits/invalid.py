@@ -420,7 +420,7 @@ def audit_invalid(
 ) -> dict[str, Any]:
     """Every configuration on every target, as a JSON-ready dict (``profile``/``examples`` unused:
     the configurations are fixed)."""
-    from harness.workers.client import SETTINGS, configure
+    from harness.workers.worker import SETTINGS, configure
 
     if SETTINGS.case_timeout >= DEFAULT_TIMEOUT * 5:  # the run default: a probe hangs sooner
         configure(case_timeout=DEFAULT_TIMEOUT)

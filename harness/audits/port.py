@@ -342,7 +342,7 @@ def save_port(result: dict[str, Any], out_dir: Path) -> Path:
 def cmd_port(args: argparse.Namespace) -> int:
     """Entry point of ``python -m harness port``: 0 verified (or not run), 1 a call failed, 2 unreadable."""
     from adapters.registry import known_names
-    from harness.workers.client import configure, shutdown_all
+    from harness.workers.worker import configure, shutdown_all
 
     if args.case_timeout:
         configure(case_timeout=args.case_timeout)
