@@ -33,7 +33,8 @@ from harness.audits.common import (
     mode_variants,
 )
 from harness.audits.docs import audit_target, check_case, minimal_departure
-from harness.audits.invalid import CONFIGS, Config, assess, audit_invalid, probe, raw
+from harness.audits.invalid import assess, audit_invalid, probe
+from harness.audits.invalid_configs import CONFIGS, Config, raw
 from harness.audits.modes import audit_modes
 from harness.errors import InvalidCase, NotExpressible
 from harness.model.arrays import CaseArrays, make_arrays
