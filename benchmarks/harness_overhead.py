@@ -182,7 +182,8 @@ def main(argv: list[str] | None = None) -> int:
     allocator = tune_allocator()  # as `python -m harness run` and its workers do
     if args.threads:
         torch.set_num_threads(args.threads)
-    from harness.workers.client import isolated, shutdown_all
+    from harness.workers.client import isolated
+    from harness.workers.worker import shutdown_all
 
     target = TorchFunctional("cpu")
     remote = isolated(TorchFunctional("cpu"))

@@ -51,7 +51,7 @@ class LoadedTarget:
 
 
 def load_targets(names: Iterable[str], device: str | None = None) -> list[LoadedTarget]:
-    """Resolve names; each runnable one wrapped by :func:`harness.workers.isolated`.
+    """Resolve names; each runnable one wrapped by :func:`harness.workers.client.isolated`.
 
     ``pure`` keeps the plain instance even when the framework is missing (its pure translation —
     supports, snippet, equivalent_call — still answers).
@@ -282,7 +282,7 @@ def make_command(
     def command(args: argparse.Namespace) -> int:
         from adapters.registry import known_names
         from harness.engine.profiles import active_profile_name
-        from harness.workers.client import configure, shutdown_all
+        from harness.workers.worker import configure, shutdown_all
 
         if args.case_timeout:
             configure(case_timeout=args.case_timeout)

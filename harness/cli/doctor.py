@@ -10,7 +10,8 @@ import json
 def cmd_doctor(args: argparse.Namespace) -> int:
     """Frameworks installed, targets available, and why each unavailable one is not."""
     from adapters.registry import availability, resolve
-    from harness.workers.client import isolated, shutdown_all
+    from harness.workers.client import isolated
+    from harness.workers.worker import shutdown_all
 
     rows = []
     for name, reason in availability().items():

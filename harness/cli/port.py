@@ -17,7 +17,7 @@ from harness.model.dtypes import DATA_DTYPES
 def cmd_port(args: argparse.Namespace) -> int:
     """Entry point of ``python -m harness port``: 0 verified (or not run), 1 a call failed, 2 unreadable."""
     from adapters.registry import known_names
-    from harness.workers.client import configure, shutdown_all
+    from harness.workers.worker import configure, shutdown_all
 
     if args.case_timeout:
         configure(case_timeout=args.case_timeout)

@@ -33,7 +33,8 @@ from harness.model.case import Case
 from harness.spec.loader import load_spec
 from harness.spec.schema import Spec
 from harness.spec.strategies import cases
-from harness.workers import client as workers
+from harness.workers.client import isolated
+from harness.workers.worker import configure, shutdown_all
 
 
 def _slug(text: str) -> str:
@@ -218,7 +219,7 @@ def _execute(
             report.tally(rec["target"], rec.get("spec", ""), rec["outcome"], rec.get("message", ""))
     specs = [load_spec(Path(p)) for p in meta["specs"]]
     device = meta["device"]
-    workers.configure(
+    configure(
         case_timeout=meta.get("case_timeout"),
         memory_limit_mb=meta.get("memory_limit_mb"),
         log_dir=out / "workers",
@@ -238,7 +239,7 @@ def _execute(
                 meta["targets"][name] = {"available": False, "reason": reason}
                 _write_meta(out, meta)
                 continue
-            target = workers.isolated(api) if meta.get("isolate", True) else handle(api)
+            target = isolated(api) if meta.get("isolate", True) else handle(api)
             meta["targets"][name] = {
                 "available": True,
                 "environment": target.runner.environment(),
@@ -267,7 +268,7 @@ def _execute(
         shown.done()
         writer.close()
         try:
-            workers.shutdown_all()
+            shutdown_all()
         except KeyboardInterrupt:  # while winding down: the workers were killed instead of waited for
             if meta["status"] != "complete":
                 meta["status"] = "interrupted"

@@ -1,20 +1,20 @@
 """The worker process: hosts the targets of one framework and runs cases sent over a socket.
 
-Started by :mod:`harness.workers.client` as ``python -m harness.workers.server FD``, with ``FD`` one end of a
-socket pair and stdout/stderr going to the worker's log file. It imports nothing heavy itself: each
-``load`` message names a target class (``module:Class``) that it constructs and prepares (which
-imports the framework). Messages are pickled tuples, each preceded by its length (8 bytes, little
-endian):
+Started by :mod:`harness.workers.worker` as ``python -m harness.workers.server FD``, with ``FD`` one
+end of a socket pair and stdout/stderr going to the worker's log file. It imports nothing heavy
+itself: each ``load`` message names a target class (``module:Class``) that it constructs and
+prepares (which imports the framework). It answers the messages of :mod:`harness.workers.wire`, one
+reply each, until ``exit`` or the parent goes away:
 
-- ``("load", key, class_ref, device)`` → ``("ok", environment)``
-- ``("run", key, case_dict, arrays)`` → ``("ok", (output, run_info, seconds))``
-- ``("env", key)`` → ``("ok", environment)``
-- ``("invoke", key, method, args, kwargs)`` → ``("ok", result)``: any other public method of the
-  target (audits use it to send raw, possibly invalid, parameters to the framework)
-- ``("exit",)`` → the process ends
+- ``load``: construct the target for the device, call its ``ready()``, reply with its environment;
+- ``run``: run the case, reply with the output, the target's ``run_info()`` and the seconds taken;
+- ``env``: reply with the environment of a loaded target;
+- ``invoke``: call another public method of a loaded target (a name starting with ``_`` is refused);
+- ``exit``: end the process.
 
-An exception in a target comes back as ``("exc", type_name, text)``; anything that kills the process
-(a signal, an abort, ``os._exit``) is seen by the parent as the socket closing.
+An exception in a target, or a result that does not pickle, comes back as an ``exc`` reply and the
+worker lives on; anything that kills the process (a signal, an abort, ``os._exit``) is seen by the
+parent as the socket closing.
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ import pickle
 import socket
 import sys
 import time
-import traceback
 from typing import Any
 
 from harness.process import recorded_settings, tune_allocator
+from harness.workers import wire
 
 
 def _environment(target: Any) -> dict[str, Any]:
@@ -39,33 +39,6 @@ def _environment(target: Any) -> dict[str, Any]:
     }
 
 
-def _exception_reply(exc: BaseException) -> tuple[str, str, str]:
-    text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-    return ("exc", type(exc).__name__, text)
-
-
-def _recv_exact(sock: socket.socket, n: int) -> bytes:
-    buf = bytearray()
-    while len(buf) < n:
-        chunk = sock.recv(min(n - len(buf), 1 << 20))
-        if not chunk:
-            raise EOFError("parent closed the socket")
-        buf += chunk
-    return bytes(buf)
-
-
-def receive(sock: socket.socket) -> Any:
-    """One length-prefixed pickled message."""
-    size = int.from_bytes(_recv_exact(sock, 8), "little")
-    return pickle.loads(_recv_exact(sock, size))
-
-
-def send(sock: socket.socket, message: Any) -> None:
-    """Send one length-prefixed pickled message."""
-    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    sock.sendall(len(data).to_bytes(8, "little") + data)
-
-
 def serve(conn: socket.socket) -> None:
     """Answer messages until ``exit`` or the parent goes away."""
     from adapters.registry import resolve
@@ -74,42 +47,42 @@ def serve(conn: socket.socket) -> None:
     targets: dict[str, Any] = {}
     while True:
         try:
-            message = receive(conn)
+            message = wire.receive(conn)
         except (EOFError, OSError):
             return
         verb = message[0]
-        if verb == "exit":
+        if verb == wire.EXIT:
             return
         try:
-            if verb == "load":
+            if verb == wire.LOAD:
                 _, key, class_ref, device = message
                 target = resolve(class_ref)(device)
                 target.ready()
                 targets[key] = target
-                reply: tuple[Any, ...] = ("ok", _environment(target))
-            elif verb == "run":
+                reply = wire.ok_reply(_environment(target))
+            elif verb == wire.RUN:
                 _, key, case_dict, arrays = message
                 target = targets[key]
                 began = time.perf_counter()
                 output = target.run(Case.from_dict(case_dict), arrays)
-                reply = ("ok", (output, target.run_info(), time.perf_counter() - began))
-            elif verb == "env":
-                reply = ("ok", _environment(targets[message[1]]))
-            elif verb == "invoke":
+                reply = wire.ok_reply((output, target.run_info(), time.perf_counter() - began))
+            elif verb == wire.ENV:
+                reply = wire.ok_reply(_environment(targets[message[1]]))
+            elif verb == wire.INVOKE:
                 _, key, method, args, kwargs = message
                 if method.startswith("_"):
                     raise AttributeError(f"{method!r} is not a public method")
-                reply = ("ok", getattr(targets[key], method)(*args, **kwargs))
+                reply = wire.ok_reply(getattr(targets[key], method)(*args, **kwargs))
             else:
-                reply = ("exc", "ProtocolError", f"unknown message {verb!r}")
+                reply = wire.error_reply("ProtocolError", f"unknown message {verb!r}")
         except Exception as exc:  # the framework's failure is the result; the worker lives on
-            reply = _exception_reply(exc)
+            reply = wire.exception_reply(exc)
         sys.stdout.flush()
         sys.stderr.flush()
         try:
-            send(conn, reply)
+            wire.send(conn, reply)
         except (pickle.PicklingError, TypeError, AttributeError) as exc:  # an unpicklable result
-            send(conn, _exception_reply(exc))
+            wire.send(conn, wire.exception_reply(exc))
 
 
 def main(argv: list[str]) -> int:

@@ -2,7 +2,7 @@
 documented examples, named modes, the float16 accumulation, the NumPy-ABI warm-up and snippets.
 
 mindspore is never imported in the pytest process (it clashes with paddle): the pure parts are
-tested here; everything that runs mindspore goes through :func:`harness.workers.isolated` or a
+tested here; everything that runs mindspore goes through :func:`harness.workers.client.isolated` or a
 subprocess.
 """
 
@@ -31,7 +31,8 @@ from harness.model.arrays import CaseArrays, make_arrays
 from harness.model.case import Case
 from harness.model.outcomes import Outcome
 from harness.oracle.reference import reference_for_case
-from harness.workers.client import isolated, worker_for
+from harness.workers.client import isolated
+from harness.workers.worker import worker_for
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("mindspore") is None,

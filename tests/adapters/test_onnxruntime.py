@@ -389,15 +389,17 @@ def test_environment_names_versions_and_providers(ort_targets: dict[str, OnnxRun
 
 @needs_ort
 def test_isolated_worker_runs_the_target() -> None:
-    workers = pytest.importorskip("harness.workers.client")
+    from harness.workers.client import isolated
+    from harness.workers.worker import shutdown_all
+
     try:
-        target = workers.isolated(OnnxRuntime())
+        target = isolated(OnnxRuntime())
         for case in (RUN_CASES["1d-stride-asym-crop"], RUN_CASES["2d-f16"]):
             verdict = judge(case, target)
             assert verdict.outcome == Outcome.PASS, verdict.message
         assert target.runner.environment()["isolated"] is True
     finally:
-        workers.shutdown_all()
+        shutdown_all()
 
 
 def test_unavailable_without_onnx(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,7 +2,7 @@
 named modes, channels-last, documented examples and runnable snippets.
 
 Paddle is never imported in the pytest process (it clashes with mindspore): the pure parts are
-tested here, everything that runs paddle goes through :func:`harness.workers.isolated` or a
+tested here, everything that runs paddle goes through :func:`harness.workers.client.isolated` or a
 subprocess.
 """
 
@@ -158,7 +158,8 @@ def test_snippets_print_the_exact_call(cls: type[PaddleTarget]) -> None:
 @pytest.fixture(scope="module")
 def targets() -> Iterator[dict[str, Handle]]:
     """Both targets on the CPU, each running in the paddle worker process."""
-    from harness.workers.client import isolated, workers_shut_down
+    from harness.workers.client import isolated
+    from harness.workers.worker import workers_shut_down
 
     with workers_shut_down():
         yield {cls.name: isolated(cls("cpu")) for cls in CLASSES}

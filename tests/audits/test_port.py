@@ -31,7 +31,7 @@ from harness.errors import PortError
 from harness.model.case import Case
 from harness.spec.loader import load_default_specs
 from harness.spec.strategies import cases
-from harness.workers import client as workers
+from harness.workers.worker import SETTINGS, configure, shutdown_all
 
 
 def translate(text: str, shapes: Shapes | None = None) -> Translation:
@@ -64,13 +64,13 @@ GEOMETRY = (
 @pytest.fixture
 def worker_logs(tmp_path: Path) -> Any:
     """Worker logs of the test's own; every worker stopped afterwards."""
-    saved = workers.SETTINGS.log_dir
-    workers.configure(log_dir=tmp_path / "logs")
+    saved = SETTINGS.log_dir
+    configure(log_dir=tmp_path / "logs")
     try:
         yield
     finally:
-        workers.shutdown_all()
-        workers.SETTINGS.log_dir = saved
+        shutdown_all()
+        SETTINGS.log_dir = saved
 
 
 def torch_size(n: int, k: int, s: int, p: int, d: int = 1, op: int = 0) -> int:
