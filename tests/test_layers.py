@@ -120,6 +120,20 @@ def test_no_module_is_over_the_size_limit() -> None:
     assert long == {}
 
 
+def test_citations_point_inside_the_repository_or_at_public_pages() -> None:
+    # the documents a session started from are not in the repository: cite their public pages
+    outside = ("seeds" + "/0", "/work/" + "shared", "fact " + "sheet")
+    offending = [
+        f"{path.relative_to(ROOT)}: {needle}"
+        for folder in ("harness", "adapters", "specs", "docs", "tests", "benchmarks")
+        for path in (ROOT / folder).rglob("*")
+        if path.suffix in {".py", ".md", ".yaml", ".j2"}
+        for needle in outside
+        if needle in path.read_text(encoding="utf-8")
+    ]
+    assert offending == []
+
+
 def test_the_checks_see_the_whole_tree() -> None:
     # a rule that silently checks nothing is a bug: the graph holds the layers' known edges
     assert "adapters.protocol" in GRAPH["harness.engine.verdict"]

@@ -36,7 +36,7 @@ from harness.engine.findings import shrink
 from harness.errors import InvalidCase
 from harness.model.arrays import make_arrays
 from harness.model.case import Case
-from harness.model.modes import resolve
+from harness.model.modes import resolve_mode
 from harness.oracle.compare import compare
 from harness.oracle.tolerance import ReferenceResult
 
@@ -100,7 +100,7 @@ def check_case(loaded: LoadedTarget, case: Case) -> Departure | str | None:
     api = api_label(pure, case)
     documented_size = mode.output_size(case)
     try:
-        documented: Case | None = resolve(case, mode)
+        documented: Case | None = resolve_mode(case, mode)
     except InvalidCase:
         documented = None
     result = guarded_run(target, case, arrays)

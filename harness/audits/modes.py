@@ -36,7 +36,7 @@ from harness.engine.findings import shrink
 from harness.errors import InvalidCase
 from harness.model.arrays import make_arrays
 from harness.model.case import Case
-from harness.model.modes import resolve
+from harness.model.modes import resolve_mode
 
 MODE_FILE = "mode_equivalence.json"
 MODE_SCHEMA = "convt-mode-equivalence/1"
@@ -135,7 +135,7 @@ def behaviour(entry: Entry, case: Case) -> Behaviour:
     if reason is not None:
         return Behaviour("unsupported", text=reason)
     try:
-        documented: Case | None = resolve(mode_case, pure.documented_mode(entry.mode, case.rank))
+        documented: Case | None = resolve_mode(mode_case, pure.documented_mode(entry.mode, case.rank))
     except InvalidCase as exc:
         documented = None
         if entry.target.target is None:

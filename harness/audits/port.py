@@ -40,7 +40,7 @@ from harness.errors import InvalidCase, PortError
 from harness.files import write_text_atomic
 from harness.model.arrays import make_arrays
 from harness.model.case import Case
-from harness.model.modes import resolve
+from harness.model.modes import resolve_mode
 from harness.model.outcomes import Outcome
 
 PORT_FILE = "port.json"
@@ -98,7 +98,7 @@ def pin_source(tr: Translation, source: LoadedTarget) -> PinnedSource:
     documented_mode = source.pure.documented_mode(case.padding_mode, case.rank)
     notes: list[str] = []
     try:
-        documented: Case | None = resolve(case, documented_mode)
+        documented: Case | None = resolve_mode(case, documented_mode)
     except InvalidCase as exc:
         documented = None
         notes.append(f"the documentation gives no usable size here: {exc}")

@@ -14,7 +14,7 @@ from harness.errors import InvalidCase, RemoteError, RunFailure
 from harness.model.arrays import make_arrays
 from harness.model.case import Case
 from harness.model.dtypes import round_to_format
-from harness.model.modes import resolve
+from harness.model.modes import resolve_mode
 from harness.model.outcomes import FAILING, Outcome
 from harness.oracle.compare import compare
 from harness.oracle.tolerance import ReferenceResult, error_bound
@@ -88,7 +88,7 @@ def judge(case: Case, target: Target | Handle) -> Verdict:
     """Run ``case`` on ``target`` and judge it against the reference.
 
     A named-mode case is judged against the explicit case the target's documentation implies
-    (:func:`harness.modes.resolve`); an output size other than the documented one is
+    (:func:`harness.model.modes.resolve_mode`); an output size other than the documented one is
     ``doc_mismatch``. An exception from the code around the framework call (the adapter's
     capability model or conversions, or the harness itself) becomes an ``error`` result with detail
     ``internal`` and the traceback, so that one bad case never ends a run.
@@ -123,7 +123,7 @@ def _judge(case: Case, given: Target | Handle) -> Verdict:
     if case.padding_mode != "explicit":
         documented = api.documented_mode(case.padding_mode, case.rank)
         try:
-            explicit = resolve(case, documented)
+            explicit = resolve_mode(case, documented)
         except InvalidCase as exc:
             return Verdict(Outcome.UNSUPPORTED, str(exc), expected_shape=list(case.output_shape))
     expected_shape = list(explicit.output_shape)

@@ -206,7 +206,7 @@ def spatial_output_size(case: Case) -> tuple[int, ...]:
 
     For a named padding mode this is the *nominal* size (``L·s`` for the SAME modes, ``F`` for
     VALID), used for budgets and features; what a target must produce is what its documentation
-    says (:func:`harness.modes.resolve`).
+    says (:func:`harness.model.modes.resolve_mode`).
     """
     if case.padding_mode in ("same", "same_lower"):
         return tuple(n * s for n, s in zip(case.input_size, case.stride, strict=True))

@@ -4,7 +4,7 @@ A case with ``padding_mode`` other than ``"explicit"`` asks a target for its own
 (MindSpore ``'same'``, Paddle ``'SAME'``, ONNX ``auto_pad='SAME_UPPER'``, …). What that mode
 produces is not canonical: each target declares, as data with its source, the output size its
 **documentation** gives and how the documentation splits the crop between begin and end
-(:class:`DocumentedMode`). :func:`resolve` turns a mode case into the explicit case that
+(:class:`DocumentedMode`). :func:`resolve_mode` turns a mode case into the explicit case that
 documentation implies; the reference is computed from it, so a framework that departs from its own
 documentation shows up as ``doc_mismatch`` with the documented and the actual size side by side.
 """
@@ -114,7 +114,7 @@ def split_crop(total: int, split: str) -> tuple[int, int]:
     return (small, large) if split == "extra_at_end" else (large, small)
 
 
-def resolve(case: Case, mode: DocumentedMode) -> Case:
+def resolve_mode(case: Case, mode: DocumentedMode) -> Case:
     """The explicit case that ``mode``'s documentation implies for the mode case ``case``.
 
     A documented size smaller than the full output ``F`` is a crop ``F − O`` split by the

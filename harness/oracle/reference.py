@@ -530,7 +530,7 @@ def _write_row_group(
 def reference_for_case(case: Case, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
     """The reference output of a canonical case for the given NC* arrays.
 
-    A named-mode case has no canonical crops: resolve it first (:func:`harness.modes.resolve`).
+    A named-mode case has no canonical crops: resolve it first (:func:`harness.model.modes.resolve_mode`).
     """
     if case.padding_mode != "explicit":
         raise ValueError(f"padding_mode {case.padding_mode!r}: resolve the mode to explicit crops first")

@@ -24,7 +24,7 @@ from harness.engine.verdict import judge
 from harness.errors import TargetUnavailable
 from harness.model.arrays import make_arrays
 from harness.model.case import Case
-from harness.model.modes import resolve
+from harness.model.modes import resolve_mode
 from harness.model.outcomes import Outcome
 
 
@@ -184,9 +184,9 @@ def test_documented_modes_quote_the_installed_spec() -> None:
         assert f"ConvTranspose-{opset}" in modes["same"].source
     # L·s = 8, full (4−1)·2 + 5 = 11: a crop of 3, the odd element first for SAME_LOWER
     case = _case(input_size=4, kernel_size=5, stride=2, padding_mode="same_lower")
-    explicit = resolve(case, onnx_model.documented_modes(22)["same_lower"])
+    explicit = resolve_mode(case, onnx_model.documented_modes(22)["same_lower"])
     assert (explicit.pads_begin, explicit.pads_end, explicit.output_size) == ((2,), (1,), (8,))
-    upper = resolve(case.replace(padding_mode="same"), onnx_model.documented_modes(22)["same"])
+    upper = resolve_mode(case.replace(padding_mode="same"), onnx_model.documented_modes(22)["same"])
     assert (upper.pads_begin, upper.pads_end) == ((1,), (2,))
 
 

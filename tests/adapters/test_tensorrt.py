@@ -27,7 +27,7 @@ from adapters.tensorrt import model as tm
 from adapters.tensorrt import targets as tt
 from harness.engine.verdict import judge
 from harness.model.case import Case
-from harness.model.modes import resolve as resolve_mode
+from harness.model.modes import resolve_mode
 from harness.model.outcomes import Outcome
 from harness.oracle.reference import conv_transpose
 

@@ -14,8 +14,7 @@ from targets_for_tests import ReferenceTarget
 from adapters.protocol import Capabilities
 from harness.model.arrays import CaseArrays
 from harness.model.case import Case
-from harness.model.modes import DocumentedMode, size_same
-from harness.model.modes import resolve as resolve_mode
+from harness.model.modes import DocumentedMode, resolve_mode, size_same
 
 
 def _ceil_size(n: int, k: int, s: int, d: int) -> int:

@@ -2,7 +2,8 @@
 the canonical case; every emitted call reads back as the same case; emitted calls are verified in the
 targets' workers, and a target that computes something else is not verified.
 
-Expected sizes come from the documented formulas (seed 003), written out here, not from the code.
+Expected sizes come from the documented formulas (the PyTorch ConvTranspose2d page, docs/sources.md),
+written out here, not from the code.
 """
 
 from __future__ import annotations
@@ -74,7 +75,8 @@ def worker_logs(tmp_path: Path) -> Any:
 
 
 def torch_size(n: int, k: int, s: int, p: int, d: int = 1, op: int = 0) -> int:
-    """Seed 003: H_out = (H_in − 1)·stride − 2·padding + dilation·(kernel_size − 1) + output_padding + 1."""
+    """The ConvTranspose2d page:
+    H_out = (H_in − 1)·stride − 2·padding + dilation·(kernel_size − 1) + output_padding + 1."""
     return (n - 1) * s - 2 * p + d * (k - 1) + op + 1
 
 

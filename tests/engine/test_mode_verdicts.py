@@ -15,7 +15,7 @@ from harness.engine.verdict import judge
 from harness.model.arrays import CaseArrays
 from harness.model.case import Case
 from harness.model.dtypes import round_to_format
-from harness.model.modes import DocumentedMode, resolve, size_same, size_valid
+from harness.model.modes import DocumentedMode, resolve_mode, size_same, size_valid
 from harness.model.outcomes import Outcome
 from harness.oracle.reference import conv_transpose
 
@@ -44,7 +44,7 @@ class ModeTarget(CorrectTarget):
         real = DocumentedMode(
             "real", "", lambda n, k, s, d: n * s + self.actual_extra, self.actual_split, "", ""
         )
-        explicit = resolve(case, real) if case.padding_mode != "explicit" else case
+        explicit = resolve_mode(case, real) if case.padding_mode != "explicit" else case
         y = conv_transpose(
             arrays.x,
             arrays.weight,

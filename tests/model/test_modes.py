@@ -10,7 +10,7 @@ import pytest
 
 from harness.errors import InvalidCase
 from harness.model.case import Case
-from harness.model.modes import DocumentedMode, RankedMode, resolve, size_same, size_valid, split_crop
+from harness.model.modes import DocumentedMode, RankedMode, resolve_mode, size_same, size_valid, split_crop
 from harness.oracle.reference import reference_for_case
 
 SAME_UPPER = DocumentedMode("SAME_UPPER", "L·s", size_same, "extra_at_end", "test", "test")
@@ -39,7 +39,7 @@ def test_unknown_split_is_refused() -> None:
 def test_same_resolves_to_the_documented_crops() -> None:
     # L=3, k=3, s=2: F = 2·2 + 3 = 7, SAME gives 6, so one element is cropped.
     case = Case.make(input_size=3, kernel_size=3, stride=2, padding_mode="same")
-    upper, lower = resolve(case, SAME_UPPER), resolve(case, SAME_LOWER)
+    upper, lower = resolve_mode(case, SAME_UPPER), resolve_mode(case, SAME_LOWER)
     assert (upper.pads_begin, upper.pads_end, upper.output_padding) == ((0,), (1,), (0,))
     assert (lower.pads_begin, lower.pads_end, lower.output_padding) == ((1,), (0,), (0,))
     assert upper.padding_mode == "explicit" and upper.output_size == (6,)
@@ -48,7 +48,7 @@ def test_same_resolves_to_the_documented_crops() -> None:
 def test_a_documented_size_past_the_full_output_extends_with_bias_only_positions() -> None:
     # L=2, k=1, s=3: F = 4, SAME gives 6: two bias-only positions past F.
     case = Case.make(input_size=2, kernel_size=1, stride=3, padding_mode="same", dtype="float64")
-    explicit = resolve(case, SAME_UPPER)
+    explicit = resolve_mode(case, SAME_UPPER)
     assert (explicit.pads_begin, explicit.pads_end, explicit.output_padding) == ((0,), (0,), (2,))
     x, w, b = np.ones((1, 1, 2)), np.full((1, 1, 1), 2.0), np.array([0.5])
     y = reference_for_case(explicit, x, w, b)
@@ -58,14 +58,14 @@ def test_a_documented_size_past_the_full_output_extends_with_bias_only_positions
 def test_valid_that_discards_takes_the_whole_crop_off_the_end() -> None:
     short = DocumentedMode("valid", "L·s", size_same, "all_at_end", "test", "test")
     case = Case.make(input_size=3, kernel_size=4, stride=1, padding_mode="valid")  # F = 6, O = 3
-    explicit = resolve(case, short)
+    explicit = resolve_mode(case, short)
     assert (explicit.pads_begin, explicit.pads_end) == ((0,), (3,))
 
 
 def test_an_empty_documented_output_names_its_rule() -> None:
     empty = DocumentedMode("ZERO", "0", lambda n, k, s, d: 0, "extra_at_end", "test", "test")
     with pytest.raises(InvalidCase) as err:
-        resolve(Case.make(input_size=2, padding_mode="same"), empty)
+        resolve_mode(Case.make(input_size=2, padding_mode="same"), empty)
     assert err.value.rule == "documented_output>=1"
 
 
@@ -75,9 +75,9 @@ def test_ranked_mode_uses_the_documentation_of_the_case_rank() -> None:
     ranked = RankedMode.combine("same", {1: one_d, 2: two_d})
     assert ranked.for_rank(2) is two_d and "1-D: L·s" in ranked.formula and "2d page" in ranked.source
     case2 = Case.make(input_size=(3, 3), kernel_size=3, stride=2, padding_mode="same")
-    assert resolve(case2, ranked).output_size == case2.full_size
+    assert resolve_mode(case2, ranked).output_size == case2.full_size
     case1 = Case.make(input_size=3, kernel_size=3, stride=2, padding_mode="same")
-    assert resolve(case1, ranked).output_size == (6,)
+    assert resolve_mode(case1, ranked).output_size == (6,)
     with pytest.raises(TypeError):
         ranked.size(1, 1, 1, 1)
 
