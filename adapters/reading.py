@@ -337,19 +337,30 @@ def bias_present(value: Any, api: Api, out_channels: int) -> bool:
 
 
 def find_api(function: str, apis: Iterable[Api]) -> Api:
-    """The API a dotted function name refers to, by its last component and an accepted prefix."""
-    by_last = {api.name.rsplit(".", 1)[-1]: api for api in apis}
+    """The API a dotted function name refers to: its last component names the API, the prefix picks
+    among APIs of several frameworks that share that last component."""
+    every = list(apis)
     prefix, _, last = function.rpartition(".")
-    api = by_last.get(last)
-    if api is None:
+    named = [api for api in every if api.name.rsplit(".", 1)[-1] == last]
+    if not named:
         raise PortError(
             f"{function!r} is not a transposed convolution this tool reads; known: "
-            + ", ".join(a.name for a in by_last.values())
+            + ", ".join(a.name for a in every)
         )
-    if prefix not in api.prefixes:
-        written = ", ".join(f"{p}.{last}" if p else last for p in api.prefixes)
-        raise PortError(f"{function!r}: {last} is {api.name}; write it as one of {written}")
-    return api
+    matching = [api for api in named if prefix in api.prefixes]
+    if len(matching) == 1:
+        return matching[0]
+    written = ", ".join(f"{p}.{last}" if p else last for api in named for p in api.prefixes if p)
+    if matching:
+        raise PortError(
+            f"{function!r} names {' and '.join(a.name for a in matching)}: write one of {written}"
+        )
+    if len(named) == 1:
+        written = ", ".join(f"{p}.{last}" if p else last for p in named[0].prefixes)
+        raise PortError(f"{function!r}: {last} is {named[0].name}; write it as one of {written}")
+    raise PortError(
+        f"{function!r}: {last} is one of {', '.join(a.name for a in named)}; write one of {written}"
+    )
 
 
 def translate(text: str, apis: Iterable[Api], shapes: Shapes | None = None) -> Translation:

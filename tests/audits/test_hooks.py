@@ -43,6 +43,11 @@ def test_port_reads_the_calls_of_a_registered_target(monkeypatch: pytest.MonkeyP
     assert tr.source_target == "test.documented"
     assert (tr.case.in_channels, tr.case.out_channels, tr.case.stride) == (2, 3, (2, 2))
     assert tr.case.output_size == (9, 9)
+    # its last name component is torch's as well: the prefix decides, torch's calls still read
+    assert reading.find_api("F.conv_transpose2d", apis).name == "torch.nn.functional.conv_transpose2d"
+    assert reading.find_api("conv_transpose2d", apis).name == "torch.nn.functional.conv_transpose2d"
+    with pytest.raises(Exception, match="numpyconv.conv_transpose2d"):
+        reading.find_api("np.conv_transpose2d", apis)
 
 
 def test_an_unregistered_target_contributes_no_calls() -> None:
