@@ -4,11 +4,11 @@ For a few case shapes it times, interleaved in one process (every repeat runs ea
 once, in an order that rotates from repeat to repeat), and reports medians of:
 
 - ``raw``: ``torch.nn.functional.conv_transpose{1,2,3}d`` on tensors prepared beforehand;
-- ``judge``: :func:`harness.verdict.judge` on the case with :class:`TorchFunctional` in this process;
+- ``judge``: :func:`harness.engine.verdict.judge` on the case with :class:`TorchFunctional` in this process;
 - ``isolated``: the same through the target's worker process, as ``run`` does it (arrays and output
   cross a socket; the reference is computed while the worker runs the case);
 - ``run``: the target's ``run`` (tensor transport, the call, conversion back to NumPy);
-- ``arrays``: :func:`harness.arrays.make_arrays` (drawing and rounding the inputs);
+- ``arrays``: :func:`harness.model.arrays.make_arrays` (drawing and rounding the inputs);
 - ``ref+cmp``: :meth:`ReferenceResult.for_case` plus :func:`harness.oracle.compare.compare`, and each
   alone as ``ref`` and ``cmp`` (the latter against a reference computed beforehand).
 

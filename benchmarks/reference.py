@@ -1,6 +1,6 @@
 """Benchmark the NumPy reference kernel against torch's own transposed convolution.
 
-For each benchmark shape it times ``harness.reference.conv_transpose`` (float64),
+For each benchmark shape it times ``harness.oracle.reference.conv_transpose`` (float64),
 ``torch.nn.functional.conv_transpose{1,2,3}d`` in float64 and in float32, and the float64 ceiling —
 a 2048³ NumPy matmul — side by side in one process: every repeat runs each of the four once, in an
 order that rotates from repeat to repeat, so drift on a noisy machine hits all of them alike. It

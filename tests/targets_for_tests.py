@@ -82,7 +82,7 @@ class ReferenceTarget(Target):
     snippet_after: str = ""
 
     def snippet(self, case: Case, npz_name: str = "case.npz") -> str:
-        """Standalone numpy code computing the case with :func:`harness.reference.conv_transpose`."""
+        """Standalone numpy code computing the case with :func:`harness.oracle.reference.conv_transpose`."""
         return (
             "import numpy as np\n"
             "from harness.oracle.reference import conv_transpose\n\n"

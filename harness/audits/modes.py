@@ -4,7 +4,7 @@ The modes compared are those that exist in several frameworks: the SAME family (
 ``'same'``, Paddle ``'SAME'``, ONNX/TensorRT ``SAME_UPPER`` and ``SAME_LOWER``) and the VALID family
 (MindSpore ``'valid'``, Paddle ``'VALID'``, ONNX ``VALID``). Every generated geometry is run under
 each (target, mode); what a run did is pinned to explicit crops
-(:func:`harness.audit_common.infer_explicit`, under the target's declared tolerance). Two entries
+(:func:`harness.audits.common.infer_explicit`, under the target's declared tolerance). Two entries
 agree on a case when both pin it to the same crops (then both are within tolerance of the same
 reference), or both refuse it. A target that cannot run here (TensorRT without a GPU) takes part
 through its documentation (``basis: documented``). For each pair that disagrees anywhere, the

@@ -2,7 +2,7 @@
 
 Hypothesis alone stops at a test's first failure. Here the test body never fails: it records every
 verdict, and when a failure is not explained by a finding already known it shrinks that failure at
-once (:func:`harness.findings.shrink`, keeping it unexplained by the others) and adds the minimal
+once (:func:`harness.engine.findings.shrink`, keeping it unexplained by the others) and adds the minimal
 case as a new finding, so exploration goes on with that signature known until the example budget
 is spent. Shrinking steps are not recorded; the minimal case is, once, with ``minimal: true``.
 """

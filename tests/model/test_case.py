@@ -1,6 +1,6 @@
 """The canonical case model: validation rules, derived geometry and serialisation.
 
-Every rule ``harness.case.validate`` names is triggered here and checked for both its ``rule`` and
+Every rule ``harness.model.case.validate`` names is triggered here and checked for both its ``rule`` and
 its message; valid edge cases (crops larger than the full output, made up for by output padding) are
 accepted; ``to_dict``/``from_dict`` round-trips; the output size matches the canonical formula and
 PyTorch's documented one for symmetric padding.

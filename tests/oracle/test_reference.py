@@ -1,6 +1,6 @@
 """Checks of the float64 reference kernel that do not trust the kernel itself.
 
-The reference (``harness.reference.conv_transpose``) is compared with
+The reference (``harness.oracle.reference.conv_transpose``) is compared with
 
 - a scalar-loop evaluation of the defining sum (``tests/naive.py``), exactly on small-integer data and
   to 1e-12 of ``Σ|x·w|`` otherwise, over random rank-1/2/3 geometries with groups, dilation, strides,
