@@ -313,3 +313,19 @@ class DocumentedTarget(ReferenceTarget):
             )
             for r in (1, 2, 3)
         )
+
+
+class HistoryTarget(ReferenceTarget):
+    """The reference, except that every fourth case its process runs comes out 1 too high: a
+    failure that depends on what ran before it, not on the case (framework ``history``: a worker
+    of its own)."""
+
+    name = "test.history"
+    framework = "history"
+    runs = 0
+
+    def run(self, case: Case, arrays: CaseArrays) -> np.ndarray:
+        """The faithful result, or it plus one on every fourth call in this process."""
+        HistoryTarget.runs += 1
+        y = self.compute(case, arrays.x, arrays.weight, arrays.bias)
+        return y + 1.0 if HistoryTarget.runs % 4 == 0 else y

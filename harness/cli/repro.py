@@ -4,8 +4,13 @@ the recorded one, and a standalone snippet of the framework call."""
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
+from typing import Any
+
+from adapters.protocol import TargetRunner
+from harness.errors import UsageError
 
 
 def cmd_repro(args: argparse.Namespace) -> int:
@@ -30,7 +35,10 @@ def cmd_repro(args: argparse.Namespace) -> int:
             raise
         cls = resolve(rec["target_class"])
     api = cls(args.device or rec["device"])
-    verdict = judge(case, isolated(api))
+    target = isolated(api)
+    if args.history:
+        _replay_history(Path(args.results).parent, rec, target.runner)
+    verdict = judge(case, target)
     print(f"case:     {case.short()}")
     print(f"target:   {api.name} {api.framework_version()} on {api.device}")
     print(f"recorded: {rec['outcome']} — {rec['message']}")
@@ -42,6 +50,27 @@ def cmd_repro(args: argparse.Namespace) -> int:
     return 0 if verdict.outcome == rec["outcome"] else 1
 
 
+def _replay_history(run_dir: Path, rec: dict[str, Any], runner: TargetRunner) -> None:
+    """Run the cases a history-dependent finding's worker had run before it (its history.jsonl)."""
+    from harness.engine.artefacts import HISTORY_FILE
+    from harness.model.case import Case
+    from harness.workers.client import WorkerRunner
+
+    path = run_dir / str(rec.get("finding_dir", "")) / HISTORY_FILE
+    if not rec.get("finding_dir") or not path.is_file():
+        raise UsageError(
+            f"line {rec.get('line')} has no case history ({HISTORY_FILE}): only the record of a "
+            "history-dependent finding has one"
+        )
+    assert isinstance(runner, WorkerRunner)
+    earlier = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()][
+        :-1
+    ]
+    for case in earlier:
+        runner.replay(Case.from_dict(case))
+    print(f"replayed: the {len(earlier)} case(s) its worker ran before it ({path})")
+
+
 def add_repro_parser(
     subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
 ) -> argparse.ArgumentParser:
@@ -50,5 +79,10 @@ def add_repro_parser(
     parser.add_argument("results", help="results.jsonl")
     parser.add_argument("line", type=int, help="line number of the record (1-based)")
     parser.add_argument("--device", help="override the recorded device")
+    parser.add_argument(
+        "--history",
+        action="store_true",
+        help="first run the cases the worker had run before (a history-dependent finding's history.jsonl)",
+    )
     parser.set_defaults(func=cmd_repro)
     return parser

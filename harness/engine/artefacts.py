@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,10 @@ def save_arrays(case: Case, path: Path) -> Path:
     return replace_atomically(path, lambda handle: np.savez(handle, **arrays))
 
 
+#: A history-dependent finding's case sequence, in its folder.
+HISTORY_FILE = "history.jsonl"
+
+
 def write_finding(
     folder: Path,
     *,
@@ -28,10 +33,13 @@ def write_finding(
     record: dict[str, Any],
     command: str,
     outputs: dict[str, np.ndarray] | None = None,
+    history: Sequence[dict[str, Any]] = (),
 ) -> Path:
     """Write ``case.json``, ``case.npz``, ``snippet.py`` and ``README.txt`` for one finding.
 
-    ``outputs`` (a value mismatch's ``actual``, ``reference`` and ``bound``) go to ``arrays.npz``.
+    ``outputs`` (a value mismatch's ``actual``, ``reference`` and ``bound``) go to ``arrays.npz``;
+    ``history`` (a history-dependent finding's case sequence, the failing case last) to
+    ``history.jsonl``, one case per line.
     """
     folder.mkdir(parents=True, exist_ok=True)
     save_arrays(case, folder / "case.npz")
@@ -39,6 +47,9 @@ def write_finding(
         kept: dict[str, Any] = dict(outputs)
         replace_atomically(folder / "arrays.npz", lambda handle: np.savez_compressed(handle, **kept))
     write_text_atomic(folder / "case.json", json.dumps(case.to_dict(), indent=2) + "\n")
+    if history:
+        lines = "".join(json.dumps(c, sort_keys=True) + "\n" for c in history)
+        write_text_atomic(folder / HISTORY_FILE, lines)
     snippet, failure = _snippet(target, case, command)
     write_text_atomic(folder / "snippet.py", snippet)
     standalone = (
@@ -52,7 +63,13 @@ def write_finding(
         f"case: {case.short()}\n"
         f"message: {record['message']}\n\n"
         f"re-run through the harness:\n  {command}\n"
-        f"{standalone}",
+        + (
+            f"the failure needs the {len(history) - 1} case(s) before it in {HISTORY_FILE}; replay them "
+            f"first:\n  {command} --history\n"
+            if history
+            else ""
+        )
+        + f"{standalone}",
     )
     return folder
 

@@ -5,19 +5,30 @@ verdict, and when a failure is not explained by a finding already known it shrin
 once (:func:`harness.engine.findings.shrink`, keeping it unexplained by the others) and adds the minimal
 case as a new finding, so exploration goes on with that signature known until the example budget
 is spent. Shrinking steps are not recorded; the minimal case is, once, with ``minimal: true``.
+
+With a :class:`FreshCheck` (targets in worker processes), a new failure is shrunk in a second worker,
+away from the exploring one's history (which stays exactly the recorded cases, so a resumed run
+can rebuild it), and its minimal case is judged again in a worker that has run nothing else before
+it is recorded. If the minimal case does not fail the same way there, the failing case itself is
+judged afresh: if that reproduces it is the finding's case; if not, the failure depends on what the
+worker ran before it and becomes a history-dependent finding, kept unshrunk with the case sequence
+that produced it. A later failure of a history-dependent kind already found is judged afresh first,
+and not shrunk again if it does not reproduce.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import hypothesis
 from hypothesis import given
 from hypothesis import strategies as st
 
 from adapters.protocol import Handle, Target, handle
-from harness.engine.findings import Finding, shrink
+from harness.engine.findings import HISTORY_DEPENDENT, Finding, shrink
 from harness.engine.verdict import Verdict, judge
 from harness.model.case import Case
 from harness.model.features import signature_features
@@ -34,6 +45,20 @@ Outside = Callable[[Case], frozenset[str]]
 MAX_SHRINK_TIMEOUTS = 6
 
 
+@dataclass(frozen=True)
+class FreshCheck:
+    """Judging cases where the exploration's history cannot reach them.
+
+    ``judge_fresh`` judges a case in a new worker process; ``judge_after`` in the process the last
+    ``judge_fresh`` started (shrinking continues there); ``history`` is the exploring worker's
+    case sequence so far.
+    """
+
+    judge_fresh: Callable[[Case], Verdict]
+    judge_after: Callable[[Case], Verdict]
+    history: Callable[[], list[dict[str, Any]]]
+
+
 @dataclass
 class Exploration:
     """What one exploration produced."""
@@ -43,7 +68,15 @@ class Exploration:
 
 
 def _unexplained(findings: Iterable[Finding], target: Target | Handle, case: Case, verdict: Verdict) -> bool:
-    return verdict.failing and not any(f.explains(target.name, case, verdict) for f in findings)
+    """A failure no reproducible finding explains (history-dependent findings are asked only about
+    failures a fresh worker did not reproduce)."""
+    return verdict.failing and not any(
+        f.explains(target.name, case, verdict) for f in findings if not f.history_dependent
+    )
+
+
+def _same_kind(a: Verdict, b: Verdict) -> bool:
+    return (a.outcome, a.detail) == (b.outcome, b.detail)
 
 
 def _new_finding(
@@ -87,6 +120,55 @@ def _new_finding(
     return finding, minimal_verdict
 
 
+def _checked_finding(
+    target: Target | Handle,
+    case: Case,
+    verdict: Verdict,
+    known: list[Finding],
+    fresh: FreshCheck,
+    outside: Outside | None,
+) -> tuple[Finding, Verdict] | None:
+    """The finding of a new failure, shrunk where the exploring worker's history cannot reach and
+    judged afresh (see the module docstring); None when it is a history-dependent failure of a kind
+    already found."""
+    name = handle(target).name
+    seen_kind = any(f.history_dependent and f.explains(name, case, verdict) for f in known)
+    if seen_kind and not _same_kind(fresh.judge_fresh(case), verdict):
+        return None  # one more failure of a history-dependent kind already found
+
+    def judge_after(candidate: Case, _: Target | Handle) -> Verdict:
+        return fresh.judge_after(candidate)
+
+    finding, _ = _new_finding(target, case, verdict, known, judge_after, outside)
+    confirmed = fresh.judge_fresh(finding.minimal)
+    if _same_kind(confirmed, verdict):
+        return finding, confirmed
+    if finding.minimal != case:
+        again = fresh.judge_fresh(case)
+        if _same_kind(again, verdict):
+            # the shrunk case fails only after the shrinking's own cases: keep the one that reproduces
+            return Finding(name, verdict.outcome, verdict.detail, signature_features(case), case), again
+        confirmed = again
+    if seen_kind or any(f.history_dependent and f.explains(name, case, verdict) for f in known):
+        return None
+    finding = Finding(
+        name,
+        verdict.outcome,
+        HISTORY_DEPENDENT,
+        signature_features(case),
+        case,
+        observed_detail=verdict.detail,
+        history=tuple(fresh.history()),
+    )
+    note = (
+        f"not reproduced in a fresh worker (there: {confirmed.outcome}"
+        f"{' ' + confirmed.detail if confirmed.detail else ''}): the failure depends on the cases the "
+        f"worker ran before it ({len(finding.history) - 1}, in history.jsonl)"
+    )
+    shown = dataclasses.replace(verdict, detail=HISTORY_DEPENDENT, message=f"{verdict.message}\n{note}")
+    return finding, shown
+
+
 def explore(
     *,
     target: Target | Handle,
@@ -98,12 +180,13 @@ def explore(
     judge_fn: Judge = judge,
     seed: int | None = None,
     outside: Outside | None = None,
+    fresh: FreshCheck | None = None,
 ) -> Exploration:
     """Run pinned cases, then Hypothesis-generated ones, recording every verdict and finding.
 
     ``known`` findings are not shrunk again; ``seed`` fixes Hypothesis's choices (for profiles
     that are not derandomized), so that a resumed run meets the same cases; ``outside`` keeps
-    shrunk cases inside the spec's space.
+    shrunk cases inside the spec's space; ``fresh`` checks each new failure in a fresh worker.
     """
     result = Exploration(findings=list(known or []))
 
@@ -111,10 +194,17 @@ def explore(
         verdict = judge_fn(case, target)
         result.cases_run += 1
         record(case, verdict, None)
-        if _unexplained(result.findings, target, case, verdict):
+        if not _unexplained(result.findings, target, case, verdict):
+            return verdict
+        if fresh is None:
             finding, minimal_verdict = _new_finding(target, case, verdict, result.findings, judge_fn, outside)
-            result.findings.append(finding)
-            record(finding.minimal, minimal_verdict, finding)
+        else:
+            found = _checked_finding(target, case, verdict, result.findings, fresh, outside)
+            if found is None:
+                return verdict  # a history-dependent failure of a kind already found
+            finding, minimal_verdict = found
+        result.findings.append(finding)
+        record(finding.minimal, minimal_verdict, finding)
         return verdict
 
     for case in pinned:

@@ -6,28 +6,45 @@ value (rank 1, float32, no groups, …): what the shrinker could not remove. A l
 *explained* by a known finding when the kinds agree and the finding's features are a subset of the
 case's; an unexplained failure is a new finding and is shrunk under the constraint that it stays
 unexplained, so three independent bugs give three minimal cases, not one.
+
+A failure that a fresh worker does not reproduce is *history dependent* (detail
+:data:`HISTORY_DEPENDENT`): it depends on what the worker ran before it. Such a finding keeps the
+failing case unshrunk, with the case sequence that produced it, and stands for every later
+history-dependent failure of the same target, outcome and observed detail.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+from typing import Any
 
 from harness.engine.verdict import Verdict
 from harness.errors import InvalidCase
 from harness.model.case import Case
 from harness.model.features import signature_features
 
+#: The detail of a finding that a fresh worker does not reproduce.
+HISTORY_DEPENDENT = "history_dependent"
+
 
 @dataclass(frozen=True)
 class Finding:
-    """A distinct divergence: its kind, the features it needs, and its minimal case."""
+    """A distinct divergence: its kind, the features it needs, and its minimal case.
+
+    A history-dependent finding has ``detail`` :data:`HISTORY_DEPENDENT`, the detail the failure
+    showed in ``observed_detail``, and in ``history`` the cases its worker had run, the failing case
+    last.
+    """
 
     target: str
     outcome: str
     detail: str
     features: frozenset[str]
     minimal: Case
+    observed_detail: str = ""
+    history: tuple[dict[str, Any], ...] = dataclass_field(default=(), compare=False, repr=False)
 
     @property
     def kind(self) -> tuple[str, str, str]:
@@ -35,12 +52,27 @@ class Finding:
         return (self.target, self.outcome, self.detail)
 
     @property
+    def history_dependent(self) -> bool:
+        """True when a fresh worker did not reproduce the failure."""
+        return self.detail == HISTORY_DEPENDENT
+
+    @property
     def signature(self) -> str:
-        """Stable text id: ``target|outcome|detail|feature,feature``."""
+        """Stable text id: ``target|outcome|detail|feature,feature`` (a history-dependent finding:
+        ``target|outcome|history_dependent|observed detail``, whatever case showed it)."""
+        if self.history_dependent:
+            return "|".join([self.target, self.outcome, self.detail, self.observed_detail])
         return "|".join([self.target, self.outcome, self.detail, ",".join(sorted(self.features))])
 
     def explains(self, target: str, case: Case, verdict: Verdict) -> bool:
-        """Whether a failing (case, verdict) on ``target`` is this finding showing again."""
+        """Whether a failing (case, verdict) on ``target`` is this finding showing again (a
+        history-dependent finding is only asked about failures a fresh worker did not reproduce)."""
+        if self.history_dependent:
+            return (target, verdict.outcome, verdict.detail) == (
+                self.target,
+                self.outcome,
+                self.observed_detail,
+            )
         return (target, verdict.outcome, verdict.detail) == self.kind and self.features <= signature_features(
             case
         )

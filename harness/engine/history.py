@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import zlib
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,8 +24,27 @@ def case_key(case: Case | dict[str, Any]) -> str:
 class UnitHistory:
     """What an interrupted run already recorded for one (target, spec): reused when resuming."""
 
-    verdicts: dict[str, Verdict] = field(default_factory=dict)
+    #: Each case's recorded verdicts, in record order (a case met twice may have two outcomes).
+    verdicts: dict[str, list[Verdict]] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
+    #: How many of each case's recorded verdicts have been met again.
+    met: Counter[str] = field(default_factory=Counter)
+
+    def recorded(self, case: Case) -> Verdict | None:
+        """The recorded verdict of the next meeting of ``case``, or None when every recorded one has
+        been met (the case is then judged anew)."""
+        key = case_key(case)
+        verdicts = self.verdicts.get(key, [])
+        index = self.met[key]
+        return verdicts[index] if index < len(verdicts) else None
+
+    def meet(self, case: Case) -> bool:
+        """Count one meeting of ``case``; True when it was a recorded one (not to be written again)."""
+        key = case_key(case)
+        if self.met[key] < len(self.verdicts.get(key, [])):
+            self.met[key] += 1
+            return True
+        return False
 
 
 def history_from_records(records: list[dict[str, Any]], target: str, spec: str) -> UnitHistory:
@@ -36,10 +56,17 @@ def history_from_records(records: list[dict[str, Any]], target: str, spec: str) 
         case = Case.from_dict(rec["case"])
         if rec.get("minimal"):
             history.findings.append(
-                Finding(target, rec["outcome"], rec.get("detail", ""), signature_features(case), case)
+                Finding(
+                    target,
+                    rec["outcome"],
+                    rec.get("detail", ""),
+                    signature_features(case),
+                    case,
+                    observed_detail=rec.get("observed_detail", ""),
+                )
             )
         else:
-            history.verdicts[case_key(case)] = verdict_from_record(rec)
+            history.verdicts.setdefault(case_key(case), []).append(verdict_from_record(rec))
     return history
 
 

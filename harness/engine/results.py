@@ -66,6 +66,7 @@ def make_record(
         "stats": verdict.stats,
         "seconds": round(verdict.seconds, 6),
         "run_info": verdict.run_info,
+        "ran": verdict.ran,
         "minimal": minimal,
         "signature": signature,
     }

@@ -18,9 +18,9 @@ import hypothesis
 from adapters.protocol import Handle, Target, handle
 from adapters.registry import known_names, resolve
 from harness.engine.artefacts import write_finding
-from harness.engine.explore import explore
+from harness.engine.explore import FreshCheck, explore
 from harness.engine.findings import Finding
-from harness.engine.history import UnitHistory, case_key, history_from_records, unit_seed
+from harness.engine.history import UnitHistory, history_from_records, unit_seed
 from harness.engine.profiles import register_profiles
 from harness.engine.progress import Progress
 from harness.engine.results import ResultsWriter, make_record, new_run_id, read_results, run_metadata
@@ -30,10 +30,11 @@ from harness.engine.verdict import Verdict, judge
 from harness.errors import RunInterrupted
 from harness.files import write_text_atomic
 from harness.model.case import Case
+from harness.model.outcomes import Outcome
 from harness.spec.loader import load_spec
 from harness.spec.schema import Spec
 from harness.spec.strategies import cases
-from harness.workers.client import isolated
+from harness.workers.client import FreshRunner, WorkerRunner, isolated, stop_fresh_workers
 from harness.workers.worker import configure, shutdown_all
 
 
@@ -54,12 +55,14 @@ def run_target_spec(
     replay: list[Case] | None = None,
     history: UnitHistory | None = None,
     seed: int | None = None,
+    fresh: FreshCheck | None = None,
 ) -> list[Finding]:
     """Explore one (spec, target), streaming records and writing a folder per finding.
 
     ``replay`` (past findings' minimal cases) runs first; without it they are read from ``store``.
     With ``history`` (a resumed run), cases already recorded are answered from their records and
-    not written again, and findings already recorded are known and not shrunk again.
+    not written again, and findings already recorded are known and not shrunk again. ``fresh``
+    (targets in workers; :func:`fresh_check`) checks each new failure in a fresh worker.
     """
     target = handle(target)
     label = f"{target.name} × {spec.name}"
@@ -67,12 +70,14 @@ def run_target_spec(
     seen = history or UnitHistory()
 
     def judge_fn(case: Case, tgt: Target | Handle) -> Verdict:
-        cached = seen.verdicts.get(case_key(case))
-        return cached if cached is not None else judge(case, tgt)
+        # each meeting of a recorded case is answered by its own record, in order (Hypothesis may
+        # meet a case twice, and a history-dependent target may have answered it differently)
+        recorded = seen.recorded(case)
+        return recorded if recorded is not None else judge(case, tgt)
 
     def record(case: Case, verdict: Verdict, finding: Finding | None) -> None:
         nonlocal done
-        if finding is None and case_key(case) in seen.verdicts:
+        if finding is None and seen.meet(case):
             done += 1  # recorded before the interruption (and counted from the file)
             progress.update(label, done, len(report.findings))
             return
@@ -85,6 +90,8 @@ def run_target_spec(
             minimal=finding is not None,
             signature=None if finding is None else finding.signature,
         )
+        if finding is not None and finding.history_dependent:
+            rec.update(observed_detail=finding.observed_detail, history_cases=len(finding.history))
         if finding is not None:
             slug = _slug(f"{writer.lines + 1:05d}-{target.name}-{verdict.outcome}")
             rec["finding_dir"] = f"findings/{slug}"
@@ -98,6 +105,7 @@ def run_target_spec(
                 record=rec,
                 command=f"python -m harness repro {writer.path} {line}",
                 outputs=verdict.arrays,
+                history=finding.history,
             )
             report.findings.append((finding, folder))
         else:
@@ -118,12 +126,52 @@ def run_target_spec(
         judge_fn=judge_fn,
         seed=seed,
         outside=spec.outside,
+        fresh=fresh,
     )
     new = result.findings[len(seen.findings) :]
     if store:
         for finding in new:
             remember(store, spec.name, finding)
     return new
+
+
+def fresh_check(target: Handle) -> FreshCheck | None:
+    """Fresh-worker judging for a target whose runner is its framework's worker (None in-process)."""
+    runner = target.runner
+    if not isinstance(runner, WorkerRunner):
+        return None
+    second = FreshRunner(target.api)
+    where = Handle(target.api, second)
+
+    def judge_fresh(case: Case) -> Verdict:
+        second.restart()
+        return judge(case, where)
+
+    return FreshCheck(judge_fresh, lambda case: judge(case, where), runner.history)
+
+
+def replay_worker_history(records: list[dict[str, Any]], targets: dict[str, Handle]) -> int:
+    """Rebuild what the workers had run before a run was cut: every recorded case that reached its
+    worker is run again there, in record order (its result dropped), each target loaded where its
+    first record stands, and a worker that crashed or timed out ended there. Returns the cases run."""
+    loaded: set[str] = set()
+    replayed = 0
+    for rec in records:
+        target = targets.get(str(rec.get("target")))
+        if target is None or rec.get("minimal") or not isinstance(target.runner, WorkerRunner):
+            continue
+        runner = target.runner
+        if rec["target"] not in loaded:
+            loaded.add(rec["target"])
+            runner.environment()
+        if not rec.get("ran"):
+            continue
+        if rec.get("outcome") in (Outcome.CRASH, Outcome.TIMEOUT):
+            runner.worker.stop(kill=True)
+            continue
+        runner.replay(Case.from_dict(rec["case"]))
+        replayed += 1
+    return replayed
 
 
 def _write_meta(out: Path, meta: dict[str, Any]) -> None:
@@ -211,6 +259,7 @@ def _execute(
                         rec.get("detail", ""),
                         frozenset(rec.get("features", [])),
                         Case.from_dict(rec["case"]),
+                        observed_detail=rec.get("observed_detail", ""),
                     ),
                     out / rec.get("finding_dir", "findings"),
                 )
@@ -227,6 +276,7 @@ def _execute(
     writer = ResultsWriter(out)
     shown = Progress(progress)
     try:
+        targets: dict[str, Handle] = {}
         for name in meta["target_names"]:
             cls = resolve(name)
             reason = cls.unavailable_reason()
@@ -239,13 +289,18 @@ def _execute(
                 meta["targets"][name] = {"available": False, "reason": reason}
                 _write_meta(out, meta)
                 continue
-            target = isolated(api) if meta.get("isolate", True) else handle(api)
+            targets[name] = isolated(api) if meta.get("isolate", True) else handle(api)
+        if records:
+            replay_worker_history(records, {t.name: t for t in targets.values()})
+        frameworks = [t.api.framework for t in targets.values()]
+        for index, (name, target) in enumerate(targets.items()):
             meta["targets"][name] = {
                 "available": True,
                 "environment": target.runner.environment(),
                 "capabilities": target.api.capabilities().to_dict(),
             }
             _write_meta(out, meta)
+            fresh = fresh_check(target)
             for spec in specs:
                 replay = [Case.from_dict(c) for c in meta.get("replay", {}).get(f"{name}|{spec.name}", [])]
                 run_target_spec(
@@ -260,7 +315,10 @@ def _execute(
                     replay=replay,
                     history=history_from_records(records, target.name, spec.name),
                     seed=unit_seed(meta["seed"], name, spec.name),
+                    fresh=fresh,
                 )
+            if target.api.framework not in frameworks[index + 1 :]:
+                stop_fresh_workers(target.api.framework)
         meta["status"] = "complete"
     except KeyboardInterrupt:
         meta["status"] = "interrupted"

@@ -9,12 +9,12 @@ from typing import Any
 
 import numpy as np
 
-from adapters.protocol import Handle, Target, handle
+from adapters.protocol import Handle, Target, TargetApi, TargetRunner, handle
 from harness.errors import InvalidCase, RemoteError, RunFailure
-from harness.model.arrays import make_arrays
+from harness.model.arrays import CaseArrays, make_arrays
 from harness.model.case import Case
 from harness.model.dtypes import round_to_format
-from harness.model.modes import resolve_mode
+from harness.model.modes import DocumentedMode, resolve_mode
 from harness.model.outcomes import FAILING, Outcome
 from harness.oracle.compare import compare
 from harness.oracle.tolerance import ReferenceResult, error_bound
@@ -37,6 +37,8 @@ class Verdict:
     arrays: dict[str, Any] | None = field(default=None, repr=False, compare=False)
     #: What the target reported about the run (:meth:`adapters.protocol.Target.run_info`).
     run_info: dict[str, Any] = field(default_factory=dict)
+    #: Whether the case reached the target's runner (a worker's history holds exactly these cases).
+    ran: bool = False
 
     def __post_init__(self) -> None:
         # Exception text may carry lone surrogates (bytes decoded with surrogateescape, e.g. a
@@ -133,6 +135,22 @@ def _judge(case: Case, given: Target | Handle) -> Verdict:
         runner.start_run(case, arrays)
     except Exception as exc:
         return _failed(exc, expected_shape, time.perf_counter() - start)
+    verdict = _finish(case, api, runner, explicit, documented, arrays, expected_shape, start)
+    verdict.ran = True
+    return verdict
+
+
+def _finish(
+    case: Case,
+    api: TargetApi,
+    runner: TargetRunner,
+    explicit: Case,
+    documented: DocumentedMode | None,
+    arrays: CaseArrays,
+    expected_shape: list[int],
+    start: float,
+) -> Verdict:
+    """The verdict once the case has started on the runner: output, shape, then values."""
     # Computed while an isolated target's worker runs the case.
     reference = ReferenceResult.for_case(explicit, arrays)
     try:
@@ -225,4 +243,5 @@ def verdict_from_record(record: dict[str, Any]) -> Verdict:
         detail=record.get("detail", ""),
         seconds=record.get("seconds", 0.0),
         run_info=record.get("run_info") or {},
+        ran=bool(record.get("ran", False)),
     )

@@ -13,6 +13,12 @@ asymmetric crops to symmetric ones, and the seed to 0.
 
 Bounded integers are drawn (near-)uniformly over their range rather than with Hypothesis' bias
 toward the low end, so that the spec's weights and ranges describe what a run actually covers.
+
+Hypothesis also draws a share of integers from the literal constants of the local source modules
+it finds loaded. The strategy turns that pool off (:func:`pin_generation`): otherwise which cases a
+seed gives would change with every edit of the harness's own source and with the order its
+modules happen to be imported in (a resumed run imports others first), and a run's results would
+depend on local state.
 """
 
 from __future__ import annotations
@@ -122,12 +128,32 @@ class Tally:
     attempts: int = 0
 
 
+def pin_generation() -> bool:
+    """Empty Hypothesis's pool of constants taken from local source modules (see the module
+    docstring); the pool of Hypothesis's own constants stays. Idempotent; False where this
+    Hypothesis has no such pool."""
+    try:
+        from hypothesis.internal.conjecture import providers
+        from hypothesis.internal.constants_ast import Constants
+    except ImportError:  # pragma: no cover - a Hypothesis without the pool
+        return False
+    if not hasattr(providers, "_get_local_constants"):
+        return False
+    empty = Constants()
+    setattr(providers, "_get_local_constants", lambda: empty)  # noqa: B010 - a private hook, on purpose
+    cache = getattr(providers, "CONSTANTS_CACHE", None)
+    if cache is not None and hasattr(cache, "cache"):
+        cache.cache.clear()
+    return True
+
+
 def cases(spec: Spec, tally: Tally | None = None) -> st.SearchStrategy[Case]:
     """Cases of ``spec``'s parameter space, valid by construction and within its budget.
 
     ``tally``, when given, counts every invocation of the strategy (see
     :func:`harness.spec.health.measure_spec`).
     """
+    pin_generation()
     rank, budget = spec.rank, spec.max_elements
     ch = spec.channels
     lmin, kmin, smin, dmin = spec.input_size.min, spec.kernel_size.min, spec.stride.min, spec.dilation.min

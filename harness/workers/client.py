@@ -19,7 +19,7 @@ import numpy as np
 
 from adapters.protocol import Handle, Target, TargetApi, TargetRunner
 from harness.errors import RemoteError, RunFailure
-from harness.model.arrays import CaseArrays
+from harness.model.arrays import CaseArrays, make_arrays
 from harness.model.case import Case
 from harness.workers import wire
 from harness.workers.worker import SETTINGS, Worker, worker_for
@@ -71,7 +71,21 @@ class WorkerRunner(TargetRunner):
         self._last_info = {}
         self._pending = None
         self._loaded()
-        self._pending = self.worker.submit(wire.run_message(self._key, case.to_dict(), arrays))
+        message = wire.run_message(self._key, case.to_dict(), arrays)
+        self._pending = self.worker.submit(message)
+        self.worker.history.append(case.to_dict())
+
+    def history(self) -> list[dict[str, Any]]:
+        """The cases the worker's current process has run (this target's and others'), in order."""
+        return list(self.worker.history)
+
+    def replay(self, case: Case) -> None:
+        """Run a case for its effect on the worker only (the output and any failure are dropped):
+        a resumed run rebuilds what its worker had run before the interruption."""
+        try:
+            self.run(case, make_arrays(case))
+        except (RunFailure, RemoteError):
+            pass
 
     def finish_run(self) -> np.ndarray:
         """Wait for the worker's output of the case sent by :meth:`start_run`."""
@@ -96,6 +110,43 @@ class WorkerRunner(TargetRunner):
         return self.worker.request(
             wire.invoke_message(self._key, method, args, kwargs), SETTINGS.case_timeout
         )
+
+
+#: Appended to a framework's name for the worker that judges cases afresh.
+FRESH = ".fresh"
+
+
+class FreshRunner(WorkerRunner):
+    """Runs a target's cases in a worker of its own, which :meth:`restart` replaces by a new
+    process: a case judged right after it runs where nothing else has run.
+
+    Two processes take turns, so that one is importing the framework (and loading the target) in
+    the background while the other judges: a restart costs no import time.
+    """
+
+    def __init__(self, target: TargetApi) -> None:
+        super().__init__(target)
+        self._turn = 0
+
+    @property
+    def worker(self) -> Worker:
+        """The fresh-check process in use."""
+        return worker_for(f"{self.framework}{FRESH}{self._turn}")
+
+    def restart(self) -> None:
+        """End the process in use and switch to the other one; start a new process in the place of
+        the ended one, loading the target there in the background."""
+        used = self.worker
+        used.stop(kill=True)
+        self._turn = 1 - self._turn
+        self.worker.preload(self._key, self._ref, self.device)
+        used.preload(self._key, self._ref, self.device)
+
+
+def stop_fresh_workers(framework: str) -> None:
+    """End a framework's fresh-check processes (when a run has no more targets of it)."""
+    for turn in (0, 1):
+        worker_for(f"{framework}{FRESH}{turn}").stop(kill=True)
 
 
 def isolated(target: Target | Handle) -> Handle:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.errors import RunFailure
+from harness.errors import RemoteError, RunFailure
 from harness.model.outcomes import Outcome
 from harness.process import worker_environment
 from harness.workers import wire
@@ -116,6 +116,10 @@ class Worker:
         self.log_path: Path | None = None
         self.starts = 0
         self.exit_sent = False  # "exit" already sent to the current process (see request_exit)
+        #: The cases the current process has run, in order (what a history-dependent result needs).
+        self.history: list[dict[str, Any]] = []
+        #: Loads sent by :meth:`preload` whose replies are still to be read: key → log offset.
+        self.preloading: dict[str, int] = {}
 
     # --- process --------------------------------------------------------------------------------
     def _log_file(self) -> Path:
@@ -149,6 +153,8 @@ class Worker:
         self.sock = parent
         self.loaded = {}
         self.exit_sent = False
+        self.history = []
+        self.preloading = {}
 
     def request_exit(self) -> None:
         """Ask the process to end without waiting for it (:meth:`stop` then waits)."""
@@ -297,9 +303,27 @@ class Worker:
         if not self.alive:
             self.stop(kill=True)
             self.start()
+        # replies come in the order the loads were sent: read every earlier one first
+        while self.preloading:
+            sent, offset = next(iter(self.preloading.items()))
+            del self.preloading[sent]
+            try:
+                self.loaded[sent] = self.collect(SETTINGS.load_timeout, offset)
+            except RemoteError:
+                if sent == key:
+                    raise
         if key not in self.loaded:
             self.loaded[key] = self.request(wire.load_message(key, class_ref, device), SETTINGS.load_timeout)
         return self.loaded[key]
+
+    def preload(self, key: str, class_ref: str, device: str) -> None:
+        """Start the process and send it a target's load without waiting: the framework imports
+        in the background, and :meth:`ensure_loaded` reads the reply when the target is first used."""
+        if not self.alive:
+            self.stop(kill=True)
+            self.start()
+        if key not in self.loaded and key not in self.preloading:
+            self.preloading[key] = self.submit(wire.load_message(key, class_ref, device))
 
 
 _WORKERS: dict[str, Worker] = {}
