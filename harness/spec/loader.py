@@ -6,13 +6,18 @@ YAML nodes, so that each problem, whether found in the YAML or by the schema, is
 
     specs/x.yaml:14: stride.max must be ≥ stride.min (got 0 < 1)
 
+A spec file is a regular file of at most :data:`MAX_SPEC_BYTES` bytes of UTF-8: anything else is
+refused before it is parsed.
+
 The default specs are the ``*.yaml`` files of the repository's ``specs/`` folder, or of
 ``$CONVT_SPECS_DIR`` when it is set.
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from pathlib import Path
 
 import yaml
@@ -24,6 +29,8 @@ from harness.spec.messages import describe_errors
 from harness.spec.schema import Spec
 
 SPECS_DIR_ENV = "CONVT_SPECS_DIR"
+#: The largest spec file read, in bytes; a larger one is refused unread.
+MAX_SPEC_BYTES = 1 << 20
 
 
 def _index_yaml(
@@ -89,13 +96,48 @@ def parse_spec(text: str, path: str | os.PathLike[str] | None = None) -> Spec:
     return spec
 
 
-def load_spec(path: str | os.PathLike[str]) -> Spec:
-    """Load and validate one spec file; raise :class:`SpecError` (``file:line: key rule``)."""
+def _read_spec_text(path: str | os.PathLike[str]) -> str:
+    """The text of a spec file: a regular file of at most :data:`MAX_SPEC_BYTES` bytes of UTF-8.
+
+    A pipe or a device (``/dev/zero``) is refused without waiting on it, and a file too large is
+    refused after reading one byte past the limit, so that neither hangs nor fills memory.
+    """
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        # O_NONBLOCK: opening a FIFO that no one writes to returns at once instead of waiting
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as file:
+            mode = os.fstat(file.fileno()).st_mode
+            if stat.S_ISDIR(mode):  # worded as reading a folder always was
+                raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
+            if not stat.S_ISREG(mode):
+                raise SpecError(
+                    path,
+                    None,
+                    None,
+                    "cannot read spec: not a regular file (a spec is a file, not a pipe or a device)",
+                )
+            data = file.read(MAX_SPEC_BYTES + 1)
     except OSError as exc:
         raise SpecError(path, None, None, f"cannot read spec: {exc.strerror or exc}") from None
-    return parse_spec(text, path)
+    if len(data) > MAX_SPEC_BYTES:
+        raise SpecError(
+            path, None, None, f"spec file is larger than {MAX_SPEC_BYTES} bytes (the limit on a spec file)"
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise SpecError(
+            path,
+            line,
+            None,
+            f"spec is not UTF-8 text (byte 0x{data[exc.start]:02x} cannot be decoded); a spec must be UTF-8",
+        ) from None
+
+
+def load_spec(path: str | os.PathLike[str]) -> Spec:
+    """Load and validate one spec file; raise :class:`SpecError` (``file:line: key rule``)."""
+    return parse_spec(_read_spec_text(path), path)
 
 
 def specs_dir() -> Path:
