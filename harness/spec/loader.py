@@ -43,6 +43,7 @@ MAX_NESTING = 32
 MAX_INTEGER_DIGITS = 100
 
 _INT_TAG = "tag:yaml.org,2002:int"
+_NULL_TAG = "tag:yaml.org,2002:null"
 _NO_ALIASES = "a spec may not use YAML anchors or aliases (write each value out where it is used)"
 
 
@@ -129,6 +130,8 @@ def _index_yaml(
                 problems.append((line, dotted(here), f"{dotted(here)} appears twice in the same mapping"))
             seen.add(normalized_part(key))
             lines.setdefault(normalized(here), line)
+            if key_node.tag == _NULL_TAG:  # however the file spells it, the error names it null
+                lines.setdefault(normalized((*loc, "null")), line)
             if isinstance(key_node, yaml.ScalarNode):
                 _check_scalar(key_node, here, problems)
             _index_yaml(value_node, here, lines, problems)

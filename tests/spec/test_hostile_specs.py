@@ -275,3 +275,26 @@ def test_the_pure_python_loader_refuses_the_same_specs() -> None:
             here.append(str(exc))
     assert json.loads(done.stdout) == here
     assert here[-1] is None and all(here[:-1])
+
+
+# --- keys and choices reported where they are --------------------------------------------------
+
+
+@pytest.mark.parametrize("spelling", ["null", "~", "Null"])
+def test_a_null_key_is_reported_at_its_line(spelling: str, tmp_path: Path) -> None:
+    err = spec_error(VALID + f"{spelling}: 3\n", tmp_path)
+    assert (err.line, err.key) == (22, "null")
+    assert str(err).endswith(
+        ":22: null is not a known key (allowed: name, description, rank, max_elements, batch, "
+        "channels, input_size, kernel_size, stride, dilation, crops, output_padding, bias, "
+        "dtypes, layouts, distributions, padding_modes, pinned)"
+    )
+    err = spec_error(replace_line(VALID, 14, f"  max: 3\n  {spelling}: 1"), tmp_path)
+    assert (err.line, err.key) == (15, "stride.null")
+    assert str(err).endswith(":15: stride.null is not a known key (allowed: min, max)")
+
+
+def test_a_quoted_bias_value_names_the_allowed_values(tmp_path: Path) -> None:
+    err = spec_error(replace_line(VALID, 18, "bias: ['true']"), tmp_path)
+    assert err.line == 18
+    assert str(err).endswith(":18: bias.true is not a known bias value (known: true or false; got 'true')")
