@@ -40,8 +40,8 @@ LAUGHS = "\n".join(
     ]
 )
 
-_CHILD = """
-import json, resource, sys
+_CHILD = r"""
+import json, re, sys
 from harness.errors import SpecError
 from harness.spec.loader import load_spec
 try:
@@ -49,7 +49,9 @@ try:
     message = None
 except SpecError as exc:
     message = str(exc)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+# the peak resident size of this program alone: ru_maxrss would include the forking parent's
+status = open("/proc/self/status", encoding="utf-8").read()
+peak = int(re.search(r"VmHWM:\s*(\d+) kB", status).group(1))
 print(json.dumps({"message": message, "peak_kib": peak}))
 """
 
