@@ -226,7 +226,7 @@ def run(
         **run_metadata(),
     }
     _write_meta(out, meta)
-    return _execute(out, meta, progress=progress, store=store, records=[])
+    return _execute(out, meta, specs, progress=progress, store=store, records=[])
 
 
 def resume(run_dir: Path, *, progress: bool = True, store: Path | None = FINDINGS_STORE) -> RunReport:
@@ -240,11 +240,18 @@ def resume(run_dir: Path, *, progress: bool = True, store: Path | None = FINDING
     meta["resumed"] = [*meta.get("resumed", []), datetime.now(UTC).isoformat()]
     meta["status"] = "running"
     _write_meta(run_dir, meta)
-    return _execute(run_dir, meta, progress=progress, store=store, records=records)
+    specs = [load_spec(Path(p)) for p in meta["specs"]]
+    return _execute(run_dir, meta, specs, progress=progress, store=store, records=records)
 
 
 def _execute(
-    out: Path, meta: dict[str, Any], *, progress: bool, store: Path | None, records: list[dict[str, Any]]
+    out: Path,
+    meta: dict[str, Any],
+    specs: list[Spec],
+    *,
+    progress: bool,
+    store: Path | None,
+    records: list[dict[str, Any]],
 ) -> RunReport:
     register_profiles()
     settings = hypothesis.settings(hypothesis.settings.get_profile(meta["profile"]), database=None)
@@ -266,7 +273,6 @@ def _execute(
             )
         else:
             report.tally(rec["target"], rec.get("spec", ""), rec["outcome"], rec.get("message", ""))
-    specs = [load_spec(Path(p)) for p in meta["specs"]]
     device = meta["device"]
     configure(
         case_timeout=meta.get("case_timeout"),

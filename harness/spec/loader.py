@@ -6,17 +6,27 @@ YAML nodes, so that each problem, whether found in the YAML or by the schema, is
 
     specs/x.yaml:14: stride.max must be ≥ stride.min (got 0 < 1)
 
+A spec is untrusted input, and nothing in it costs more than its size: a spec file is a regular
+file of at most :data:`MAX_SPEC_BYTES` bytes of UTF-8, parsed once, and YAML anchors and aliases,
+nesting beyond :data:`MAX_NESTING` and integers longer than :data:`MAX_INTEGER_DIGITS` are refused
+with their line.
+
 The default specs are the ``*.yaml`` files of the repository's ``specs/`` folder, or of
 ``$CONVT_SPECS_DIR`` when it is set.
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import ValidationError
+from yaml.composer import Composer
 
 from harness.errors import SpecError
 from harness.spec.keys import Loc, dotted, lookup_line, normalized, normalized_part
@@ -24,6 +34,81 @@ from harness.spec.messages import describe_errors
 from harness.spec.schema import Spec
 
 SPECS_DIR_ENV = "CONVT_SPECS_DIR"
+#: The largest spec file read, in bytes; a larger one is refused unread.
+MAX_SPEC_BYTES = 1 << 20
+#: How deep mappings and lists may nest in a spec (the default specs nest four levels).
+MAX_NESTING = 32
+#: The most characters an integer may have in a spec: far below Python's limit on converting
+#: decimal text to ``int`` in any base, and far above any size a spec states.
+MAX_INTEGER_DIGITS = 100
+
+_INT_TAG = "tag:yaml.org,2002:int"
+_NULL_TAG = "tag:yaml.org,2002:null"
+_NO_ALIASES = "a spec may not use YAML anchors or aliases (write each value out where it is used)"
+
+
+class _Refused(Exception):
+    """A YAML construct a spec may not use, found while composing; becomes a :class:`SpecError`."""
+
+    def __init__(self, event: yaml.Event, message: str) -> None:
+        super().__init__(message)
+        self.line = event.start_mark.line + 1 if event.start_mark is not None else None
+        self.message = message
+
+
+if getattr(yaml, "__with_libyaml__", False):
+
+    class _Libyaml(Composer, yaml.CSafeLoader):
+        """libyaml's safe loader, composing with PyYAML's (Python) composer rather than its own."""
+
+        def __init__(self, text: str) -> None:
+            yaml.CSafeLoader.__init__(self, text)
+            Composer.__init__(self)
+
+    _Safe: Any = _Libyaml
+else:
+    _Safe = yaml.SafeLoader
+
+
+class _SpecLoader(_Safe):  # type: ignore[misc]
+    """The safe loader, libyaml's where PyYAML has it, refusing what a spec must not contain.
+
+    An alias makes one node the value of many keys, and whatever walks the nodes or the data (the
+    line index, the schema, a merge key) expands it: a few hundred bytes of nested aliases become
+    billions of nodes. A spec never needs one, so anchors and aliases are refused where they
+    stand, as they are composed, and so is nesting deeper than :data:`MAX_NESTING` (which would
+    exhaust Python's recursion limit in the composer, the line index or the schema).
+    """
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self._depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        """Compose one node, refusing an anchor, an alias or nesting beyond :data:`MAX_NESTING`."""
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            raise _Refused(event, f"alias *{event.anchor}: {_NO_ALIASES}")
+        if isinstance(event, yaml.NodeEvent) and event.anchor is not None:
+            raise _Refused(event, f"anchor &{event.anchor}: {_NO_ALIASES}")
+        nests = isinstance(event, yaml.CollectionStartEvent)
+        if nests and self._depth == MAX_NESTING:
+            raise _Refused(
+                event, f"nested too deep: a spec nests mappings and lists at most {MAX_NESTING} levels"
+            )
+        self._depth += nests
+        try:
+            node: yaml.Node | None = super().compose_node(parent, index)
+        finally:
+            self._depth -= nests
+        return node
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        """Construct one node; a value error (``!!int x``) is reported at the node's line."""
+        try:
+            return super().construct_object(node, deep)
+        except ValueError as exc:
+            raise yaml.constructor.ConstructorError(None, None, str(exc), node.start_mark) from None
 
 
 def _index_yaml(
@@ -33,7 +118,9 @@ def _index_yaml(
     problems: list[tuple[int | None, str | None, str]],
 ) -> None:
     """Record the line of every key (mappings) and item (sequences) under ``node``."""
-    if isinstance(node, yaml.MappingNode):
+    if isinstance(node, yaml.ScalarNode):
+        _check_scalar(node, loc, problems)
+    elif isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
         for key_node, value_node in node.value:
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node.value)
@@ -43,6 +130,10 @@ def _index_yaml(
                 problems.append((line, dotted(here), f"{dotted(here)} appears twice in the same mapping"))
             seen.add(normalized_part(key))
             lines.setdefault(normalized(here), line)
+            if key_node.tag == _NULL_TAG:  # however the file spells it, the error names it null
+                lines.setdefault(normalized((*loc, "null")), line)
+            if isinstance(key_node, yaml.ScalarNode):
+                _check_scalar(key_node, here, problems)
             _index_yaml(value_node, here, lines, problems)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
@@ -53,33 +144,50 @@ def _index_yaml(
             _index_yaml(item, here, lines, problems)
 
 
+def _check_scalar(
+    node: yaml.ScalarNode, loc: Loc, problems: list[tuple[int | None, str | None, str]]
+) -> None:
+    """Refuse an integer too long to convert (Python limits decimal text to 4300 digits)."""
+    if node.tag == _INT_TAG and len(node.value) > MAX_INTEGER_DIGITS:
+        key = dotted(loc)
+        problems.append(
+            (
+                node.start_mark.line + 1,
+                key,
+                f"{key} must be an integer of at most {MAX_INTEGER_DIGITS} digits (got {len(node.value)})",
+            )
+        )
+
+
 def parse_spec(text: str, path: str | os.PathLike[str] | None = None) -> Spec:
-    """Validate spec YAML text; ``path`` (shown as given in errors) becomes ``Spec.path``."""
+    """Validate spec YAML text; ``path`` (shown as given in errors) becomes ``Spec.path``.
+
+    The text is parsed once: anchors, aliases and nesting beyond :data:`MAX_NESTING` are refused
+    as they are met, then every key's line is indexed, then the data is built and validated.
+    """
     shown = str(path) if path is not None else "<spec>"
+    loader = _yaml_step(shown, lambda: _SpecLoader(text))
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.load(text, Loader=yaml.SafeLoader)  # the safe loader, as yaml.safe_load does
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        what = " ".join(p for p in (exc.context, exc.problem) if p)
-        raise SpecError(shown, line, None, f"malformed YAML: {what}") from None
-    except yaml.YAMLError as exc:
-        raise SpecError(shown, None, None, f"malformed YAML: {exc}") from None
-    if root is None:
-        raise SpecError(shown, 1, None, "empty spec: expected a mapping of keys")
-    if not isinstance(root, yaml.MappingNode) or not isinstance(data, dict):
-        raise SpecError(shown, root.start_mark.line + 1, None, "a spec must be a mapping of keys")
-    lines: dict[tuple[str, ...], int] = {}
-    problems: list[tuple[int | None, str | None, str]] = []
-    _index_yaml(root, (), lines, problems)
-    if not problems:
-        try:
-            spec = Spec.model_validate(data)
-        except ValidationError as exc:
-            for loc, message in describe_errors(exc.errors()):
-                line = lookup_line(lines, loc) or (root.start_mark.line + 1)
-                problems.append((line, dotted(loc) or None, message))
+        root = _yaml_step(shown, loader.get_single_node)
+        if root is None:
+            raise SpecError(shown, 1, None, "empty spec: expected a mapping of keys")
+        if not isinstance(root, yaml.MappingNode):
+            raise SpecError(shown, root.start_mark.line + 1, None, "a spec must be a mapping of keys")
+        lines: dict[tuple[str, ...], int] = {}
+        problems: list[tuple[int | None, str | None, str]] = []
+        _index_yaml(root, (), lines, problems)
+        if not problems:
+            data = _yaml_step(shown, lambda: loader.construct_document(root))
+            if not isinstance(data, dict):
+                raise SpecError(shown, root.start_mark.line + 1, None, "a spec must be a mapping of keys")
+            try:
+                spec = Spec.model_validate(data)
+            except ValidationError as exc:
+                for loc, message in describe_errors(exc.errors()):
+                    line = lookup_line(lines, loc) or (root.start_mark.line + 1)
+                    problems.append((line, dotted(loc) or None, message))
+    finally:
+        loader.dispose()
     if problems:
         problems.sort(key=lambda p: p[0] or 0)
         first = problems[0]
@@ -89,13 +197,66 @@ def parse_spec(text: str, path: str | os.PathLike[str] | None = None) -> Spec:
     return spec
 
 
-def load_spec(path: str | os.PathLike[str]) -> Spec:
-    """Load and validate one spec file; raise :class:`SpecError` (``file:line: key rule``)."""
+_T = TypeVar("_T")
+
+
+def _yaml_step(shown: str, step: Callable[[], _T]) -> _T:
+    """Run one step of the YAML loader, turning its errors into :class:`SpecError`."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        return step()
+    except _Refused as exc:
+        raise SpecError(shown, exc.line, None, exc.message) from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        what = " ".join(p for p in (exc.context, exc.problem) if p)
+        raise SpecError(shown, line, None, f"malformed YAML: {what}") from None
+    except yaml.YAMLError as exc:
+        raise SpecError(shown, None, None, f"malformed YAML: {exc}") from None
+
+
+def _read_spec_text(path: str | os.PathLike[str]) -> str:
+    """The text of a spec file: a regular file of at most :data:`MAX_SPEC_BYTES` bytes of UTF-8.
+
+    A pipe or a device (``/dev/zero``) is refused without waiting on it, and a file too large is
+    refused after reading one byte past the limit, so that neither hangs nor fills memory.
+    """
+    try:
+        # O_NONBLOCK: opening a FIFO that no one writes to returns at once instead of waiting
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as file:
+            mode = os.fstat(file.fileno()).st_mode
+            if stat.S_ISDIR(mode):  # worded as reading a folder always was
+                raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
+            if not stat.S_ISREG(mode):
+                raise SpecError(
+                    path,
+                    None,
+                    None,
+                    "cannot read spec: not a regular file (a spec is a file, not a pipe or a device)",
+                )
+            data = file.read(MAX_SPEC_BYTES + 1)
     except OSError as exc:
         raise SpecError(path, None, None, f"cannot read spec: {exc.strerror or exc}") from None
-    return parse_spec(text, path)
+    if len(data) > MAX_SPEC_BYTES:
+        raise SpecError(
+            path, None, None, f"spec file is larger than {MAX_SPEC_BYTES} bytes (the limit on a spec file)"
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise SpecError(
+            path,
+            line,
+            None,
+            f"spec is not UTF-8 text (byte 0x{data[exc.start]:02x} cannot be decoded); a spec must be UTF-8",
+        ) from None
+
+
+def load_spec(path: str | os.PathLike[str]) -> Spec:
+    """Load and validate one spec file; raise :class:`SpecError` (``file:line: key rule``)."""
+    return parse_spec(_read_spec_text(path), path)
 
 
 def specs_dir() -> Path:

@@ -71,7 +71,14 @@ def _describe(error: Mapping[str, Any]) -> tuple[Loc, str]:
     if loc and loc[-1] == "[key]":
         loc = loc[:-1]
         noun = _CHOICE_NOUNS.get(str(loc[0]), "choice") if loc else "choice"
+        if kind == "bool_type":  # pydantic names no expected values for a boolean key
+            return loc, f"{dotted(loc)} is not a known {noun} (known: true or false; got {given!r})"
         return loc, f"{dotted(loc)} is not a known {noun} (known: {ctx.get('expected', '?')})"
+    if kind == "invalid_key":  # a null, boolean or numeric key, named here as the file spells it
+        loc = (*loc[:-1], _yaml_spelling(given))
+        model = _model_at(loc[:-1])
+        allowed = f" (allowed: {', '.join(model.model_fields)})" if model else ""
+        return loc, f"{dotted(loc)} is not a known key{allowed}"
     key = dotted(loc) or "(top level)"
     if kind == "extra_forbidden":
         model = _model_at(loc[:-1])
@@ -106,6 +113,15 @@ def _describe(error: Mapping[str, Any]) -> tuple[Loc, str]:
     if kind == "string_too_short":
         return loc, f"{key} must not be empty"
     return loc, f"{key}: {error['msg']}"
+
+
+def _yaml_spelling(value: object) -> str:
+    """A key as YAML spells it: ``null``, ``true``, ``false``, or the number."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
 
 
 _UNION_TAG = re.compile(r"int|constrained-int|str|bool|float|(list|dict|literal)\[.*\]")
