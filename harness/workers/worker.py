@@ -1,7 +1,8 @@
 """The worker processes: one long-lived process per framework, its limits, and the registry of them.
 
-A :class:`Worker` starts ``python -m harness.workers.server FD`` with its output in the framework's
-log file and exchanges :mod:`harness.workers.wire` messages with it. A worker that dies — a signal,
+A :class:`Worker` starts ``python -m harness.workers.server FD PID`` (``PID``: this process, which
+the worker dies with) with its output in the framework's log file and exchanges
+:mod:`harness.workers.wire` messages with it. A worker that dies — a signal,
 an abort, ``os._exit``, killed for memory — turns the call into a
 :class:`~harness.errors.RunFailure` with outcome ``crash``, the signal or exit status and the last
 lines of the worker's log; a call past its time limit becomes ``timeout`` and the worker is killed.
@@ -137,7 +138,7 @@ class Worker:
             log.write(f"--- worker start #{self.starts} for {self.framework}\n".encode())
             log.flush()
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "harness.workers.server", str(child.fileno())],
+                [sys.executable, "-m", "harness.workers.server", str(child.fileno()), str(os.getpid())],
                 pass_fds=(child.fileno(),),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
