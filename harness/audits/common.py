@@ -29,6 +29,7 @@ from harness.model.arrays import CaseArrays, make_arrays
 from harness.model.case import Case
 from harness.oracle.compare import compare
 from harness.oracle.tolerance import ReferenceResult
+from harness.workers.worker import limit_problem
 
 #: Generated cases per spec for each profile (the conformance run's ``dev``/``ci``/``nightly`` counts).
 #: At most this many crop combinations are tried when inferring what a target did.
@@ -308,6 +309,31 @@ def make_command(
     return command
 
 
+def seconds_option(text: str) -> float:
+    """The argparse type of ``--case-timeout``: a finite number of seconds above 0 (argparse prints
+    the reason and exits 2 otherwise)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    problem = limit_problem(case_timeout=value)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(problem)
+    return value
+
+
+def megabytes_option(text: str) -> int:
+    """The argparse type of ``--worker-memory-mb``: a whole number of MiB above 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of MiB") from None
+    problem = limit_problem(memory_limit_mb=value)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(problem)
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options shared by the audit subcommands."""
     parser.add_argument("--targets", help="comma-separated target names (default: every registered target)")
@@ -321,5 +347,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--examples", type=int, help="cases per spec, overriding the profile's count")
     parser.add_argument("--device", help="device for every target (default: each target's own)")
     parser.add_argument("--out", metavar="DIR", help="output folder (default reports/audit)")
-    parser.add_argument("--case-timeout", type=float, metavar="S", help="seconds one call may take")
+    parser.add_argument(
+        "--case-timeout", type=seconds_option, metavar="S", help="seconds one call may take (> 0)"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress lines")

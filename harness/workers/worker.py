@@ -15,6 +15,7 @@ framework, and :func:`shutdown_all` (also run at exit) stops them all.
 from __future__ import annotations
 
 import atexit
+import math
 import os
 import signal
 import socket
@@ -61,13 +62,28 @@ class WorkerSettings:
 SETTINGS = WorkerSettings()
 
 
+def limit_problem(case_timeout: float | None = None, memory_limit_mb: int | None = None) -> str | None:
+    """Why a limit cannot be used (None when both are fine): a case timeout must be a finite number
+    of seconds above 0 (0 or less times out every case, nan never does), a memory limit a whole
+    number of MiB above 0 (0 kills the worker on every case)."""
+    if case_timeout is not None and not (math.isfinite(case_timeout) and case_timeout > 0):
+        return f"the case timeout must be a finite number of seconds > 0, got {case_timeout!r}"
+    if memory_limit_mb is not None and (isinstance(memory_limit_mb, bool) or memory_limit_mb < 1):
+        return f"the worker memory limit must be a whole number of MiB > 0, got {memory_limit_mb!r}"
+    return None
+
+
 def configure(
     *,
     case_timeout: float | None = None,
     memory_limit_mb: int | None = None,
     log_dir: Path | None = None,
 ) -> WorkerSettings:
-    """Change the worker limits; running workers keep their log file until restarted."""
+    """Change the worker limits (ValueError for a limit :func:`limit_problem` refuses); running
+    workers keep their log file until restarted."""
+    problem = limit_problem(case_timeout, memory_limit_mb)
+    if problem is not None:
+        raise ValueError(problem)
     if case_timeout is not None:
         SETTINGS.case_timeout = float(case_timeout)
     if memory_limit_mb is not None:
