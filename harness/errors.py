@@ -96,6 +96,12 @@ class RemoteError(HarnessError):
         self.type_name = type_name
         self.text = text
 
+    @property
+    def message(self) -> str:
+        """The exception's own message, without the ``module.Type: `` that ``text`` starts with."""
+        head, sep, rest = self.text.partition(": ")
+        return rest if sep and head.rsplit(".", 1)[-1] == self.type_name else self.text
+
 
 class RunInterrupted(HarnessError):
     """The run was stopped with Ctrl-C or SIGTERM; what it recorded is on disk and it can resume."""

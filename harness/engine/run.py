@@ -27,7 +27,7 @@ from harness.engine.results import ResultsWriter, make_record, new_run_id, read_
 from harness.engine.store import FINDINGS_STORE, load_replay, remember, replay_snapshot
 from harness.engine.tally import RunReport
 from harness.engine.verdict import Verdict, judge
-from harness.errors import RunInterrupted
+from harness.errors import RunInterrupted, TargetUnavailable
 from harness.files import write_text_atomic
 from harness.model.case import Case
 from harness.spec.loader import load_spec
@@ -195,6 +195,28 @@ def resume(run_dir: Path, *, progress: bool = True, store: Path | None = FINDING
     return _execute(run_dir, meta, progress=progress, store=store, records=records)
 
 
+def _ready_target(name: str, device: str, *, isolate: bool) -> Handle | str:
+    """The target, loaded where its cases run (its worker, unless not ``isolate``), or why it
+    cannot run here: its framework is missing, it has no such device, or its ``prepare()`` raised
+    :class:`TargetUnavailable` (a missing device or provider). A load that fails some other way
+    still gives the target: the cases' results (error, crash) record that failure."""
+    cls = resolve(name)
+    reason = cls.unavailable_reason()
+    if reason is not None:
+        return reason
+    api = cls(device)
+    if device.split(":")[0] not in api.capabilities().devices:
+        return f"{name} does not run on device {device!r}"
+    target = isolated(api) if isolate else handle(api)
+    try:
+        target.runner.ready()
+    except TargetUnavailable as exc:
+        return str(exc)
+    except Exception:  # the cases that run into it record it, as their results
+        pass
+    return target
+
+
 def _execute(
     out: Path, meta: dict[str, Any], *, progress: bool, store: Path | None, records: list[dict[str, Any]]
 ) -> RunReport:
@@ -228,18 +250,12 @@ def _execute(
     shown = Progress(progress)
     try:
         for name in meta["target_names"]:
-            cls = resolve(name)
-            reason = cls.unavailable_reason()
-            if reason is None:
-                api = cls(device)
-                if device.split(":")[0] not in api.capabilities().devices:
-                    reason = f"{name} does not run on device {device!r}"
-            if reason is not None:
-                report.unavailable[name] = reason
-                meta["targets"][name] = {"available": False, "reason": reason}
+            target = _ready_target(name, device, isolate=meta.get("isolate", True))
+            if isinstance(target, str):
+                report.unavailable[name] = target
+                meta["targets"][name] = {"available": False, "reason": target}
                 _write_meta(out, meta)
                 continue
-            target = isolated(api) if meta.get("isolate", True) else handle(api)
             meta["targets"][name] = {
                 "available": True,
                 "environment": target.runner.environment(),
