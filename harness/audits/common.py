@@ -29,6 +29,7 @@ from harness.model.arrays import CaseArrays, make_arrays
 from harness.model.case import Case
 from harness.oracle.compare import compare
 from harness.oracle.tolerance import ReferenceResult
+from harness.terminal import printable
 from harness.workers.worker import limit_problem
 
 #: Generated cases per spec for each profile (the conformance run's ``dev``/``ci``/``nightly`` counts).
@@ -302,8 +303,8 @@ def make_command(
         out.mkdir(parents=True, exist_ok=True)
         path = out / file_name
         write_text_atomic(path, json.dumps(result, indent=2, default=str) + "\n")
-        print(summary(result))
-        print(f"written: {path}")
+        print(printable(summary(result), newlines=True))
+        print(f"written: {printable(path)}")
         return 1 if failing(result) else 0
 
     return command
