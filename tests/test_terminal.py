@@ -69,7 +69,7 @@ def test_an_audit_summary_is_escaped(tmp_path: Path, capsys: pytest.CaptureFixtu
     command = make_command(audit, "audit.json", lambda result: f"{NAME}: fine\nnext line", lambda r: False)
     args = argparse.Namespace(
         case_timeout=None,
-        targets="x",
+        targets="tests.targets_for_tests:CorrectTarget",
         profile="dev",
         examples=1,
         device=None,

@@ -24,7 +24,7 @@ import numpy as np
 from adapters.protocol import Handle, Target, TargetApi, api_of, handle
 from harness.engine.profiles import EXAMPLES, PROFILES
 from harness.errors import InvalidCase, RemoteError, RunFailure
-from harness.files import write_text_atomic
+from harness.files import writable_folder, write_text_atomic
 from harness.model.arrays import CaseArrays, make_arrays
 from harness.model.case import Case
 from harness.oracle.compare import compare
@@ -282,13 +282,16 @@ def make_command(
     """A ``func`` for an audit subcommand: run, write ``DIR/file_name``, print the summary."""
 
     def command(args: argparse.Namespace) -> int:
-        from adapters.registry import known_names
+        from adapters.registry import known_names, resolve
         from harness.engine.profiles import active_profile_name
         from harness.workers.worker import configure, shutdown_all
 
         if args.case_timeout:
             configure(case_timeout=args.case_timeout)
         names = [n.strip() for n in args.targets.split(",") if n.strip()] if args.targets else known_names()
+        for name in names:
+            resolve(name)  # a mistyped target is bad input before any folder is made
+        out = writable_folder(Path(args.out) if args.out else Path("reports") / "audit", "--out")
         try:
             result = audit(
                 names,
@@ -299,8 +302,6 @@ def make_command(
             )
         finally:
             shutdown_all()
-        out = Path(args.out) if args.out else Path("reports") / "audit"
-        out.mkdir(parents=True, exist_ok=True)
         path = out / file_name
         write_text_atomic(path, json.dumps(result, indent=2, default=str) + "\n")
         print(printable(summary(result), newlines=True))

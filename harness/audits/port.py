@@ -37,7 +37,7 @@ from harness.audits.common import (
 )
 from harness.engine.verdict import judge
 from harness.errors import InvalidCase, PortError
-from harness.files import write_text_atomic
+from harness.files import writable_folder, write_text_atomic
 from harness.model.arrays import make_arrays
 from harness.model.case import Case
 from harness.model.modes import resolve_mode
@@ -325,8 +325,9 @@ def _state(entry: dict[str, Any]) -> str:
 
 
 def save_port(result: dict[str, Any], out_dir: Path) -> Path:
-    """Add ``result`` to ``out_dir/port.json`` (replacing an earlier port of the same call and input)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    """Add ``result`` to ``out_dir/port.json`` (replacing an earlier port of the same call and input;
+    UnusablePath when ``out_dir`` cannot be written)."""
+    writable_folder(out_dir, "--out")
     path = out_dir / PORT_FILE
     ports: list[dict[str, Any]] = []
     if path.exists():

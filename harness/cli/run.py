@@ -12,7 +12,7 @@ from pathlib import Path
 
 from harness.audits.common import megabytes_option, seconds_option
 from harness.engine.profiles import PROFILES
-from harness.errors import RunInterrupted
+from harness.errors import RunAborted, RunInterrupted
 
 
 def _split(text: str | None) -> list[str] | None:
@@ -90,7 +90,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(summary_text(report))
     from harness.report.write import write_report
 
-    print(f"report: {write_report([report.out_dir])}")
+    try:
+        html = write_report([report.out_dir])
+    except OSError as exc:  # a full disk, say: the results are complete, only the report is missing
+        recorded = sum(report.counts.values()) + len(report.findings)
+        raise RunAborted(report.out_dir, recorded, complete=True) from exc
+    print(f"report: {html}")
     return 1 if report.failed else 0
 
 

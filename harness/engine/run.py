@@ -23,12 +23,13 @@ from harness.engine.findings import Finding
 from harness.engine.history import UnitHistory, case_key, history_from_records, unit_seed
 from harness.engine.profiles import register_profiles
 from harness.engine.progress import Progress
-from harness.engine.results import ResultsWriter, make_record, new_run_id, read_results, run_metadata
+from harness.engine.results import ResultsWriter, make_record, new_run_id, run_metadata
+from harness.engine.resumable import read_run_folder
 from harness.engine.store import FINDINGS_STORE, load_replay, remember, replay_snapshot
 from harness.engine.tally import RunReport
 from harness.engine.verdict import Verdict, judge
-from harness.errors import RunInterrupted, TargetUnavailable
-from harness.files import write_text_atomic
+from harness.errors import RunAborted, RunInterrupted, TargetUnavailable, UsageError
+from harness.files import writable_folder, write_text_atomic
 from harness.model.case import Case
 from harness.spec.loader import load_spec
 from harness.spec.schema import Spec
@@ -157,8 +158,7 @@ def run(
     for name in names:
         resolve(name)
     run_id = new_run_id()
-    out = out_dir or Path("reports") / run_id
-    out.mkdir(parents=True, exist_ok=True)
+    out = writable_folder(out_dir or Path("reports") / run_id, "--out" if out_dir else "the run folder")
     replay: dict[str, list[dict[str, Any]]] = {}
     if store and store.exists():
         replay = replay_snapshot(store, specs=specs, targets=names)
@@ -182,13 +182,10 @@ def run(
 
 
 def resume(run_dir: Path, *, progress: bool = True, store: Path | None = FINDINGS_STORE) -> RunReport:
-    """Continue a run whose process was killed, without repeating or losing any result."""
-    meta_path = run_dir / "run.json"
-    if not meta_path.exists():
-        raise FileNotFoundError(f"{run_dir}: no run.json, not a run folder")
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    results = run_dir / "results.jsonl"
-    records = read_results(results) if results.exists() else []
+    """Continue a run whose process was killed, without repeating or losing any result (a folder
+    that is not a run, or whose files are damaged, is :class:`~harness.errors.UnusablePath`)."""
+    meta, records = read_run_folder(run_dir)
+    writable_folder(run_dir, "--resume")
     meta["resumed"] = [*meta.get("resumed", []), datetime.now(UTC).isoformat()]
     meta["status"] = "running"
     _write_meta(run_dir, meta)
@@ -248,6 +245,7 @@ def _execute(
     )
     writer = ResultsWriter(out)
     shown = Progress(progress)
+    failure: Exception | None = None
     try:
         for name in meta["target_names"]:
             target = _ready_target(name, device, isolate=meta.get("isolate", True))
@@ -280,6 +278,10 @@ def _execute(
         meta["status"] = "complete"
     except KeyboardInterrupt:
         meta["status"] = "interrupted"
+    except UsageError:  # e.g. a resumed run's target that is no longer installed: bad input
+        raise
+    except Exception as exc:  # a full disk, a bug: the run stops, what it recorded stays resumable
+        failure = exc
     finally:
         shown.done()
         writer.close()
@@ -289,7 +291,12 @@ def _execute(
             if meta["status"] != "complete":
                 meta["status"] = "interrupted"
         meta["finished"] = datetime.now(UTC).isoformat()
-        _write_meta(out, meta)
+        try:
+            _write_meta(out, meta)
+        except OSError as exc:  # a disk that filled up: run.json on disk still says "running"
+            failure = failure or exc
+    if failure is not None:
+        raise RunAborted(out, writer.lines) from failure
     if meta["status"] == "interrupted":
         raise RunInterrupted(out, writer.lines)
     return report
