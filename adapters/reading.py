@@ -96,6 +96,7 @@ def argument_value(node: ast.AST) -> Any:
     if isinstance(node, ast.Call):
         func = dotted_name(node.func)
         if func is not None and not any(isinstance(a, ast.Starred) for a in node.args):
+            _refuse_repeated_keywords(node)
             return CallValue(
                 ast.unparse(node),
                 tuple(argument_value(a) for a in node.args),
@@ -122,9 +123,18 @@ class ParsedCall:
     forward_kwargs: Mapping[str, Any] = field(default_factory=dict)
 
 
+def _refuse_repeated_keywords(call: ast.Call) -> None:
+    """``f(stride=1, stride=2)`` parses (``ast`` keeps both) but Python refuses to compile it."""
+    names = [k.arg for k in call.keywords if k.arg is not None]
+    repeated = [n for i, n in enumerate(names) if n in names[:i]]
+    if repeated:
+        raise PortError(f"keyword argument repeated: {repeated[0]} in `{ast.unparse(call)}` (a SyntaxError)")
+
+
 def _arguments(call: ast.Call) -> tuple[tuple[Any, ...], dict[str, Any]]:
     if any(isinstance(a, ast.Starred) for a in call.args):
         raise PortError("*args cannot be read: write the arguments out")
+    _refuse_repeated_keywords(call)
     kwargs: dict[str, Any] = {}
     for keyword in call.keywords:
         if keyword.arg is None:

@@ -2,8 +2,9 @@
 
 :class:`HarnessError` is the root. :class:`UsageError` marks a problem with what the user gave (a
 spec, a target name, a call to port, a folder to report on): the command line prints its message
-and exits 2, without a traceback. The other classes are raised and caught inside the harness and
-become results (``error``, ``crash``, ``timeout``, ``unsupported``) rather than ending a run.
+and exits 2, without a traceback. Most other classes are raised and caught inside the harness and
+become results (``error``, ``crash``, ``timeout``, ``unsupported``) rather than ending a run;
+:class:`RunAborted` and :class:`RunInterrupted` end one and say what it kept.
 """
 
 from __future__ import annotations
@@ -68,6 +69,16 @@ class NoRuns(UsageError, ValueError):
     """``report`` was given no run folder."""
 
 
+class UnusablePath(UsageError):
+    """A file or folder the user named that cannot be used: missing, damaged, or not writable (an
+    ``--out`` that is a file, a ``--resume`` folder without a readable ``run.json``, a results file
+    or baseline that does not parse); the message names it and says what is wrong."""
+
+
+class UnknownProfile(UsageError, ValueError):
+    """A Hypothesis profile name (``$CONVT_HYPOTHESIS_PROFILE``) that is not one of the profiles."""
+
+
 class TargetUnavailable(HarnessError, RuntimeError):
     """The target cannot run here (framework not installed, no such device); says why."""
 
@@ -95,6 +106,34 @@ class RemoteError(HarnessError):
         super().__init__(text)
         self.type_name = type_name
         self.text = text
+
+    @property
+    def message(self) -> str:
+        """The exception's own message, without the ``module.Type: `` that ``text`` starts with."""
+        head, sep, rest = self.text.partition(": ")
+        return rest if sep and head.rsplit(".", 1)[-1] == self.type_name else self.text
+
+
+class RunAborted(HarnessError):
+    """A run stopped by an unexpected error (a full disk, a bug in the harness); the cause is the
+    exception's ``__cause__``. What it recorded is on disk: ``recorded`` results in ``out_dir``,
+    all of them when ``complete`` (only the report was left to write)."""
+
+    def __init__(self, out_dir: Path, recorded: int, complete: bool = False) -> None:
+        if complete:
+            kept = (
+                f"the run is complete, its {recorded} result(s) are in {out_dir / 'results.jsonl'}; "
+                f"write the report with: python -m harness report {out_dir}"
+            )
+        else:
+            kept = (
+                f"{recorded} result(s) kept in {out_dir / 'results.jsonl'}; "
+                f"continue the run with: python -m harness run --resume {out_dir}"
+            )
+        super().__init__(kept)
+        self.out_dir = out_dir
+        self.recorded = recorded
+        self.complete = complete
 
 
 class RunInterrupted(HarnessError):

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from harness.engine.profiles import PROFILES
-from harness.errors import SpecError, UnknownTarget
+from harness.errors import SpecError, TargetUnavailable, UnknownTarget
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -77,6 +77,12 @@ class ConformanceItem(pytest.Item):
         # In its framework's worker, as in a run: a crash is a result, and frameworks that cannot
         # share a process (paddle, mindspore) never meet in the pytest process.
         target = isolated(cls(config.getoption("--convt-device")))
+        try:
+            target.runner.ready()
+        except TargetUnavailable as exc:  # e.g. no CUDA provider: as unavailable as a missing framework
+            pytest.skip(f"{self.target_name} unavailable: {exc}")
+        except Exception:  # the cases that run into it record it, as their results
+            pass
         writer = ResultsWriter(out)
         report = RunReport(out_dir=out)
         try:

@@ -226,6 +226,20 @@ class MisbehavingTarget(ReferenceTarget):
         return self.compute(case, arrays.x, arrays.weight, arrays.bias)
 
 
+class UnavailableTarget(ReferenceTarget):
+    """Installed (numpy is), but its ``prepare()`` finds it cannot run here, as onnxruntime does on
+    ``cuda`` without a CUDA provider. Its framework is ``unavailable``: a worker of its own."""
+
+    name = "test.unavailable"
+    framework = "unavailable"
+
+    def prepare(self) -> None:
+        """Refuse, with the reason."""
+        from harness.errors import TargetUnavailable
+
+        raise TargetUnavailable("test.unavailable needs an accelerator this machine lacks")
+
+
 def _documented_size(case: Case) -> tuple[int, ...]:
     return tuple(case.output_size)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 #: Bottom to top; a module may import from its own layer and the ones before it.
 LAYERS = (
-    ("harness.errors", "harness.process", "harness.files"),
+    ("harness.errors", "harness.process", "harness.files", "harness.terminal"),
     ("harness.model",),
     ("harness.oracle",),
     ("harness.spec",),

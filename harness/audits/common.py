@@ -24,11 +24,13 @@ import numpy as np
 from adapters.protocol import Handle, Target, TargetApi, api_of, handle
 from harness.engine.profiles import EXAMPLES, PROFILES
 from harness.errors import InvalidCase, RemoteError, RunFailure
-from harness.files import write_text_atomic
+from harness.files import writable_folder, write_text_atomic
 from harness.model.arrays import CaseArrays, make_arrays
 from harness.model.case import Case
 from harness.oracle.compare import compare
 from harness.oracle.tolerance import ReferenceResult
+from harness.terminal import printable
+from harness.workers.worker import limit_problem
 
 #: Generated cases per spec for each profile (the conformance run's ``dev``/``ci``/``nightly`` counts).
 #: At most this many crop combinations are tried when inferring what a target did.
@@ -280,13 +282,16 @@ def make_command(
     """A ``func`` for an audit subcommand: run, write ``DIR/file_name``, print the summary."""
 
     def command(args: argparse.Namespace) -> int:
-        from adapters.registry import known_names
+        from adapters.registry import known_names, resolve
         from harness.engine.profiles import active_profile_name
         from harness.workers.worker import configure, shutdown_all
 
         if args.case_timeout:
             configure(case_timeout=args.case_timeout)
         names = [n.strip() for n in args.targets.split(",") if n.strip()] if args.targets else known_names()
+        for name in names:
+            resolve(name)  # a mistyped target is bad input before any folder is made
+        out = writable_folder(Path(args.out) if args.out else Path("reports") / "audit", "--out")
         try:
             result = audit(
                 names,
@@ -297,15 +302,38 @@ def make_command(
             )
         finally:
             shutdown_all()
-        out = Path(args.out) if args.out else Path("reports") / "audit"
-        out.mkdir(parents=True, exist_ok=True)
         path = out / file_name
         write_text_atomic(path, json.dumps(result, indent=2, default=str) + "\n")
-        print(summary(result))
-        print(f"written: {path}")
+        print(printable(summary(result), newlines=True))
+        print(f"written: {printable(path)}")
         return 1 if failing(result) else 0
 
     return command
+
+
+def seconds_option(text: str) -> float:
+    """The argparse type of ``--case-timeout``: a finite number of seconds above 0 (argparse prints
+    the reason and exits 2 otherwise)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    problem = limit_problem(case_timeout=value)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(problem)
+    return value
+
+
+def megabytes_option(text: str) -> int:
+    """The argparse type of ``--worker-memory-mb``: a whole number of MiB above 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of MiB") from None
+    problem = limit_problem(memory_limit_mb=value)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(problem)
+    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -321,5 +349,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--examples", type=int, help="cases per spec, overriding the profile's count")
     parser.add_argument("--device", help="device for every target (default: each target's own)")
     parser.add_argument("--out", metavar="DIR", help="output folder (default reports/audit)")
-    parser.add_argument("--case-timeout", type=float, metavar="S", help="seconds one call may take")
+    parser.add_argument(
+        "--case-timeout", type=seconds_option, metavar="S", help="seconds one call may take (> 0)"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress lines")

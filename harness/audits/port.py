@@ -37,11 +37,12 @@ from harness.audits.common import (
 )
 from harness.engine.verdict import judge
 from harness.errors import InvalidCase, PortError
-from harness.files import write_text_atomic
+from harness.files import writable_folder, write_text_atomic
 from harness.model.arrays import make_arrays
 from harness.model.case import Case
 from harness.model.modes import resolve_mode
 from harness.model.outcomes import Outcome
+from harness.terminal import printable
 
 PORT_FILE = "port.json"
 PORT_SCHEMA = "convt-port/1"
@@ -277,8 +278,8 @@ def text_report(result: dict[str, Any]) -> str:
     """The human-readable form of a port."""
     src = result["source"]
     lines = [
-        f"call:      {result['call']}",
-        f"api:       {result['api']} ({result['source_target']})",
+        f"call:      {printable(result['call'])}",
+        f"api:       {result['api']} ({printable(result['source_target'])})",
         f"canonical: {result['case_short']}",
     ]
     if result["source_mode"]:
@@ -287,12 +288,13 @@ def text_report(result: dict[str, Any]) -> str:
     lines.append(f"source:    {state}")
     lines += [f"note:      {n}" for n in result["notes"]]
     lines.append("")
-    width = max([len(t["target"]) for t in result["targets"]] + [8])
+    names = {t["target"]: printable(t["target"]) for t in result["targets"]}
+    width = max([len(n) for n in names.values()] + [8])
     for t in result["targets"]:
         if t.get("call") is None:
-            lines.append(f"{t['target']:{width}s}  not expressible: {t['reason']}")
+            lines.append(f"{names[t['target']]:{width}s}  not expressible: {t['reason']}")
             continue
-        lines.append(f"{t['target']:{width}s}  {_state(t)}")
+        lines.append(f"{names[t['target']]:{width}s}  {_state(t)}")
         lines.append(f"{'':{width}s}    {t['call']}")
         lines += [f"{'':{width}s}    note: {n}" for n in t.get("notes", [])]
         named = t.get("named_mode")
@@ -301,7 +303,8 @@ def text_report(result: dict[str, Any]) -> str:
                 named.get("equivalent")
             ]
             lines.append(f"{'':{width}s}    its own {named['api_value']!r}: {same}")
-    return "\n".join(lines)
+    # reasons, notes and framework messages may span lines; nothing else in them reaches the terminal
+    return printable("\n".join(lines), newlines=True)
 
 
 def _state(entry: dict[str, Any]) -> str:
@@ -322,8 +325,9 @@ def _state(entry: dict[str, Any]) -> str:
 
 
 def save_port(result: dict[str, Any], out_dir: Path) -> Path:
-    """Add ``result`` to ``out_dir/port.json`` (replacing an earlier port of the same call and input)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    """Add ``result`` to ``out_dir/port.json`` (replacing an earlier port of the same call and input;
+    UnusablePath when ``out_dir`` cannot be written)."""
+    writable_folder(out_dir, "--out")
     path = out_dir / PORT_FILE
     ports: list[dict[str, Any]] = []
     if path.exists():

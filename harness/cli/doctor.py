@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from harness.terminal import printable
+
 
 def cmd_doctor(args: argparse.Namespace) -> int:
     """Frameworks installed, targets available, and why each unavailable one is not."""
@@ -39,7 +41,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         for row in rows:
             state = "available" if row["available"] else f"unavailable: {row['reason']}"
             version = f" ({row['framework_version']})" if "framework_version" in row else ""
-            print(f"{row['target']:24s} {state}{version}")
+            print(f"{printable(row['target']):24s} {printable(state + version, newlines=True)}")
     return 0
 
 

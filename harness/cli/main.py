@@ -4,15 +4,14 @@ audit-invalid | audit``."""
 from __future__ import annotations
 
 import argparse
-import sys
 
 from harness.cli.audit import add_audit_parser
 from harness.cli.doctor import add_doctor_parser
+from harness.cli.failure import run_command
 from harness.cli.port import add_port_parser
 from harness.cli.report import add_report_parser
 from harness.cli.repro import add_repro_parser
 from harness.cli.run import add_run_parser
-from harness.errors import UsageError
 from harness.process import tune_allocator
 
 
@@ -30,12 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point."""
+    """Entry point: the exit status is 0, 1 (findings), 2 (bad input) or 3 (the harness failed;
+    :mod:`harness.cli.failure`)."""
 
     args = build_parser().parse_args(argv)
     tune_allocator()
-    try:
-        return int(args.func(args))
-    except UsageError as exc:  # bad input: the message says where and which rule
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    return run_command(args.func, args)

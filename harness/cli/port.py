@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from adapters.reading import Shapes, parse_shape
+from harness.audits.common import seconds_option
 from harness.audits.port import PORT_FILE, failed, port, save_port, text_report
 from harness.errors import PortError
 from harness.model.dtypes import DATA_DTYPES
@@ -68,6 +69,8 @@ def add_port_parser(
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument("--out", metavar="DIR", help=f"add the result to DIR/{PORT_FILE}")
     parser.add_argument("--no-verify", action="store_true", help="emit the calls without running them")
-    parser.add_argument("--case-timeout", type=float, metavar="S", help="seconds a verification may take")
+    parser.add_argument(
+        "--case-timeout", type=seconds_option, metavar="S", help="seconds a verification may take (> 0)"
+    )
     parser.set_defaults(func=cmd_port)
     return parser

@@ -10,25 +10,30 @@ import argparse
 import sys
 from pathlib import Path
 
-from harness.errors import NoRuns
+from harness.cli.failure import run_command
+from harness.errors import UsageError
+from harness.files import writable_folder
 from harness.report.model import load_report
 from harness.report.write import save_report
+from harness.terminal import printable
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     """``python -m harness report DIR [DIR …] [--baseline DIR]``: write the report, print where.
 
-    Exit status: 2 when a folder cannot be read; 1 when the report has findings (``--fail-on any``,
-    the default without a baseline) or new findings (``--fail-on new``, the default with one); else 0.
+    Exit status: 2 when a folder or the baseline cannot be read, or the first folder cannot be
+    written into; 1 when the report has findings (``--fail-on any``, the default without a
+    baseline) or new findings (``--fail-on new``, the default with one); else 0.
     """
     dirs = [Path(d) for d in args.runs]
     baseline = Path(args.baseline) if args.baseline else None
     try:
         report = load_report(dirs, baseline)
-        html = save_report(report, dirs[0])
-    except (FileNotFoundError, NoRuns) as exc:
-        print(f"report: {exc}")
+        writable_folder(dirs[0], "the report's folder")
+    except UsageError as exc:  # a folder or baseline that cannot be read, or written into
+        print(f"report: {printable(exc, newlines=True)}")
         return 2
+    html = save_report(report, dirs[0])
     print(f"report:  {html}")
     print(f"summary: {html.parent / 'summary.json'}")
     print(f"junit:   {html.parent / 'junit.xml'}")
@@ -70,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command")
     add_report_parser(sub)
     args = parser.parse_args(["report", *(sys.argv[1:] if argv is None else argv)])
-    return int(args.func(args))
+    return run_command(args.func, args)
 
 
 if __name__ == "__main__":

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 from adapters.protocol import TargetRunner
-from harness.errors import UsageError
+from harness.errors import InvalidCase, UnusablePath
+from harness.model.case import Case
+from harness.terminal import printable
 
 
 def cmd_repro(args: argparse.Namespace) -> int:
@@ -19,46 +20,63 @@ def cmd_repro(args: argparse.Namespace) -> int:
     from harness.engine.artefacts import save_arrays
     from harness.engine.results import read_results
     from harness.engine.verdict import judge
-    from harness.model.case import Case
     from harness.workers.client import isolated
 
-    records = {r.get("line"): r for r in read_results(Path(args.results))}
+    results = Path(args.results)
+    if results.is_dir():
+        raise UnusablePath(
+            f"{results} is a folder: give the results file in it ({results / 'results.jsonl'})"
+        )
+    if not results.is_file():
+        raise UnusablePath(f"{results}: no such results file (a run writes DIR/results.jsonl)")
+    records = {r.get("line"): r for r in read_results(results) if isinstance(r, dict)}
     rec = records.get(args.line)
     if rec is None:
-        print(f"{args.results}: no record on line {args.line}", file=sys.stderr)
-        return 2
-    case = Case.from_dict(rec["case"])
+        raise UnusablePath(f"{results}: no record on line {args.line}")
+    case = _recorded_case(rec, f"{results}:{args.line}")
     try:
         cls = resolve(rec["target"])
     except ValueError:  # a module:Class target: its name is not registered
-        if not rec.get("target_class"):
+        if not isinstance(rec.get("target_class"), str):
             raise
         cls = resolve(rec["target_class"])
-    api = cls(args.device or rec["device"])
+    api = cls(args.device or str(rec.get("device") or "cpu"))
     target = isolated(api)
     if args.history:
         _replay_history(Path(args.results).parent, rec, target.runner)
     verdict = judge(case, target)
     print(f"case:     {case.short()}")
-    print(f"target:   {api.name} {api.framework_version()} on {api.device}")
-    print(f"recorded: {rec['outcome']} — {rec['message']}")
-    print(f"now:      {verdict.outcome} — {verdict.message}")
+    print(printable(f"target:   {api.name} {api.framework_version()} on {api.device}"))
+    print(printable(f"recorded: {rec.get('outcome')} — {rec.get('message', '')}", newlines=True))
+    print(printable(f"now:      {verdict.outcome} — {verdict.message}", newlines=True))
     npz = Path(args.results).parent / f"repro-{args.line}.npz"
     save_arrays(case, npz)
     print(f"\nstandalone snippet (arrays written to {npz}):")
     print(api.snippet(case, str(npz)))
-    return 0 if verdict.outcome == rec["outcome"] else 1
+    return 0 if verdict.outcome == rec.get("outcome") else 1
+
+
+def _recorded_case(rec: dict[str, Any], where: str) -> Case:
+    """The case of a record, or UnusablePath saying what is wrong with the record (``where``:
+    ``FILE:LINE``)."""
+    if not isinstance(rec.get("target"), str):
+        raise UnusablePath(f"{where}: the record names no target")
+    if not isinstance(rec.get("case"), dict):
+        raise UnusablePath(f"{where}: the record holds no case")
+    try:
+        return Case.from_dict(rec["case"])
+    except (InvalidCase, KeyError, TypeError, ValueError) as exc:
+        raise UnusablePath(f"{where}: the record's case is damaged ({type(exc).__name__}: {exc})") from None
 
 
 def _replay_history(run_dir: Path, rec: dict[str, Any], runner: TargetRunner) -> None:
     """Run the cases a history-dependent finding's worker had run before it (its history.jsonl)."""
     from harness.engine.artefacts import HISTORY_FILE
-    from harness.model.case import Case
     from harness.workers.client import WorkerRunner
 
     path = run_dir / str(rec.get("finding_dir", "")) / HISTORY_FILE
     if not rec.get("finding_dir") or not path.is_file():
-        raise UsageError(
+        raise UnusablePath(
             f"line {rec.get('line')} has no case history ({HISTORY_FILE}): only the record of a "
             "history-dependent finding has one"
         )

@@ -10,8 +10,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from harness.audits.common import megabytes_option, seconds_option
 from harness.engine.profiles import PROFILES
-from harness.errors import RunInterrupted
+from harness.errors import RunAborted, RunInterrupted
 
 
 def _split(text: str | None) -> list[str] | None:
@@ -89,7 +90,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(summary_text(report))
     from harness.report.write import write_report
 
-    print(f"report: {write_report([report.out_dir])}")
+    try:
+        html = write_report([report.out_dir])
+    except OSError as exc:  # a full disk, say: the results are complete, only the report is missing
+        recorded = sum(report.counts.values()) + len(report.findings)
+        raise RunAborted(report.out_dir, recorded, complete=True) from exc
+    print(f"report: {html}")
     return 1 if report.failed else 0
 
 
@@ -107,15 +113,15 @@ def add_run_parser(
     parser.add_argument("--resume", metavar="DIR", help="continue the killed run in DIR (no other options)")
     parser.add_argument(
         "--case-timeout",
-        type=float,
+        type=seconds_option,
         metavar="S",
-        help="seconds a case may take before it is a timeout (default 300)",
+        help="seconds a case may take before it is a timeout (> 0; default 300)",
     )
     parser.add_argument(
         "--worker-memory-mb",
-        type=int,
+        type=megabytes_option,
         metavar="MB",
-        help="a worker past this resident size is killed: crash (default: half the RAM)",
+        help="a worker past this resident size is killed: crash (> 0; default: half the RAM)",
     )
     parser.add_argument("--seed", type=int, help="Hypothesis seed of the run (default: random, recorded)")
     parser.add_argument(

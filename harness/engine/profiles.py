@@ -19,6 +19,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from harness.errors import UnknownProfile
+
 #: Examples per (spec, target) of each profile: the one table of profiles (Hypothesis is imported
 #: only when they are registered, so the pytest plugin can read this).
 EXAMPLES: dict[str, int] = {"dev": 30, "ci": 100, "nightly": 2000}
@@ -64,11 +66,14 @@ def register_profiles() -> None:
 
 
 def active_profile_name() -> str:
-    """``$CONVT_HYPOTHESIS_PROFILE`` if set, else ``"ci"`` when ``$CI`` is set, else ``"dev"``."""
+    """``$CONVT_HYPOTHESIS_PROFILE`` if set (:class:`~harness.errors.UnknownProfile` when it names
+    no profile), else ``"ci"`` when ``$CI`` is set, else ``"dev"``."""
     chosen = os.environ.get(PROFILE_ENV, "").strip()
     if chosen:
         if chosen not in PROFILES:
-            raise ValueError(f"{PROFILE_ENV}={chosen!r} is not one of {', '.join(PROFILES)}")
+            raise UnknownProfile(
+                f"{PROFILE_ENV}={chosen!r} is not a profile; set it to one of {', '.join(PROFILES)}"
+            )
         return chosen
     if os.environ.get("CI", "").strip().lower() not in _FALSE:
         return "ci"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 import time
 
+from harness.terminal import printable
+
 
 class Progress:
     """A one-line progress display on stderr (a line every few seconds when not a terminal)."""
@@ -19,6 +21,7 @@ class Progress:
         if not self.enabled:
             return
         now = time.monotonic()
+        label = printable(label)
         if self.tty:
             sys.stderr.write(f"\r{label}: {done} cases, {findings} findings   ")
             sys.stderr.flush()

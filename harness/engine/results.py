@@ -16,6 +16,7 @@ import numpy as np
 
 from adapters.protocol import Handle, Target, handle
 from harness.engine.verdict import Verdict
+from harness.errors import UnusablePath
 from harness.model.case import Case
 from harness.model.features import signature_features
 from harness.model.outcomes import Outcome
@@ -158,10 +159,17 @@ def _complete_lines(path: Path) -> int:
     return data.count(b"\n")
 
 
-def read_results(path: Path) -> list[dict[str, Any]]:
-    """All records of a results file (a truncated last line, from a killed run, is skipped)."""
+def read_results(path: Path) -> list[Any]:
+    """All records of a results file (a truncated last line, from a killed run, is skipped); what
+    each holds is the caller's to check. A file that is missing or not text is
+    :class:`~harness.errors.UnusablePath`."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise UnusablePath(f"{path}: cannot read the results file ({reason})") from None
     records = []
-    for raw in path.read_text(encoding="utf-8").splitlines():
+    for raw in text.splitlines():
         try:
             records.append(json.loads(raw))
         except json.JSONDecodeError:

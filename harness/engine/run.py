@@ -23,12 +23,13 @@ from harness.engine.findings import Finding
 from harness.engine.history import UnitHistory, history_from_records, unit_seed
 from harness.engine.profiles import register_profiles
 from harness.engine.progress import Progress
-from harness.engine.results import ResultsWriter, make_record, new_run_id, read_results, run_metadata
+from harness.engine.results import ResultsWriter, make_record, new_run_id, run_metadata
+from harness.engine.resumable import read_run_folder
 from harness.engine.store import FINDINGS_STORE, load_replay, remember, replay_snapshot
 from harness.engine.tally import RunReport
 from harness.engine.verdict import Verdict, judge
-from harness.errors import RunInterrupted
-from harness.files import write_text_atomic
+from harness.errors import RunAborted, RunInterrupted, TargetUnavailable, UsageError
+from harness.files import writable_folder, write_text_atomic
 from harness.model.case import Case
 from harness.model.outcomes import Outcome
 from harness.spec.loader import load_spec
@@ -205,8 +206,7 @@ def run(
     for name in names:
         resolve(name)
     run_id = new_run_id()
-    out = out_dir or Path("reports") / run_id
-    out.mkdir(parents=True, exist_ok=True)
+    out = writable_folder(out_dir or Path("reports") / run_id, "--out" if out_dir else "the run folder")
     replay: dict[str, list[dict[str, Any]]] = {}
     if store and store.exists():
         replay = replay_snapshot(store, specs=specs, targets=names)
@@ -230,18 +230,37 @@ def run(
 
 
 def resume(run_dir: Path, *, progress: bool = True, store: Path | None = FINDINGS_STORE) -> RunReport:
-    """Continue a run whose process was killed, without repeating or losing any result."""
-    meta_path = run_dir / "run.json"
-    if not meta_path.exists():
-        raise FileNotFoundError(f"{run_dir}: no run.json, not a run folder")
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    results = run_dir / "results.jsonl"
-    records = read_results(results) if results.exists() else []
+    """Continue a run whose process was killed, without repeating or losing any result (a folder
+    that is not a run, or whose files are damaged, is :class:`~harness.errors.UnusablePath`)."""
+    meta, records = read_run_folder(run_dir)
+    writable_folder(run_dir, "--resume")
     meta["resumed"] = [*meta.get("resumed", []), datetime.now(UTC).isoformat()]
     meta["status"] = "running"
     _write_meta(run_dir, meta)
     specs = [load_spec(Path(p)) for p in meta["specs"]]
     return _execute(run_dir, meta, specs, progress=progress, store=store, records=records)
+
+
+def _ready_target(name: str, device: str, *, isolate: bool) -> Handle | str:
+    """The target, loaded where its cases run (its worker, unless not ``isolate``), or why it
+    cannot run here: its framework is missing, it has no such device, or its ``prepare()`` raised
+    :class:`TargetUnavailable` (a missing device or provider). A load that fails some other way
+    still gives the target: the cases' results (error, crash) record that failure."""
+    cls = resolve(name)
+    reason = cls.unavailable_reason()
+    if reason is not None:
+        return reason
+    api = cls(device)
+    if device.split(":")[0] not in api.capabilities().devices:
+        return f"{name} does not run on device {device!r}"
+    target = isolated(api) if isolate else handle(api)
+    try:
+        target.runner.ready()
+    except TargetUnavailable as exc:
+        return str(exc)
+    except Exception:  # the cases that run into it record it, as their results
+        pass
+    return target
 
 
 def _execute(
@@ -281,21 +300,17 @@ def _execute(
     )
     writer = ResultsWriter(out)
     shown = Progress(progress)
+    failure: Exception | None = None
     try:
         targets: dict[str, Handle] = {}
         for name in meta["target_names"]:
-            cls = resolve(name)
-            reason = cls.unavailable_reason()
-            if reason is None:
-                api = cls(device)
-                if device.split(":")[0] not in api.capabilities().devices:
-                    reason = f"{name} does not run on device {device!r}"
-            if reason is not None:
-                report.unavailable[name] = reason
-                meta["targets"][name] = {"available": False, "reason": reason}
+            target = _ready_target(name, device, isolate=meta.get("isolate", True))
+            if isinstance(target, str):
+                report.unavailable[name] = target
+                meta["targets"][name] = {"available": False, "reason": target}
                 _write_meta(out, meta)
                 continue
-            targets[name] = isolated(api) if meta.get("isolate", True) else handle(api)
+            targets[name] = target
         if records:
             replay_worker_history(records, {t.name: t for t in targets.values()})
         frameworks = [t.api.framework for t in targets.values()]
@@ -328,6 +343,10 @@ def _execute(
         meta["status"] = "complete"
     except KeyboardInterrupt:
         meta["status"] = "interrupted"
+    except UsageError:  # e.g. a resumed run's target that is no longer installed: bad input
+        raise
+    except Exception as exc:  # a full disk, a bug: the run stops, what it recorded stays resumable
+        failure = exc
     finally:
         shown.done()
         writer.close()
@@ -337,7 +356,12 @@ def _execute(
             if meta["status"] != "complete":
                 meta["status"] = "interrupted"
         meta["finished"] = datetime.now(UTC).isoformat()
-        _write_meta(out, meta)
+        try:
+            _write_meta(out, meta)
+        except OSError as exc:  # a disk that filled up: run.json on disk still says "running"
+            failure = failure or exc
+    if failure is not None:
+        raise RunAborted(out, writer.lines) from failure
     if meta["status"] == "interrupted":
         raise RunInterrupted(out, writer.lines)
     return report

@@ -9,6 +9,7 @@ from pathlib import Path
 from harness.engine.findings import Finding
 from harness.engine.results import PairCoverage
 from harness.model.outcomes import FAILING, OUTCOMES
+from harness.terminal import printable
 
 
 @dataclass
@@ -42,22 +43,25 @@ def summary_text(report: RunReport) -> str:
     header = f"{'target':24s}" + "".join(f"{o:>16s}" for o in OUTCOMES)
     lines = [header, "-" * len(header)]
     for t in targets:
-        lines.append(f"{t:24s}" + "".join(f"{report.counts[(t, o)]:16d}" for o in OUTCOMES))
+        lines.append(f"{printable(t):24s}" + "".join(f"{report.counts[(t, o)]:16d}" for o in OUTCOMES))
     for name, reason in report.unavailable.items():
-        lines.append(f"{name:24s} unavailable: {reason}")
+        lines.append(f"{printable(name):24s} unavailable: {printable(reason)}")
     vacuous = report.vacuous()
     if vacuous:
         lines.append("")
         lines.append("judged no case (each case was one the API cannot express: these pairs tested nothing):")
         for target, spec, n, reason in vacuous:
-            lines.append(f"  {target} × {spec}: {n} case(s) unsupported, mostly: {reason}")
+            lines.append(
+                f"  {printable(target)} × {printable(spec)}: {n} case(s) unsupported, "
+                f"mostly: {printable(reason)}"
+            )
     if report.findings:
         lines.append("")
         lines.append(f"{len(report.findings)} finding(s), each shrunk to a minimal case:")
         for finding, folder in report.findings:
-            lines.append(f"  {finding.signature}")
+            lines.append(f"  {printable(finding.signature)}")
             lines.append(f"    {finding.minimal.short()}")
-            lines.append(f"    {folder}")
+            lines.append(f"    {printable(folder)}")
     lines.append("")
-    lines.append(f"results: {report.out_dir / 'results.jsonl'}")
+    lines.append(f"results: {printable(report.out_dir / 'results.jsonl')}")
     return "\n".join(lines)

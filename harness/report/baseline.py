@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.errors import UnusablePath
 from harness.report.load import load_run
 
 
@@ -53,10 +54,32 @@ def baseline_signatures(baseline: Path) -> tuple[dict[str, str], set[str]]:
         ran = {str(r.get("target")) for r in run.records if not r.get("minimal")} | set(sigs.values())
         return sigs, ran
     if summary.exists():
-        data = json.loads(summary.read_text(encoding="utf-8"))
+        data = _summary(summary)
         sigs = {str(f["signature"]): str(f.get("target", "")) for f in data.get("findings", [])}
         return sigs, set(data.get("targets", {})) | set(sigs.values())
-    raise FileNotFoundError(f"{baseline}: neither a run folder (results.jsonl) nor a summary.json")
+    raise UnusablePath(f"--baseline {baseline}: neither a run folder (results.jsonl) nor a summary.json")
+
+
+def _summary(path: Path) -> dict[str, Any]:
+    """A baseline ``summary.json``, checked: an object whose ``findings`` each carry a signature
+    (UnusablePath naming what is wrong)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UnusablePath(f"--baseline {path}: not a readable summary.json ({exc})") from None
+    problem = None
+    if not isinstance(data, dict):
+        problem = f"it holds a JSON {type(data).__name__}, not an object"
+    else:
+        findings, targets = data.get("findings", []), data.get("targets", {})
+        if not isinstance(findings, list) or not isinstance(targets, dict | list):
+            problem = "'findings' must be a list and 'targets' an object"
+        elif not all(isinstance(f, dict) and isinstance(f.get("signature"), str) for f in findings):
+            problem = "each of its 'findings' must be an object with a 'signature'"
+    if problem is not None:
+        raise UnusablePath(f"--baseline {path}: not a summary.json written by `report`: {problem}")
+    checked: dict[str, Any] = data
+    return checked
 
 
 def compare_baseline(baseline: Path, signatures: Iterable[str], ran_now: set[str]) -> BaselineComparison:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.engine.results import read_results
+from harness.errors import UnusablePath
 
 #: Audit results a report folder may hold: key → file name (written by the :mod:`harness.audits` modules).
 AUDIT_FILES: dict[str, str] = {
@@ -45,22 +46,35 @@ class Run:
         return self.folder.name
 
 
+def _is_record(rec: Any) -> bool:
+    """A record the report can show: an object naming its target and outcome."""
+    return (
+        isinstance(rec, dict) and isinstance(rec.get("target"), str) and isinstance(rec.get("outcome"), str)
+    )
+
+
 def load_run(folder: Path, index: int = 0) -> Run:
-    """Read ``results.jsonl`` (a truncated last line is skipped and counted) and ``run.json``."""
+    """Read ``results.jsonl`` and ``run.json``; a line that holds no record (a truncated last line,
+    a damaged one) is skipped and counted. A folder that is neither a run nor holds audit files, or
+    whose results are not text, is :class:`~harness.errors.UnusablePath`."""
+    if not folder.is_dir():
+        raise UnusablePath(f"{folder}: no such folder")
     path = folder / "results.jsonl"
     if not path.exists():
         if any((folder / name).exists() for name in AUDIT_FILES.values()):
             return Run(folder=folder, meta={}, records=[], skipped_lines=0)  # audit results only
-        raise FileNotFoundError(f"{folder}: no results.jsonl (is this a run folder?)")
-    records = [r for r in read_results(path) if isinstance(r, dict)]
+        raise UnusablePath(f"{folder}: no results.jsonl (is this a run folder?)")
+    records = [r for r in read_results(path) if _is_record(r)]
     lines = sum(1 for raw in path.read_text(encoding="utf-8").splitlines() if raw.strip())
     meta_path = folder / "run.json"
     meta: dict[str, Any] = {}
     if meta_path.exists():
         try:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError:
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
             meta = {"_unreadable": "run.json could not be parsed"}
+        if not isinstance(meta, dict):
+            meta = {"_unreadable": "run.json holds no JSON object"}
     for rec in records:
         rec["_run"] = index
     return Run(folder=folder, meta=meta, records=records, skipped_lines=lines - len(records))

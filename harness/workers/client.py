@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from adapters.protocol import Handle, Target, TargetApi, TargetRunner
-from harness.errors import RemoteError, RunFailure
+from harness.errors import RemoteError, RunFailure, TargetUnavailable
 from harness.model.arrays import CaseArrays, make_arrays
 from harness.model.case import Case
 from harness.workers import wire
@@ -47,6 +47,18 @@ class WorkerRunner(TargetRunner):
 
     def _loaded(self) -> dict[str, Any]:
         return self.worker.ensure_loaded(self._key, self._ref, self.device)
+
+    def prepare(self) -> None:
+        """Load (construct and prepare) the target in its worker. A target that finds it cannot run
+        here (its ``prepare()`` raised :class:`~harness.errors.TargetUnavailable`, e.g. onnxruntime
+        without a CUDA provider) raises TargetUnavailable with its reason; any other failure
+        raises RemoteError or RunFailure."""
+        try:
+            self._loaded()
+        except RemoteError as exc:
+            if exc.type_name == TargetUnavailable.__name__:
+                raise TargetUnavailable(exc.message) from None
+            raise
 
     def environment(self) -> dict[str, Any]:
         """The environment as the worker reports it (after the framework was prepared there).

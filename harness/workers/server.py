@@ -1,7 +1,9 @@
 """The worker process: hosts the targets of one framework and runs cases sent over a socket.
 
-Started by :mod:`harness.workers.worker` as ``python -m harness.workers.server FD``, with ``FD`` one
-end of a socket pair and stdout/stderr going to the worker's log file. It imports nothing heavy
+Started by :mod:`harness.workers.worker` as ``python -m harness.workers.server FD PARENT``, with
+``FD`` one end of a socket pair, ``PARENT`` the pid of the process that started it, and
+stdout/stderr going to the worker's log file. It dies with that process, whatever it is doing
+(:func:`die_with_parent`). It imports nothing heavy
 itself: each ``load`` message names a target class (``module:Class``) that it constructs and
 prepares (which imports the framework). It answers the messages of :mod:`harness.workers.wire`, one
 reply each, until ``exit`` or the parent goes away:
@@ -19,9 +21,13 @@ parent as the socket closing.
 
 from __future__ import annotations
 
+import ctypes
+import os
 import pickle
+import signal
 import socket
 import sys
+import threading
 import time
 from typing import Any
 
@@ -37,6 +43,48 @@ def _environment(target: Any) -> dict[str, Any]:
         "allocator": settings["allocator"],
         "omp_wait_policy": settings["omp_wait_policy"],
     }
+
+
+#: prctl(2) option: the signal this process gets when the thread that started it ends.
+PR_SET_PDEATHSIG = 1
+#: Seconds between the watchdog's looks at the parent pid.
+WATCH_SECONDS = 0.5
+#: The exit status of a worker that found itself orphaned (nobody is left to read it).
+ORPHANED = 1
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """End this process when ``parent_pid`` (the harness that started it) ends.
+
+    The worker runs in a session of its own, so a kill of the harness's process group misses it,
+    and a hanging case never reads the closed socket. On Linux the kernel sends SIGKILL when the
+    parent goes (``PR_SET_PDEATHSIG``); that also stops a main thread stuck in C code holding the
+    GIL. :func:`watch_parent` covers the parent dying before that was set, and other platforms.
+    The kernel's signal follows the parent *thread* that started the worker: workers are started
+    from the harness's main thread, which lives as long as the harness.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        except (OSError, AttributeError):
+            pass  # no prctl here: the watchdog alone
+    watch_parent(parent_pid)
+
+
+def watch_parent(parent_pid: int, interval: float = WATCH_SECONDS) -> None:
+    """End this process now if its parent is no longer ``parent_pid``; else start a daemon thread
+    that ends it (``os._exit``, without the main thread's help) as soon as the parent changes."""
+    if os.getppid() != parent_pid:
+        os._exit(ORPHANED)
+
+    def watch() -> None:
+        while True:
+            time.sleep(interval)
+            if os.getppid() != parent_pid:  # re-parented: the harness is gone
+                os._exit(ORPHANED)
+
+    threading.Thread(target=watch, name="convt-parent-watch", daemon=True).start()
 
 
 def serve(conn: socket.socket) -> None:
@@ -86,7 +134,9 @@ def serve(conn: socket.socket) -> None:
 
 
 def main(argv: list[str]) -> int:
-    """Entry point: ``python -m harness.workers.server FD``."""
+    """Entry point: ``python -m harness.workers.server FD PARENT``."""
+    if len(argv) > 2:
+        die_with_parent(int(argv[2]))
     conn = socket.socket(fileno=int(argv[1]))
     tune_allocator()
     try:

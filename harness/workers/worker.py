@@ -1,7 +1,8 @@
 """The worker processes: one long-lived process per framework, its limits, and the registry of them.
 
-A :class:`Worker` starts ``python -m harness.workers.server FD`` with its output in the framework's
-log file and exchanges :mod:`harness.workers.wire` messages with it. A worker that dies — a signal,
+A :class:`Worker` starts ``python -m harness.workers.server FD PID`` (``PID``: this process, which
+the worker dies with) with its output in the framework's log file and exchanges
+:mod:`harness.workers.wire` messages with it. A worker that dies — a signal,
 an abort, ``os._exit``, killed for memory — turns the call into a
 :class:`~harness.errors.RunFailure` with outcome ``crash``, the signal or exit status and the last
 lines of the worker's log; a call past its time limit becomes ``timeout`` and the worker is killed.
@@ -14,6 +15,7 @@ framework, and :func:`shutdown_all` (also run at exit) stops them all.
 from __future__ import annotations
 
 import atexit
+import math
 import os
 import signal
 import socket
@@ -60,13 +62,28 @@ class WorkerSettings:
 SETTINGS = WorkerSettings()
 
 
+def limit_problem(case_timeout: float | None = None, memory_limit_mb: int | None = None) -> str | None:
+    """Why a limit cannot be used (None when both are fine): a case timeout must be a finite number
+    of seconds above 0 (0 or less times out every case, nan never does), a memory limit a whole
+    number of MiB above 0 (0 kills the worker on every case)."""
+    if case_timeout is not None and not (math.isfinite(case_timeout) and case_timeout > 0):
+        return f"the case timeout must be a finite number of seconds > 0, got {case_timeout!r}"
+    if memory_limit_mb is not None and (isinstance(memory_limit_mb, bool) or memory_limit_mb < 1):
+        return f"the worker memory limit must be a whole number of MiB > 0, got {memory_limit_mb!r}"
+    return None
+
+
 def configure(
     *,
     case_timeout: float | None = None,
     memory_limit_mb: int | None = None,
     log_dir: Path | None = None,
 ) -> WorkerSettings:
-    """Change the worker limits; running workers keep their log file until restarted."""
+    """Change the worker limits (ValueError for a limit :func:`limit_problem` refuses); running
+    workers keep their log file until restarted."""
+    problem = limit_problem(case_timeout, memory_limit_mb)
+    if problem is not None:
+        raise ValueError(problem)
     if case_timeout is not None:
         SETTINGS.case_timeout = float(case_timeout)
     if memory_limit_mb is not None:
@@ -141,7 +158,7 @@ class Worker:
             log.write(f"--- worker start #{self.starts} for {self.framework}\n".encode())
             log.flush()
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "harness.workers.server", str(child.fileno())],
+                [sys.executable, "-m", "harness.workers.server", str(child.fileno()), str(os.getpid())],
                 pass_fds=(child.fileno(),),
                 stdin=subprocess.DEVNULL,
                 stdout=log,

@@ -160,3 +160,10 @@ def test_a_pair_that_judges_no_case_is_named_not_passed(tmp_path: Path) -> None:
     assert not any(line.startswith("test.correct × three_bugs_small") for line in lines)
     assert plugin.returncode == 0 and "1 skipped" in plugin.stdout, plugin.stdout
     assert "judged no case of" in plugin.stdout and "channels" in plugin.stdout
+
+
+def test_a_target_that_refuses_to_load_is_skipped_as_unavailable(tmp_path: Path, spec_path: Path) -> None:
+    done = finish(run_pytest(tmp_path, spec_path, "tests.targets_for_tests:UnavailableTarget", "-rs"))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 skipped" in done.stdout, done.stdout
+    assert "unavailable: test.unavailable needs an accelerator this machine lacks" in done.stdout
