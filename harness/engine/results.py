@@ -15,6 +15,7 @@ from typing import IO, Any
 import numpy as np
 
 from adapters.protocol import Handle, Target, handle
+from harness.engine.records import read_results_file
 from harness.engine.verdict import Verdict
 from harness.model.case import Case
 from harness.model.features import signature_features
@@ -158,14 +159,9 @@ def _complete_lines(path: Path) -> int:
 
 
 def read_results(path: Path) -> list[dict[str, Any]]:
-    """All records of a results file (a truncated last line, from a killed run, is skipped)."""
-    records = []
-    for raw in path.read_text(encoding="utf-8").splitlines():
-        try:
-            records.append(json.loads(raw))
-        except json.JSONDecodeError:
-            continue
-    return records
+    """The well-formed records of a results file; damaged lines (a killed run's truncated last one,
+    say) are skipped (:func:`harness.engine.records.read_results_file` names them)."""
+    return read_results_file(path).records
 
 
 def run_metadata() -> dict[str, Any]:
