@@ -66,6 +66,18 @@ def replace_folder_atomically(folder: Path, fill: Callable[[Path], object]) -> P
     return folder
 
 
+def remove_stale_folders(parent: Path) -> list[str]:
+    """Remove the temporary folders :func:`replace_folder_atomically` left in ``parent`` when its
+    process was killed; returns their names. Only for a folder no other process is writing into."""
+    removed = []
+    if parent.is_dir():
+        for path in parent.iterdir():
+            if path.name.startswith(".") and path.name.endswith((".tmp", ".old")) and path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path.name)
+    return removed
+
+
 def contained(root: Path, path: Path | str) -> Path | None:
     """``path`` (relative to ``root``, or absolute) resolved, if it lies inside ``root``; else None.
 

@@ -1,15 +1,23 @@
-"""Reproduction artefacts: the arrays as ``.npz``, the framework snippet, the case, one command."""
+"""Reproduction artefacts: the arrays as ``.npz``, the framework snippet, the case, one command.
+
+A finding's folder is written whole into a temporary folder and renamed into place
+(:func:`harness.files.replace_folder_atomically`), before the finding's record: a run cut at any
+moment leaves either no folder or a complete one. :func:`missing_files` tells a resumed run which
+recorded findings lost theirs (folders written otherwise), so that it rebuilds them.
+"""
 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from adapters.protocol import Handle, Target, handle
-from harness.files import replace_atomically, write_text_atomic
+from harness.engine.results import repro_command
+from harness.files import replace_atomically, replace_folder_atomically, write_text_atomic
 from harness.model.arrays import make_arrays
 from harness.model.case import Case
 
@@ -20,6 +28,15 @@ def save_arrays(case: Case, path: Path) -> Path:
     return replace_atomically(path, lambda handle: np.savez(handle, **arrays))
 
 
+#: What every finding folder holds (``arrays.npz`` and ``message.txt`` only where there is one).
+FINDING_FILES = ("case.json", "case.npz", "snippet.py", "README.txt")
+
+
+def missing_files(folder: Path) -> list[str]:
+    """The :data:`FINDING_FILES` that ``folder`` lacks (all of them when there is no folder)."""
+    return [name for name in FINDING_FILES if not (folder / name).is_file()]
+
+
 def write_finding(
     folder: Path,
     *,
@@ -28,12 +45,81 @@ def write_finding(
     record: dict[str, Any],
     command: str,
     outputs: dict[str, np.ndarray] | None = None,
+    message: str | None = None,
+    note: str = "",
 ) -> Path:
-    """Write ``case.json``, ``case.npz``, ``snippet.py`` and ``README.txt`` for one finding.
+    """Write ``case.json``, ``case.npz``, ``snippet.py``, ``message.txt`` and ``README.txt`` for one
+    finding, into a folder that appears complete or not at all (one already there is replaced).
 
-    ``outputs`` (a value mismatch's ``actual``, ``reference`` and ``bound``) go to ``arrays.npz``.
+    ``outputs`` (a value mismatch's ``actual``, ``reference`` and ``bound``) go to ``arrays.npz``;
+    ``message`` is the full text of the record's (possibly shortened) message; ``note`` ends README.txt.
     """
-    folder.mkdir(parents=True, exist_ok=True)
+    return replace_folder_atomically(
+        folder,
+        lambda tmp: _fill(
+            tmp,
+            case=case,
+            target=target,
+            record=record,
+            command=command,
+            outputs=outputs,
+            message=record["message"] if message is None else message,
+            note=note,
+        ),
+    )
+
+
+def rebuild_finding(
+    folder: Path, record: dict[str, Any], target: Target | Handle, results: Path, missing: list[str]
+) -> Path:
+    """Rebuild a recorded finding's folder from its record (its case, its target's snippet).
+
+    The files the folder still holds besides :data:`FINDING_FILES` (``arrays.npz``, ``message.txt``:
+    each was written whole) are kept; README.txt says what was rebuilt and why.
+    """
+    case = Case.from_dict(record["case"])
+    line = record.get("line")
+    command = repro_command(results, line) if isinstance(line, int) else str(record.get("repro") or "")
+    kept = []
+    if folder.is_dir():
+        kept = [
+            p for p in folder.iterdir() if p.name not in FINDING_FILES and p.is_file() and not p.is_symlink()
+        ]
+    note = (
+        f"\nrebuilt by `python -m harness run --resume` from the finding's record: the folder lacked "
+        f"{', '.join(missing)}.\n"
+    )
+    if not any(p.name == "message.txt" for p in kept):
+        note += "message.txt holds the record's message (shortened if it was long).\n"
+
+    def fill(tmp: Path) -> None:
+        _fill(
+            tmp,
+            case=case,
+            target=target,
+            record=record,
+            command=command,
+            outputs=None,
+            message=str(record.get("message") or ""),
+            note=note,
+        )
+        for path in kept:
+            shutil.copyfile(path, tmp / path.name)
+
+    return replace_folder_atomically(folder, fill)
+
+
+def _fill(
+    folder: Path,
+    *,
+    case: Case,
+    target: Target | Handle,
+    record: dict[str, Any],
+    command: str,
+    outputs: dict[str, np.ndarray] | None,
+    message: str,
+    note: str,
+) -> None:
     save_arrays(case, folder / "case.npz")
     if outputs:
         kept: dict[str, Any] = dict(outputs)
@@ -46,15 +132,16 @@ def write_finding(
         if failure is None
         else f"no standalone snippet: the target's snippet() raised {failure}\n"
     )
+    write_text_atomic(folder / "message.txt", message)
     write_text_atomic(
         folder / "README.txt",
-        f"{record['target']}: {record['outcome']} ({record['detail']})\n"
+        f"{record['target']}: {record['outcome']} ({record.get('detail')})\n"
         f"case: {case.short()}\n"
-        f"message: {record['message']}\n\n"
+        f"message: {record.get('message')}\n\n"
         f"re-run through the harness:\n  {command}\n"
-        f"{standalone}",
+        f"{standalone}"
+        f"{note}",
     )
-    return folder
 
 
 def _snippet(target: Target | Handle, case: Case, command: str) -> tuple[str, str | None]:

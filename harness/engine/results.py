@@ -33,6 +33,19 @@ def repro_command(results_path: Path, line: int) -> str:
     return f"python -m harness repro {shlex.quote(str(results_path))} {line}"
 
 
+#: Characters of a message a record keeps; a finding's folder keeps the whole text (``message.txt``).
+MESSAGE_LIMIT = 4000
+
+
+def short_message(message: str, finding_dir: str | None = None) -> str:
+    """``message`` cut to :data:`MESSAGE_LIMIT` characters, saying how much is left out and where
+    the full text is (``finding_dir``/message.txt) when there is a finding folder."""
+    if len(message) <= MESSAGE_LIMIT:
+        return message
+    where = f"; full text in {finding_dir}/message.txt" if finding_dir else ""
+    return f"{message[:MESSAGE_LIMIT]}… ({len(message) - MESSAGE_LIMIT} more characters{where})"
+
+
 def make_record(
     *,
     case: Case,
@@ -42,11 +55,16 @@ def make_record(
     run_id: str,
     minimal: bool = False,
     signature: str | None = None,
+    finding_dir: str | None = None,
 ) -> dict[str, Any]:
-    """The JSON-ready record of one (case, target) verdict (``repro`` is filled in on write)."""
+    """The JSON-ready record of one (case, target) verdict (``repro`` is filled in on write).
+
+    The message is cut to :data:`MESSAGE_LIMIT` characters (:func:`short_message`); a minimal
+    record names its finding's folder, ``finding_dir``, relative to the run folder.
+    """
     api, runner = handle(target).api, handle(target).runner
     env = runner.environment()
-    return {
+    record: dict[str, Any] = {
         "run_id": run_id,
         "spec": spec,
         "target": api.name,
@@ -58,7 +76,7 @@ def make_record(
         "environment": env,
         "outcome": verdict.outcome,
         "detail": verdict.detail,
-        "message": verdict.message,
+        "message": short_message(verdict.message, finding_dir),
         "case": case.to_dict(),
         "features": sorted(signature_features(case)),
         "expected_shape": verdict.expected_shape,
@@ -70,6 +88,9 @@ def make_record(
         "minimal": minimal,
         "signature": signature,
     }
+    if finding_dir is not None:
+        record["finding_dir"] = finding_dir
+    return record
 
 
 class ResultsWriter:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,15 +21,23 @@ from adapters.registry import known_names, resolve
 from harness.engine.artefacts import write_finding
 from harness.engine.explore import explore
 from harness.engine.findings import Finding
-from harness.engine.history import UnitHistory, case_key, history_from_records, unit_seed
+from harness.engine.folder import locked, refuse_taken
+from harness.engine.history import (
+    UnitHistory,
+    case_key,
+    history_from_records,
+    rebuild_finding_folders,
+    unit_seed,
+)
 from harness.engine.profiles import register_profiles
 from harness.engine.progress import Progress
-from harness.engine.results import ResultsWriter, make_record, new_run_id, read_results, run_metadata
+from harness.engine.records import damaged_summary, read_results_file
+from harness.engine.results import ResultsWriter, make_record, new_run_id, repro_command, run_metadata
 from harness.engine.store import FINDINGS_STORE, load_replay, remember, replay_snapshot
 from harness.engine.tally import RunReport
 from harness.engine.verdict import Verdict, judge
 from harness.errors import RunInterrupted
-from harness.files import write_text_atomic
+from harness.files import remove_stale_folders, write_text_atomic
 from harness.model.case import Case
 from harness.spec.loader import load_spec
 from harness.spec.schema import Spec
@@ -57,6 +66,9 @@ def run_target_spec(
 ) -> list[Finding]:
     """Explore one (spec, target), streaming records and writing a folder per finding.
 
+    A finding's folder is written (whole, or not at all) before its record: a recorded finding
+    always has its folder, whenever the run is cut.
+
     ``replay`` (past findings' minimal cases) runs first; without it they are read from ``store``.
     With ``history`` (a resumed run), cases already recorded are answered from their records and
     not written again, and findings already recorded are known and not shrunk again.
@@ -76,6 +88,8 @@ def run_target_spec(
             done += 1  # recorded before the interruption (and counted from the file)
             progress.update(label, done, len(report.findings))
             return
+        line = writer.lines + 1  # the line this record is about to get
+        slug = _slug(f"{line:05d}-{target.name}-{verdict.outcome}")
         rec = make_record(
             case=case,
             target=target,
@@ -84,25 +98,24 @@ def run_target_spec(
             run_id=run_id,
             minimal=finding is not None,
             signature=None if finding is None else finding.signature,
+            finding_dir=None if finding is None else f"findings/{slug}",
         )
-        if finding is not None:
-            slug = _slug(f"{writer.lines + 1:05d}-{target.name}-{verdict.outcome}")
-            rec["finding_dir"] = f"findings/{slug}"
-        line = writer.write(rec)
-        if finding is not None:
-            folder = writer.out_dir / rec["finding_dir"]
-            write_finding(
-                folder,
+        if finding is None:
+            writer.write(rec)
+            report.tally(target.name, spec.name, verdict.outcome, verdict.message)
+            done += 1
+        else:
+            folder = write_finding(
+                writer.out_dir / rec["finding_dir"],
                 case=case,
                 target=target,
                 record=rec,
-                command=f"python -m harness repro {writer.path} {line}",
+                command=repro_command(writer.path, line),
                 outputs=verdict.arrays,
+                message=verdict.message,
             )
+            writer.write(rec)
             report.findings.append((finding, folder))
-        else:
-            report.tally(target.name, spec.name, verdict.outcome, verdict.message)
-            done += 1
         progress.update(label, done, len(report.findings))
 
     if replay is None:
@@ -148,7 +161,10 @@ def run(
     """Run every spec against every target; returns the report (results are already on disk).
 
     Each target runs in its framework's worker process unless ``isolate`` is false. ``run.json``
-    is written first (with everything :func:`resume` needs) and completed at the end.
+    is written first (with everything :func:`resume` needs) and completed at the end. The folder
+    is locked for the whole run (:mod:`harness.engine.folder`): ``FolderLocked`` when another run
+    holds it, ``FolderTaken`` when it already holds a run; without ``out_dir``, a fresh folder
+    ``reports/<run-id>`` (with ``-2``, ``-3``… when that one is taken).
     """
     # Bad input fails here, before anything is written (SpecError, UnknownTarget).
     specs = [load_spec(p) for p in spec_paths]
@@ -157,8 +173,6 @@ def run(
     for name in names:
         resolve(name)
     run_id = new_run_id()
-    out = out_dir or Path("reports") / run_id
-    out.mkdir(parents=True, exist_ok=True)
     replay: dict[str, list[dict[str, Any]]] = {}
     if store and store.exists():
         replay = replay_snapshot(store, specs=specs, targets=names)
@@ -177,18 +191,52 @@ def run(
         "targets": {},
         **run_metadata(),
     }
-    _write_meta(out, meta)
-    return _execute(out, meta, progress=progress, store=store, records=[])
+    out = out_dir or _fresh_folder(Path("reports"), run_id)
+    with locked(out):
+        refuse_taken(out)
+        _write_meta(out, meta)
+        return _execute(out, meta, progress=progress, store=store, records=[])
+
+
+def _fresh_folder(parent: Path, run_id: str) -> Path:
+    """A new, empty folder ``parent/run_id`` (``run_id-2``… when runs started in the same second)."""
+    parent.mkdir(parents=True, exist_ok=True)
+    n = 1
+    while True:
+        folder = parent / (run_id if n == 1 else f"{run_id}-{n}")
+        try:
+            folder.mkdir()
+            return folder
+        except FileExistsError:
+            n += 1
 
 
 def resume(run_dir: Path, *, progress: bool = True, store: Path | None = FINDINGS_STORE) -> RunReport:
-    """Continue a run whose process was killed, without repeating or losing any result."""
+    """Continue a run whose process was killed, without repeating or losing any result.
+
+    The folder is locked while it runs (``FolderLocked`` when another run holds it). Damaged lines
+    of ``results.jsonl`` are named on stderr and skipped: the cases they held are judged again.
+    A recorded finding whose folder is missing or incomplete gets it rebuilt from its record.
+    """
     meta_path = run_dir / "run.json"
     if not meta_path.exists():
         raise FileNotFoundError(f"{run_dir}: no run.json, not a run folder")
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    with locked(run_dir):
+        return _continue(run_dir, progress=progress, store=store)
+
+
+def _continue(run_dir: Path, *, progress: bool, store: Path | None) -> RunReport:
+    meta = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
     results = run_dir / "results.jsonl"
-    records = read_results(results) if results.exists() else []
+    records: list[dict[str, Any]] = []
+    if results.exists():
+        read = read_results_file(results)
+        records = read.records
+        if read.damaged:
+            print(
+                f"{results}: {damaged_summary(read.damaged)}; their cases are judged again", file=sys.stderr
+            )
+    remove_stale_folders(run_dir / "findings")  # a killed run's half-written finding folders
     meta["resumed"] = [*meta.get("resumed", []), datetime.now(UTC).isoformat()]
     meta["status"] = "running"
     _write_meta(run_dir, meta)
@@ -208,15 +256,15 @@ def _execute(
                     Finding(
                         rec["target"],
                         rec["outcome"],
-                        rec.get("detail", ""),
-                        frozenset(rec.get("features", [])),
+                        rec.get("detail") or "",
+                        frozenset(rec.get("features") or []),
                         Case.from_dict(rec["case"]),
                     ),
                     out / rec.get("finding_dir", "findings"),
                 )
             )
         else:
-            report.tally(rec["target"], rec.get("spec", ""), rec["outcome"], rec.get("message", ""))
+            report.tally(rec["target"], rec["spec"], rec["outcome"], rec.get("message") or "")
     specs = [load_spec(Path(p)) for p in meta["specs"]]
     device = meta["device"]
     configure(
@@ -246,6 +294,7 @@ def _execute(
                 "capabilities": target.api.capabilities().to_dict(),
             }
             _write_meta(out, meta)
+            rebuild_finding_folders(out, records, target, writer.path)
             for spec in specs:
                 replay = [Case.from_dict(c) for c in meta.get("replay", {}).get(f"{name}|{spec.name}", [])]
                 run_target_spec(
