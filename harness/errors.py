@@ -79,6 +79,14 @@ class UnknownProfile(UsageError, ValueError):
     """A Hypothesis profile name (``$CONVT_HYPOTHESIS_PROFILE``) that is not one of the profiles."""
 
 
+class FolderLocked(UsageError):
+    """A run or resume was pointed at a folder that another live run or resume is writing into."""
+
+
+class FolderTaken(UsageError):
+    """A new run was pointed at a folder that already holds a run (only ``--resume`` continues it)."""
+
+
 class TargetUnavailable(HarnessError, RuntimeError):
     """The target cannot run here (framework not installed, no such device); says why."""
 

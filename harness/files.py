@@ -3,14 +3,19 @@
 A run can be killed at any moment (CI time limits, Ctrl-C, the machine's OOM killer). Reports,
 audit results and the port store are read by other tools, and the port store is read, extended and
 rewritten, so a write cut short would lose earlier entries. Each file is therefore written to a
-temporary file beside it and renamed over it (``os.replace`` is atomic on POSIX and Windows).
+temporary file beside it and renamed over it (``os.replace`` is atomic on POSIX and Windows). A
+folder of files (a finding's) is written the same way, into a temporary folder beside it.
 :func:`writable_folder` checks, before anything is written, that a folder the user named can be.
+
+:func:`contained` is the check for paths read out of files that may have been edited: a path is
+followed only when it lies inside the folder it belongs to.
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -61,3 +66,53 @@ def write_text_atomic(path: Path, text: str) -> Path:
     """Write ``text`` (UTF-8) to ``path`` in one piece (see :func:`replace_atomically`)."""
     data = text.encode("utf-8")
     return replace_atomically(path, lambda handle: handle.write(data))
+
+
+def replace_folder_atomically(folder: Path, fill: Callable[[Path], object]) -> Path:
+    """Call ``fill`` on an empty temporary folder beside ``folder``, then move it to ``folder``.
+
+    ``folder`` is therefore either absent or complete. A folder already there is replaced (moved
+    aside first, then deleted); the temporary folder is removed when ``fill`` raises.
+    """
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = folder.with_name(f".{folder.name}.{os.getpid()}.tmp")
+    old = folder.with_name(f".{folder.name}.{os.getpid()}.old")
+    for stale in (tmp, old):  # left by an earlier process of the same id, killed
+        shutil.rmtree(stale, ignore_errors=True)
+    try:
+        tmp.mkdir()
+        fill(tmp)
+        if folder.exists():
+            os.replace(folder, old)
+        os.replace(tmp, folder)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)
+    return folder
+
+
+def remove_stale_folders(parent: Path) -> list[str]:
+    """Remove the temporary folders :func:`replace_folder_atomically` left in ``parent`` when its
+    process was killed; returns their names. Only for a folder no other process is writing into."""
+    removed = []
+    if parent.is_dir():
+        for path in parent.iterdir():
+            if path.name.startswith(".") and path.name.endswith((".tmp", ".old")) and path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path.name)
+    return removed
+
+
+def contained(root: Path, path: Path | str) -> Path | None:
+    """``path`` (relative to ``root``, or absolute) resolved, if it lies inside ``root``; else None.
+
+    Symbolic links are followed before the check, so a link inside ``root`` that points out of it
+    is refused too.
+    """
+    base = Path(root).resolve()
+    try:
+        resolved = (base / path).resolve()
+    except (OSError, RuntimeError, ValueError):  # a link loop, a NUL byte in the name
+        return None
+    return resolved if resolved.is_relative_to(base) else None

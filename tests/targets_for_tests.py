@@ -119,6 +119,21 @@ class SlowTarget(ReferenceTarget):
         return super().run(case, arrays)
 
 
+class LoudTarget(ReferenceTarget):
+    """Raises on every case, with a message of :data:`LOUD_CHARACTERS` characters (as a framework's
+    error with a dump of its state can be)."""
+
+    name = "test.loud"
+
+    def run(self, case: Case, arrays: CaseArrays) -> np.ndarray:
+        """Always raises the long message."""
+        raise RuntimeError("state dump " + "x" * (LOUD_CHARACTERS - len("state dump ")))
+
+
+#: Length of the text :class:`LoudTarget` raises with.
+LOUD_CHARACTERS = 100_000
+
+
 class ThreeBugTarget(ReferenceTarget):
     """The reference with three independent deliberate bugs (see the module docstring)."""
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters.protocol import TargetRunner
-from harness.errors import InvalidCase, UnusablePath
+from harness.errors import UnusablePath
 from harness.model.case import Case
 from harness.terminal import printable
 
@@ -18,7 +18,7 @@ def cmd_repro(args: argparse.Namespace) -> int:
     """Re-run one recorded result and print the new verdict and the framework snippet."""
     from adapters.registry import resolve
     from harness.engine.artefacts import save_arrays
-    from harness.engine.results import read_results
+    from harness.engine.records import read_results_file
     from harness.engine.verdict import judge
     from harness.workers.client import isolated
 
@@ -29,15 +29,18 @@ def cmd_repro(args: argparse.Namespace) -> int:
         )
     if not results.is_file():
         raise UnusablePath(f"{results}: no such results file (a run writes DIR/results.jsonl)")
-    records = {r.get("line"): r for r in read_results(results) if isinstance(r, dict)}
-    rec = records.get(args.line)
+    read = read_results_file(results)
+    rec = {r.get("line"): r for r in read.records}.get(args.line)
     if rec is None:
+        problem = dict(read.damaged).get(args.line)
+        if problem is not None:
+            raise UnusablePath(f"{results}: line {args.line} is damaged ({problem})")
         raise UnusablePath(f"{results}: no record on line {args.line}")
-    case = _recorded_case(rec, f"{results}:{args.line}")
+    case = Case.from_dict(rec["case"])
     try:
         cls = resolve(rec["target"])
     except ValueError:  # a module:Class target: its name is not registered
-        if not isinstance(rec.get("target_class"), str):
+        if not rec.get("target_class"):
             raise
         cls = resolve(rec["target_class"])
     api = cls(args.device or str(rec.get("device") or "cpu"))
@@ -54,19 +57,6 @@ def cmd_repro(args: argparse.Namespace) -> int:
     print(f"\nstandalone snippet (arrays written to {npz}):")
     print(api.snippet(case, str(npz)))
     return 0 if verdict.outcome == rec.get("outcome") else 1
-
-
-def _recorded_case(rec: dict[str, Any], where: str) -> Case:
-    """The case of a record, or UnusablePath saying what is wrong with the record (``where``:
-    ``FILE:LINE``)."""
-    if not isinstance(rec.get("target"), str):
-        raise UnusablePath(f"{where}: the record names no target")
-    if not isinstance(rec.get("case"), dict):
-        raise UnusablePath(f"{where}: the record holds no case")
-    try:
-        return Case.from_dict(rec["case"])
-    except (InvalidCase, KeyError, TypeError, ValueError) as exc:
-        raise UnusablePath(f"{where}: the record's case is damaged ({type(exc).__name__}: {exc})") from None
 
 
 def _replay_history(run_dir: Path, rec: dict[str, Any], runner: TargetRunner) -> None:

@@ -1,4 +1,5 @@
-"""What a resumed run reuses: the verdicts and findings already recorded, and each unit's seed."""
+"""What a resumed run reuses: the verdicts and findings already recorded, and each unit's seed;
+and the finding folders it rebuilds for recorded findings that lost theirs."""
 
 from __future__ import annotations
 
@@ -6,9 +7,13 @@ import json
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from adapters.protocol import Handle
+from harness.engine.artefacts import missing_files, rebuild_finding
 from harness.engine.findings import Finding
+from harness.engine.records import finding_folder
 from harness.engine.verdict import Verdict, verdict_from_record
 from harness.model.case import Case
 from harness.model.features import signature_features
@@ -59,10 +64,10 @@ def history_from_records(records: list[dict[str, Any]], target: str, spec: str) 
                 Finding(
                     target,
                     rec["outcome"],
-                    rec.get("detail", ""),
+                    rec.get("detail") or "",
                     signature_features(case),
                     case,
-                    observed_detail=rec.get("observed_detail", ""),
+                    observed_detail=rec.get("observed_detail") or "",
                 )
             )
         else:
@@ -73,3 +78,25 @@ def history_from_records(records: list[dict[str, Any]], target: str, spec: str) 
 def unit_seed(run_seed: int, target: str, spec: str) -> int:
     """Hypothesis seed of one (target, spec): fixed by the run's seed, so a resume replays it."""
     return zlib.crc32(f"{run_seed}|{target}|{spec}".encode())
+
+
+def rebuild_finding_folders(
+    out: Path, records: list[dict[str, Any]], target: Handle, results: Path
+) -> list[Path]:
+    """Rebuild the folder of each of ``target``'s recorded findings whose folder is missing or
+    lacks a file (:func:`harness.engine.artefacts.missing_files`), from its record; returns them.
+
+    Only a ``finding_dir`` of the form ``findings/<name>`` is rebuilt: a record cannot make a
+    resumed run write outside the run folder's ``findings/``.
+    """
+    rebuilt = []
+    for rec in records:
+        if not rec.get("minimal") or rec.get("target") != target.name or not rec.get("finding_dir"):
+            continue
+        folder = finding_folder(out, rec["finding_dir"])
+        if folder is None:
+            continue
+        missing = missing_files(folder)
+        if missing:
+            rebuilt.append(rebuild_finding(folder, rec, target, results, missing))
+    return rebuilt

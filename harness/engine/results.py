@@ -15,8 +15,8 @@ from typing import IO, Any
 import numpy as np
 
 from adapters.protocol import Handle, Target, handle
+from harness.engine.records import read_results_file
 from harness.engine.verdict import Verdict
-from harness.errors import UnusablePath
 from harness.model.case import Case
 from harness.model.features import signature_features
 from harness.model.outcomes import Outcome
@@ -33,6 +33,19 @@ def repro_command(results_path: Path, line: int) -> str:
     return f"python -m harness repro {shlex.quote(str(results_path))} {line}"
 
 
+#: Characters of a message a record keeps; a finding's folder keeps the whole text (``message.txt``).
+MESSAGE_LIMIT = 4000
+
+
+def short_message(message: str, finding_dir: str | None = None) -> str:
+    """``message`` cut to :data:`MESSAGE_LIMIT` characters, saying how much is left out and where
+    the full text is (``finding_dir``/message.txt) when there is a finding folder."""
+    if len(message) <= MESSAGE_LIMIT:
+        return message
+    where = f"; full text in {finding_dir}/message.txt" if finding_dir else ""
+    return f"{message[:MESSAGE_LIMIT]}… ({len(message) - MESSAGE_LIMIT} more characters{where})"
+
+
 def make_record(
     *,
     case: Case,
@@ -42,11 +55,16 @@ def make_record(
     run_id: str,
     minimal: bool = False,
     signature: str | None = None,
+    finding_dir: str | None = None,
 ) -> dict[str, Any]:
-    """The JSON-ready record of one (case, target) verdict (``repro`` is filled in on write)."""
+    """The JSON-ready record of one (case, target) verdict (``repro`` is filled in on write).
+
+    The message is cut to :data:`MESSAGE_LIMIT` characters (:func:`short_message`); a minimal
+    record names its finding's folder, ``finding_dir``, relative to the run folder.
+    """
     api, runner = handle(target).api, handle(target).runner
     env = runner.environment()
-    return {
+    record: dict[str, Any] = {
         "run_id": run_id,
         "spec": spec,
         "target": api.name,
@@ -58,7 +76,7 @@ def make_record(
         "environment": env,
         "outcome": verdict.outcome,
         "detail": verdict.detail,
-        "message": verdict.message,
+        "message": short_message(verdict.message, finding_dir),
         "case": case.to_dict(),
         "features": sorted(signature_features(case)),
         "expected_shape": verdict.expected_shape,
@@ -71,6 +89,9 @@ def make_record(
         "minimal": minimal,
         "signature": signature,
     }
+    if finding_dir is not None:
+        record["finding_dir"] = finding_dir
+    return record
 
 
 class ResultsWriter:
@@ -159,22 +180,10 @@ def _complete_lines(path: Path) -> int:
     return data.count(b"\n")
 
 
-def read_results(path: Path) -> list[Any]:
-    """All records of a results file (a truncated last line, from a killed run, is skipped); what
-    each holds is the caller's to check. A file that is missing or not text is
-    :class:`~harness.errors.UnusablePath`."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise UnusablePath(f"{path}: cannot read the results file ({reason})") from None
-    records = []
-    for raw in text.splitlines():
-        try:
-            records.append(json.loads(raw))
-        except json.JSONDecodeError:
-            continue
-    return records
+def read_results(path: Path) -> list[dict[str, Any]]:
+    """The well-formed records of a results file; damaged lines (a killed run's truncated last one,
+    say) are skipped (:func:`harness.engine.records.read_results_file` names them)."""
+    return read_results_file(path).records
 
 
 def run_metadata() -> dict[str, Any]:

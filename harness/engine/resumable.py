@@ -1,7 +1,7 @@
 """What ``run --resume DIR`` reads back: the run's ``run.json`` and its records, checked before
-anything is resumed, so that a folder that is not a run, or one whose files are damaged, is bad
-input (:class:`~harness.errors.UnusablePath`, saying which file and what is wrong) rather than a
-failure halfway through the resumed run."""
+anything is resumed, so that a folder that is not a run, or one whose ``run.json`` is damaged, is
+bad input (:class:`~harness.errors.UnusablePath`, saying which file and what is wrong) rather than
+a failure halfway through the resumed run. A damaged line of ``results.jsonl`` costs only itself."""
 
 from __future__ import annotations
 
@@ -10,9 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.engine.profiles import PROFILES
-from harness.engine.results import read_results
-from harness.errors import InvalidCase, UnusablePath
-from harness.model.case import Case
+from harness.engine.records import ResultsFile, read_results_file
+from harness.errors import UnusablePath
 from harness.workers.worker import limit_problem
 
 #: What ``run.json`` must hold to be resumed: key → (type, what it is).
@@ -51,24 +50,10 @@ def _meta_problem(meta: Any) -> str | None:
     return limit_problem(timeout, memory)
 
 
-def _record_problem(rec: Any) -> str | None:
-    """What makes one record unusable for a resume, or None."""
-    if not isinstance(rec, dict):
-        return f"a JSON {type(rec).__name__}, not a record"
-    for key in ("target", "outcome"):
-        if not isinstance(rec.get(key), str):
-            return f"{key!r} must be a string, got {rec.get(key)!r}"
-    if not isinstance(rec.get("case"), dict):
-        return "no 'case' object"
-    try:
-        Case.from_dict(rec["case"])
-    except (InvalidCase, KeyError, TypeError, ValueError) as exc:
-        return f"its case is not a valid case ({type(exc).__name__}: {exc})"
-    return None
-
-
-def read_run_folder(run_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """``run.json`` and the records of the run folder ``run_dir``, checked (UnusablePath)."""
+def read_run_folder(run_dir: Path) -> tuple[dict[str, Any], ResultsFile]:
+    """``run.json`` of the run folder ``run_dir``, checked (UnusablePath), and its results: the
+    records, and the damaged lines that a resume skips and judges again
+    (:func:`harness.engine.records.read_results_file`)."""
     if not run_dir.is_dir():
         raise UnusablePath(f"--resume {run_dir}: no such folder")
     meta_path = run_dir / "run.json"
@@ -85,10 +70,4 @@ def read_run_folder(run_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]]
     if problem is not None:
         raise UnusablePath(f"{meta_path}: damaged, the run cannot be resumed: {problem}")
     results = run_dir / "results.jsonl"
-    records = read_results(results) if results.exists() else []
-    for number, rec in enumerate(records, start=1):
-        problem = _record_problem(rec)
-        if problem is not None:
-            line = rec.get("line", number) if isinstance(rec, dict) else number
-            raise UnusablePath(f"{results}: record {line} is damaged ({problem}); the run cannot be resumed")
-    return meta, records
+    return meta, read_results_file(results) if results.exists() else ResultsFile()

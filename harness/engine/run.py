@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,22 +21,24 @@ from adapters.registry import known_names, resolve
 from harness.engine.artefacts import write_finding
 from harness.engine.explore import FreshCheck, explore
 from harness.engine.findings import Finding
-from harness.engine.history import UnitHistory, history_from_records, unit_seed
+from harness.engine.folder import locked, refuse_taken
+from harness.engine.fresh import fresh_check, replay_worker_history
+from harness.engine.history import UnitHistory, history_from_records, rebuild_finding_folders, unit_seed
 from harness.engine.profiles import register_profiles
 from harness.engine.progress import Progress
-from harness.engine.results import ResultsWriter, make_record, new_run_id, run_metadata
+from harness.engine.records import damaged_summary
+from harness.engine.results import ResultsWriter, make_record, new_run_id, repro_command, run_metadata
 from harness.engine.resumable import read_run_folder
 from harness.engine.store import FINDINGS_STORE, load_replay, remember, replay_snapshot
 from harness.engine.tally import RunReport
 from harness.engine.verdict import Verdict, judge
-from harness.errors import RunAborted, RunInterrupted, TargetUnavailable, UsageError
-from harness.files import writable_folder, write_text_atomic
+from harness.errors import RunAborted, RunInterrupted, TargetUnavailable, UnusablePath, UsageError
+from harness.files import remove_stale_folders, writable_folder, write_text_atomic
 from harness.model.case import Case
-from harness.model.outcomes import Outcome
 from harness.spec.loader import load_spec
 from harness.spec.schema import Spec
 from harness.spec.strategies import cases
-from harness.workers.client import FreshRunner, WorkerRunner, isolated, stop_fresh_workers
+from harness.workers.client import isolated, stop_fresh_workers
 from harness.workers.worker import configure, shutdown_all
 
 
@@ -60,6 +63,9 @@ def run_target_spec(
 ) -> list[Finding]:
     """Explore one (spec, target), streaming records and writing a folder per finding.
 
+    A finding's folder is written (whole, or not at all) before its record: a recorded finding
+    always has its folder, whenever the run is cut.
+
     ``replay`` (past findings' minimal cases) runs first; without it they are read from ``store``.
     With ``history`` (a resumed run), cases already recorded are answered from their records and
     not written again, and findings already recorded are known and not shrunk again. ``fresh``
@@ -82,6 +88,8 @@ def run_target_spec(
             done += 1  # recorded before the interruption (and counted from the file)
             progress.update(label, done, len(report.findings))
             return
+        line = writer.lines + 1  # the line this record is about to get
+        slug = _slug(f"{line:05d}-{target.name}-{verdict.outcome}")
         rec = make_record(
             case=case,
             target=target,
@@ -90,28 +98,27 @@ def run_target_spec(
             run_id=run_id,
             minimal=finding is not None,
             signature=None if finding is None else finding.signature,
+            finding_dir=None if finding is None else f"findings/{slug}",
         )
         if finding is not None and finding.history_dependent:
             rec.update(observed_detail=finding.observed_detail, history_cases=len(finding.history))
-        if finding is not None:
-            slug = _slug(f"{writer.lines + 1:05d}-{target.name}-{verdict.outcome}")
-            rec["finding_dir"] = f"findings/{slug}"
-        line = writer.write(rec)
-        if finding is not None:
-            folder = writer.out_dir / rec["finding_dir"]
-            write_finding(
-                folder,
+        if finding is None:
+            writer.write(rec)
+            report.tally(target.name, spec.name, verdict.outcome, verdict.message)
+            done += 1
+        else:
+            folder = write_finding(
+                writer.out_dir / rec["finding_dir"],
                 case=case,
                 target=target,
                 record=rec,
-                command=f"python -m harness repro {writer.path} {line}",
+                command=repro_command(writer.path, line),
                 outputs=verdict.arrays,
                 history=finding.history,
+                message=verdict.message,
             )
+            writer.write(rec)
             report.findings.append((finding, folder))
-        else:
-            report.tally(target.name, spec.name, verdict.outcome, verdict.message)
-            done += 1
         progress.update(label, done, len(report.findings))
 
     if replay is None:
@@ -136,45 +143,6 @@ def run_target_spec(
     return new
 
 
-def fresh_check(target: Handle) -> FreshCheck | None:
-    """Fresh-worker judging for a target whose runner is its framework's worker (None in-process)."""
-    runner = target.runner
-    if not isinstance(runner, WorkerRunner):
-        return None
-    second = FreshRunner(target.api)
-    where = Handle(target.api, second)
-
-    def judge_fresh(case: Case) -> Verdict:
-        second.restart()
-        return judge(case, where)
-
-    return FreshCheck(judge_fresh, lambda case: judge(case, where), runner.history)
-
-
-def replay_worker_history(records: list[dict[str, Any]], targets: dict[str, Handle]) -> int:
-    """Rebuild what the workers had run before a run was cut: every recorded case that reached its
-    worker is run again there, in record order (its result dropped), each target loaded where its
-    first record stands, and a worker that crashed or timed out ended there. Returns the cases run."""
-    loaded: set[str] = set()
-    replayed = 0
-    for rec in records:
-        target = targets.get(str(rec.get("target")))
-        if target is None or rec.get("minimal") or not isinstance(target.runner, WorkerRunner):
-            continue
-        runner = target.runner
-        if rec["target"] not in loaded:
-            loaded.add(rec["target"])
-            runner.environment()
-        if not rec.get("ran"):
-            continue
-        if rec.get("outcome") in (Outcome.CRASH, Outcome.TIMEOUT):
-            runner.worker.stop(kill=True)
-            continue
-        runner.replay(Case.from_dict(rec["case"]))
-        replayed += 1
-    return replayed
-
-
 def _write_meta(out: Path, meta: dict[str, Any]) -> None:
     """Write ``run.json`` atomically (a killed run never leaves it half-written)."""
     write_text_atomic(out / "run.json", json.dumps(meta, indent=2, default=str) + "\n")
@@ -197,7 +165,10 @@ def run(
     """Run every spec against every target; returns the report (results are already on disk).
 
     Each target runs in its framework's worker process unless ``isolate`` is false. ``run.json``
-    is written first (with everything :func:`resume` needs) and completed at the end.
+    is written first (with everything :func:`resume` needs) and completed at the end. The folder
+    is locked for the whole run (:mod:`harness.engine.folder`): ``FolderLocked`` when another run
+    holds it, ``FolderTaken`` when it already holds a run; without ``out_dir``, a fresh folder
+    ``reports/<run-id>`` (with ``-2``, ``-3``… when that one is taken).
     """
     # Bad input fails here, before anything is written (SpecError, UnknownTarget).
     specs = [load_spec(p) for p in spec_paths]
@@ -206,7 +177,7 @@ def run(
     for name in names:
         resolve(name)
     run_id = new_run_id()
-    out = writable_folder(out_dir or Path("reports") / run_id, "--out" if out_dir else "the run folder")
+    out = writable_folder(out_dir, "--out") if out_dir else _fresh_folder(Path("reports"), run_id)
     replay: dict[str, list[dict[str, Any]]] = {}
     if store and store.exists():
         replay = replay_snapshot(store, specs=specs, targets=names)
@@ -225,15 +196,50 @@ def run(
         "targets": {},
         **run_metadata(),
     }
-    _write_meta(out, meta)
-    return _execute(out, meta, specs, progress=progress, store=store, records=[])
+    with locked(out):
+        refuse_taken(out)
+        _write_meta(out, meta)
+        return _execute(out, meta, specs, progress=progress, store=store, records=[])
+
+
+def _fresh_folder(parent: Path, run_id: str) -> Path:
+    """A new, empty folder ``parent/run_id`` (``run_id-2``… when runs started in the same second)."""
+    writable_folder(parent, "the reports folder")
+    n = 1
+    while True:
+        folder = parent / (run_id if n == 1 else f"{run_id}-{n}")
+        try:
+            folder.mkdir()
+            return folder
+        except FileExistsError:
+            n += 1
 
 
 def resume(run_dir: Path, *, progress: bool = True, store: Path | None = FINDINGS_STORE) -> RunReport:
-    """Continue a run whose process was killed, without repeating or losing any result (a folder
-    that is not a run, or whose files are damaged, is :class:`~harness.errors.UnusablePath`)."""
-    meta, records = read_run_folder(run_dir)
+    """Continue a run whose process was killed, without repeating or losing any result.
+
+    A folder that is not a run, or whose ``run.json`` is damaged, is
+    :class:`~harness.errors.UnusablePath`. The folder is locked while it runs (``FolderLocked`` when
+    another run holds it). Damaged lines of ``results.jsonl`` are named on stderr and skipped: the
+    cases they held are judged again. A recorded finding whose folder is missing or incomplete gets
+    it rebuilt from its record.
+    """
+    if not run_dir.is_dir():
+        raise UnusablePath(f"--resume {run_dir}: no such folder")
     writable_folder(run_dir, "--resume")
+    with locked(run_dir):
+        return _continue(run_dir, progress=progress, store=store)
+
+
+def _continue(run_dir: Path, *, progress: bool, store: Path | None) -> RunReport:
+    meta, results = read_run_folder(run_dir)
+    records = results.records
+    if results.damaged:
+        print(
+            f"{run_dir / 'results.jsonl'}: {damaged_summary(results.damaged)}; their cases are judged again",
+            file=sys.stderr,
+        )
+    remove_stale_folders(run_dir / "findings")  # a killed run's half-written finding folders
     meta["resumed"] = [*meta.get("resumed", []), datetime.now(UTC).isoformat()]
     meta["status"] = "running"
     _write_meta(run_dir, meta)
@@ -282,16 +288,16 @@ def _execute(
                     Finding(
                         rec["target"],
                         rec["outcome"],
-                        rec.get("detail", ""),
-                        frozenset(rec.get("features", [])),
+                        rec.get("detail") or "",
+                        frozenset(rec.get("features") or []),
                         Case.from_dict(rec["case"]),
-                        observed_detail=rec.get("observed_detail", ""),
+                        observed_detail=rec.get("observed_detail") or "",
                     ),
                     out / rec.get("finding_dir", "findings"),
                 )
             )
         else:
-            report.tally(rec["target"], rec.get("spec", ""), rec["outcome"], rec.get("message", ""))
+            report.tally(rec["target"], rec["spec"], rec["outcome"], rec.get("message") or "")
     device = meta["device"]
     configure(
         case_timeout=meta.get("case_timeout"),
@@ -321,6 +327,7 @@ def _execute(
                 "capabilities": target.api.capabilities().to_dict(),
             }
             _write_meta(out, meta)
+            rebuild_finding_folders(out, records, target, writer.path)
             fresh = fresh_check(target)
             for spec in specs:
                 replay = [Case.from_dict(c) for c in meta.get("replay", {}).get(f"{name}|{spec.name}", [])]

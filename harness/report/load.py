@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.engine.results import read_results
+from harness.engine.records import damaged_summary, read_results_file
 from harness.errors import UnusablePath
+from harness.files import contained
 
 #: Audit results a report folder may hold: key → file name (written by the :mod:`harness.audits` modules).
 AUDIT_FILES: dict[str, str] = {
@@ -28,12 +29,23 @@ AUDIT_FILES: dict[str, str] = {
 
 @dataclass
 class Run:
-    """One run folder: its metadata and records (``_run`` is set on each record to this index)."""
+    """One run folder: its metadata and records (``_run`` is set on each record to this index), and
+    the damaged lines of its ``results.jsonl`` that were skipped, as (line number, problem)."""
 
     folder: Path
     meta: dict[str, Any]
     records: list[dict[str, Any]]
-    skipped_lines: int
+    damaged: list[tuple[int, str]]
+
+    @property
+    def skipped_lines(self) -> int:
+        """How many damaged lines were skipped."""
+        return len(self.damaged)
+
+    @property
+    def damaged_note(self) -> str:
+        """``N damaged lines skipped: lines …`` (empty when none were)."""
+        return damaged_summary(self.damaged) if self.damaged else ""
 
     @property
     def run_id(self) -> str:
@@ -46,38 +58,40 @@ class Run:
         return self.folder.name
 
 
-def _is_record(rec: Any) -> bool:
-    """A record the report can show: an object naming its target and outcome."""
-    return (
-        isinstance(rec, dict) and isinstance(rec.get("target"), str) and isinstance(rec.get("outcome"), str)
-    )
-
-
 def load_run(folder: Path, index: int = 0) -> Run:
-    """Read ``results.jsonl`` and ``run.json``; a line that holds no record (a truncated last line,
-    a damaged one) is skipped and counted. A folder that is neither a run nor holds audit files, or
-    whose results are not text, is :class:`~harness.errors.UnusablePath`."""
+    """Read ``results.jsonl`` record by record and ``run.json``: a damaged line (a killed run's
+    truncated last one, bytes that are not a record) is skipped and named. A file that links out
+    of the folder is not read (:func:`harness.files.contained`). A folder that is neither a run nor
+    holds audit files is :class:`~harness.errors.UnusablePath`."""
     if not folder.is_dir():
         raise UnusablePath(f"{folder}: no such folder")
     path = folder / "results.jsonl"
     if not path.exists():
         if any((folder / name).exists() for name in AUDIT_FILES.values()):
-            return Run(folder=folder, meta={}, records=[], skipped_lines=0)  # audit results only
+            return Run(folder=folder, meta={}, records=[], damaged=[])  # audit results only
         raise UnusablePath(f"{folder}: no results.jsonl (is this a run folder?)")
-    records = [r for r in read_results(path) if _is_record(r)]
-    lines = sum(1 for raw in path.read_text(encoding="utf-8").splitlines() if raw.strip())
-    meta_path = folder / "run.json"
+    if contained(folder, "results.jsonl") is None:
+        raise UnusablePath(f"{path} links out of {folder}: not read (a run folder's files lie inside it)")
+    results = read_results_file(path)
+    records = results.records
     meta: dict[str, Any] = {}
-    if meta_path.exists():
-        try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-            meta = {"_unreadable": "run.json could not be parsed"}
-        if not isinstance(meta, dict):
-            meta = {"_unreadable": "run.json holds no JSON object"}
+    if (folder / "run.json").exists():
+        meta = _read_json(folder, "run.json")
     for rec in records:
         rec["_run"] = index
-    return Run(folder=folder, meta=meta, records=records, skipped_lines=lines - len(records))
+    return Run(folder=folder, meta=meta, records=records, damaged=results.damaged)
+
+
+def _read_json(folder: Path, name: str) -> dict[str, Any]:
+    """A JSON object file of ``folder``, or ``{"_unreadable": why}``."""
+    path = contained(folder, name)
+    if path is None:
+        return {"_unreadable": f"{folder / name} links out of {folder}: not read"}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError) as exc:  # ValueError: not UTF-8, not JSON
+        return {"_unreadable": f"{folder / name}: {exc}"}
+    return data if isinstance(data, dict) else {"_unreadable": f"{folder / name}: not a JSON object"}
 
 
 def load_audits(folders: Iterable[Path]) -> dict[str, Any]:
@@ -85,11 +99,6 @@ def load_audits(folders: Iterable[Path]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for folder in folders:
         for key, name in AUDIT_FILES.items():
-            path = Path(folder) / name
-            if key in out or not path.exists():
-                continue
-            try:
-                out[key] = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, json.JSONDecodeError) as exc:
-                out[key] = {"_unreadable": f"{path}: {exc}"}
+            if key not in out and (Path(folder) / name).exists():
+                out[key] = _read_json(Path(folder), name)
     return out

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from harness.engine.records import finding_folder
 from harness.engine.results import PairCoverage
 from harness.errors import NoRuns
 from harness.model.outcomes import FAILING, FINDING_ORDER, OUTCOMES, Outcome
@@ -59,12 +60,25 @@ class ReportedFinding:
 
     @property
     def folder(self) -> Path | None:
-        """The finding's folder (``finding_dir`` relative to its run folder), if recorded and present."""
+        """The finding's folder (``finding_dir`` relative to its run folder), if recorded, present,
+        and ``findings/<name>`` inside the run folder (:func:`harness.engine.records.finding_folder`)."""
         rel = self.record.get("finding_dir")
-        if not rel:
+        if not rel or finding_folder(self.run.folder, str(rel)) is None:
             return None
         path = self.run.folder / str(rel)
         return path if path.is_dir() else None
+
+    @property
+    def folder_note(self) -> str:
+        """Why a recorded ``finding_dir`` is not followed (it leads out of the run folder's
+        ``findings/``); empty when there is none or it is followed."""
+        rel = self.record.get("finding_dir")
+        if rel and finding_folder(self.run.folder, str(rel)) is None:
+            return (
+                f"finding_dir {str(rel)!r} leads out of {self.run.folder}/findings/: not followed "
+                "(a finding's folder is findings/<name> inside its run folder)"
+            )
+        return ""
 
 
 @dataclass

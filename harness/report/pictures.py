@@ -4,6 +4,10 @@ The file holds float64 ``actual``, ``reference`` (the reference rounded to the o
 ``bound``, all of the output shape ``(N, C, *spatial)``. The pictures are a heatmap of
 ``|actual − reference|`` per output plane and a histogram of ``|error| / bound``, as PNG data URIs
 and template data, so that the page stays self-contained.
+
+The file is read member by member with :func:`read_arrays`, each member's size checked from its zip
+and ``.npy`` headers first: a small file that would inflate past :data:`MAX_ARRAY_BYTES` is refused
+with a note instead of exhausting the memory of ``report``.
 """
 
 from __future__ import annotations
@@ -11,13 +15,20 @@ from __future__ import annotations
 import base64
 import math
 import struct
+import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
+from harness.files import contained
+
+#: Largest uncompressed size of one array of ``arrays.npz`` that the report reads (4 Mi float64).
+MAX_ARRAY_BYTES = 32 * 2**20
+#: The arrays a value finding's ``arrays.npz`` holds.
+ARRAY_NAMES = ("actual", "reference", "bound")
 #: Largest side of a heatmap, in pixels; larger planes are max-pooled.
 HEATMAP_PIXELS = 320
 MAX_PANELS = 8
@@ -259,19 +270,58 @@ def worst_element(field: ErrorField, arrays: dict[str, np.ndarray]) -> list[tupl
     ]
 
 
-def pictures(folder: Path | None) -> dict[str, Any]:
-    """Heatmap and histogram of a value finding, or ``{"note": why not}``."""
-    path = None if folder is None else folder / "arrays.npz"
-    if path is None or not path.exists():
+def _header(member: IO[bytes]) -> tuple[tuple[int, ...], np.dtype[Any]]:
+    """Shape and dtype from a ``.npy`` member's header (nothing past the header is read)."""
+    version = np.lib.format.read_magic(member)
+    if version == (1, 0):
+        shape, _, dtype = np.lib.format.read_array_header_1_0(member)
+    elif version == (2, 0):
+        shape, _, dtype = np.lib.format.read_array_header_2_0(member)
+    else:
+        raise ValueError(f"npy format version {version[0]}.{version[1]} is not read")
+    return tuple(int(n) for n in shape), np.dtype(dtype)
+
+
+def read_arrays(path: Path, names: tuple[str, ...], cap: int = MAX_ARRAY_BYTES) -> dict[str, np.ndarray]:
+    """The arrays ``names`` of an ``.npz`` file, each at most ``cap`` bytes uncompressed.
+
+    Each member's size is checked from the zip's header and its shape and dtype from the ``.npy``
+    header before it is loaded; ``ValueError`` (or ``KeyError`` for a missing array) otherwise.
+    """
+    out = {}
+    with zipfile.ZipFile(path) as archive:
+        for name in names:
+            info = archive.getinfo(f"{name}.npy")
+            if info.file_size > cap + 65536:  # the .npy header is at most 64 KiB
+                raise ValueError(
+                    f"{name} is {info.file_size} bytes uncompressed, over the cap of {cap} bytes"
+                )
+            with archive.open(info) as member:
+                shape, dtype = _header(member)
+            size = math.prod(shape) * dtype.itemsize
+            if dtype.hasobject or size > cap:
+                raise ValueError(f"{name} is {shape} {dtype} ({size} bytes), over the cap of {cap} bytes")
+            with archive.open(info) as member:
+                out[name] = np.lib.format.read_array(member, allow_pickle=False)
+    return out
+
+
+def pictures(folder: Path | None, missing: str = "") -> dict[str, Any]:
+    """Heatmap and histogram of a value finding, or ``{"note": why not}`` (``missing``, when given,
+    says why there is no folder)."""
+    path = None if folder is None else contained(folder, "arrays.npz")
+    if folder is not None and path is None:
+        return {"note": "arrays.npz links outside the finding's folder: not read, no picture of the error."}
+    if path is None or not path.is_file():
         return {
-            "note": "No arrays.npz in the finding's folder (a run from before arrays were saved): "
+            "note": missing
+            or "No arrays.npz in the finding's folder (a run from before arrays were saved): "
             "no picture of the error."
         }
     try:
-        with np.load(path) as data:
-            data_arrays = {k: np.asarray(data[k], np.float64) for k in ("actual", "reference", "bound")}
+        data_arrays = {k: np.asarray(v, np.float64) for k, v in read_arrays(path, ARRAY_NAMES).items()}
         field = ErrorField.from_arrays(**data_arrays)
-    except (OSError, KeyError, ValueError) as exc:
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
         return {"note": f"arrays.npz could not be read ({exc}): no picture of the error."}
     if field.error.ndim < 3:
         return {"note": f"arrays.npz holds arrays of shape {list(field.error.shape)}, not (N, C, *spatial)."}

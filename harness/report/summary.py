@@ -46,6 +46,7 @@ def summary(report: Report) -> dict[str, Any]:
                     "specs": r.meta.get("specs", []),
                     "records": len(r.records),
                     "skipped_lines": r.skipped_lines,
+                    "damaged_lines": [{"line": n, "problem": problem} for n, problem in r.damaged],
                 }
                 for r in report.runs
             ],

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import InvalidCase
+from harness.files import contained
 from harness.model.case import Case
 from harness.model.outcomes import Outcome
 from harness.report.model import ReportedFinding
@@ -67,9 +68,13 @@ def chunks(items: list[Any], size: int) -> list[list[Any]]:
 
 
 def _read_snippet(folder: Path | None) -> str | None:
-    if folder is None or not (folder / "snippet.py").exists():
+    """The first :data:`SNIPPET_LIMIT` characters of the folder's snippet.py (a link out of the
+    folder is not followed)."""
+    path = None if folder is None else contained(folder, "snippet.py")
+    if path is None or not path.is_file():
         return None
-    text = (folder / "snippet.py").read_text(encoding="utf-8", errors="replace")
+    with path.open(encoding="utf-8", errors="replace") as fh:
+        text = fh.read(SNIPPET_LIMIT + 1)
     return text if len(text) <= SNIPPET_LIMIT else text[:SNIPPET_LIMIT] + "\n# … (truncated)\n"
 
 
@@ -99,12 +104,13 @@ def finding_view(finding: ReportedFinding, index: int) -> dict[str, Any]:
         "features": rec.get("features") or [],
         "snippet": _read_snippet(finding.folder),
         "folder": None if finding.folder is None else str(finding.folder),
+        "folder_note": finding.folder_note,
         "search": " ".join(str(x) for x in (finding.signature, rec.get("spec"), rec.get("message"))).lower(),
     }
     if finding.outcome == Outcome.VALUE_MISMATCH:
         view["stats"] = [(label, stats[key]) for key, label in STAT_ROWS if key in stats]
         view["exact_bound"] = stats.get("error_ratio") in (math.inf, "inf")
-        view["pictures"] = pictures(finding.folder)
+        view["pictures"] = pictures(finding.folder, finding.folder_note)
     if finding.outcome in (Outcome.SHAPE_MISMATCH, Outcome.DOC_MISMATCH):
         view["shape"] = shape_diff(rec.get("expected_shape"), rec.get("actual_shape"))
     if finding.outcome == Outcome.DOC_MISMATCH:

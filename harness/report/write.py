@@ -7,15 +7,19 @@
   (:mod:`harness.report.summary`);
 - ``junit.xml`` — a testcase per (case, target) and per finding (:mod:`harness.report.junit`).
 
-Each file is replaced whole (:mod:`harness.files`): a failed write leaves the previous one.
+All three are rendered before any is written, and each is then replaced whole (:mod:`harness.files`):
+a report that fails to render leaves the previous files, never a new summary beside an old page.
 """
 
 from __future__ import annotations
 
+import io
 import json
+from functools import partial
 from pathlib import Path
+from typing import BinaryIO
 
-from harness.files import replace_atomically, write_text_atomic
+from harness.files import replace_atomically
 from harness.report.html import render_html
 from harness.report.junit import junit
 from harness.report.model import Report, load_report
@@ -28,10 +32,19 @@ def write_report(run_dirs: list[Path], baseline: Path | None = None) -> Path:
 
 
 def save_report(report: Report, out: Path) -> Path:
-    """Write an already loaded report's three files into ``out``; returns the html path."""
-    write_text_atomic(out / "summary.json", json.dumps(summary(report), indent=2, allow_nan=False) + "\n")
-    tree = junit(report)
-    replace_atomically(
-        out / "junit.xml", lambda handle: tree.write(handle, encoding="utf-8", xml_declaration=True)
-    )
-    return write_text_atomic(out / "report.html", render_html(report))
+    """Render an already loaded report's three files, then write them into ``out``; returns the html path."""
+    xml = io.BytesIO()
+    junit(report).write(xml, encoding="utf-8", xml_declaration=True)
+    # encoded here too: text that cannot be written fails before any file is replaced
+    files = {
+        "summary.json": (json.dumps(summary(report), indent=2, allow_nan=False) + "\n").encode("utf-8"),
+        "junit.xml": xml.getvalue(),
+        "report.html": render_html(report).encode("utf-8"),
+    }
+    for name, data in files.items():
+        replace_atomically(out / name, partial(_write, data))
+    return out / "report.html"
+
+
+def _write(data: bytes, handle: BinaryIO) -> None:
+    handle.write(data)

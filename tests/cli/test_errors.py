@@ -140,20 +140,27 @@ def test_resume_of_a_damaged_run_json(
 @pytest.mark.parametrize(
     ("results", "message"),
     [
-        (b"[1]\n", "record 1 is damaged (a JSON list, not a record)"),
-        (b'{"target": "t", "outcome": "pass"}\n', "record 1 is damaged (no 'case' object)"),
-        (b'{"target": "t", "outcome": "pass", "case": {"rank": 9}}\n', "its case is not a valid case"),
-        (b"\xff\n", "cannot read the results file"),
+        (b"[1]\n", "line 1 (not a JSON object but list)"),
+        (b'{"target": "t", "outcome": "pass"}\n', "line 1 (missing key 'spec')"),
+        (
+            b'{"target": "t", "spec": "s", "outcome": "pass", "minimal": false, "case": {"rank": 9}}\n',
+            "line 1 (case: ",
+        ),
+        (b"\xff\n", "line 1 (not UTF-8 text)"),
     ],
 )
-def test_resume_of_damaged_results(
+def test_resume_skips_and_names_a_damaged_result_line(
     tmp_path: Path, spec: Path, results: bytes, message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     folder = tmp_path / "run"
     folder.mkdir()
     (folder / "run.json").write_text(json.dumps(_good_run_json(spec)), encoding="utf-8")
     (folder / "results.jsonl").write_bytes(results)
-    assert message in _usage_error(["run", "--resume", str(folder)], capsys)
+    assert main(["run", "--resume", str(folder), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert f"1 damaged line skipped: {message}" in err and "Traceback" not in err
+    written = (folder / "results.jsonl").read_bytes()
+    assert written.startswith(results) and len(written.splitlines()) > 1  # the run went on after it
 
 
 def test_an_unknown_profile_in_the_environment(
@@ -169,13 +176,18 @@ def test_an_unknown_profile_in_the_environment(
     ("content", "line", "message"),
     [
         (None, 1, "no such results file"),
-        (b"\xff\xfe", 1, "cannot read the results file"),
-        (b'{"line": 1}\n', 1, ":1: the record names no target"),
-        (b'{"line": 1, "target": "test.correct"}\n', 1, ":1: the record holds no case"),
+        (b"\xff\xfe", 1, "line 1 is damaged (not UTF-8 text)"),
+        (b'{"line": 1}\n', 1, "line 1 is damaged (missing key 'target')"),
         (
-            b'{"line": 1, "target": "test.correct", "case": {"rank": 1}}\n',
+            b'{"line": 1, "target": "test.correct", "spec": "s", "outcome": "pass", "minimal": false}\n',
             1,
-            ":1: the record's case is damaged",
+            "line 1 is damaged (missing key 'case')",
+        ),
+        (
+            b'{"line": 1, "target": "test.correct", "spec": "s", "outcome": "pass", "minimal": false, '
+            b'"case": {"rank": 1}}\n',
+            1,
+            "line 1 is damaged (case: ",
         ),
         (b'[1, 2]\n{"line": 1, "target": "x"}\n', 7, "no record on line 7"),
     ],
@@ -222,10 +234,10 @@ def test_report_on_a_bad_folder(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert "no such folder" in _report_error(["report", str(tmp_path / "nowhere")], capsys)
     (tmp_path / "afile").write_text("x", encoding="utf-8")
     assert "no such folder" in _report_error(["report", str(tmp_path / "afile")], capsys)
-    binary = tmp_path / "binary"
-    binary.mkdir()
-    (binary / "results.jsonl").write_bytes(b"\xff\xfe\n")
-    assert "cannot read the results file" in _report_error(["report", str(binary)], capsys)
+    unreadable = tmp_path / "unreadable"
+    unreadable.mkdir()
+    (unreadable / "results.jsonl").mkdir()  # not a file: nothing to read record by record
+    assert "cannot read the results file" in _report_error(["report", str(unreadable)], capsys)
 
 
 def test_report_skips_records_that_are_not_records(

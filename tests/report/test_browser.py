@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -155,6 +156,11 @@ def test_no_console_errors(opened: Any) -> None:
     copy = opened.find_element(_by("CSS_SELECTOR"), "button.copy")
     opened.execute_script("arguments[0].scrollIntoView({block: 'center'})", copy)
     copy.click()
+    # the clipboard answers asynchronously: either way the button says what happened
+    for _ in range(50):
+        if copy.text != "copy":
+            break
+        time.sleep(0.1)
     assert copy.text in ("copied", "selected")
     errors = [entry for entry in opened.get_log("browser") if entry.get("level") in ("SEVERE", "ERROR")]
     assert errors == []

@@ -18,4 +18,6 @@ def test_truncated_last_line_is_skipped(tmp_path: Path) -> None:
     summary = strict_json(folder / "summary.json")
     assert summary["totals"]["cases"] == sum(not r["minimal"] for r in complete)
     assert summary["runs"][0]["skipped_lines"] == 1
-    assert "unreadable line skipped" in (folder / "report.html").read_text()
+    assert (
+        f"1 damaged line skipped: line {len(complete) + 1} (not JSON)" in (folder / "report.html").read_text()
+    )
