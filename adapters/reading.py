@@ -23,6 +23,7 @@ from typing import Any
 from harness.errors import InvalidCase, PortError
 from harness.model.case import Case
 from harness.model.dtypes import DATA_DTYPES
+from harness.model.limits import LIMIT_RULES, check_reference
 
 CHANNELS_LAST_FORMATS = {"NLC", "NHWC", "NDHWC"}
 CHANNELS_FIRST_FORMATS = {1: "NCL", 2: "NCHW", 3: "NCDHW"}
@@ -312,10 +313,16 @@ def extension(
 
 
 def make_case(api: Api, **fields: Any) -> Case:
+    """The canonical case of a call; a case the model refuses, or one over a cap of
+    :mod:`harness.model.limits`, is a :class:`PortError` naming the rule."""
     try:
-        return Case.make(rank=api.rank, **fields)
+        case = Case.make(rank=api.rank, **fields)
+        check_reference(case)
     except InvalidCase as exc:
+        if exc.rule in LIMIT_RULES:
+            raise PortError(f"the call's case is too large for the harness: {exc}") from None
         raise PortError(f"not a valid transposed convolution ({exc.rule}): {exc}") from None
+    return case
 
 
 def channels_match(api: Api, given: int, declared: Any) -> None:
