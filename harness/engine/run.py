@@ -106,7 +106,7 @@ def run_target_spec(
         progress.update(label, done, len(report.findings))
 
     if replay is None:
-        replay = load_replay(store, spec.name, target.name) if store else []
+        replay = load_replay(store, spec.name, target.name, report.notes) if store else []
     pinned = spec.pinned_cases() + replay
     result = explore(
         target=target,
@@ -160,8 +160,9 @@ def run(
     out = out_dir or Path("reports") / run_id
     out.mkdir(parents=True, exist_ok=True)
     replay: dict[str, list[dict[str, Any]]] = {}
+    skipped: list[str] = []
     if store and store.exists():
-        replay = replay_snapshot(store, specs=specs, targets=names)
+        replay = replay_snapshot(store, specs=specs, targets=names, skipped=skipped)
     meta: dict[str, Any] = {
         "run_id": run_id,
         "status": "running",
@@ -174,6 +175,7 @@ def run(
         "memory_limit_mb": memory_limit_mb,
         "seed": seed if seed is not None else random.SystemRandom().randrange(2**32),
         "replay": replay,
+        "replay_skipped": skipped,
         "targets": {},
         **run_metadata(),
     }
@@ -200,7 +202,7 @@ def _execute(
 ) -> RunReport:
     register_profiles()
     settings = hypothesis.settings(hypothesis.settings.get_profile(meta["profile"]), database=None)
-    report = RunReport(out_dir=out)
+    report = RunReport(out_dir=out, notes=list(meta.get("replay_skipped", [])))
     for rec in records:
         if rec.get("minimal"):
             report.findings.append(
