@@ -30,6 +30,7 @@ from harness.engine.verdict import Verdict, judge
 from harness.errors import RunInterrupted
 from harness.files import write_text_atomic
 from harness.model.case import Case
+from harness.oracle.memory import configure_main_memory
 from harness.spec.loader import load_spec
 from harness.spec.schema import Spec
 from harness.spec.strategies import cases
@@ -143,11 +144,14 @@ def run(
     isolate: bool = True,
     case_timeout: float | None = None,
     memory_limit_mb: int | None = None,
+    main_memory_mb: int | None = None,
     seed: int | None = None,
 ) -> RunReport:
     """Run every spec against every target; returns the report (results are already on disk).
 
-    Each target runs in its framework's worker process unless ``isolate`` is false. ``run.json``
+    Each target runs in its framework's worker process unless ``isolate`` is false;
+    ``memory_limit_mb`` limits each worker, ``main_memory_mb`` this process
+    (:mod:`harness.oracle.memory`). ``run.json``
     is written first (with everything :func:`resume` needs) and completed at the end.
     """
     # Bad input fails here, before anything is written (SpecError, UnknownTarget).
@@ -173,6 +177,7 @@ def run(
         "isolate": isolate,
         "case_timeout": case_timeout,
         "memory_limit_mb": memory_limit_mb,
+        "main_memory_mb": main_memory_mb,
         "seed": seed if seed is not None else random.SystemRandom().randrange(2**32),
         "replay": replay,
         "replay_skipped": skipped,
@@ -226,6 +231,7 @@ def _execute(
         memory_limit_mb=meta.get("memory_limit_mb"),
         log_dir=out / "workers",
     )
+    configure_main_memory(meta.get("main_memory_mb"))
     writer = ResultsWriter(out)
     shown = Progress(progress)
     try:
