@@ -14,6 +14,7 @@ def cmd_repro(args: argparse.Namespace) -> int:
     from harness.engine.artefacts import save_arrays
     from harness.engine.results import read_results
     from harness.engine.verdict import judge
+    from harness.errors import InvalidCase
     from harness.model.case import Case
     from harness.workers.client import isolated
 
@@ -22,7 +23,14 @@ def cmd_repro(args: argparse.Namespace) -> int:
     if rec is None:
         print(f"{args.results}: no record on line {args.line}", file=sys.stderr)
         return 2
-    case = Case.from_dict(rec["case"])
+    try:
+        case = Case.from_dict(rec["case"])
+    except InvalidCase as exc:  # e.g. recorded before a cap of harness.model.limits
+        print(
+            f"{args.results}:{args.line}: the recorded case is not one the harness runs: {exc}",
+            file=sys.stderr,
+        )
+        return 2
     try:
         cls = resolve(rec["target"])
     except ValueError:  # a module:Class target: its name is not registered
