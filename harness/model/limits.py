@@ -16,7 +16,7 @@ machine's memory is checked separately, before each reference (:mod:`harness.ora
 
 The first two are part of a case's validity: :func:`harness.model.case.validate` checks them
 (:func:`check_case_size`) on every case constructed. A spec's ``max_elements`` may not exceed the
-tensor cap, nor its stride and dilation ranges the extent cap, so the cases a spec draws never meet
+tensor cap, nor its per-dimension ranges the extent cap, so the cases a spec draws never meet
 them. The last three concern the reference's computation and depend on several sizes at once;
 :func:`check_reference` checks them where cases enter (a spec's pinned cases, the findings store,
 ``port``) and the verdict checks them before it allocates anything for a case.
@@ -64,8 +64,6 @@ class CaseShape(Protocol):
     def pads_end(self) -> tuple[int, ...]: ...
     @property
     def output_padding(self) -> tuple[int, ...]: ...
-    @property
-    def full_size(self) -> tuple[int, ...]: ...
     @property
     def output_size(self) -> tuple[int, ...]: ...
     @property
