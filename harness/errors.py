@@ -23,11 +23,13 @@ class UsageError(HarnessError):
 
 
 class InvalidCase(HarnessError, ValueError):
-    """A case that breaks a rule of the canonical model; ``rule`` names the rule."""
+    """A case that breaks a rule of the canonical model; ``rule`` names the rule, ``field`` the case
+    field it concerns where it concerns one."""
 
-    def __init__(self, rule: str, message: str) -> None:
+    def __init__(self, rule: str, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.rule = rule
+        self.field = field
 
 
 def _format_problem(path: str, line: int | None, message: str) -> str:

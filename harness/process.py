@@ -19,6 +19,8 @@
   test in pytest), never library modules: it changes the whole process.
 
 :func:`recorded_settings` is what every run and worker environment records of these.
+:func:`resident_mb` and :func:`half_the_memory_mb` are what the memory limits of the workers and of
+the main process are measured with and default to.
 """
 
 from __future__ import annotations
@@ -105,3 +107,28 @@ def tune_allocator(mmap_threshold_bytes: int = MMAP_THRESHOLD_BYTES) -> str:
 def allocator_setting() -> str:
     """The setting applied by :func:`tune_allocator` in this process ("default" when none)."""
     return _state["setting"]
+
+
+def half_the_memory_mb() -> int:
+    """Half the machine's memory in MiB (8192 where ``/proc/meminfo`` cannot be read): the default
+    memory limit of a worker and of the main process."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemTotal:"):
+                    return int(line.split()[1]) // 1024 // 2
+    except OSError:
+        pass
+    return 8192
+
+
+def resident_mb(pid: int | str = "self") -> float:
+    """The resident size of a process in MiB (``VmRSS``; 0 where it cannot be read)."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError):
+        pass
+    return 0.0

@@ -27,6 +27,7 @@ ADAPTER_SUPPORT = (
     "adapters.protocol",
     "adapters.registry",
     "adapters.reading",
+    "adapters.call_text",
     "adapters.probing",
     "adapters.plan",
 )

@@ -6,15 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from adapters.call_text import ParsedCall, int_sequence, is_int
 from adapters.reading import (
     Api,
-    ParsedCall,
     Shapes,
     Translation,
     channels_match,
     input_shape,
-    int_sequence,
-    is_int,
     make_case,
     per_dim,
     read_dtype,

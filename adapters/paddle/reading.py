@@ -6,19 +6,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from adapters.call_text import ParsedCall, int_sequence, is_int
 from adapters.reading import (
     CHANNELS_FIRST_FORMATS,
     CHANNELS_LAST_FORMATS,
     Api,
-    ParsedCall,
     Shapes,
     Translation,
     bias_present,
     channels_match,
     extension,
     input_shape,
-    int_sequence,
-    is_int,
     make_case,
     per_dim,
     read_dtype,

@@ -6,16 +6,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from adapters.call_text import ParsedCall, is_int
 from adapters.reading import (
     Api,
-    ParsedCall,
     Shapes,
     Translation,
     bias_present,
     channels_match,
     extension,
     input_shape,
-    is_int,
     make_case,
     per_dim,
     read_dtype,

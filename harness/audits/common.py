@@ -138,7 +138,12 @@ def crop_candidates(case: Case, size: Sequence[int]) -> list[tuple[int, ...]]:
     for full, out, kernel in zip(case.full_size, size, case.dilated_kernel, strict=True):
         top = max(full - out, kernel - 1, 0)
         centre = max(full - out, 0) / 2
-        per_dim.append(sorted(range(top + 1), key=functools.partial(_from_centre, centre)))
+        # The candidates nearest the centre lie within MAX_CROP_CANDIDATES of it, and no more of one
+        # dimension's are reached: the range is never built whole (the full size may be 2**28).
+        near = range(
+            max(0, int(centre) - MAX_CROP_CANDIDATES), min(top, int(centre) + MAX_CROP_CANDIDATES + 1) + 1
+        )
+        per_dim.append(sorted(near, key=functools.partial(_from_centre, centre))[:MAX_CROP_CANDIDATES])
     combos = itertools.product(*per_dim)
     return list(itertools.islice(combos, MAX_CROP_CANDIDATES))
 

@@ -18,7 +18,7 @@ def cmd_repro(args: argparse.Namespace) -> int:
     """Re-run one recorded result and print the new verdict and the framework snippet."""
     from adapters.registry import resolve
     from harness.engine.artefacts import save_arrays
-    from harness.engine.records import read_results_file
+    from harness.engine.records import CASE_PROBLEM, read_results_file
     from harness.engine.verdict import judge
     from harness.workers.client import isolated
 
@@ -33,6 +33,11 @@ def cmd_repro(args: argparse.Namespace) -> int:
     rec = {r.get("line"): r for r in read.records}.get(args.line)
     if rec is None:
         problem = dict(read.damaged).get(args.line)
+        if problem is not None and problem.startswith(CASE_PROBLEM):  # e.g. recorded before a cap
+            raise UnusablePath(
+                f"{results}:{args.line}: the recorded case is not one the harness runs: "
+                f"{problem.removeprefix(CASE_PROBLEM)}"
+            )
         if problem is not None:
             raise UnusablePath(f"{results}: line {args.line} is damaged ({problem})")
         raise UnusablePath(f"{results}: no record on line {args.line}")

@@ -52,7 +52,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.resume:
         given = [
             flag
-            for flag in ("targets", "spec", "profile", "out", "seed", "case_timeout", "worker_memory_mb")
+            for flag in (
+                "targets",
+                "spec",
+                "profile",
+                "out",
+                "seed",
+                "case_timeout",
+                "worker_memory_mb",
+                "memory_mb",
+            )
             if getattr(args, flag)
         ]
         if given or args.in_process or args.device != "cpu":
@@ -78,6 +87,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                     isolate=not args.in_process,
                     case_timeout=args.case_timeout,
                     memory_limit_mb=args.worker_memory_mb,
+                    main_memory_mb=args.memory_mb,
                     seed=args.seed,
                 )
     except RunInterrupted as stop:
@@ -122,6 +132,13 @@ def add_run_parser(
         type=megabytes_option,
         metavar="MB",
         help="a worker past this resident size is killed: crash (> 0; default: half the RAM)",
+    )
+    parser.add_argument(
+        "--memory-mb",
+        type=int,
+        metavar="MB",
+        help="a case that would take this process past this resident size is not judged: "
+        "unsupported, detail memory_limit (default: half the RAM)",
     )
     parser.add_argument("--seed", type=int, help="Hypothesis seed of the run (default: random, recorded)")
     parser.add_argument(

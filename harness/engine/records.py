@@ -52,6 +52,9 @@ OPTIONAL: dict[str, type | tuple[type, ...]] = {
     "observed_detail": str,
     "history_cases": int,
 }
+#: How :func:`record_problem` begins the problem of a record whose case cannot be built (a damaged
+#: case, or one a newer version refuses, e.g. over a cap of :mod:`harness.model.limits`).
+CASE_PROBLEM = "case: "
 #: Deepest nesting of lists and objects a record may have (records are a few levels deep).
 MAX_DEPTH = 16
 
@@ -124,7 +127,7 @@ def record_problem(record: Any) -> str | None:
     try:
         Case.from_dict(record["case"])
     except Exception as exc:  # any way a damaged case fails to build
-        return f"case: {exc}"
+        return f"{CASE_PROBLEM}{exc}"
     return None
 
 

@@ -35,6 +35,7 @@ from harness.engine.verdict import Verdict, judge
 from harness.errors import RunAborted, RunInterrupted, TargetUnavailable, UnusablePath, UsageError
 from harness.files import remove_stale_folders, writable_folder, write_text_atomic
 from harness.model.case import Case
+from harness.oracle.memory import configure_main_memory
 from harness.spec.loader import load_spec
 from harness.spec.schema import Spec
 from harness.spec.strategies import cases
@@ -122,7 +123,7 @@ def run_target_spec(
         progress.update(label, done, len(report.findings))
 
     if replay is None:
-        replay = load_replay(store, spec.name, target.name) if store else []
+        replay = load_replay(store, spec.name, target.name, report.notes) if store else []
     pinned = spec.pinned_cases() + replay
     result = explore(
         target=target,
@@ -160,11 +161,14 @@ def run(
     isolate: bool = True,
     case_timeout: float | None = None,
     memory_limit_mb: int | None = None,
+    main_memory_mb: int | None = None,
     seed: int | None = None,
 ) -> RunReport:
     """Run every spec against every target; returns the report (results are already on disk).
 
-    Each target runs in its framework's worker process unless ``isolate`` is false. ``run.json``
+    Each target runs in its framework's worker process unless ``isolate`` is false;
+    ``memory_limit_mb`` limits each worker, ``main_memory_mb`` this process
+    (:mod:`harness.oracle.memory`). ``run.json``
     is written first (with everything :func:`resume` needs) and completed at the end. The folder
     is locked for the whole run (:mod:`harness.engine.folder`): ``FolderLocked`` when another run
     holds it, ``FolderTaken`` when it already holds a run; without ``out_dir``, a fresh folder
@@ -179,8 +183,9 @@ def run(
     run_id = new_run_id()
     out = writable_folder(out_dir, "--out") if out_dir else _fresh_folder(Path("reports"), run_id)
     replay: dict[str, list[dict[str, Any]]] = {}
+    skipped: list[str] = []
     if store and store.exists():
-        replay = replay_snapshot(store, specs=specs, targets=names)
+        replay = replay_snapshot(store, specs=specs, targets=names, skipped=skipped)
     meta: dict[str, Any] = {
         "run_id": run_id,
         "status": "running",
@@ -191,8 +196,10 @@ def run(
         "isolate": isolate,
         "case_timeout": case_timeout,
         "memory_limit_mb": memory_limit_mb,
+        "main_memory_mb": main_memory_mb,
         "seed": seed if seed is not None else random.SystemRandom().randrange(2**32),
         "replay": replay,
+        "replay_skipped": skipped,
         "targets": {},
         **run_metadata(),
     }
@@ -280,7 +287,7 @@ def _execute(
 ) -> RunReport:
     register_profiles()
     settings = hypothesis.settings(hypothesis.settings.get_profile(meta["profile"]), database=None)
-    report = RunReport(out_dir=out)
+    report = RunReport(out_dir=out, notes=list(meta.get("replay_skipped", [])))
     for rec in records:
         if rec.get("minimal"):
             report.findings.append(
@@ -304,6 +311,7 @@ def _execute(
         memory_limit_mb=meta.get("memory_limit_mb"),
         log_dir=out / "workers",
     )
+    configure_main_memory(meta.get("main_memory_mb"))
     writer = ResultsWriter(out)
     shown = Progress(progress)
     failure: Exception | None = None

@@ -2,7 +2,8 @@
 
 One JSON line per (spec, target, signature, minimal case) in ``$CONVT_FINDINGS_DB`` (default
 ``.hypothesis/convt-findings.jsonl``). A run freezes the cases to replay in ``run.json`` when it
-starts (:func:`replay_snapshot`), so a resumed run replays the same ones.
+starts (:func:`replay_snapshot`), so a resumed run replays the same ones; a stored case the harness
+refuses now is not replayed, and the run says so.
 """
 
 from __future__ import annotations
@@ -13,22 +14,36 @@ from pathlib import Path
 from typing import Any
 
 from harness.engine.findings import Finding
+from harness.errors import InvalidCase
 from harness.model.case import Case
+from harness.model.limits import check_reference
 from harness.spec.schema import Spec
 
 FINDINGS_STORE = Path(os.environ.get("CONVT_FINDINGS_DB", ".hypothesis/convt-findings.jsonl"))
 
 
-def load_replay(store: Path, spec: str, target: str) -> list[Case]:
-    """Minimal cases of past findings for (spec, target): replayed before anything else."""
+def load_replay(store: Path, spec: str, target: str, skipped: list[str] | None = None) -> list[Case]:
+    """Minimal cases of past findings for (spec, target): replayed before anything else.
+
+    A stored case the harness refuses now (a rule of the canonical model, or a cap of
+    :mod:`harness.model.limits` on its size or its reference) is left out, and a note saying why is
+    added to ``skipped``; a line that is not a stored finding is left out silently.
+    """
     if not store.exists():
         return []
     out = []
-    for line in store.read_text(encoding="utf-8").splitlines():
+    for number, line in enumerate(store.read_text(encoding="utf-8").splitlines(), 1):
         try:
             item = json.loads(line)
             if item["spec"] == spec and item["target"] == target:
-                out.append(Case.from_dict(item["case"]))
+                case = Case.from_dict(item["case"])
+                check_reference(case)
+                out.append(case)
+        except InvalidCase as exc:
+            if skipped is not None:
+                skipped.append(
+                    f"{store}:{number}: a past finding of {target} × {spec} is not replayed: {exc}"
+                )
         except (ValueError, KeyError, TypeError):
             continue
     return out
@@ -50,12 +65,15 @@ def remember(store: Path, spec: str, finding: Finding) -> None:
             fh.write(line + "\n")
 
 
-def replay_snapshot(store: Path, *, specs: list[Spec], targets: list[str]) -> dict[str, list[dict[str, Any]]]:
-    """Past findings to replay first, per ``target|spec``, frozen at the start of the run."""
+def replay_snapshot(
+    store: Path, *, specs: list[Spec], targets: list[str], skipped: list[str] | None = None
+) -> dict[str, list[dict[str, Any]]]:
+    """Past findings to replay first, per ``target|spec``, frozen at the start of the run (the notes
+    on cases left out go to ``skipped``, as in :func:`load_replay`)."""
     out: dict[str, list[dict[str, Any]]] = {}
     for spec in specs:
         for name in targets:
-            cases_ = load_replay(store, spec.name, name)
+            cases_ = load_replay(store, spec.name, name, skipped)
             if cases_:
                 out[f"{name}|{spec.name}"] = [c.to_dict() for c in cases_]
     return out

@@ -21,6 +21,8 @@ class RunReport:
     findings: list[tuple[Finding, Path]] = field(default_factory=list)
     unavailable: dict[str, str] = field(default_factory=dict)
     pairs: PairCoverage = field(default_factory=PairCoverage)
+    #: What the run left out and why (past findings it could not replay), shown above the table.
+    notes: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
@@ -41,7 +43,8 @@ def summary_text(report: RunReport) -> str:
     """The end-of-run table: per target, counts per outcome; then findings and where results are."""
     targets = sorted({t for (t, _) in report.counts})
     header = f"{'target':24s}" + "".join(f"{o:>16s}" for o in OUTCOMES)
-    lines = [header, "-" * len(header)]
+    lines = [f"note: {note}" for note in report.notes]
+    lines += [header, "-" * len(header)]
     for t in targets:
         lines.append(f"{printable(t):24s}" + "".join(f"{report.counts[(t, o)]:16d}" for o in OUTCOMES))
     for name, reason in report.unavailable.items():

@@ -14,9 +14,11 @@ from harness.errors import InvalidCase, RemoteError, RunFailure
 from harness.model.arrays import CaseArrays, make_arrays
 from harness.model.case import Case
 from harness.model.dtypes import round_to_format
+from harness.model.limits import check_reference
 from harness.model.modes import DocumentedMode, resolve_mode
 from harness.model.outcomes import FAILING, Outcome
 from harness.oracle.compare import compare
+from harness.oracle.memory import memory_problem
 from harness.oracle.tolerance import ReferenceResult, error_bound
 
 
@@ -84,6 +86,11 @@ def output_problem(actual: object) -> str | None:
 
 #: ``detail`` of an error raised by adapter or harness code around the framework call.
 INTERNAL_ERROR = "internal"
+#: ``detail`` of an ``unsupported`` case whose reference is over a cap of :mod:`harness.model.limits`.
+HARNESS_LIMIT = "harness_limit"
+#: ``detail`` of an ``unsupported`` case that would take the main process past its memory limit
+#: (:mod:`harness.oracle.memory`).
+MEMORY_LIMIT = "memory_limit"
 
 
 def judge(case: Case, target: Target | Handle) -> Verdict:
@@ -93,7 +100,10 @@ def judge(case: Case, target: Target | Handle) -> Verdict:
     (:func:`harness.model.modes.resolve_mode`); an output size other than the documented one is
     ``doc_mismatch``. An exception from the code around the framework call (the adapter's
     capability model or conversions, or the harness itself) becomes an ``error`` result with detail
-    ``internal`` and the traceback, so that one bad case never ends a run.
+    ``internal`` and the traceback, so that one bad case never ends a run. A case whose reference
+    is over a cap of :mod:`harness.model.limits`, or would not fit the main process's memory limit
+    (:mod:`harness.oracle.memory`), is ``unsupported`` (detail ``harness_limit`` or ``memory_limit``)
+    before anything is allocated: the target is not at fault, and nothing was judged.
     """
     try:
         return _judge(case, target)
@@ -129,6 +139,19 @@ def _judge(case: Case, given: Target | Handle) -> Verdict:
         except InvalidCase as exc:
             return Verdict(Outcome.UNSUPPORTED, str(exc), expected_shape=list(case.output_shape))
     expected_shape = list(explicit.output_shape)
+    # Before anything is allocated: a case the main process cannot afford is a result, not its end.
+    try:
+        check_reference(explicit)
+    except InvalidCase as exc:
+        return Verdict(
+            Outcome.UNSUPPORTED,
+            f"the harness does not judge this case: {exc}",
+            expected_shape=expected_shape,
+            detail=HARNESS_LIMIT,
+        )
+    problem = memory_problem(explicit)
+    if problem is not None:
+        return Verdict(Outcome.UNSUPPORTED, problem, expected_shape=expected_shape, detail=MEMORY_LIMIT)
     arrays = make_arrays(case)
     start = time.perf_counter()
     try:

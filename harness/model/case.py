@@ -8,7 +8,8 @@ crops ``cb``/``ce`` and output padding ``op``::
     O = F − cb − ce + op       output size (must be ≥ 1)
 
 Output position ``o`` holds the products with ``i·s + j·d = o + cb``; positions with ``o + cb ≥ F``
-receive none and hold the bias alone. Canonical validity is mathematics only; what a framework
+receive none and hold the bias alone. Canonical validity is mathematics, plus the harness's caps on
+a tensor's elements and on each per-dimension size (:mod:`harness.model.limits`); what a framework
 refuses is that framework's capability, decided by its adapter.
 """
 
@@ -23,6 +24,7 @@ from typing import Any
 
 from harness.errors import InvalidCase
 from harness.model.dtypes import DATA_DTYPES
+from harness.model.limits import check_case_size
 
 LAYOUTS: tuple[str, ...] = ("channels_first", "channels_last")
 DISTRIBUTIONS: tuple[str, ...] = ("normal", "uniform", "small_int", "large", "special")
@@ -292,6 +294,7 @@ def validate(case: Case) -> None:
                 f"(full {case.full_size[dim]} − crops {case.pads_begin[dim]}+{case.pads_end[dim]} "
                 f"+ output_padding {case.output_padding[dim]})",
             )
+    check_case_size(case)
     if not isinstance(case.bias, bool):
         raise InvalidCase("bias_bool", f"bias must be true or false (got {case.bias!r})")
     if case.dtype not in DATA_DTYPES:

@@ -12,7 +12,8 @@ or a mapping ``name: weight`` with integer weights 1..1000; the first entry is t
     description: str            # optional
     rank: 1 | 2 | 3             # required: spatial dimensions
     max_elements: int           # required: budget per tensor, applied to input, weight and output
-                                #   each; drawn cases never exceed it, pinned cases are exempt
+                                #   each; drawn cases never exceed it, pinned cases are exempt;
+                                #   at most 2**28 (harness.model.limits, like every size below)
     batch: Range                # required, min ≥ 1
     channels:                   # required; C_in = groups·in_per_group, C_out = groups·out_per_group,
       groups: Range             #   so groups divide both channel counts by construction
@@ -36,7 +37,8 @@ or a mapping ``name: weight`` with integer weights 1..1000; the first entry is t
     distributions: Choices[...] # normal uniform small_int large special; default all
     padding_modes: Choices[...] # explicit same same_lower valid; default [explicit]. A named mode
                                 #   draws no crops: each target's documentation says what it gives
-    pinned:                     # explicit cases that always run first (exempt from max_elements)
+    pinned:                     # explicit cases that always run first (exempt from max_elements,
+                                #   not from the harness's caps in harness.model.limits)
       - source: str             #   required: where the example comes from (e.g. a seed file)
         note: str               #   optional
         in_channels: int        #   required
@@ -78,6 +80,7 @@ from harness.model.case import (
     output_shape,
 )
 from harness.model.dtypes import DATA_DTYPES
+from harness.model.limits import EXTENT, TENSOR_ELEMENTS, check_reference
 from harness.spec.keys import Loc, RuleError, dotted, lookup_line
 
 MAX_WEIGHT = 1000
@@ -208,6 +211,9 @@ class Pinned(BaseModel):
         return Case.make(rank=rank, **fields)
 
 
+#: The ranges of per-dimension sizes, each capped at the harness's per-dimension cap.
+_PER_DIM_RANGES = ("input_size", "kernel_size", "stride", "dilation")
+
 _CASE_RULE_KEYS = {
     "groups_divide_in_channels": "groups",
     "groups_divide_out_channels": "groups",
@@ -241,6 +247,24 @@ class Spec(BaseModel):
     _lines: dict[tuple[str, ...], int] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
+    def _within_caps(self) -> Spec:
+        if self.max_elements > TENSOR_ELEMENTS.cap:
+            raise RuleError(
+                f"{{key}}={self.max_elements} is over the harness's cap of {TENSOR_ELEMENTS.shown()} "
+                f"(rule {TENSOR_ELEMENTS.rule}): lower it",
+                ("max_elements",),
+            )
+        for key in _PER_DIM_RANGES:
+            bound: Range = getattr(self, key)
+            if bound.max > EXTENT.cap:
+                raise RuleError(
+                    f"{{key}}={bound.max} is over the harness's cap of {EXTENT.shown()} "
+                    f"(rule {EXTENT.rule}): lower it",
+                    (key, "max"),
+                )
+        return self
+
+    @model_validator(mode="after")
     def _smallest_case_fits(self) -> Spec:
         counts = self.smallest_counts()
         over = {k: v for k, v in counts.items() if v > self.max_elements}
@@ -269,8 +293,9 @@ class Spec(BaseModel):
                     )
             try:
                 case = pin.to_case(self.rank)
+                check_reference(case)
             except InvalidCase as exc:
-                rule_key = _CASE_RULE_KEYS.get(exc.rule)
+                rule_key = exc.field or _CASE_RULE_KEYS.get(exc.rule)
                 rel: Loc = ("pinned", i, rule_key) if rule_key else ("pinned", i)
                 raise RuleError(f"{dotted(('pinned', i))} is not a valid case: {exc}", rel) from None
             if pin.output_shape is not None and list(output_shape(case)) != pin.output_shape:

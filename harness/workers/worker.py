@@ -30,23 +30,11 @@ from typing import Any
 
 from harness.errors import RemoteError, RunFailure
 from harness.model.outcomes import Outcome
-from harness.process import worker_environment
+from harness.process import half_the_memory_mb, resident_mb, worker_environment
 from harness.workers import wire
 
 POLL_SECONDS = 0.05
 LOG_TAIL_LINES = 20
-
-
-def _default_memory_limit_mb() -> int:
-    """Half the machine's memory: a worker past it is killed (outcome ``crash``)."""
-    try:
-        with open("/proc/meminfo", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("MemTotal:"):
-                    return int(line.split()[1]) // 1024 // 2
-    except OSError:
-        pass
-    return 8192
 
 
 @dataclass
@@ -55,7 +43,7 @@ class WorkerSettings:
 
     case_timeout: float = 300.0
     load_timeout: float = 300.0
-    memory_limit_mb: int = _default_memory_limit_mb()
+    memory_limit_mb: int = half_the_memory_mb()  # past it a worker is killed (outcome crash)
     log_dir: Path | None = None
 
 
@@ -91,17 +79,6 @@ def configure(
     if log_dir is not None:
         SETTINGS.log_dir = log_dir
     return SETTINGS
-
-
-def _rss_mb(pid: int) -> float:
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-    except (OSError, ValueError):
-        pass
-    return 0.0
 
 
 def _describe_exit(code: int) -> str:
@@ -275,7 +252,7 @@ class Worker:
                 continue  # data is flowing: read on before the (slower) process checks below
             if proc.poll() is not None:
                 continue  # the socket reports the end on the next recv
-            rss = _rss_mb(proc.pid)
+            rss = resident_mb(proc.pid)
             if rss > SETTINGS.memory_limit_mb:
                 self.stop(kill=True)
                 raise self._failure(

@@ -18,11 +18,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adapters import reading
+from adapters.call_text import parse_call
 from adapters.mindspore.nn import MindSporeNN
 from adapters.paddle.functional import PaddleFunctional
 from adapters.paddle.nn import PaddleNN
 from adapters.protocol import Target
-from adapters.reading import Api, Shapes, Translation, parse_call
+from adapters.reading import Api, Shapes, Translation
 from adapters.registry import readable_apis
 from adapters.torch.functional import TorchFunctional
 from adapters.torch.nn import TorchNN, TorchNNOutputSize

@@ -146,6 +146,35 @@ def test_repro_of_a_missing_line_exits_2(cli: CliRuns) -> None:
     assert done.returncode == 2 and "no record on line 99999" in done.stderr
 
 
+def test_repro_of_a_recorded_case_over_a_cap_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from harness.cli.main import main
+
+    results = tmp_path / "results.jsonl"
+    case = Case.make(input_size=2).to_dict() | {"stride": [10**9]}
+    results.write_text(
+        json.dumps(
+            {
+                "line": 1,
+                "target": "test.correct",
+                "spec": "s",
+                "outcome": "pass",
+                "minimal": False,
+                "case": case,
+            }
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    assert main(["repro", str(results), "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        f"error: {results}:1: the recorded case is not one the harness runs: stride[0] is 1000000000"
+    )
+    assert "(rule max_extent)" in err
+
+
 @pytest.mark.parametrize(
     ("spec_text", "targets", "message"),
     [

@@ -187,7 +187,7 @@ def test_an_unknown_profile_in_the_environment(
             b'{"line": 1, "target": "test.correct", "spec": "s", "outcome": "pass", "minimal": false, '
             b'"case": {"rank": 1}}\n',
             1,
-            "line 1 is damaged (case: ",
+            ":1: the recorded case is not one the harness runs: ",
         ),
         (b'[1, 2]\n{"line": 1, "target": "x"}\n', 7, "no record on line 7"),
     ],
