@@ -344,6 +344,26 @@ class DocumentedTarget(ReferenceTarget):
         )
 
 
+class KilledOnceTarget(ReferenceTarget):
+    """The reference, but the first case it meets is cut by a SIGKILL from outside the framework
+    (as the OOM killer or an operator would): once per ``$CONVT_TEST_KILL_MARKER`` file, in
+    whichever process meets it first (framework ``killed_once``: a worker of its own)."""
+
+    name = "test.killed_once"
+    framework = "killed_once"
+
+    def run(self, case: Case, arrays: CaseArrays) -> np.ndarray:
+        """The faithful result, after killing this process the first time the marker is missing."""
+        import os
+        import signal
+
+        marker = Path(os.environ["CONVT_TEST_KILL_MARKER"])
+        if not marker.exists():
+            marker.write_text(str(os.getpid()), encoding="utf-8")
+            os.kill(os.getpid(), signal.SIGKILL)
+        return self.compute(case, arrays.x, arrays.weight, arrays.bias)
+
+
 class HistoryTarget(ReferenceTarget):
     """The reference, except that every fourth case its process runs comes out 1 too high: a
     failure that depends on what ran before it, not on the case (framework ``history``: a worker

@@ -149,3 +149,21 @@ def test_a_killed_and_resumed_run_ends_with_the_findings_of_an_uncut_run(tmp_pat
 
     assert findings(after) == findings(expected)
     assert cases(after) == cases(expected)
+
+
+def test_a_crash_from_an_outside_sigkill_is_not_presented_as_reproducible(tmp_path: Path) -> None:
+    # the worker is SIGKILLed once, from outside the framework: the crash is recorded, but the fresh
+    # worker does not reproduce it, so the finding says so instead of blaming the case
+    out = tmp_path / "out"
+    command = _command(out, write_spec(tmp_path))
+    command[command.index(TARGETS)] = "tests.targets_for_tests:KilledOnceTarget"
+    env = dict(_env(tmp_path, "killed"), CONVT_TEST_KILL_MARKER=str(tmp_path / "killed"))
+    proc = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 1, proc.stderr
+    records = read_results(out / "results.jsonl")
+    crashes = [r for r in records if not r["minimal"] and r["outcome"] == Outcome.CRASH]
+    assert len(crashes) == 1
+    (finding,) = [r for r in records if r["minimal"]]
+    assert (finding["outcome"], finding["detail"]) == (Outcome.CRASH, HISTORY_DEPENDENT)
+    assert finding["case"] == crashes[0]["case"]  # kept as it failed, not shrunk
+    assert Counter(r["outcome"] for r in records if not r["minimal"])[Outcome.PASS] == len(records) - 2
