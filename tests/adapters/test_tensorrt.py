@@ -8,18 +8,17 @@ what the adapter asks TensorRT for, not what TensorRT computes.
 
 from __future__ import annotations
 
-import ctypes
 import fnmatch
 import importlib.util
 import json
 import subprocess
 import sys
-import types
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from tensorrt_stand_in import stand_in_modules
 
 from adapters.registry import resolve
 from adapters.tensorrt import engine
@@ -29,7 +28,6 @@ from harness.engine.verdict import judge
 from harness.model.case import Case
 from harness.model.modes import resolve_mode
 from harness.model.outcomes import Outcome
-from harness.oracle.reference import conv_transpose
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -459,197 +457,11 @@ def test_placement_from_inspector(layers: list[Any], expected: str) -> None:
 # --- the build-and-run path, against a recording stand-in for tensorrt and cuda-python -------------
 
 
-class _Enum:
-    """Attribute access returns the attribute's name (enough for a recording stand-in)."""
-
-    def __init__(self, *names: str) -> None:
-        for i, name in enumerate(names):
-            setattr(self, name, i)
-
-
-class _Layer:
-    def __init__(
-        self, record: dict[str, Any], x: Any, n: int, k: tuple[int, ...], kernel: Any, bias: Any
-    ) -> None:
-        record.update(
-            num_output_maps=n,
-            kernel_shape=tuple(k),
-            kernel=kernel.array,
-            bias=bias.array,
-            input_shape=x.shape,
-        )
-        self.__dict__["_record"] = record
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        self._record[name] = value
-
-    def get_output(self, index: int) -> types.SimpleNamespace:
-        return types.SimpleNamespace(name="")
-
-
-def _fake_modules(record: dict[str, Any]) -> tuple[types.ModuleType, types.ModuleType]:
-    """A ``tensorrt`` that records the network and computes it with the reference, and a cudart."""
-    trt = types.ModuleType("tensorrt")
-    trt.__version__ = "10.0.0"
-    trt.float32, trt.float16 = "float32", "float16"
-    trt.BuilderFlag = _Enum("TF32", "FP16", "GPU_FALLBACK")
-    trt.NetworkDefinitionCreationFlag = _Enum("EXPLICIT_BATCH", "STRONGLY_TYPED")
-    trt.DeviceType = _Enum("GPU", "DLA")
-    trt.PaddingMode = types.SimpleNamespace(**{m: m for m in tm.PADDING_MODES})
-    trt.ProfilingVerbosity = _Enum("DETAILED")
-    trt.LayerInformationFormat = _Enum("JSON")
-    trt.Logger = type("Logger", (), {"WARNING": 0, "__init__": lambda self, level: None})
-    trt.Dims = tuple
-    trt.Weights = lambda array=None: types.SimpleNamespace(array=array)
-    memory: dict[int, bytearray] = {}
-
-    class Config:
-        def __init__(self) -> None:
-            record["flags"] = set()
-
-        def set_flag(self, flag: int) -> None:
-            record["flags"].add(flag)
-
-        def clear_flag(self, flag: int) -> None:
-            record.setdefault("cleared", set()).add(flag)
-
-        def create_timing_cache(self, blob: bytes) -> str:
-            record["timing_caches"] = record.get("timing_caches", 0) + 1
-            return "cache"
-
-        def set_timing_cache(self, cache: str, ignore: bool) -> None:
-            pass
-
-        def can_run_on_DLA(self, layer: _Layer) -> bool:
-            return True
-
-        def __setattr__(self, name: str, value: Any) -> None:
-            record[name] = value
-
-    class Network:
-        def add_input(self, name: str, dtype: str, shape: tuple[int, ...]) -> types.SimpleNamespace:
-            record["input_dtype"] = dtype
-            return types.SimpleNamespace(shape=tuple(shape))
-
-        def add_deconvolution_nd(self, *args: Any) -> _Layer:
-            return _Layer(record, *args)
-
-        def mark_output(self, tensor: Any) -> None:
-            pass
-
-    def execute(addresses: dict[str, int], stream: Any) -> bool:
-        x = np.frombuffer(bytes(memory[addresses["x"]]), dtype=record["kernel"].dtype)
-        x = x.reshape(record["input_shape"]).astype(np.float64)
-        mode = record["padding_mode"]
-        pre, post = record["pre_padding"], record["post_padding"]
-        if mode in tm.SAME_MODES:
-            split = [
-                tm.same_padding(n, k, s, d, mode)
-                for n, k, s, d in zip(
-                    x.shape[2:],
-                    record["kernel_shape"],
-                    record["stride_nd"],
-                    record["dilation_nd"],
-                    strict=True,
-                )
-            ]
-            pre, post = tuple(b for b, _ in split), tuple(a for _, a in split)
-        bias = None if record["bias"] is None else record["bias"].astype(np.float64)
-        y = conv_transpose(
-            x,
-            record["kernel"].astype(np.float64),
-            bias,
-            stride=record["stride_nd"],
-            dilation=record["dilation_nd"],
-            pads_begin=pre,
-            pads_end=post,
-            output_padding=(0,) * len(pre),
-            groups=record["num_groups"],
-        )
-        out = memory[addresses["y"]]
-        out[:] = y.astype(record["kernel"].dtype).tobytes()[: len(out)].ljust(len(out), b"\0")
-        record["executions"] = record.get("executions", 0) + 1
-        return True
-
-    class Engine:
-        def get_tensor_shape(self, name: str) -> tuple[int, ...]:
-            attrs = tm.DeconvAttributes(
-                num_output_maps=record["num_output_maps"],
-                kernel_shape=record["kernel_shape"],
-                kernel_weights_shape=record["kernel"].shape,
-                bias_count=0,
-                num_groups=record["num_groups"],
-                stride_nd=record["stride_nd"],
-                dilation_nd=record["dilation_nd"],
-                pre_padding=record["pre_padding"],
-                post_padding=record["post_padding"],
-                padding_mode=record["padding_mode"],
-                input_shape=record["input_shape"],
-            )
-            return (record["input_shape"][0], record["num_output_maps"], *attrs.output_size())
-
-        def create_execution_context(self) -> types.SimpleNamespace:
-            addresses: dict[str, int] = {}
-            return types.SimpleNamespace(
-                set_tensor_address=lambda name, ptr: addresses.__setitem__(name, ptr),
-                execute_async_v3=lambda stream: execute(addresses, stream),
-            )
-
-        def create_engine_inspector(self) -> types.SimpleNamespace:
-            kind = "DLA" if record.get("default_device_type") == trt.DeviceType.DLA else "Deconvolution"
-            text = json.dumps({"Layers": [{"Name": "deconv", "LayerType": kind}]})
-            return types.SimpleNamespace(get_engine_information=lambda fmt: text)
-
-    def build(network: Network, config: Config) -> bytes:
-        record["builds"] = record.get("builds", 0) + 1
-        return b"plan"
-
-    trt.Builder = lambda logger: types.SimpleNamespace(
-        create_network=lambda flags: record.__setitem__("network_flags", flags) or Network(),
-        create_builder_config=Config,
-        build_serialized_network=build,
-    )
-    trt.Runtime = lambda logger: types.SimpleNamespace(deserialize_cuda_engine=lambda plan: Engine())
-
-    cudart = types.ModuleType("cuda.bindings.runtime")
-    cudart.cudaMemcpyKind = types.SimpleNamespace(cudaMemcpyHostToDevice="h2d", cudaMemcpyDeviceToHost="d2h")
-
-    def malloc(size: int) -> tuple[int, int]:
-        ptr = len(memory) + 1
-        memory[ptr] = bytearray(size)
-        return 0, ptr
-
-    def memcpy(dst: int, src: int, size: int, kind: str) -> tuple[int]:
-        if kind == "h2d":
-            memory[dst][:] = ctypes.string_at(src, size)
-        else:
-            ctypes.memmove(dst, bytes(memory[src][:size]).ljust(size, b"\0"), size)
-        return (0,)
-
-    cudart.cudaMalloc = malloc
-    cudart.cudaMemcpy = memcpy
-    cudart.cudaFree = lambda ptr: (0,)
-    cudart.cudaStreamCreate = lambda: (0, 7)
-    cudart.cudaStreamSynchronize = lambda stream: (0,)
-    cudart.cudaStreamDestroy = lambda stream: (0,)
-    return trt, cudart
-
-
 @pytest.fixture
 def stand_in(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """Install the stand-in modules; returns what they record."""
     record: dict[str, Any] = {}
-    trt, cudart = _fake_modules(record)
-    cuda = types.ModuleType("cuda")
-    bindings = types.ModuleType("cuda.bindings")
-    bindings.runtime = cudart
-    cuda.bindings = bindings
-    for name, module in (
-        ("tensorrt", trt),
-        ("cuda", cuda),
-        ("cuda.bindings", bindings),
-        ("cuda.bindings.runtime", cudart),
-    ):
+    for name, module in stand_in_modules(record).items():
         monkeypatch.setitem(sys.modules, name, module)
     return record
 
