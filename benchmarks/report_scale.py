@@ -234,9 +234,11 @@ return {ms: ms, shown: v.length, ordered: ordered, top: v.slice(0, 3).map(String
 NEXT_PAGE = (
     SHOWN
     + """
+const next = document.querySelector('#pager-top button:last-child');
+if (!next) { return null; }  // one page: 200 groups or fewer
 const before = shownGroups().map(g => g.id);
 const t0 = performance.now();
-document.querySelector('#pager-top button:last-child').click();
+next.click();
 const height = document.documentElement.scrollHeight;
 const ms = performance.now() - t0;
 const after = shownGroups().map(g => g.id);
@@ -318,9 +320,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.shots is not None:
             args.shots.mkdir(parents=True, exist_ok=True)
         f = measure(page, args.repeats, args.shots)
+        size = page.stat().st_size
     window = f["window"]
     print(f"findings: {args.findings} in {f['groups']} groups on {args.targets} targets")
-    print(f"report.html: {page.stat().st_size / 2**20:.1f} MiB, written in {written:.1f} s")
+    print(f"report.html: {size / 2**20:.1f} MiB, written in {written:.1f} s")
     print(
         f"load, navigation start to load event end (median of {args.repeats}): {f['load_ms']:.0f} ms;"
         f" DOMContentLoaded {f['dom_ms']:.0f} ms; the page's script {f['script_ms']:.0f} ms"
@@ -329,12 +332,15 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"fits the window: {f['width'] <= window}; matrix {f['matrix']} px wide in a {f['matrix_box']} px box"
     )
-    print(f"first page: {f['shown']} groups shown ({f['pager']})")
+    print(f"first page: {f['shown']} groups shown ({f['pager'] or 'the only page'})")
     n = f["next"]
-    print(
-        f"next page: {n['ms']:.1f} ms, {n['shown']} groups shown, {n['overlap']} of them on page 1"
-        f" ({n['pager']}); page {n['height']} px high"
-    )
+    if n is None:
+        print("next page: none, every group is on one page")
+    else:
+        print(
+            f"next page: {n['ms']:.1f} ms, {n['shown']} groups shown, {n['overlap']} of them on page 1"
+            f" ({n['pager']}); page {n['height']} px high"
+        )
     for key in ("ratio", "cases"):
         r = f[f"{key}_sort"]
         print(
