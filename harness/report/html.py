@@ -1,9 +1,12 @@
 """The report page: one self-contained HTML file rendered from ``templates/report.html.j2`` (which
-includes ``report.css.j2``, ``report.js.j2`` and the audit sections, ``audits.html.j2``).
+includes ``report.css.j2``, ``report.js.j2``, the findings, ``findings.html.j2``, and the audit
+sections, ``audits.html.j2``).
 
 Everything is inline: styles, one script (allowed by its hash in the page's Content-Security-Policy,
 which also forbids every network fetch) and the pictures (PNG data URIs, SVG). Every string that
-comes from specs, cases, records or exception texts goes through Jinja2's autoescaping.
+comes from specs, cases, records or exception texts goes through Jinja2's autoescaping; the one
+filter that makes markup, ``links`` (:func:`linkify`), escapes its text and makes only http(s) URLs
+into links, which a reader follows by clicking and the page never fetches.
 """
 
 from __future__ import annotations
@@ -47,6 +50,8 @@ def fmt_number(value: Any) -> str:
 #: An http(s) URL in running text; it stops before brackets and quotes, and
 #: :func:`linkify` leaves a sentence's closing punctuation out of it.
 URL = re.compile(r"https?://[^\s<>\"'()\[\]{}]+")
+#: A source's link: opened in a new tab, with no opener and no referrer.
+LINK = Markup('<a class="ext" href="{url}" rel="noopener noreferrer" target="_blank">{url}</a>')
 
 
 def linkify(text: Any) -> Markup:
@@ -59,9 +64,6 @@ def linkify(text: Any) -> Markup:
         pos = match.start() + len(url)
     parts.append(escape(text[pos:]))
     return Markup("").join(parts)
-
-
-LINK = Markup('<a class="ext" href="{url}" rel="noopener noreferrer" target="_blank">{url}</a>')
 
 
 def csp_hash(script: str) -> str:

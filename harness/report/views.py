@@ -18,14 +18,12 @@ from harness.report.nonfinite import describe, describe_record, first_pair
 from harness.report.pictures import pictures
 
 SNIPPET_LIMIT = 20_000
+SPATIAL = {1: ["L"], 2: ["H", "W"], 3: ["D", "H", "W"]}
 
 
 def slug(text: Any) -> str:
     """An id-safe form of a name."""
     return re.sub(r"[^A-Za-z0-9_-]+", "-", str(text)).strip("-") or "x"
-
-
-SPATIAL = {1: ["L"], 2: ["H", "W"], 3: ["D", "H", "W"]}
 
 
 def shape_diff(expected: list[int] | None, actual: list[int] | None) -> list[dict[str, Any]]:
