@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -40,6 +41,16 @@ def test_harness_overhead_benchmark_runs() -> None:
     done = _run("benchmarks.harness_overhead", "--repeats", "2", "--warmup", "1", "--cases", "tiny1d")
     assert "tiny1d" in done.stdout, done.stdout + done.stderr
     assert done.returncode in (0, 1)  # 1: the overhead goal is missed (printed, not an error)
+
+
+def test_report_scale_benchmark_runs() -> None:
+    pytest.importorskip("selenium")
+    if not (shutil.which("chromium") and shutil.which("chromedriver")):
+        pytest.skip("Chromium and chromedriver not installed (apt-get install -y chromium chromium-driver)")
+    done = _run("benchmarks.report_scale", "--findings", "12", "--targets", "3", "--repeats", "1")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "findings: 12 in 4 groups on 3 targets" in done.stdout
+    assert "fits the window: True" in done.stdout and "in order: True" in done.stdout
 
 
 @pytest.mark.parametrize(

@@ -1,9 +1,12 @@
 """The report page: one self-contained HTML file rendered from ``templates/report.html.j2`` (which
-includes ``report.css.j2``, ``report.js.j2`` and the audit sections, ``audits.html.j2``).
+includes ``report.css.j2``, ``report.js.j2``, the findings, ``findings.html.j2``, and the audit
+sections, ``audits.html.j2``).
 
 Everything is inline: styles, one script (allowed by its hash in the page's Content-Security-Policy,
 which also forbids every network fetch) and the pictures (PNG data URIs, SVG). Every string that
-comes from specs, cases, records or exception texts goes through Jinja2's autoescaping.
+comes from specs, cases, records or exception texts goes through Jinja2's autoescaping; the one
+filter that makes markup, ``links`` (:func:`linkify`), escapes its text and makes only http(s) URLs
+into links, which a reader follows by clicking and the page never fetches.
 """
 
 from __future__ import annotations
@@ -16,12 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from harness.model.outcomes import FINDING_ORDER, Outcome
 from harness.report.audit_views import audit_views
+from harness.report.groups import group_findings
 from harness.report.model import Report
-from harness.report.views import finding_view
+from harness.report.views import finding_view, group_view, slug
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -43,9 +47,23 @@ def fmt_number(value: Any) -> str:
     return str(value)
 
 
-def slug(text: Any) -> str:
-    """An id-safe form of a name."""
-    return re.sub(r"[^A-Za-z0-9_-]+", "-", str(text)).strip("-") or "x"
+#: An http(s) URL in running text; it stops before brackets and quotes, and
+#: :func:`linkify` leaves a sentence's closing punctuation out of it.
+URL = re.compile(r"https?://[^\s<>\"'()\[\]{}]+")
+#: A source's link: opened in a new tab, with no opener and no referrer.
+LINK = Markup('<a class="ext" href="{url}" rel="noopener noreferrer" target="_blank">{url}</a>')
+
+
+def linkify(text: Any) -> Markup:
+    """``text`` escaped, with each http(s) URL in it a link (no other scheme becomes one)."""
+    text = "" if text is None else str(text)
+    parts, pos = [], 0
+    for match in URL.finditer(text):
+        url = match.group(0).rstrip(".,;:!?")
+        parts += [escape(text[pos : match.start()]), LINK.format(url=url)]
+        pos = match.start() + len(url)
+    parts.append(escape(text[pos:]))
+    return Markup("").join(parts)
 
 
 def csp_hash(script: str) -> str:
@@ -65,20 +83,31 @@ def environment() -> Environment:
     )
     env.filters["num"] = fmt_number
     env.filters["slug"] = slug
+    env.filters["links"] = linkify
     env.filters["csp_hash"] = csp_hash
     env.filters["rgb"] = lambda c: Markup("rgb({},{},{})".format(*(int(v) for v in c)))
     env.globals["Outcome"] = Outcome  # outcome values and CSS classes come from the enum, not literals
     return env
 
 
+#: Groups on one page of the findings list when there are more than this many (all on one page
+#: otherwise); the page's script pages through them.
+PAGE_SIZE = 50
+PAGE_ABOVE = 200
+
+
 def render_html(report: Report) -> str:
     """The report page."""
     views = [finding_view(f, i) for i, f in enumerate(report.findings)]
-    grouped: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    by_signature = {v["finding"].signature: v for v in views}
+    groups = [
+        group_view(g, [by_signature[m.signature] for m in g.members], i)
+        for i, g in enumerate(group_findings(report.findings, report.cases))
+    ]
+    by_kind: dict[str, dict[str, int]] = {}
     for view in views:
-        grouped.setdefault(view["finding"].target, {}).setdefault(view["kind"], []).append(view)
-    by_kind = {t: {k: len(v) for k, v in kinds.items()} for t, kinds in grouped.items()}
-    comparison = report.comparison
+        kinds = by_kind.setdefault(view["finding"].target, {})
+        kinds[view["kind"]] = kinds.get(view["kind"], 0) + 1
     return (
         environment()
         .get_template("report.html.j2")
@@ -87,11 +116,13 @@ def render_html(report: Report) -> str:
             totals=report.totals,
             matrix=report.matrix(),
             coverage=report.coverage(),
-            grouped=grouped,
+            groups=groups,
             by_kind=by_kind,
+            grouped=by_kind,  # the banner's name for the targets with findings
             kinds=[o.label for o in FINDING_ORDER],
-            comparison=comparison,
-            signature_views={v["finding"].signature: v for v in views},
+            comparison=report.comparison,
+            signature_views=by_signature,
             audits=audit_views(report.audits),
+            page_size=PAGE_SIZE if len(groups) > PAGE_ABOVE else 0,
         )
     )

@@ -24,6 +24,7 @@ from typing import IO, Any
 import numpy as np
 
 from harness.files import contained
+from harness.report.nonfinite import pair, pattern_from_arrays
 
 #: Largest uncompressed size of one array of ``arrays.npz`` that the report reads (4 Mi float64).
 MAX_ARRAY_BYTES = 32 * 2**20
@@ -261,11 +262,14 @@ def worst_element(field: ErrorField, arrays: dict[str, np.ndarray]) -> list[tupl
         flat = int(np.argmax(np.where(np.isnan(field.ratio), 0.0, field.ratio)))
     index = np.unravel_index(flat, field.error.shape)
     bound = np.broadcast_to(arrays["bound"], field.error.shape)
+    actual, reference = float(arrays["actual"][index]), float(arrays["reference"][index])
+    # |error| is 0 by construction at a nan/inf mismatch; what differs is the kind of value
+    error: Any = pair(actual, reference) if field.nonfinite[index] else float(field.error[index])
     return [
         ("index (N, C, *spatial)", [int(i) for i in index]),
-        ("actual", float(arrays["actual"][index])),
-        ("reference", float(arrays["reference"][index])),
-        ("|error|", float(field.error[index])),
+        ("actual", actual),
+        ("reference", reference),
+        ("|error|", error),
         ("bound", float(bound[index])),
     ]
 
@@ -330,4 +334,5 @@ def pictures(folder: Path | None, missing: str = "") -> dict[str, Any]:
         "histogram": histogram(field),
         "elements": int(field.error.size),
         "worst": worst_element(field, data_arrays),
+        "nonfinite": pattern_from_arrays(data_arrays["actual"], data_arrays["reference"], field.nonfinite),
     }

@@ -53,7 +53,7 @@ def audit_files(folder: Path) -> dict[str, Any]:
                     "documented": {
                         "formula": "f",
                         "value": [2],
-                        "source": "s",
+                        "source": "the Shape section of https://docs.example.org/Conv_cn.html.",
                         "split": "extra_at_end",
                         "crops": {"begin": [0], "end": [1], "output_padding": [0]},
                     },
@@ -175,6 +175,7 @@ def test_audit_only_folder_renders_every_section_escaped(tmp_path: Path) -> None
     assert {"port", "doc-audit", "mode-equivalence", "invalid-inputs"} <= ids
     hrefs = {attrs.get("href") for tag, attrs in parsed.tags if tag == "a"}
     assert {"#port", "#doc-audit", "#mode-equivalence", "#invalid-inputs"} <= hrefs
+    assert "https://docs.example.org/Conv_cn.html" in hrefs  # a source's URL is a link
     assert MARKUP not in page and "&lt;script&gt;window.__pwned = 1&lt;/script&gt;" in page
     assert [t for t, _ in parsed.tags].count("script") == 1
     assert not any(name.startswith("on") for _, attrs in parsed.tags for name in attrs)

@@ -1,5 +1,6 @@
-"""The report as a person sees it, in headless Chromium: the matrix is there, a finding expands on
-click with its pictures decoded, markup from records never runs, and the console stays clean.
+"""The report as a person sees it, in headless Chromium at 1400 px: the matrix is there, a finding
+expands on click with its pictures decoded, markup from records never runs, the console stays
+clean; and a large report fits the window, pages, sorts and filters its findings.
 
 Needs Debian's ``chromium`` and ``chromium-driver`` (``apt-get install -y chromium chromium-driver``;
 ``$CHROMIUM`` / ``$CHROMEDRIVER`` point elsewhere) and selenium; skipped, with the reason, without them.
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +20,7 @@ import pytest
 from report_runs import MARKUP, PASSING, Entry, MarkupTarget, buggy_entries, make_run
 from targets_for_tests import CorrectTarget
 
+from benchmarks.report_scale import fake_run
 from harness.report.write import write_report
 
 CHROMIUM_FLAGS = (
@@ -131,7 +134,7 @@ def test_filter_and_expand_all(opened: Any) -> None:
     box.send_keys("shape_mismatch")
     visible = [d for d in opened.find_elements(_by("CSS_SELECTOR"), "details.finding") if d.is_displayed()]
     assert len(visible) == 1
-    assert opened.find_element(_by("ID"), "filter-count").text == "1 of 4 shown"
+    assert opened.find_element(_by("ID"), "filter-count").text == "1 of 4 groups shown (1 finding)"
     opened.find_element(_by("ID"), "expand-all").click()
     assert visible[0].get_attribute("open") is not None
 
@@ -163,4 +166,99 @@ def test_no_console_errors(opened: Any) -> None:
         time.sleep(0.1)
     assert copy.text in ("copied", "selected")
     errors = [entry for entry in opened.get_log("browser") if entry.get("level") in ("SEVERE", "ERROR")]
+    assert errors == []
+
+
+@pytest.fixture(scope="module")
+def scale_page(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """500 findings in 250 groups of two (other targets, other ranks) on 12 targets (no pictures)."""
+    folder = fake_run(
+        tmp_path_factory.mktemp("scale") / "run", findings=500, targets=12, per_group=2, arrays=False
+    )
+    return write_report([folder])
+
+
+@pytest.fixture
+def scaled(browser: Any, scale_page: Path) -> Any:
+    """The large report freshly loaded."""
+    browser.get(scale_page.as_uri())
+    return browser
+
+
+#: The groups shown, as [id, severity, ratio, cases] (an infinite ratio as the largest double: JSON
+#: has no infinity).
+SHOWN = """return [...document.querySelectorAll('#finding-list > details.group')]
+  .filter(g => g.offsetParent !== null)
+  .map(g => [g.id, +g.dataset.severity, Math.min(+g.dataset.ratio, Number.MAX_VALUE), +g.dataset.cases]);"""
+
+
+def _choose(driver: Any, select_id: str, value: str) -> None:
+    from selenium.webdriver.support.ui import Select
+
+    Select(driver.find_element(_by("ID"), select_id)).select_by_value(value)
+
+
+def test_page_fits_1400_px_and_the_matrix_scrolls_inside_its_box(scaled: Any) -> None:
+    window, width, client = scaled.execute_script(
+        "const e = document.documentElement; return [window.innerWidth, e.scrollWidth, e.clientWidth]"
+    )
+    assert window == 1400 and width <= client  # no sideways scroll of the page
+    box = scaled.find_element(_by("ID"), "matrix-box")
+    inner, outer = scaled.execute_script("return [arguments[0].scrollWidth, arguments[0].clientWidth]", box)
+    assert inner > outer  # twelve targets do not fit: the box scrolls
+    first = box.find_element(_by("CSS_SELECTOR"), "tbody tr th.rowhead")
+    cell = box.find_element(_by("CSS_SELECTOR"), "tbody tr td.cell")
+    before = (first.rect["x"], cell.rect["x"])
+    scaled.execute_script("arguments[0].scrollLeft = 400", box)
+    after = (first.rect["x"], cell.rect["x"])
+    assert after[0] == before[0] and after[1] < before[1] - 300  # the first column stays
+
+
+def test_findings_come_in_pages_most_severe_first(scaled: Any) -> None:
+    shown = scaled.execute_script(SHOWN)
+    assert len(shown) == 50  # past 200 groups, 50 a page
+    assert (
+        scaled.find_element(_by("CSS_SELECTOR"), "#pager-top .where").text
+        == "page 1 of 5 · groups 1–50 of 250"
+    )
+    keys = [(sev, -ratio, -cases) for _, sev, ratio, cases in shown]
+    assert keys == sorted(keys)
+    scaled.find_element(_by("CSS_SELECTOR"), "#pager-top button:last-child").click()
+    second = scaled.execute_script(SHOWN)
+    assert len(second) == 50 and not {g[0] for g in second} & {g[0] for g in shown}
+    assert (second[0][1], -second[0][2]) >= (shown[-1][1], -shown[-1][2])
+    _choose(scaled, "page-size", "0")
+    assert len(scaled.execute_script(SHOWN)) == 250 and not scaled.find_elements(
+        _by("CSS_SELECTOR"), "#pager-top *"
+    )
+
+
+def test_findings_sort_by_error_ratio_and_by_cases(scaled: Any) -> None:
+    _choose(scaled, "finding-sort", "ratio")
+    ratios = [g[2] for g in scaled.execute_script(SHOWN)]
+    assert ratios == sorted(ratios, reverse=True) and ratios[0] == sys.float_info.max and len(ratios) == 50
+    _choose(scaled, "finding-sort", "cases")
+    cases = [g[3] for g in scaled.execute_script(SHOWN)]
+    assert cases == sorted(cases, reverse=True) and cases[0] > cases[-1]
+
+
+def test_target_filter_and_a_link_to_a_finding_on_a_later_page(scaled: Any) -> None:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    _choose(scaled, "finding-target", "fw03-conv_transpose")
+    groups = scaled.find_elements(_by("CSS_SELECTOR"), "#finding-list > details.group")
+    shown = [g for g in groups if g.is_displayed()]
+    assert shown and all(" fw03-conv_transpose " in g.get_attribute("data-targets") for g in shown)
+    last = groups[-1]  # the least severe group, on the last page
+    member = last.find_element(_by("CSS_SELECTOR"), "details.member")
+    assert not last.is_displayed()
+    scaled.execute_script("window.location.hash = arguments[0]", member.get_attribute("id"))
+    WebDriverWait(scaled, 5).until(lambda _: last.is_displayed())  # hashchange is dispatched later
+    assert (
+        last.is_displayed()
+        and last.get_attribute("open") is not None
+        and member.get_attribute("open") is not None
+    )
+    assert scaled.find_element(_by("CSS_SELECTOR"), "#pager-top .where").text.startswith("page 5 of 5")
+    errors = [entry for entry in scaled.get_log("browser") if entry.get("level") in ("SEVERE", "ERROR")]
     assert errors == []

@@ -153,7 +153,7 @@ def test_crash_timeout_and_doc_mismatch(tmp_path: Path) -> None:
         "documented_size": [3, 3],
         "actual_size": [3, 4],
         "documented_formula": "L * stride",
-        "source": "seed 001 <b>",
+        "source": "seed 001 <b> from https://docs.example.org/convt.html",
     }
     extra = [
         dict(base, outcome="crash", detail="SIGSEGV", message="worker died: signal 11"),
@@ -179,5 +179,6 @@ def test_crash_timeout_and_doc_mismatch(tmp_path: Path) -> None:
     suite = next(s for s in ET.parse(folder / "junit.xml").getroot() if s.get("name") == "test.correct")
     assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("4", "1", "2")
     page = (folder / "report.html").read_text()
-    assert "<h4>departure from documentation (1)</h4>" in page
+    assert '<span class="badge doc_mismatch">departure from documentation</span>' in page
     assert "seed 001 &lt;b&gt;" in page and '<td class="mono differs">4</td>' in page
+    assert 'href="https://docs.example.org/convt.html"' in page  # the source's URL is a link
