@@ -37,6 +37,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from adapters import plan as plans
+from adapters.defaults import DEFAULT_TOPICS as DEFAULT_TOPICS  # re-exported for the harness
+from adapters.defaults import WEIGHT_LAYOUT as WEIGHT_LAYOUT  # (it reaches adapters through here)
 from adapters.probing import RawParams
 from harness.errors import NotExpressible
 from harness.model.arrays import CaseArrays
@@ -196,6 +198,21 @@ class TargetApi(abc.ABC):
     def call_apis(cls) -> Sequence[Api]:
         """The documented call signatures of this framework that ``port`` reads (none by default)."""
         return ()
+
+    #: Registered targets that call this same API another way (``torch.nn`` and
+    #: ``torch.nn.output_size``): ``port`` tries them when this one's call diverges.
+    api_forms: ClassVar[tuple[str, ...]] = ()
+
+    def weight_layout(self, case: Case) -> tuple[str, str]:
+        """(the layout the API holds the case's weight in, how the call takes it): ``port`` shows
+        it next to the emitted call, and says where it is not :data:`~adapters.defaults.WEIGHT_LAYOUT`."""
+        return WEIGHT_LAYOUT, "the weight as the case holds it"
+
+    def call_defaults(self) -> Mapping[str, tuple[str, str]]:
+        """What the API does with what a call leaves out: topic (one of
+        :data:`adapters.defaults.DEFAULT_TOPICS`) → (what it means, how the API spells that
+        default); ``port`` names those that differ between the source API and a target."""
+        return {}
 
     # --- the call -------------------------------------------------------------------------------
     def plan(self, case: Case) -> plans.Plan:

@@ -53,6 +53,14 @@ def test_report_scale_benchmark_runs() -> None:
     assert "fits the window: True" in done.stdout and "in order: True" in done.stdout
 
 
+def test_port_speed_benchmark_runs() -> None:
+    pytest.importorskip("torch")
+    done = _run("benchmarks.port_speed", "--repeats", "1")
+    assert done.returncode in (0, 1), done.stdout + done.stderr  # 1: the goal is missed (printed)
+    assert "port (python -m harness)" in done.stdout and "torch start-up + call" in done.stdout
+    assert "port / slowest framework" in done.stdout
+
+
 @pytest.mark.parametrize(
     ("features", "expected"),
     [

@@ -33,8 +33,9 @@ def begin_end_pairs(case: Case) -> tuple[int, ...]:
 
 
 def scalar_or_tuple(case: Case, values: tuple[int, ...]) -> int | tuple[int, ...]:
-    """1-D layers take plain ints for kernel, stride and dilation; 2-D/3-D take tuples."""
-    return values[0] if case.rank == 1 else values
+    """1-D layers take plain ints for kernel, stride and dilation; 2-D/3-D take an int (written
+    where every dimension is equal) or a tuple."""
+    return values[0] if case.rank == 1 or len(set(values)) == 1 else values
 
 
 def layer_arguments(case: Case) -> dict[str, Any]:
@@ -66,12 +67,16 @@ def primitive_arguments(case: Case) -> dict[str, Any]:
         args: dict[str, Any] = {"out_channel": case.in_channels}
     else:
         args = {"in_channel": case.in_channels, "out_channel": case.out_channels}
-    args["kernel_size"] = case.kernel_size
+    args["kernel_size"] = scalar_or_tuple(case, case.kernel_size)
     if case.padding_mode == "explicit":
         args.update(pad_mode="pad", pad=pad_value(case, begin_end_pairs(case)))
     else:
         args.update(pad_mode=case.padding_mode, pad=0)
-    args.update(stride=case.stride, dilation=case.dilation, group=case.groups)
+    args.update(
+        stride=scalar_or_tuple(case, case.stride),
+        dilation=scalar_or_tuple(case, case.dilation),
+        group=case.groups,
+    )
     if case.rank == 3 and case.padding_mode == "explicit":
         args["output_padding"] = pad_value(case, case.output_padding)
     return args

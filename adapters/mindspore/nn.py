@@ -7,9 +7,11 @@ it as ``(C_in, C_out/g, 1, k)`` itself.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from adapters import plan as p
+from adapters.defaults import WEIGHT_LAYOUT, WITHOUT_BIAS, standard_defaults
 from adapters.mindspore import common, docs, forms
 from adapters.probing import RawParams
 from adapters.protocol import symmetric_padding_for
@@ -69,6 +71,25 @@ class MindSporeNN(common.MindSporeTarget):
 
     name = "mindspore.nn"
     output_padding_limit = "1d:none 2d:lt_stride_or_dilation 3d:lt_stride_or_dilation"
+
+    def call_defaults(self) -> Mapping[str, tuple[str, str]]:
+        """mindspore.nn.Conv{1,2,3}dTranspose: no bias, pad_mode='same', NC* data."""
+        return standard_defaults(
+            (WITHOUT_BIAS, "has_bias=False"),
+            ("SAME crops (output L·s, the crops adapt to the input)", "pad_mode='same'"),
+            "no data-format argument",
+            groups="group=1",
+        )
+
+    def weight_layout(self, case: Case) -> tuple[str, str]:
+        """1-D: given as (C_in, C_out/groups, k), held by the layer as (C_in, C_out/groups, 1, k)."""
+        if case.rank != 1:
+            return super().weight_layout(case)
+        return (
+            "(C_in, C_out/groups, 1, k)",
+            f"weight_init takes {WEIGHT_LAYOUT}; nn.Conv1dTranspose holds its weight parameter as a "
+            "2-D kernel of height 1, so a 1-D checkpoint loads into it only reshaped",
+        )
 
     def padding_modes(self) -> dict[str, DocumentedMode]:
         """'same' and 'valid' as the nn layers' documentation gives them, per rank."""

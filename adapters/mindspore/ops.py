@@ -14,9 +14,11 @@ A bias is added with ``ops.bias_add``, which is how MindSpore's own ``nn.Conv2dT
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from adapters import plan as p
+from adapters.defaults import NO_CROP, WITHOUT_BIAS, standard_defaults
 from adapters.mindspore import common, docs, forms
 from adapters.probing import RawParams
 from harness.errors import NotExpressible
@@ -74,6 +76,15 @@ class MindSporeOps(common.MindSporeTarget):
         "and Conv3DTranspose only; ops.conv_transpose2d has no CPU kernel)"
     )
     output_padding_limit = "2d:lt_stride 3d:lt_stride_or_dilation"
+
+    def call_defaults(self) -> Mapping[str, tuple[str, str]]:
+        """ops.Conv{2,3}DTranspose: no bias input (ops.bias_add adds it), pad_mode='valid', NC*."""
+        return standard_defaults(
+            (WITHOUT_BIAS, "no bias input (ops.bias_add adds one)"),
+            (NO_CROP, "pad_mode='valid'"),
+            "data_format='NCHW'/'NCDHW'",
+            groups="group=1",
+        )
 
     def padding_modes(self) -> dict[str, DocumentedMode]:
         """'same' and 'valid' as documented (2-D: via nn.Conv2dTranspose; 3-D: nn.Conv3dTranspose)."""

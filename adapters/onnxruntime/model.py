@@ -11,7 +11,12 @@ specification (``ConvTranspose`` opsets 11 and 22, identical in what matters her
   begin (LOWER); ``VALID`` crops nothing;
 - given ``output_shape``, pads are derived from ``total = s·(L−1) + output_padding + K − output_shape``:
   with ``auto_pad == SAME_UPPER`` ``begin = ⌊total/2⌋``, otherwise ``begin = total − ⌊total/2⌋``,
-  and ``end = total − begin``; pads must be ≥ 0.
+  and ``end = total − begin``. The text says nothing of a negative total (an ``output_shape`` past
+  the full output ``F``). ONNX's own backend test ``test_convtranspose_output_shape`` has total −1
+  and expects the extra positions at the end, holding zeros; ONNX Runtime 1.31.1 and
+  ``onnx.reference`` (1.23) both crop nothing then and extend the end, and both refuse
+  ``output_shape ≥ F + stride`` (that size is not the transpose of a convolution of input ``L``:
+  "Explicit output_shape is inconsistent with input spatial dimensions", measured here).
 
 Sources: https://onnx.ai/onnx/operators/onnx__ConvTranspose.html (ConvTranspose-22 and -11), the
 same text as ``onnx.defs.get_schema("ConvTranspose", 22).doc``.
@@ -83,18 +88,27 @@ def output_shape_reason(case: Case) -> str | None:
     """Why ``output_shape`` (with auto_pad NOTSET, no output_padding) cannot express ``case``, or None.
 
     The output depends only on the begin crop and the output size, so the case is expressible
-    exactly when the pads the specification derives for ``output_shape = O`` have begin ``cb`` and
-    are non-negative.
+    exactly when ``output_shape = O`` gives begin crop ``cb``: for a total padding ``F − O ≥ 0`` the
+    specification's derived begin pad; for a negative total (``O`` past the full output) no begin
+    crop, and only up to ``stride − 1`` positions past ``F`` (see the module docstring).
     """
-    for dim, (full, size, cb) in enumerate(
-        zip(case.full_size, case.output_size, case.pads_begin, strict=True)
+    for dim, (full, size, cb, s) in enumerate(
+        zip(case.full_size, case.output_size, case.pads_begin, case.stride, strict=True)
     ):
         total = full - size
         if total < 0:
-            return (
-                f"output size {size} along dim {dim} exceeds the full output {full}: the derived "
-                f"total padding {total} is negative (ONNX pads must be ≥ 0)"
-            )
+            if -total >= s:
+                return (
+                    f"output size {size} along dim {dim} is {-total} past the full output {full}, "
+                    f"not less than stride {s}: ONNX Runtime refuses that output_shape ('Explicit "
+                    "output_shape is inconsistent with input spatial dimensions')"
+                )
+            if cb != 0:
+                return (
+                    f"output size {size} along dim {dim} is past the full output {full}: "
+                    f"output_shape then crops nothing at the begin, the case crops {cb}"
+                )
+            continue
         begin, _ = derived_pads(total, "NOTSET")
         if begin != cb:
             return (

@@ -20,9 +20,11 @@ session creation with NOT_IMPLEMENTED.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from adapters import plan as p
+from adapters.defaults import NO_CROP, WEIGHT_LAYOUT, WITHOUT_BIAS, standard_defaults
 from adapters.onnxruntime import docs
 from adapters.onnxruntime import model as onnx_model
 from adapters.probing import RawParams
@@ -60,6 +62,22 @@ class OnnxRuntime(Target):
     use_output_shape: ClassVar[bool] = False
     #: providers asked for on ``cuda``, in order
     gpu_providers: ClassVar[tuple[str, ...]] = ("CUDAExecutionProvider",)
+    api_forms: ClassVar[tuple[str, ...]] = ("onnxruntime.output_shape", "onnxruntime.opset11")
+
+    def call_defaults(self) -> Mapping[str, tuple[str, str]]:
+        """The ConvTranspose node: no bias without input B, no crop, NC* data only."""
+        return standard_defaults(
+            (WITHOUT_BIAS, "no input B"),
+            (NO_CROP, "auto_pad='NOTSET', pads=0"),
+            "the only layout",
+            stride="strides=1",
+            dilation="dilations=1",
+            groups="group=1",
+        )
+
+    def weight_layout(self, case: Case) -> tuple[str, str]:
+        """Input W, as the specification names it: (C × M/group × k…)."""
+        return WEIGHT_LAYOUT, "input W as the case holds it (the specification's C × M/group × k…)"
 
     @property
     def session_hits(self) -> int:
@@ -307,6 +325,7 @@ class OnnxRuntimeOpset11(OnnxRuntime):
 
     name = "onnxruntime.opset11"
     opset = 11
+    api_forms = ("onnxruntime",)
 
 
 class OnnxRuntimeOutputShape(OnnxRuntime):
@@ -314,6 +333,7 @@ class OnnxRuntimeOutputShape(OnnxRuntime):
 
     name = "onnxruntime.output_shape"
     use_output_shape = True
+    api_forms = ("onnxruntime",)
 
     def padding_modes(self) -> dict[str, DocumentedMode]:
         """None: ``output_shape`` and ``auto_pad`` are two ways of sizing the output."""
@@ -325,6 +345,7 @@ class OnnxRuntimeTensorRTEP(OnnxRuntime):
 
     name = "onnxruntime.tensorrt_ep"
     gpu_providers = ("TensorrtExecutionProvider",)
+    api_forms = ()
 
     def capabilities(self) -> Capabilities:
         """As ``onnxruntime`` on cuda, minus float64 (TensorRT has no double), cuda only."""

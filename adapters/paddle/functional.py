@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from adapters import plan as p
+from adapters.defaults import NO_CROP, WITHOUT_BIAS, standard_defaults
 from adapters.paddle import common
 from adapters.paddle.forms import CHANNELS_FIRST_FORMAT, PaddleCall, padding_call, raw_padding
 from adapters.probing import RawParams
@@ -19,7 +21,7 @@ def _extension_kwargs(call: PaddleCall) -> dict[str, Any]:
     if call.output_size is not None:
         return {"output_size": call.output_size}
     if call.output_padding is not None:
-        return {"output_padding": call.output_padding}
+        return {"output_padding": p.compact(call.output_padding)}
     return {}
 
 
@@ -44,9 +46,9 @@ def functional_plan(
         p.Name("x"),
         p.Name("weight"),
         bias=p.Name("bias") if bias else None,
-        stride=stride,
+        stride=p.compact(stride),
         padding=padding,
-        dilation=dilation,
+        dilation=p.compact(dilation),
         groups=groups,
         data_format=data_format,
         **extension,
@@ -65,6 +67,12 @@ class PaddleFunctional(common.PaddleTarget):
     """``paddle.nn.functional.conv{rank}d_transpose(x, weight, bias, ...)``, called by keyword."""
 
     name = "paddle.functional"
+
+    def call_defaults(self) -> Mapping[str, tuple[str, str]]:
+        """paddle.nn.functional.conv{1,2,3}d_transpose: no bias unless given, no crop, NC* data."""
+        return standard_defaults(
+            (WITHOUT_BIAS, "bias=None"), (NO_CROP, "padding=0"), "data_format='NCL'/'NCHW'/'NCDHW'"
+        )
 
     def plan(self, case: Case) -> p.Plan:
         """The function in the case's padding form (:func:`~adapters.paddle.forms.padding_call`)."""

@@ -8,7 +8,10 @@ is called as ``layer(x)`` or, where the case extends the output through ``output
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from adapters import plan as p
+from adapters.defaults import NO_CROP, WITH_BIAS, standard_defaults
 from adapters.paddle import common
 from adapters.paddle.forms import CHANNELS_FIRST_FORMAT, padding_call, raw_padding
 from adapters.probing import RawParams
@@ -50,11 +53,11 @@ def layer_plan(
         f"paddle.nn.Conv{rank}DTranspose",
         in_channels,
         out_channels,
-        kernel_size,
-        stride=stride,
+        p.compact(kernel_size),
+        stride=p.compact(stride),
         padding=padding,
-        output_padding=output_padding,
-        dilation=dilation,
+        output_padding=output_padding if isinstance(output_padding, int) else p.compact(output_padding),
+        dilation=p.compact(dilation),
         groups=groups,
         bias_attr=None if bias else False,
         data_format=data_format,
@@ -97,6 +100,12 @@ class PaddleNN(common.PaddleTarget):
     """``paddle.nn.Conv{rank}DTranspose(...)`` called on the case's input."""
 
     name = "paddle.nn"
+
+    def call_defaults(self) -> Mapping[str, tuple[str, str]]:
+        """paddle.nn.Conv{1,2,3}DTranspose: a bias (bias_attr=None), no crop, NC* data."""
+        return standard_defaults(
+            (WITH_BIAS, "bias_attr=None"), (NO_CROP, "padding=0"), "data_format='NCL'/'NCHW'/'NCDHW'"
+        )
 
     def plan(self, case: Case) -> p.Plan:
         """The layer in the case's padding form (:func:`~adapters.paddle.forms.padding_call`)."""

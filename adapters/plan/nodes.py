@@ -3,7 +3,7 @@ small builders (:func:`sym`, :func:`call`, :func:`method`, :func:`data`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
@@ -60,6 +60,12 @@ def sym(dotted: str) -> Name | Attr:
     for part in rest:
         node = Attr(node, part)
     return node
+
+
+def compact(values: Sequence[int]) -> int | Sequence[int]:
+    """One int where every dimension has the same value, as the APIs' users write it (every API
+    this is used for takes an int for all dimensions alike), else ``values`` unchanged."""
+    return values[0] if len(values) > 0 and len(set(values)) == 1 else values
 
 
 def call(

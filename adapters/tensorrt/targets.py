@@ -27,11 +27,13 @@ import glob
 import importlib.util
 import os
 import shutil
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
 
 from adapters import plan as p
+from adapters.defaults import NO_CROP, WEIGHT_LAYOUT, WITHOUT_BIAS, standard_defaults
 from adapters.protocol import CROPS_BEGIN_END, Capabilities, Target
 from adapters.tensorrt import docs, engine
 from adapters.tensorrt import model as tm
@@ -74,12 +76,28 @@ class TensorRTTarget(Target):
     framework = "tensorrt"
     requires = "tensorrt"
     explicit_mode: ClassVar[str] = "EXPLICIT_ROUND_DOWN"
+    api_forms: ClassVar[tuple[str, ...]] = ("tensorrt.round_up",)
     use_dla: ClassVar[bool] = False
     gpu_fallback: ClassVar[bool] = False
 
     def __init__(self, device: str = "cuda") -> None:
         super().__init__(device)
         self._executor = p.Executor(cache_size=ENGINE_CACHE_SIZE)  # engines hold device memory
+
+    def call_defaults(self) -> Mapping[str, tuple[str, str]]:
+        """add_deconvolution_nd: no bias with empty weights, no padding, NC* data."""
+        return standard_defaults(
+            (WITHOUT_BIAS, "bias=trt.Weights() (empty)"),
+            (NO_CROP, "pre_padding=post_padding=0"),
+            "NC* network input",
+            stride="stride_nd=1",
+            dilation="dilation_nd=1",
+            groups="num_groups=1",
+        )
+
+    def weight_layout(self, case: Case) -> tuple[str, str]:
+        """The kernel as one contiguous buffer in CKRS order, i.e. the canonical order flattened."""
+        return WEIGHT_LAYOUT, "flattened into one contiguous trt.Weights buffer (CKRS order)"
 
     # --- availability -------------------------------------------------------------------------
     @classmethod
@@ -326,12 +344,14 @@ class TensorRTRoundUp(TensorRTTarget):
 
     name = "tensorrt.round_up"
     explicit_mode = "EXPLICIT_ROUND_UP"
+    api_forms = ("tensorrt",)
 
 
 class TensorRTDLA(TensorRTTarget):
     """On DLA with GPU fallback off: only cases the documented DLA restrictions allow are sent."""
 
     name = "tensorrt.dla"
+    api_forms = ()
     use_dla = True
 
     def capabilities(self) -> Capabilities:
@@ -360,5 +380,6 @@ class TensorRTDLAFallback(TensorRTTarget):
     """DLA as the default device with GPU_FALLBACK on: every expressible case, placement recorded."""
 
     name = "tensorrt.dla.gpu_fallback"
+    api_forms = ()
     use_dla = True
     gpu_fallback = True

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from adapters import plan as p
+from adapters.defaults import NO_CROP, WITHOUT_BIAS, standard_defaults
 from adapters.probing import RawParams
 from adapters.protocol import symmetric_padding_for
 from adapters.torch import common, docs
@@ -38,11 +39,11 @@ def functional_plan(
         p.Name("x"),
         p.Name("weight"),
         p.Name("bias") if bias else None,
-        stride=stride,
-        padding=padding,
-        output_padding=output_padding,
+        stride=p.compact(stride),
+        padding=p.compact(padding),
+        output_padding=p.compact(output_padding),
         groups=groups,
-        dilation=dilation,
+        dilation=p.compact(dilation),
         defaults=FUNCTIONAL_DEFAULTS,
     )
     body = [
@@ -58,6 +59,12 @@ class TorchFunctional(common.TorchTarget):
     """``torch.nn.functional.conv_transpose{rank}d(input, weight, bias, stride, padding, ...)``."""
 
     name = "torch.functional"
+
+    def call_defaults(self) -> Mapping[str, tuple[str, str]]:
+        """torch.nn.functional.conv_transpose{1,2,3}d: no bias unless given, no crop, NC*."""
+        return standard_defaults(
+            (WITHOUT_BIAS, "bias=None"), (NO_CROP, "padding=0"), "no data-format argument"
+        )
 
     def expressible(self, case: Case) -> str | None:
         """Symmetric padding plus output_padding within torch's limit."""

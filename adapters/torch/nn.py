@@ -7,10 +7,11 @@ for undoing a strided convolution.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from adapters import plan as p
+from adapters.defaults import NO_CROP, WITH_BIAS, standard_defaults
 from adapters.probing import RawParams
 from adapters.protocol import symmetric_padding_for
 from adapters.torch import common, docs
@@ -57,13 +58,13 @@ def module_plan(
         f"torch.nn.ConvTranspose{rank}d",
         in_channels,
         out_channels,
-        kernel_size,
-        stride=stride,
-        padding=padding,
-        output_padding=output_padding,
+        p.compact(kernel_size),
+        stride=p.compact(stride),
+        padding=p.compact(padding),
+        output_padding=p.compact(output_padding),
         groups=groups,
         bias=bias,
-        dilation=dilation,
+        dilation=p.compact(dilation),
         device=device,
         dtype=p.sym(f"torch.{dtype}"),
         defaults=MODULE_DEFAULTS,
@@ -101,6 +102,11 @@ class TorchNN(common.TorchTarget):
 
     name = "torch.nn"
     uses_output_size = False
+    api_forms = ("torch.nn.output_size",)
+
+    def call_defaults(self) -> Mapping[str, tuple[str, str]]:
+        """torch.nn.ConvTranspose{1,2,3}d: a bias, no crop, NC* (a memory format, no argument)."""
+        return standard_defaults((WITH_BIAS, "bias=True"), (NO_CROP, "padding=0"), "no data-format argument")
 
     def expressible(self, case: Case) -> str | None:
         """Symmetric padding plus output padding within the module's limits."""
@@ -178,3 +184,4 @@ class TorchNNOutputSize(TorchNN):
 
     name = "torch.nn.output_size"
     uses_output_size = True
+    api_forms = ("torch.nn",)

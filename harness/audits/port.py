@@ -9,10 +9,16 @@ numerically (the ``python -m harness port`` command is :mod:`harness.cli.port`).
    the source framework cannot run, the documented crops are used (and said so).
 3. Each requested target emits its own call for that case (``equivalent_call``, the call its
    ``run`` makes) or the precise reason its API cannot express it.
-4. Each emitted call is verified: :func:`harness.engine.verdict.judge` runs it in the target's isolated
-   worker on the case's generated inputs and compares it with the float64 reference under the
-   target's declared tolerance. A target that cannot run here (TensorRT without a GPU) still emits
-   its call and reports ``not_run`` with the reason.
+4. Each emitted call is verified: it runs in the target's isolated worker on the case's generated
+   inputs and is compared with the float64 reference under the target's declared tolerance
+   (:mod:`harness.audits.port_verify`: every worker is started at once, and the reference is
+   computed once per port). A target that cannot run here (TensorRT without a GPU) still emits its
+   call and reports ``not_run`` with the reason.
+5. Where the direct call diverges, the other forms of the same case in that API are tried and the
+   first that verifies is offered, with the finding it works around
+   (:mod:`harness.audits.port_forms`).
+6. Each call says how it takes the weight and which of its API's defaults differ from the source
+   API's (:meth:`adapters.protocol.TargetApi.weight_layout`, ``call_defaults``).
 
 :func:`save_port` adds the result to ``DIR/port.json`` (``--out DIR``; shown by the HTML report).
 """
@@ -27,52 +33,20 @@ from typing import Any
 from adapters.protocol import TargetApi
 from adapters.reading import Shapes, Translation, translate
 from adapters.registry import readable_apis
-from harness.audits.common import (
-    LoadedTarget,
-    explain_output,
-    guarded_run,
-    infer_explicit,
-    load_targets,
-    one_line_call,
-)
-from harness.engine.verdict import judge
+from harness.audits.common import LoadedTarget, explain_output, guarded_run, load_targets
+from harness.audits.port_forms import call_of, search
+from harness.audits.port_text import differing_defaults
+from harness.audits.port_text import failed as failed
+from harness.audits.port_text import text_report as text_report
+from harness.audits.port_verify import Verifier, start_workers
 from harness.errors import InvalidCase, PortError
 from harness.files import writable_folder, write_text_atomic
 from harness.model.arrays import make_arrays
 from harness.model.case import Case
 from harness.model.modes import resolve_mode
-from harness.model.outcomes import Outcome
-from harness.terminal import printable
 
 PORT_FILE = "port.json"
 PORT_SCHEMA = "convt-port/1"
-STAT_KEYS = ("max_abs_error", "max_rel_error", "max_ulp_error", "error_ratio", "mismatched", "compared")
-
-
-def _call_of(target: TargetApi, case: Case) -> str:
-    """The target's one-line call; for a target that describes no plan, the last code line of its
-    snippet."""
-    text = one_line_call(target, case)
-    if text is not None:
-        return text
-    lines = [ln for ln in target.snippet(case).splitlines() if ln and not ln.startswith(("import", "#"))]
-    return lines[-1] if lines else ""
-
-
-def _verify(loaded: LoadedTarget, case: Case) -> dict[str, Any]:
-    """judge() in the target's worker: verified, outcome, shapes and error statistics."""
-    if loaded.target is None:
-        return {"verified": False, "not_run": loaded.reason, "output_shape": None}
-    verdict = judge(case, loaded.target)
-    return {
-        "verified": verdict.outcome == Outcome.PASS,
-        "outcome": verdict.outcome,
-        "message": verdict.message,
-        "expected_shape": verdict.expected_shape,
-        "output_shape": verdict.actual_shape,
-        "stats": {k: verdict.stats[k] for k in STAT_KEYS if k in verdict.stats},
-        "seconds": round(verdict.seconds, 4),
-    }
 
 
 @dataclasses.dataclass
@@ -86,15 +60,11 @@ class PinnedSource:
 
 
 def pin_source(tr: Translation, source: LoadedTarget) -> PinnedSource:
-    """The explicit case of the source call (see the module docstring, step 2)."""
+    """The explicit case of the source call (see the module docstring, step 2); an explicit call's
+    own check is left to :func:`port`, which verifies it with the targets."""
     case = tr.case
     if case.padding_mode == "explicit":
-        explicit_check = (
-            _verify(source, case)
-            if source.target is not None
-            else {"verified": False, "not_run": source.reason}
-        )
-        return PinnedSource(case, "explicit", explicit_check, [])
+        return PinnedSource(case, "explicit", {}, [])
     assert source.pure is not None
     documented_mode = source.pure.documented_mode(case.padding_mode, case.rank)
     notes: list[str] = []
@@ -176,7 +146,9 @@ def _expressible_case(pure: Any, case: Case) -> tuple[Case, str | None, list[str
     return case, reason, []
 
 
-def _named_mode(loaded: LoadedTarget, mode_case: Case, pinned: Case) -> dict[str, Any] | None:
+def _named_mode(
+    verifier: Verifier, loaded: LoadedTarget, mode_case: Case, case: Case
+) -> dict[str, Any] | None:
     """Whether the target's own mode of the same name computes the pinned case on this input."""
     pure = loaded.pure
     if pure is None or mode_case.padding_mode not in pure.capabilities().padding_modes:
@@ -185,28 +157,39 @@ def _named_mode(loaded: LoadedTarget, mode_case: Case, pinned: Case) -> dict[str
         return None
     out: dict[str, Any] = {
         "api_value": pure.documented_mode(mode_case.padding_mode).api_value,
-        "call": _call_of(pure, mode_case),
+        "call": call_of(pure, mode_case),
     }
     if loaded.target is None:
-        out["equivalent"] = None
-        out["not_run"] = loaded.reason
-        return out
-    arrays = make_arrays(mode_case)
-    result = guarded_run(loaded.target, mode_case, arrays)
-    actual = (
-        None
-        if result.output is None
-        else infer_explicit(mode_case, result.output, arrays, loaded.target, prefer=pinned)
-    )
-    out["equivalent"] = actual == pinned
-    out["output_shape"] = result.shape
-    if result.output is None:
-        out["error"] = f"{result.kind}: {result.message}"
+        return dict(out, equivalent=None, not_run=loaded.reason)
+    result = verifier.verify(loaded, mode_case)
+    out["equivalent"] = bool(result.get("verified"))
+    out["output_shape"] = result.get("output_shape")
+    if result.get("outcome") in ("error", "crash", "timeout"):
+        out["error"] = f"{result['outcome']}: {result.get('message', '')}"
     return out
 
 
-def port_entry(loaded: LoadedTarget, pinned: Case, mode_case: Case | None, verify: bool) -> dict[str, Any]:
-    """One requested target: its call (or the reason there is none) and the verification."""
+@dataclasses.dataclass
+class PortContext:
+    """What every target's entry of one port shares: the source API and the verifier."""
+
+    source: TargetApi | None
+    verifier: Verifier
+    mode_case: Case | None
+    verify: bool
+    device: str | None
+    siblings: dict[str, LoadedTarget] = dataclasses.field(default_factory=dict)
+
+    def sibling(self, name: str) -> LoadedTarget:
+        """Another registered target of the same API (loaded once per port)."""
+        if name not in self.siblings:
+            (self.siblings[name],) = load_targets([name], self.device)
+        return self.siblings[name]
+
+
+def port_entry(loaded: LoadedTarget, pinned: Case, context: PortContext) -> dict[str, Any]:
+    """One requested target: its call (or the reason there is none), the verification, and where
+    the call diverges, the form of the same case that works."""
     entry: dict[str, Any] = {"target": loaded.name}
     pure = loaded.pure
     if pure is None:
@@ -214,19 +197,23 @@ def port_entry(loaded: LoadedTarget, pinned: Case, mode_case: Case | None, verif
     case, reason, notes = _expressible_case(pure, pinned)
     if reason is not None:
         return dict(entry, call=None, reason=reason, verified=False)
-    entry.update(call=_call_of(pure, case), reason=None, notes=notes)
+    call = call_of(pure, case)
+    entry.update(call=call, reason=None, notes=notes, weight_layout=pure.weight_layout(case))
+    entry["defaults"] = differing_defaults(context.source, pure)
     attributes = getattr(pure, "attributes", None)
     if callable(attributes):
         attrs = attributes(case)
         if dataclasses.is_dataclass(attrs) and not isinstance(attrs, type):
             entry["attributes"] = dataclasses.asdict(attrs)
     entry["expected_shape"] = list(case.output_shape)
-    if verify:
-        entry.update(_verify(loaded, case))
-    else:
-        entry.update(verified=False, not_run="verification not asked for (--no-verify)")
-    if mode_case is not None:
-        named = _named_mode(loaded, mode_case.replace(layout=case.layout), pinned.replace(layout=case.layout))
+    if not context.verify:
+        return dict(entry, verified=False, not_run="verification not asked for (--no-verify)")
+    entry.update(context.verifier.verify(loaded, case))
+    found = search(context.verifier, loaded, case, entry, call, context.sibling)
+    if found is not None:
+        entry["alternative"] = found
+    if context.mode_case is not None:
+        named = _named_mode(context.verifier, loaded, context.mode_case.replace(layout=case.layout), case)
         if named is not None:
             entry["named_mode"] = named
     return entry
@@ -238,9 +225,21 @@ def port(
     """The whole port as a JSON-ready dict (raises :class:`PortError` for an unreadable call)."""
     tr = translate(text, readable_apis(), shapes)
     (source,) = load_targets([tr.source_target], device)
+    loaded = load_targets(target_names, device)
+    if verify:  # every framework imports at once, the source's with them
+        start_workers([source, *loaded])
     pinned = pin_source(tr, source)
     mode_case = tr.case if tr.case.padding_mode != "explicit" else None
-    targets = [port_entry(t, pinned.case, mode_case, verify) for t in load_targets(target_names, device)]
+    verifier = Verifier(pinned.case)
+    source_check = pinned.source_check
+    if pinned.basis == "explicit":
+        source_check = (
+            verifier.verify(source, pinned.case)
+            if verify or source.target is None
+            else {"verified": False, "not_run": "verification not asked for (--no-verify)"}
+        )
+    context = PortContext(source.pure, verifier, mode_case, verify, device)
+    targets = [port_entry(t, pinned.case, context) for t in loaded]
     return {
         "call": tr.call.text,
         "api": tr.api.name,
@@ -253,7 +252,9 @@ def port(
         "case_short": pinned.case.short(),
         "source_mode": None if mode_case is None else mode_case.padding_mode,
         "basis": pinned.basis,
-        "source": dict(pinned.source_check, target=tr.source_target),
+        "source": dict(source_check, target=tr.source_target),
+        "source_weight_layout": None if source.pure is None else source.pure.weight_layout(pinned.case),
+        "references_computed": verifier.references_computed,
         "notes": tr.notes + pinned.notes,
         "targets": targets,
     }
@@ -265,63 +266,6 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, int | float | str | bool) or value is None:
         return value
     return getattr(value, "text", str(value))
-
-
-def failed(result: dict[str, Any]) -> bool:
-    """True when a call was emitted, ran, and did not verify (or the source itself failed)."""
-    if result["source"].get("verified") is False and not result["source"].get("not_run"):
-        return True
-    return any(t.get("call") and not t.get("verified") and not t.get("not_run") for t in result["targets"])
-
-
-def text_report(result: dict[str, Any]) -> str:
-    """The human-readable form of a port."""
-    src = result["source"]
-    lines = [
-        f"call:      {printable(result['call'])}",
-        f"api:       {result['api']} ({printable(result['source_target'])})",
-        f"canonical: {result['case_short']}",
-    ]
-    if result["source_mode"]:
-        lines.append(f"mode:      {result['source_mode']!r} pinned to explicit crops ({result['basis']})")
-    state = _state(src)
-    lines.append(f"source:    {state}")
-    lines += [f"note:      {n}" for n in result["notes"]]
-    lines.append("")
-    names = {t["target"]: printable(t["target"]) for t in result["targets"]}
-    width = max([len(n) for n in names.values()] + [8])
-    for t in result["targets"]:
-        if t.get("call") is None:
-            lines.append(f"{names[t['target']]:{width}s}  not expressible: {t['reason']}")
-            continue
-        lines.append(f"{names[t['target']]:{width}s}  {_state(t)}")
-        lines.append(f"{'':{width}s}    {t['call']}")
-        lines += [f"{'':{width}s}    note: {n}" for n in t.get("notes", [])]
-        named = t.get("named_mode")
-        if named:
-            same = {True: "computes the same here", False: "computes something else here", None: "not run"}[
-                named.get("equivalent")
-            ]
-            lines.append(f"{'':{width}s}    its own {named['api_value']!r}: {same}")
-    # reasons, notes and framework messages may span lines; nothing else in them reaches the terminal
-    return printable("\n".join(lines), newlines=True)
-
-
-def _state(entry: dict[str, Any]) -> str:
-    if entry.get("not_run"):
-        return f"not run: {entry['not_run']}"
-    stats = entry.get("stats") or {}
-    shape = entry.get("output_shape")
-    detail = ""
-    if stats:
-        detail = (
-            f", max |error| {stats.get('max_abs_error', 0):.3g}, "
-            f"error/bound {stats.get('error_ratio', 0):.3g}"
-        )
-    if entry.get("verified"):
-        return f"verified, output {shape}{detail}"
-    outcome = entry.get("outcome", "failed")
-    return f"NOT verified ({outcome}), output {shape}{detail}: {entry.get('message', '')}"
 
 
 def save_port(result: dict[str, Any], out_dir: Path) -> Path:

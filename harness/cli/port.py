@@ -16,7 +16,9 @@ from harness.model.dtypes import DATA_DTYPES
 
 
 def cmd_port(args: argparse.Namespace) -> int:
-    """Entry point of ``python -m harness port``: 0 verified (or not run), 1 a call failed, 2 unreadable."""
+    """Entry point of ``python -m harness port``: 0 every call verified (as emitted, or in another form
+    of the same case that works around a divergence) or could not run here, 1 a target has no
+    working call (or the source call fails), 2 unreadable."""
     from adapters.registry import known_names
     from harness.workers.worker import configure, shutdown_all
 
@@ -36,7 +38,7 @@ def cmd_port(args: argparse.Namespace) -> int:
         print(f"port: {exc}", file=sys.stderr)
         return 2
     finally:
-        shutdown_all()
+        shutdown_all(kill=True)  # the workers hold nothing the port needs: no wait for their teardown
     if args.out:
         save_port(result, Path(args.out))
     print(json.dumps(result, indent=2, default=str) if args.json else text_report(result))

@@ -60,6 +60,11 @@ class WorkerRunner(TargetRunner):
                 raise TargetUnavailable(exc.message) from None
             raise
 
+    def preload(self) -> None:
+        """Start the worker and send it this target's load without waiting: several frameworks
+        import at the same time, and the first case (or :meth:`prepare`) reads the reply."""
+        self.worker.preload(self._key, self._ref, self.device)
+
     def environment(self) -> dict[str, Any]:
         """The environment as the worker reports it (after the framework was prepared there).
 

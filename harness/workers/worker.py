@@ -330,15 +330,18 @@ def worker_for(framework: str) -> Worker:
     return _WORKERS[framework]
 
 
-def shutdown_all() -> None:
-    """Stop every worker (registered at exit): all are asked first, so they wind down together."""
+def shutdown_all(kill: bool = False) -> None:
+    """Stop every worker (registered at exit): all are asked first, so they wind down together;
+    with ``kill``, none is waited for (a framework's own teardown can take a second, and a caller
+    whose workers hold nothing it needs, like ``port``, need not wait for it)."""
     workers = list(_WORKERS.values())
-    for worker in workers:
-        worker.request_exit()
+    if not kill:
+        for worker in workers:
+            worker.request_exit()
     interrupted: KeyboardInterrupt | None = None
     for worker in workers:
         try:
-            worker.stop(kill=interrupted is not None)
+            worker.stop(kill=kill or interrupted is not None)
         except KeyboardInterrupt as exc:  # Ctrl-C while waiting: kill the rest without waiting
             interrupted = exc
     _WORKERS.clear()

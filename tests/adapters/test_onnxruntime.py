@@ -111,8 +111,26 @@ def test_derived_pads_follow_the_spec_equations(total: int, auto_pad: str, expec
 
 @pytest.mark.parametrize(
     ("begin", "end", "op", "ok"),
-    [(1, 1, 1, True), (1, 0, 0, True), (2, 1, 0, True), (0, 1, 0, False), (2, 0, 0, False), (0, 0, 1, False)],
-    ids=["pytorch-like", "odd-total", "total-3", "extra-at-end", "begin-too-big", "past-full"],
+    [
+        (1, 1, 1, True),
+        (1, 0, 0, True),
+        (2, 1, 0, True),
+        (0, 1, 0, False),
+        (2, 0, 0, False),
+        (0, 0, 1, True),
+        (0, 0, 2, False),
+        (1, 0, 2, False),
+    ],
+    ids=[
+        "pytorch-like",
+        "odd-total",
+        "total-3",
+        "extra-at-end",
+        "begin-too-big",
+        "past-full-below-stride",
+        "past-full-by-stride",
+        "past-full-with-begin-crop",
+    ],
 )
 def test_output_shape_expressibility(begin: int, end: int, op: int, ok: bool) -> None:
     reason = onnx_model.output_shape_reason(
