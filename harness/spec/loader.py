@@ -95,7 +95,8 @@ class _SpecLoader(_Safe):  # type: ignore[misc]
         nests = isinstance(event, yaml.CollectionStartEvent)
         if nests and self._depth == MAX_NESTING:
             raise _Refused(
-                event, f"nested too deep: a {self._noun} nests mappings and lists at most {MAX_NESTING} levels"
+                event,
+                f"nested too deep: a {self._noun} nests mappings and lists at most {MAX_NESTING} levels",
             )
         self._depth += nests
         try:
@@ -235,7 +236,9 @@ def _yaml_step(shown: str, step: Callable[[], _T], error: type[SpecError] = Spec
         raise error(shown, None, None, f"malformed YAML: {exc}") from None
 
 
-def read_yaml_text(path: str | os.PathLike[str], *, noun: str = "spec", error: type[SpecError] = SpecError) -> str:
+def read_yaml_text(
+    path: str | os.PathLike[str], *, noun: str = "spec", error: type[SpecError] = SpecError
+) -> str:
     """The text of a spec (or another YAML input, named ``noun``): a regular file of at most
     :data:`MAX_SPEC_BYTES` bytes of UTF-8; any problem is an ``error``.
 
@@ -261,7 +264,10 @@ def read_yaml_text(path: str | os.PathLike[str], *, noun: str = "spec", error: t
         raise error(path, None, None, f"cannot read {noun}: {exc.strerror or exc}") from None
     if len(data) > MAX_SPEC_BYTES:
         raise error(
-            path, None, None, f"{noun} file is larger than {MAX_SPEC_BYTES} bytes (the limit on a {noun} file)"
+            path,
+            None,
+            None,
+            f"{noun} file is larger than {MAX_SPEC_BYTES} bytes (the limit on a {noun} file)",
         )
     try:
         return data.decode("utf-8")
@@ -271,7 +277,8 @@ def read_yaml_text(path: str | os.PathLike[str], *, noun: str = "spec", error: t
             path,
             line,
             None,
-            f"{noun} is not UTF-8 text (byte 0x{data[exc.start]:02x} cannot be decoded); a {noun} must be UTF-8",
+            f"{noun} is not UTF-8 text (byte 0x{data[exc.start]:02x} cannot be decoded); "
+            f"a {noun} must be UTF-8",
         ) from None
 
 
