@@ -190,7 +190,8 @@ def run(
     replay: dict[str, list[dict[str, Any]]] = {}
     skipped: list[str] = []
     if replay_findings and store and store.exists():
-        replay = replay_snapshot(store, specs=specs, targets=names, skipped=skipped)
+        stored_as = {name: resolve(name).name for name in names}  # findings are stored by target name
+        replay = replay_snapshot(store, specs=specs, targets=names, skipped=skipped, stored_as=stored_as)
     meta: dict[str, Any] = {
         "run_id": run_id,
         "status": "running",
