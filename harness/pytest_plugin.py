@@ -3,6 +3,7 @@
     pytest --convt                                  # every default spec × every installed target
     pytest --convt --convt-targets torch.nn --convt-spec specs/conv_transpose2d.yaml
     pytest specs/conv_transpose2d.yaml              # a spec file (or the specs folder) as a path
+    pytest --convt my_specs/                        # every YAML file of a folder
 
 Without ``--convt``/``--convt-spec``/``--convt-targets`` and without a spec named as a path, nothing
 is added: ``pytest`` collects the unit tests alone. With ``--convt`` and no path, it collects the
@@ -100,13 +101,26 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(str(exc)) from None
         args = list(config.args) if named else []  # no path named: the specs instead of testpaths
         config.args = args + [s for s in specs if s not in args]
+    config.stash[_REQUESTED] = _spec_places(config) if named or _active(config) else frozenset()
+
+
+def _spec_places(config: pytest.Config) -> frozenset[Path]:
+    """The YAML files named as paths, and the folders whose YAML files are specs: a folder named
+    as a path when it is the specs folder, or with ``--convt``."""
+    from harness.spec.loader import specs_dir
+
     base = config.invocation_params.dir
-    requested = {(base / str(arg).split("::")[0]).resolve() for arg in config.args}
-    config.stash[_REQUESTED] = frozenset(requested if named or _active(config) else ())
+    out = set()
+    for arg in config.args:
+        path = (base / str(arg).split("::")[0]).resolve()
+        if not path.is_dir() or config.getoption("--convt") or path == specs_dir().resolve():
+            out.add(path)
+    return frozenset(out)
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-    """A YAML file named as a path (or lying in a folder named as one) is a spec of conformance items."""
+    """A YAML file named as a path, or lying in a folder of :func:`_spec_places`, is a spec of
+    conformance items."""
     if file_path.suffix not in (".yaml", ".yml"):
         return None
     requested = parent.config.stash[_REQUESTED]
