@@ -8,6 +8,7 @@ import json
 import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cli_processes import BUGGY, CORRECT, finish, new_folder, start
@@ -164,3 +165,18 @@ def test_replay_of_the_store_is_opt_in_and_recorded(runs: Runs) -> None:
     assert meta["replay_store"] == str(runs.folders["buggy"] / "findings-store.jsonl")
     assert sum(len(v) for v in meta["replay"].values()) == 3
     assert _records(replayed) != _records(runs.folders["buggy"] / "out")  # the stored cases come first
+
+
+def test_default_targets_tolerate_some_unavailable_named_ones_do_not() -> None:
+    from types import SimpleNamespace
+
+    from harness.cli.verdict import run_status
+    from harness.engine.tally import RunReport
+
+    run = RunReport(out_dir=Path("."), unavailable={"tensorrt": "not installed"})
+    run.tally("torch.nn", "spec", "pass", "")
+    report: Any = SimpleNamespace(triage=SimpleNamespace(has_new=lambda cases: False), cases=[])
+    every = ["torch.nn", "tensorrt"]
+    assert run_status(run, report, requested=every, named=False, allow_unavailable=False) == ExitCode.OK
+    assert run_status(run, report, requested=every, named=True, allow_unavailable=False) == 4
+    assert run_status(run, report, requested=every, named=True, allow_unavailable=True) == ExitCode.OK
