@@ -59,6 +59,11 @@ class SpecError(UsageError, ValueError):
         super().__init__("\n".join(_format_problem(self.path, ln, msg) for ln, _, msg in self.problems))
 
 
+class KnownFindingsError(SpecError):
+    """A known-findings file (``--known``) that cannot be read or breaks its schema; worded as a
+    :class:`SpecError`, one ``file:line: key rule`` line per problem."""
+
+
 class UnknownTarget(UsageError, ValueError):
     """A target name that is neither registered nor a loadable ``module:Class`` Target subclass."""
 

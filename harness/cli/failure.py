@@ -1,4 +1,5 @@
-"""How a command ends when something goes wrong: the exit statuses and the one line printed.
+"""How a command ends when something goes wrong: the exit status (:mod:`harness.cli.exitcodes`) and
+the one line printed.
 
 - :class:`~harness.errors.UsageError` (bad input: a spec, a target, a folder, an option): its
   message, exit 2.
@@ -20,11 +21,10 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
+from harness.cli.exitcodes import ExitCode
 from harness.errors import RunAborted, UsageError
 from harness.terminal import printable
 
-#: Exit statuses of every command (``run`` adds 128 + the signal after Ctrl-C or SIGTERM).
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 LOG_NAME = "harness-error.log"
 
 
@@ -34,10 +34,10 @@ def run_command(func: Callable[[argparse.Namespace], int], args: argparse.Namesp
         return int(func(args))
     except UsageError as exc:  # bad input: the message says where and which rule
         print(f"error: {printable(exc, newlines=True)}", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     except Exception as exc:
         print(internal_error(exc), file=sys.stderr)
-        return EXIT_INTERNAL
+        return ExitCode.INTERNAL
 
 
 def _disk_full(exc: BaseException | None) -> OSError | None:

@@ -29,8 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: the exit status is 0, 1 (findings), 2 (bad input) or 3 (the harness failed;
-    :mod:`harness.cli.failure`)."""
+    """Entry point: the exit status is one of :class:`harness.cli.exitcodes.ExitCode` (0 nothing new,
+    1 new findings, 2 bad input, 3 the harness failed, 4 nothing judged)."""
 
     args = build_parser().parse_args(argv)
     tune_allocator()

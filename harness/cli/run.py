@@ -11,6 +11,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from harness.audits.common import megabytes_option, seconds_option
+from harness.cli.exitcodes import ExitCode
+from harness.cli.verdict import add_known_options, print_triage, read_acceptance, run_status
 from harness.engine.profiles import PROFILES
 from harness.errors import RunAborted, RunInterrupted
 
@@ -61,6 +63,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 "case_timeout",
                 "worker_memory_mb",
                 "memory_mb",
+                "replay",
             )
             if getattr(args, flag)
         ]
@@ -70,7 +73,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                 f"other run option (got {', '.join('--' + g.replace('_', '-') for g in given) or 'one'})",
                 file=sys.stderr,
             )
-            return 2
+            return ExitCode.USAGE
+    known, baseline = read_acceptance(args)  # checked before anything runs or is written
     try:
         with _sigterm_interrupts() as terminated:
             if args.resume:
@@ -89,6 +93,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                     memory_limit_mb=args.worker_memory_mb,
                     main_memory_mb=args.memory_mb,
                     seed=args.seed,
+                    replay_findings=args.replay,
                 )
     except RunInterrupted as stop:
         print(
@@ -98,15 +103,25 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
         return 128 + (terminated[0] if terminated else signal.SIGINT)  # the shell's code for the signal
     print(summary_text(report))
-    from harness.report.write import write_report
+    from harness.report.model import load_report
+    from harness.report.write import save_report
 
     try:
-        html = write_report([report.out_dir])
+        full = load_report([report.out_dir], baseline, known)
+        html = save_report(full, report.out_dir)
     except OSError as exc:  # a full disk, say: the results are complete, only the report is missing
         recorded = sum(report.counts.values()) + len(report.findings)
         raise RunAborted(report.out_dir, recorded, complete=True) from exc
+    print_triage(full)
     print(f"report: {html}")
-    return 1 if report.failed else 0
+    meta = full.runs[0].meta
+    return run_status(
+        report,
+        full,
+        requested=list(meta.get("target_names") or []),
+        named=bool(meta.get("targets_named")),
+        allow_unavailable=args.allow_unavailable,
+    )
 
 
 def add_run_parser(
@@ -141,6 +156,18 @@ def add_run_parser(
         "unsupported, detail memory_limit (default: half the RAM)",
     )
     parser.add_argument("--seed", type=int, help="Hypothesis seed of the run (default: random, recorded)")
+    parser.add_argument(
+        "--replay",
+        action="store_true",
+        help="replay past findings of the local findings store ($CONVT_FINDINGS_DB) first (recorded in "
+        "run.json); off by default, so that a run does not depend on what earlier runs found",
+    )
+    add_known_options(parser, baseline=True)
+    parser.add_argument(
+        "--allow-unavailable",
+        action="store_true",
+        help="an unavailable target (named in --targets, or every one) does not make the run exit 4",
+    )
     parser.add_argument(
         "--in-process",
         action="store_true",

@@ -163,8 +163,13 @@ def run(
     memory_limit_mb: int | None = None,
     main_memory_mb: int | None = None,
     seed: int | None = None,
+    replay_findings: bool = False,
 ) -> RunReport:
     """Run every spec against every target; returns the report (results are already on disk).
+
+    With ``replay_findings``, the past findings of ``store`` are replayed first (frozen into
+    ``run.json``); without, the run depends only on its specs, targets, profile and seed. New
+    findings are added to ``store`` either way.
 
     Each target runs in its framework's worker process unless ``isolate`` is false;
     ``memory_limit_mb`` limits each worker, ``main_memory_mb`` this process
@@ -184,8 +189,9 @@ def run(
     out = writable_folder(out_dir, "--out") if out_dir else _fresh_folder(Path("reports"), run_id)
     replay: dict[str, list[dict[str, Any]]] = {}
     skipped: list[str] = []
-    if store and store.exists():
-        replay = replay_snapshot(store, specs=specs, targets=names, skipped=skipped)
+    if replay_findings and store and store.exists():
+        stored_as = {name: resolve(name).name for name in names}  # findings are stored by target name
+        replay = replay_snapshot(store, specs=specs, targets=names, skipped=skipped, stored_as=stored_as)
     meta: dict[str, Any] = {
         "run_id": run_id,
         "status": "running",
@@ -193,11 +199,13 @@ def run(
         "device": device,
         "specs": [str(p) for p in spec_paths],
         "target_names": names,
+        "targets_named": target_names is not None,
         "isolate": isolate,
         "case_timeout": case_timeout,
         "memory_limit_mb": memory_limit_mb,
         "main_memory_mb": main_memory_mb,
         "seed": seed if seed is not None else random.SystemRandom().randrange(2**32),
+        "replay_store": str(store) if replay_findings and store else None,
         "replay": replay,
         "replay_skipped": skipped,
         "targets": {},

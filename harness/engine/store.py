@@ -66,14 +66,24 @@ def remember(store: Path, spec: str, finding: Finding) -> None:
 
 
 def replay_snapshot(
-    store: Path, *, specs: list[Spec], targets: list[str], skipped: list[str] | None = None
+    store: Path,
+    *,
+    specs: list[Spec],
+    targets: list[str],
+    skipped: list[str] | None = None,
+    stored_as: dict[str, str] | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
     """Past findings to replay first, per ``target|spec``, frozen at the start of the run (the notes
-    on cases left out go to ``skipped``, as in :func:`load_replay`)."""
+    on cases left out go to ``skipped``, as in :func:`load_replay`). ``stored_as`` maps a requested
+    name (``module:Class``) to the target's own name, which the findings a run stores carry; lines
+    stored under the requested name are replayed too."""
     out: dict[str, list[dict[str, Any]]] = {}
     for spec in specs:
         for name in targets:
-            cases_ = load_replay(store, spec.name, name, skipped)
+            own = (stored_as or {}).get(name, name)
+            cases_ = load_replay(store, spec.name, own, skipped)
+            if own != name:  # a line stored under the name the run was given
+                cases_ += load_replay(store, spec.name, name, skipped)
             if cases_:
                 out[f"{name}|{spec.name}"] = [c.to_dict() for c in cases_]
     return out

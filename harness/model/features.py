@@ -9,6 +9,7 @@ holds (``rank=2``, ``groups>1``, ``crop``): what a shrinker could not remove.
 from __future__ import annotations
 
 import math
+import re
 
 from harness.model.case import Case
 
@@ -28,6 +29,12 @@ COVERAGE_FEATURES: tuple[str, ...] = (
     "output_padding",
     "padding_mode",
     "size",
+)
+#: Every token :func:`signature_features` can give (a known-findings pattern is checked against it).
+SIGNATURE_TOKEN = re.compile(
+    r"(rank|dtype|layout|distribution|padding_mode)=[a-z0-9_]+"
+    r"|(groups|batch|in_per_group|out_per_group|kernel|stride|dilation)>1"
+    r"|crop|asymmetric_crop|output_padding|past_full_output|bias"
 )
 
 

@@ -1,6 +1,11 @@
 """``junit.xml``: one ``testsuite`` per target with a ``testcase`` per (case, target) record
 (mismatches are ``failure``, error/crash/timeout ``error``, unsupported ``skipped``), and a
 ``findings`` suite with one ``testcase`` per finding signature: stable names from run to run.
+
+A known finding, and a failing case it explains, is ``skipped`` with ``type="known"`` and the
+entry's reason and link as its message (the way pytest writes an xfail); a finding the baseline
+holds is ``skipped`` with ``type="baseline"``. A baseline finding now fixed is a passing testcase of
+the ``findings`` suite, and the suite's properties count new, known, fixed and stale entries.
 """
 
 from __future__ import annotations
@@ -10,9 +15,10 @@ import xml.etree.ElementTree as ET
 from collections import Counter
 from typing import Any
 
-from harness.model.outcomes import OUTCOMES, Outcome, junit_outcomes
+from harness.model.outcomes import OUTCOMES, Outcome
 from harness.report.model import Report
 from harness.report.recorded import per_dimension, recorded_features
+from harness.report.triage import Accepted
 
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -39,11 +45,14 @@ def _case_name(rec: dict[str, Any]) -> str:
     )
 
 
-def _result_element(parent: ET.Element, rec: dict[str, Any]) -> None:
+def _result_element(parent: ET.Element, rec: dict[str, Any], accepted: Accepted | None = None) -> None:
     outcome = str(rec.get("outcome"))
     text = _xml_text(rec.get("message"))
     body = f"{text}\nrepro: {_xml_text(rec.get('repro'))}"
-    if outcome in OUTCOMES and Outcome(outcome).junit == "failure":
+    if accepted is not None and outcome in OUTCOMES and Outcome(outcome).failing:
+        note = _xml_text(accepted.note)
+        ET.SubElement(parent, "skipped", message=note[:500], type=accepted.status).text = f"{note}\n{body}"
+    elif outcome in OUTCOMES and Outcome(outcome).junit == "failure":
         ET.SubElement(parent, "failure", message=text[:500], type=outcome).text = body
     elif outcome in OUTCOMES and Outcome(outcome).junit == "error":
         ET.SubElement(
@@ -69,9 +78,10 @@ def junit(report: Report) -> ET.ElementTree:
                 classname=_xml_text(f"{rec.get('spec')}.{name}"),
                 time=f"{float(rec.get('seconds') or 0.0):.6f}",
             )
-            _result_element(case_el, rec)
+            _result_element(case_el, rec, report.triage.case_acceptance(rec))
         _suite_counts(suite, records)
     findings_suite = ET.SubElement(root, "testsuite", name="findings")
+    _triage_properties(findings_suite, report)
     for f in report.findings:
         case_el = ET.SubElement(
             findings_suite,
@@ -80,7 +90,12 @@ def junit(report: Report) -> ET.ElementTree:
             classname=_xml_text(f"findings.{f.target}"),
             time="0",
         )
-        _result_element(case_el, f.record)
+        _result_element(case_el, f.record, report.triage.accepted.get(f.signature))
+    for signature in report.triage.fixed:
+        case_el = ET.SubElement(
+            findings_suite, "testcase", name=_xml_text(signature), classname="findings.fixed", time="0"
+        )
+        ET.SubElement(case_el, "system-out").text = "fixed: in the baseline, not found now (its target ran)"
     _suite_counts(findings_suite, [f.record for f in report.findings])
     totals: Counter[str] = Counter()
     for suite in root:
@@ -92,10 +107,25 @@ def junit(report: Report) -> ET.ElementTree:
     return ET.ElementTree(root)
 
 
+def _triage_properties(suite: ET.Element, report: Report) -> None:
+    result = report.triage
+    props = ET.SubElement(suite, "properties")
+    for name, value in (
+        ("new", len(result.new)),
+        ("known", len(result.accepted)),
+        ("fixed", len(result.fixed)),
+        ("stale", len(result.stale)),
+    ):
+        ET.SubElement(props, "property", name=name, value=str(value))
+    for rule in result.stale:
+        text = _xml_text(f"{rule.where}: {rule.entry.describe()} (matched no finding)")
+        ET.SubElement(props, "property", name="stale_entry", value=text)
+
+
 def _suite_counts(suite: ET.Element, records: list[dict[str, Any]]) -> None:
-    outcomes = Counter(str(r.get("outcome")) for r in records)
-    suite.set("tests", str(len(records)))
-    suite.set("failures", str(sum(outcomes[o] for o in junit_outcomes("failure"))))
-    suite.set("errors", str(sum(outcomes[o] for o in junit_outcomes("error"))))
-    suite.set("skipped", str(outcomes[Outcome.UNSUPPORTED]))
+    """The suite's counts, from the testcases as written (a known finding is skipped, not failed)."""
+    cases = suite.findall("testcase")
+    suite.set("tests", str(len(cases)))
+    for key, element in (("failures", "failure"), ("errors", "error"), ("skipped", "skipped")):
+        suite.set(key, str(sum(1 for c in cases if c.find(element) is not None)))
     suite.set("time", f"{sum(float(r.get('seconds') or 0.0) for r in records):.6f}")

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from harness.engine.known import KnownFindings
 from harness.engine.records import finding_folder
 from harness.engine.results import PairCoverage
 from harness.errors import NoRuns
@@ -27,6 +28,7 @@ from harness.report.recorded import (
     matrix_values,
     value_order,
 )
+from harness.report.triage import Triage, triage
 
 
 @dataclass
@@ -125,6 +127,8 @@ class Report:
     generated: str
     #: Audit results by :data:`AUDIT_FILES` key (the first folder holding each file wins).
     audits: dict[str, Any] = field(default_factory=dict)
+    #: Findings new, known (a known-findings file) or in the baseline; fixed ones; stale entries.
+    triage: Triage = field(default_factory=Triage)
 
     @property
     def totals(self) -> Counter[str]:
@@ -242,8 +246,9 @@ def _count_cases(findings: Iterable[ReportedFinding], cases: list[dict[str, Any]
             finding.explained_cases += needs <= features
 
 
-def build_report(runs: list[Run], baseline: Path | None = None) -> Report:
-    """Merge the runs into one :class:`Report` (findings deduplicated by signature)."""
+def build_report(runs: list[Run], baseline: Path | None = None, known: KnownFindings | None = None) -> Report:
+    """Merge the runs into one :class:`Report` (findings deduplicated by signature), triaged against
+    the baseline and the known findings (:mod:`harness.report.triage`)."""
     cases: list[dict[str, Any]] = []
     findings: dict[str, ReportedFinding] = {}
     targets: dict[str, TargetInfo] = {}
@@ -311,11 +316,14 @@ def build_report(runs: list[Run], baseline: Path | None = None) -> Report:
             signatures=(f.signature for f in report.findings),
             ran_now={t for t, info in report.targets.items() if info.cases},
         )
+    report.triage = triage(((f.signature, f.record) for f in report.findings), report.comparison, known)
     return report
 
 
-def load_report(run_dirs: list[Path], baseline: Path | None = None) -> Report:
-    """Load and merge the run folders (and compare with ``baseline``)."""
+def load_report(
+    run_dirs: list[Path], baseline: Path | None = None, known: KnownFindings | None = None
+) -> Report:
+    """Load and merge the run folders (compared with ``baseline``, triaged against ``known``)."""
     if not run_dirs:
         raise NoRuns("no run folder given")
-    return build_report([load_run(Path(d), i) for i, d in enumerate(run_dirs)], baseline)
+    return build_report([load_run(Path(d), i) for i, d in enumerate(run_dirs)], baseline, known)

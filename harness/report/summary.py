@@ -1,4 +1,5 @@
-"""``summary.json``: outcome counts per target, the deduplicated findings, the baseline comparison
+"""``summary.json``: outcome counts per target, the deduplicated findings (each ``new``, ``known`` or
+``baseline``), the baseline comparison, the triage (new, known, fixed, stale known-findings entries)
 and a short entry per audit, for CI systems.
 
 The file is strict JSON: a non-finite number is written as the string ``"inf"``, ``"-inf"`` or
@@ -72,6 +73,8 @@ def summary(report: Report) -> dict[str, Any]:
             "findings": [
                 {
                     "signature": f.signature,
+                    "status": report.triage.status(f.signature),
+                    "known": _note(report, f.signature),
                     "target": f.target,
                     "kind": f.kind,
                     "outcome": f.outcome,
@@ -94,10 +97,16 @@ def summary(report: Report) -> dict[str, Any]:
                 for f in report.findings
             ],
             "comparison": None if report.comparison is None else report.comparison.to_dict(),
+            "triage": report.triage.to_dict(),
             "audits": audit_summary(report.audits),
         }
     )
     return content
+
+
+def _note(report: Report, signature: str) -> str | None:
+    accepted = report.triage.accepted.get(signature)
+    return None if accepted is None else accepted.note
 
 
 def audit_summary(audits: dict[str, Any]) -> dict[str, Any]:

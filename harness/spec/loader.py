@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from yaml.composer import Composer
 
 from harness.errors import SpecError
@@ -44,7 +44,7 @@ MAX_INTEGER_DIGITS = 100
 
 _INT_TAG = "tag:yaml.org,2002:int"
 _NULL_TAG = "tag:yaml.org,2002:null"
-_NO_ALIASES = "a spec may not use YAML anchors or aliases (write each value out where it is used)"
+_NO_ALIASES = "a {noun} may not use YAML anchors or aliases (write each value out where it is used)"
 
 
 class _Refused(Exception):
@@ -80,21 +80,23 @@ class _SpecLoader(_Safe):  # type: ignore[misc]
     exhaust Python's recursion limit in the composer, the line index or the schema).
     """
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, noun: str = "spec") -> None:
         super().__init__(text)
         self._depth = 0
+        self._noun = noun
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         """Compose one node, refusing an anchor, an alias or nesting beyond :data:`MAX_NESTING`."""
         event = self.peek_event()
         if isinstance(event, yaml.AliasEvent):
-            raise _Refused(event, f"alias *{event.anchor}: {_NO_ALIASES}")
+            raise _Refused(event, f"alias *{event.anchor}: {_NO_ALIASES.format(noun=self._noun)}")
         if isinstance(event, yaml.NodeEvent) and event.anchor is not None:
-            raise _Refused(event, f"anchor &{event.anchor}: {_NO_ALIASES}")
+            raise _Refused(event, f"anchor &{event.anchor}: {_NO_ALIASES.format(noun=self._noun)}")
         nests = isinstance(event, yaml.CollectionStartEvent)
         if nests and self._depth == MAX_NESTING:
             raise _Refused(
-                event, f"nested too deep: a spec nests mappings and lists at most {MAX_NESTING} levels"
+                event,
+                f"nested too deep: a {self._noun} nests mappings and lists at most {MAX_NESTING} levels",
             )
         self._depth += nests
         try:
@@ -165,25 +167,46 @@ def parse_spec(text: str, path: str | os.PathLike[str] | None = None) -> Spec:
     The text is parsed once: anchors, aliases and nesting beyond :data:`MAX_NESTING` are refused
     as they are met, then every key's line is indexed, then the data is built and validated.
     """
-    shown = str(path) if path is not None else "<spec>"
-    loader = _yaml_step(shown, lambda: _SpecLoader(text))
+    spec, lines = parse_yaml_model(text, path, Spec)
+    spec._lines = lines
+    spec._path = Path(path) if path is not None else None
+    return spec
+
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def parse_yaml_model(
+    text: str,
+    path: str | os.PathLike[str] | None,
+    model: type[_M],
+    *,
+    noun: str = "spec",
+    error: type[SpecError] = SpecError,
+) -> tuple[_M, dict[tuple[str, ...], int]]:
+    """YAML text validated into ``model`` as a spec is, with the line of every key.
+
+    Every problem is an ``error`` (``file:line: key rule``; ``noun`` names the kind of file).
+    """
+    shown = str(path) if path is not None else f"<{noun}>"
+    loader = _yaml_step(shown, lambda: _SpecLoader(text, noun), error)
     try:
-        root = _yaml_step(shown, loader.get_single_node)
+        root = _yaml_step(shown, loader.get_single_node, error)
         if root is None:
-            raise SpecError(shown, 1, None, "empty spec: expected a mapping of keys")
+            raise error(shown, 1, None, f"empty {noun}: expected a mapping of keys")
         if not isinstance(root, yaml.MappingNode):
-            raise SpecError(shown, root.start_mark.line + 1, None, "a spec must be a mapping of keys")
+            raise error(shown, root.start_mark.line + 1, None, f"a {noun} must be a mapping of keys")
         lines: dict[tuple[str, ...], int] = {}
         problems: list[tuple[int | None, str | None, str]] = []
         _index_yaml(root, (), lines, problems)
         if not problems:
-            data = _yaml_step(shown, lambda: loader.construct_document(root))
+            data = _yaml_step(shown, lambda: loader.construct_document(root), error)
             if not isinstance(data, dict):
-                raise SpecError(shown, root.start_mark.line + 1, None, "a spec must be a mapping of keys")
+                raise error(shown, root.start_mark.line + 1, None, f"a {noun} must be a mapping of keys")
             try:
-                spec = Spec.model_validate(data)
+                validated = model.model_validate(data)
             except ValidationError as exc:
-                for loc, message in describe_errors(exc.errors()):
+                for loc, message in describe_errors(exc.errors(), model):
                     line = lookup_line(lines, loc) or (root.start_mark.line + 1)
                     problems.append((line, dotted(loc) or None, message))
     finally:
@@ -191,32 +214,33 @@ def parse_spec(text: str, path: str | os.PathLike[str] | None = None) -> Spec:
     if problems:
         problems.sort(key=lambda p: p[0] or 0)
         first = problems[0]
-        raise SpecError(shown, first[0], first[1], first[2], problems)
-    spec._lines = lines
-    spec._path = Path(path) if path is not None else None
-    return spec
+        raise error(shown, first[0], first[1], first[2], problems)
+    return validated, lines
 
 
 _T = TypeVar("_T")
 
 
-def _yaml_step(shown: str, step: Callable[[], _T]) -> _T:
-    """Run one step of the YAML loader, turning its errors into :class:`SpecError`."""
+def _yaml_step(shown: str, step: Callable[[], _T], error: type[SpecError] = SpecError) -> _T:
+    """Run one step of the YAML loader, turning its errors into ``error``."""
     try:
         return step()
     except _Refused as exc:
-        raise SpecError(shown, exc.line, None, exc.message) from None
+        raise error(shown, exc.line, None, exc.message) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         what = " ".join(p for p in (exc.context, exc.problem) if p)
-        raise SpecError(shown, line, None, f"malformed YAML: {what}") from None
+        raise error(shown, line, None, f"malformed YAML: {what}") from None
     except yaml.YAMLError as exc:
-        raise SpecError(shown, None, None, f"malformed YAML: {exc}") from None
+        raise error(shown, None, None, f"malformed YAML: {exc}") from None
 
 
-def _read_spec_text(path: str | os.PathLike[str]) -> str:
-    """The text of a spec file: a regular file of at most :data:`MAX_SPEC_BYTES` bytes of UTF-8.
+def read_yaml_text(
+    path: str | os.PathLike[str], *, noun: str = "spec", error: type[SpecError] = SpecError
+) -> str:
+    """The text of a spec (or another YAML input, named ``noun``): a regular file of at most
+    :data:`MAX_SPEC_BYTES` bytes of UTF-8; any problem is an ``error``.
 
     A pipe or a device (``/dev/zero``) is refused without waiting on it, and a file too large is
     refused after reading one byte past the limit, so that neither hangs nor fills memory.
@@ -229,34 +253,38 @@ def _read_spec_text(path: str | os.PathLike[str]) -> str:
             if stat.S_ISDIR(mode):  # worded as reading a folder always was
                 raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
             if not stat.S_ISREG(mode):
-                raise SpecError(
+                raise error(
                     path,
                     None,
                     None,
-                    "cannot read spec: not a regular file (a spec is a file, not a pipe or a device)",
+                    f"cannot read {noun}: not a regular file (a {noun} is a file, not a pipe or a device)",
                 )
             data = file.read(MAX_SPEC_BYTES + 1)
     except OSError as exc:
-        raise SpecError(path, None, None, f"cannot read spec: {exc.strerror or exc}") from None
+        raise error(path, None, None, f"cannot read {noun}: {exc.strerror or exc}") from None
     if len(data) > MAX_SPEC_BYTES:
-        raise SpecError(
-            path, None, None, f"spec file is larger than {MAX_SPEC_BYTES} bytes (the limit on a spec file)"
+        raise error(
+            path,
+            None,
+            None,
+            f"{noun} file is larger than {MAX_SPEC_BYTES} bytes (the limit on a {noun} file)",
         )
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        raise SpecError(
+        raise error(
             path,
             line,
             None,
-            f"spec is not UTF-8 text (byte 0x{data[exc.start]:02x} cannot be decoded); a spec must be UTF-8",
+            f"{noun} is not UTF-8 text (byte 0x{data[exc.start]:02x} cannot be decoded); "
+            f"a {noun} must be UTF-8",
         ) from None
 
 
 def load_spec(path: str | os.PathLike[str]) -> Spec:
     """Load and validate one spec file; raise :class:`SpecError` (``file:line: key rule``)."""
-    return parse_spec(_read_spec_text(path), path)
+    return parse_spec(read_yaml_text(path), path)
 
 
 def specs_dir() -> Path:

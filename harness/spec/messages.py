@@ -23,9 +23,9 @@ from harness.spec.keys import Loc, RuleError, dotted
 from harness.spec.schema import Spec
 
 
-def _model_at(loc: Loc) -> type[BaseModel] | None:
-    """The model class whose keys live at ``loc`` (for listing allowed keys)."""
-    cls: type[BaseModel] = Spec
+def _model_at(loc: Loc, root: type[BaseModel]) -> type[BaseModel] | None:
+    """The model class whose keys live at ``loc`` under ``root`` (for listing allowed keys)."""
+    cls: type[BaseModel] = root
     for part in loc:
         if isinstance(part, int):
             continue
@@ -58,7 +58,7 @@ _CHOICE_NOUNS = {
 }
 
 
-def _describe(error: Mapping[str, Any]) -> tuple[Loc, str]:
+def _describe(error: Mapping[str, Any], root: type[BaseModel]) -> tuple[Loc, str]:
     """Turn one pydantic error into (offending key path, ``key rule`` message)."""
     loc: Loc = tuple(error["loc"])
     kind = error["type"]
@@ -76,12 +76,12 @@ def _describe(error: Mapping[str, Any]) -> tuple[Loc, str]:
         return loc, f"{dotted(loc)} is not a known {noun} (known: {ctx.get('expected', '?')})"
     if kind == "invalid_key":  # a null, boolean or numeric key, named here as the file spells it
         loc = (*loc[:-1], _yaml_spelling(given))
-        model = _model_at(loc[:-1])
+        model = _model_at(loc[:-1], root)
         allowed = f" (allowed: {', '.join(model.model_fields)})" if model else ""
         return loc, f"{dotted(loc)} is not a known key{allowed}"
     key = dotted(loc) or "(top level)"
     if kind == "extra_forbidden":
-        model = _model_at(loc[:-1])
+        model = _model_at(loc[:-1], root)
         allowed = f" (allowed: {', '.join(model.model_fields)})" if model else ""
         return loc, f"{key} is not a known key{allowed}"
     if kind == "missing":
@@ -160,10 +160,13 @@ def _merge_union_errors(errors: Sequence[Mapping[str, Any]]) -> list[Mapping[str
     return out
 
 
-def describe_errors(errors: Sequence[Mapping[str, Any]]) -> list[tuple[Loc, str]]:
-    """Word pydantic's errors (``ValidationError.errors()``) as ``(offending key path, message)``.
+def describe_errors(
+    errors: Sequence[Mapping[str, Any]], root: type[BaseModel] = Spec
+) -> list[tuple[Loc, str]]:
+    """Word pydantic's errors (``ValidationError.errors()``) of ``root`` (a spec by default) as
+    ``(offending key path, message)``.
 
     The errors pydantic gives for each member of a union (``stride.int``, ``stride.list[int]``)
     become one message listing what the key may be.
     """
-    return [_describe(err) for err in _merge_union_errors(errors)]
+    return [_describe(err, root) for err in _merge_union_errors(errors)]

@@ -16,6 +16,7 @@ from cli_processes import CORRECT, finish, start
 from targets_for_tests import write_spec
 
 import harness.files
+from harness.cli.exitcodes import ExitCode
 from harness.cli.main import main
 from harness.engine.profiles import PROFILE_ENV
 
@@ -247,7 +248,7 @@ def test_report_skips_records_that_are_not_records(
     run.mkdir()
     (run / "results.jsonl").write_text('[1]\n{"target": 1, "outcome": []}\n', encoding="utf-8")
     (run / "run.json").write_text("[1]", encoding="utf-8")
-    assert main(["report", str(run)]) == 0
+    assert main(["report", str(run)]) == ExitCode.NOTHING_JUDGED  # no record left: nothing was judged
     assert (run / "report.html").is_file()
 
 
@@ -287,7 +288,7 @@ import errno
 import harness.report.write
 def full(*args, **kwargs):
     raise OSError(errno.ENOSPC, "No space left on device", "report.html")
-harness.report.write.write_report = full
+harness.report.write.save_report = full
 """
 
 

@@ -66,7 +66,7 @@ def test_plugin_fails_showing_minimal_cases_snippets_and_repro(plugin: PluginRun
     out = plugin.buggy.stdout
     assert plugin.buggy.returncode == 1, out + plugin.buggy.stderr
     assert "1 failed" in out
-    assert "3 finding(s) for tests.targets_for_tests:ThreeBugTarget" in out
+    assert "3 new finding(s) for tests.targets_for_tests:ThreeBugTarget" in out
     for kind in ("value_mismatch|beyond_bound", "shape_mismatch|shape", "error|RuntimeError"):
         assert f"test.three_bugs|{kind}" in out
     assert "case: 1d N=1 C=2->2 g=2 L=1 k=[1]" in out  # the groups bug's minimal case
@@ -86,7 +86,7 @@ def test_plugin_runs_under_xdist(plugin: PluginRuns) -> None:
     assert plugin.xdist.returncode == 1, out + plugin.xdist.stderr
     assert "created: 2/2 workers" in out or "2 workers" in out
     assert "1 failed, 1 passed" in out
-    assert "3 finding(s) for tests.targets_for_tests:ThreeBugTarget" in out
+    assert "3 new finding(s) for tests.targets_for_tests:ThreeBugTarget" in out
     results = sorted(plugin.xdist_out.glob("*/results.jsonl"))
     assert results and all(path.parent.name.startswith("gw") for path in results)
 

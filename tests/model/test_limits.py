@@ -336,6 +336,7 @@ def test_a_run_replays_around_a_stored_case_over_a_cap(tmp_path: Path) -> None:
         progress=False,
         store=store,
         isolate=False,
+        replay_findings=True,
     )
     meta = json.loads((tmp_path / "out" / "run.json").read_text(encoding="utf-8"))
     assert meta["status"] == "complete"
