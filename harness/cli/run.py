@@ -12,7 +12,15 @@ from pathlib import Path
 
 from harness.audits.common import megabytes_option, seconds_option
 from harness.engine.profiles import PROFILES
-from harness.errors import RunAborted, RunInterrupted
+from harness.engine.shard import Shard, parse_shard
+from harness.errors import BadShard, RunAborted, RunInterrupted
+
+
+def _shard_option(text: str) -> Shard:
+    try:
+        return parse_shard(text)
+    except BadShard as exc:  # argparse prints the rule and exits 2
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _split(text: str | None) -> list[str] | None:
@@ -61,6 +69,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 "case_timeout",
                 "worker_memory_mb",
                 "memory_mb",
+                "shard",
             )
             if getattr(args, flag)
         ]
@@ -71,6 +80,13 @@ def cmd_run(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 2
+    if args.shard is not None and args.seed is None and not args.resume:
+        print(
+            "--shard needs --seed: every shard of a run must draw from the same seed "
+            "(e.g. --seed $GITHUB_RUN_ID)",
+            file=sys.stderr,
+        )
+        return 2
     try:
         with _sigterm_interrupts() as terminated:
             if args.resume:
@@ -89,6 +105,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                     memory_limit_mb=args.worker_memory_mb,
                     main_memory_mb=args.memory_mb,
                     seed=args.seed,
+                    shard=args.shard,
                 )
     except RunInterrupted as stop:
         print(
@@ -141,6 +158,12 @@ def add_run_parser(
         "unsupported, detail memory_limit (default: half the RAM)",
     )
     parser.add_argument("--seed", type=int, help="Hypothesis seed of the run (default: random, recorded)")
+    parser.add_argument(
+        "--shard",
+        type=_shard_option,
+        metavar="K/N",
+        help="run shard K of N (whole (target, spec) explorations; needs --seed; docs/nightly.md)",
+    )
     parser.add_argument(
         "--in-process",
         action="store_true",

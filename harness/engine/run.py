@@ -29,6 +29,7 @@ from harness.engine.progress import Progress
 from harness.engine.records import damaged_summary
 from harness.engine.results import ResultsWriter, make_record, new_run_id, repro_command, run_metadata
 from harness.engine.resumable import read_run_folder
+from harness.engine.shard import Shard, runs_target, runs_unit, shard_record, shard_run_id
 from harness.engine.store import FINDINGS_STORE, load_replay, remember, replay_snapshot
 from harness.engine.tally import RunReport
 from harness.engine.verdict import Verdict, judge
@@ -163,8 +164,10 @@ def run(
     memory_limit_mb: int | None = None,
     main_memory_mb: int | None = None,
     seed: int | None = None,
+    shard: Shard | None = None,
 ) -> RunReport:
-    """Run every spec against every target; returns the report (results are already on disk).
+    """Run every spec against every target, or ``shard``'s units of them (:mod:`harness.engine.shard`);
+    returns the report (results are already on disk).
 
     Each target runs in its framework's worker process unless ``isolate`` is false;
     ``memory_limit_mb`` limits each worker, ``main_memory_mb`` this process
@@ -180,7 +183,8 @@ def run(
     names = target_names if target_names is not None else known_names()
     for name in names:
         resolve(name)
-    run_id = new_run_id()
+    # a shard that would judge nothing is BadShard here, before anything is written
+    run_id = new_run_id() if shard is None else shard_run_id(new_run_id(), shard, names, specs)
     out = writable_folder(out_dir, "--out") if out_dir else _fresh_folder(Path("reports"), run_id)
     replay: dict[str, list[dict[str, Any]]] = {}
     skipped: list[str] = []
@@ -203,6 +207,8 @@ def run(
         "targets": {},
         **run_metadata(),
     }
+    if shard is not None:
+        meta["shard"] = shard_record(shard, meta, specs)
     with locked(out):
         refuse_taken(out)
         _write_meta(out, meta)
@@ -318,6 +324,8 @@ def _execute(
     try:
         targets: dict[str, Handle] = {}
         for name in meta["target_names"]:
+            if not runs_target(meta, name):
+                continue  # another shard's: not loaded here
             target = _ready_target(name, device, isolate=meta.get("isolate", True))
             if isinstance(target, str):
                 report.unavailable[name] = target
@@ -338,6 +346,8 @@ def _execute(
             rebuild_finding_folders(out, records, target, writer.path)
             fresh = fresh_check(target)
             for spec in specs:
+                if not runs_unit(meta, name, spec.name):
+                    continue
                 replay = [Case.from_dict(c) for c in meta.get("replay", {}).get(f"{name}|{spec.name}", [])]
                 run_target_spec(
                     target=target,
