@@ -27,6 +27,7 @@ from harness.report.recorded import (
     matrix_values,
     value_order,
 )
+from harness.report.shards import SplitRun, check_shards
 
 
 @dataclass
@@ -125,6 +126,8 @@ class Report:
     generated: str
     #: Audit results by :data:`AUDIT_FILES` key (the first folder holding each file wins).
     audits: dict[str, Any] = field(default_factory=dict)
+    #: The split runs whose shards were merged (:mod:`harness.report.shards`).
+    splits: list[SplitRun] = field(default_factory=list)
 
     @property
     def totals(self) -> Counter[str]:
@@ -243,7 +246,9 @@ def _count_cases(findings: Iterable[ReportedFinding], cases: list[dict[str, Any]
 
 
 def build_report(runs: list[Run], baseline: Path | None = None) -> Report:
-    """Merge the runs into one :class:`Report` (findings deduplicated by signature)."""
+    """Merge the runs into one :class:`Report` (findings deduplicated by signature); runs that would
+    count cases twice (:func:`harness.report.shards.check_shards`) are :class:`~harness.errors.BadShard`."""
+    splits = check_shards(runs)
     cases: list[dict[str, Any]] = []
     findings: dict[str, ReportedFinding] = {}
     targets: dict[str, TargetInfo] = {}
@@ -304,6 +309,7 @@ def build_report(runs: list[Run], baseline: Path | None = None) -> Report:
         comparison=None,
         generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
         audits=load_audits([run.folder for run in runs]),
+        splits=splits,
     )
     if baseline is not None:
         report.comparison = compare_baseline(
