@@ -76,6 +76,7 @@ def run_target_spec(
     target = handle(target)
     label = f"{target.name} × {spec.name}"
     done = 0
+    found_before = len(report.findings)
     seen = history or UnitHistory()
 
     def judge_fn(case: Case, tgt: Target | Handle) -> Verdict:
@@ -88,7 +89,7 @@ def run_target_spec(
         nonlocal done
         if finding is None and seen.meet(case):
             done += 1  # recorded before the interruption (and counted from the file)
-            progress.update(label, done, len(report.findings))
+            progress.update(label, done, len(report.findings) - found_before)
             return
         line = writer.lines + 1  # the line this record is about to get
         slug = _slug(f"{line:05d}-{target.name}-{verdict.outcome}")
@@ -121,11 +122,12 @@ def run_target_spec(
             )
             writer.write(rec)
             report.findings.append((finding, folder))
-        progress.update(label, done, len(report.findings))
+        progress.update(label, done, len(report.findings) - found_before)
 
     if replay is None:
         replay = load_replay(store, spec.name, target.name, report.notes) if store else []
     pinned = spec.pinned_cases() + replay
+    progress.start(label, len(pinned) + settings.max_examples)
     result = explore(
         target=target,
         strategy=cases(spec),
@@ -138,6 +140,7 @@ def run_target_spec(
         outside=spec.outside,
         fresh=fresh,
     )
+    progress.finish(label)
     new = result.findings[len(seen.findings) :]
     if store:
         for finding in new:
