@@ -47,15 +47,15 @@ class RunReport:
 
 
 def counts_table(report: RunReport) -> Table:
-    """Per target, its cases, their count per outcome (an outcome no target had is left out) and its
-    findings."""
+    """Per target, its cases, their count per outcome (pass and unsupported always; a failing outcome
+    only when some target had it) and its findings."""
     targets = sorted({t for (t, _) in report.counts})
-    shown = [o for o in OUTCOMES if o == "pass" or any(report.counts[(t, o)] for t in targets)]
+    shown = [o for o in OUTCOMES if o not in FAILING or any(report.counts[(t, o)] for t in targets)]
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     table.add_column("target", overflow="fold")
     table.add_column("cases", justify="right")
     for outcome in shown:
-        table.add_column(str(outcome).replace("_", " "), justify="right")
+        table.add_column(str(outcome), justify="right")
     table.add_column("findings", justify="right")
     for t in targets:
         counts = [report.counts[(t, o)] for o in shown]

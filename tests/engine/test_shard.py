@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from targets_for_tests import THREE_BUGS_SPEC
 from harness.cli.main import build_parser, main
 from harness.engine.history import case_key
 from harness.engine.results import read_results
+from harness.engine.run import resume
 from harness.engine.shard import Shard, all_units, parse_shard, shard_units
 from harness.errors import BadShard
 
@@ -136,3 +138,17 @@ def test_a_shard_run_on_the_command_line_records_its_shard(tmp_path: Path) -> No
     assert Counter(rec["spec"] for rec in read_results(tmp_path / "out" / "results.jsonl")) == Counter(
         {"narrow": 100}
     )
+
+
+def test_a_killed_shard_resumes_to_the_same_records_and_runs_no_other_unit(
+    runs: dict[str, Path], tmp_path: Path
+) -> None:
+    copy = tmp_path / "killed"
+    shutil.copytree(runs["1/3"], copy)
+    lines = (copy / "results.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
+    (copy / "results.jsonl").write_text("".join(lines[: len(lines) // 2]), encoding="utf-8")
+    meta = json.loads((copy / "run.json").read_text())
+    meta["status"] = "running"
+    (copy / "run.json").write_text(json.dumps(meta), encoding="utf-8")
+    resume(copy, progress=False, store=None)
+    assert _judged(copy) == _judged(runs["1/3"])
