@@ -29,6 +29,7 @@ import abc
 import functools
 import importlib.metadata
 import importlib.util
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -95,6 +96,11 @@ class Capabilities:
         }
 
 
+def python_version() -> str:
+    """This interpreter's ``major.minor`` (what a wheel's Python tag names)."""
+    return f"{sys.version_info.major}.{sys.version_info.minor}"
+
+
 @functools.cache
 def _distribution_version(dist: str) -> str:
     """A distribution's installed version, read once per process (every result records it, and
@@ -114,6 +120,9 @@ class TargetApi(abc.ABC):
     requires: ClassVar[str]
     #: The installed distribution whose version is recorded (defaults to ``requires``).
     distribution: ClassVar[str | None] = None
+    #: The Python versions (``"3.12"``) the framework's pinned release has wheels for, where that is
+    #: fewer than the harness runs on; its extra in pyproject.toml carries the same marker. None: all.
+    wheel_pythons: ClassVar[frozenset[str] | None] = None
 
     def __init__(self, device: str = "cpu") -> None:
         self.device = device
@@ -132,6 +141,12 @@ class TargetApi(abc.ABC):
         except (ImportError, ValueError) as exc:
             return f"cannot find {cls.requires}: {type(exc).__name__}: {exc}"
         if not found:
+            python = python_version()
+            if cls.wheel_pythons is not None and python not in cls.wheel_pythons:
+                return (
+                    f"{cls.requires} is not installed: {cls.framework} has no wheel for Python {python} "
+                    f"(only for {', '.join(sorted(cls.wheel_pythons))}), so its extra installs nothing here"
+                )
             return f"{cls.requires} is not installed (pip install the {cls.framework} extra)"
         return None
 

@@ -94,6 +94,11 @@ class FolderTaken(UsageError):
     """A new run was pointed at a folder that already holds a run (only ``--resume`` continues it)."""
 
 
+class BadShard(UsageError, ValueError):
+    """A ``--shard K/N`` that is not two whole numbers with 1 ≤ K ≤ N, or that asks for more shards
+    than the run has (target, spec) units; or report folders that hold the same shard twice."""
+
+
 class TargetUnavailable(HarnessError, RuntimeError):
     """The target cannot run here (framework not installed, no such device); says why."""
 

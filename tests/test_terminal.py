@@ -5,6 +5,7 @@ user's terminal through the run summary, the progress line, ``doctor`` or an aud
 from __future__ import annotations
 
 import argparse
+import io
 from pathlib import Path
 from typing import Any
 
@@ -39,12 +40,16 @@ def test_the_run_summary_escapes_target_names_and_reasons() -> None:
     assert "other\\x1b[2J\\x1b[31m × spec\\x07" in text and "mostly: cannot\\x1b" in text
 
 
-def test_the_progress_line_escapes_the_label(capsys: pytest.CaptureFixture[str]) -> None:
-    shown = Progress(True)
-    shown.tty = True
+def test_the_progress_display_escapes_the_label() -> None:
+    from rich.console import Console
+
+    screen = io.StringIO()
+    shown = Progress(True, Console(file=screen, force_terminal=True, color_system=None, width=150))
+    shown.start(f"{NAME} × spec", 10)
     shown.update(f"{NAME} × spec", 3, 0)
-    err = capsys.readouterr().err
-    assert "\x1b" not in err and f"{SHOWN} × spec: 3 cases" in err
+    shown.done()
+    drawn = screen.getvalue()
+    assert ESC not in drawn and f"{SHOWN} × spec" in drawn and "3/10" in drawn
 
 
 def test_doctor_escapes_names_and_reasons(

@@ -69,6 +69,7 @@ class MindSporeTarget(Target):
 
     framework = "mindspore"
     requires = "mindspore"
+    wheel_pythons = frozenset({"3.11", "3.12"})  # mindspore 2.10.0 has no cp313 wheel
 
     @property
     def _ms(self) -> Any:

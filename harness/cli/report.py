@@ -39,6 +39,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         print(f"report: {printable(exc, newlines=True)}")
         return ExitCode.USAGE
     html = save_report(report, dirs[0])
+    for split in report.splits:
+        print(f"{'warning: ' if split.missing else ''}{printable(split.note())}")
     print_triage(report)
     print(f"report:  {html}")
     print(f"summary: {html.parent / 'summary.json'}")

@@ -14,7 +14,15 @@ from harness.audits.common import megabytes_option, seconds_option
 from harness.cli.exitcodes import ExitCode
 from harness.cli.verdict import add_known_options, print_triage, read_acceptance, run_status
 from harness.engine.profiles import PROFILES
-from harness.errors import RunAborted, RunInterrupted
+from harness.engine.shard import Shard, parse_shard
+from harness.errors import BadShard, RunAborted, RunInterrupted
+
+
+def _shard_option(text: str) -> Shard:
+    try:
+        return parse_shard(text)
+    except BadShard as exc:  # argparse prints the rule and exits 2
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _split(text: str | None) -> list[str] | None:
@@ -64,6 +72,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 "worker_memory_mb",
                 "memory_mb",
                 "replay",
+                "shard",
             )
             if getattr(args, flag)
         ]
@@ -74,6 +83,13 @@ def cmd_run(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return ExitCode.USAGE
+    if args.shard is not None and args.seed is None and not args.resume:
+        print(
+            "--shard needs --seed: every shard of a run must draw from the same seed "
+            "(e.g. --seed $GITHUB_RUN_ID)",
+            file=sys.stderr,
+        )
+        return ExitCode.USAGE
     known, baseline = read_acceptance(args)  # checked before anything runs or is written
     try:
         with _sigterm_interrupts() as terminated:
@@ -94,6 +110,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                     main_memory_mb=args.memory_mb,
                     seed=args.seed,
                     replay_findings=args.replay,
+                    shard=args.shard,
                 )
     except RunInterrupted as stop:
         print(
@@ -167,6 +184,12 @@ def add_run_parser(
         "--allow-unavailable",
         action="store_true",
         help="an unavailable target (named in --targets, or every one) does not make the run exit 4",
+    )
+    parser.add_argument(
+        "--shard",
+        type=_shard_option,
+        metavar="K/N",
+        help="run shard K of N (whole (target, spec) explorations; needs --seed; docs/nightly.md)",
     )
     parser.add_argument(
         "--in-process",

@@ -29,7 +29,8 @@ from harness.engine.progress import Progress
 from harness.engine.records import damaged_summary
 from harness.engine.results import ResultsWriter, make_record, new_run_id, repro_command, run_metadata
 from harness.engine.resumable import read_run_folder
-from harness.engine.store import FINDINGS_STORE, load_replay, remember, replay_snapshot
+from harness.engine.shard import Shard, runs_target, runs_unit, shard_record, shard_run_id
+from harness.engine.store import FINDINGS_STORE, load_replay, remember, replay_entries
 from harness.engine.tally import RunReport
 from harness.engine.verdict import Verdict, judge
 from harness.errors import RunAborted, RunInterrupted, TargetUnavailable, UnusablePath, UsageError
@@ -75,6 +76,7 @@ def run_target_spec(
     target = handle(target)
     label = f"{target.name} × {spec.name}"
     done = 0
+    found_before = len(report.findings)
     seen = history or UnitHistory()
 
     def judge_fn(case: Case, tgt: Target | Handle) -> Verdict:
@@ -87,7 +89,7 @@ def run_target_spec(
         nonlocal done
         if finding is None and seen.meet(case):
             done += 1  # recorded before the interruption (and counted from the file)
-            progress.update(label, done, len(report.findings))
+            progress.update(label, done, len(report.findings) - found_before)
             return
         line = writer.lines + 1  # the line this record is about to get
         slug = _slug(f"{line:05d}-{target.name}-{verdict.outcome}")
@@ -120,11 +122,12 @@ def run_target_spec(
             )
             writer.write(rec)
             report.findings.append((finding, folder))
-        progress.update(label, done, len(report.findings))
+        progress.update(label, done, len(report.findings) - found_before)
 
     if replay is None:
         replay = load_replay(store, spec.name, target.name, report.notes) if store else []
     pinned = spec.pinned_cases() + replay
+    progress.start(label, len(pinned) + settings.max_examples)
     result = explore(
         target=target,
         strategy=cases(spec),
@@ -137,6 +140,7 @@ def run_target_spec(
         outside=spec.outside,
         fresh=fresh,
     )
+    progress.finish(label)
     new = result.findings[len(seen.findings) :]
     if store:
         for finding in new:
@@ -164,8 +168,10 @@ def run(
     main_memory_mb: int | None = None,
     seed: int | None = None,
     replay_findings: bool = False,
+    shard: Shard | None = None,
 ) -> RunReport:
-    """Run every spec against every target; returns the report (results are already on disk).
+    """Run every spec against every target, or ``shard``'s units of them (:mod:`harness.engine.shard`);
+    returns the report (results are already on disk).
 
     With ``replay_findings``, the past findings of ``store`` are replayed first (frozen into
     ``run.json``); without, the run depends only on its specs, targets, profile and seed. New
@@ -185,13 +191,10 @@ def run(
     names = target_names if target_names is not None else known_names()
     for name in names:
         resolve(name)
-    run_id = new_run_id()
+    # a shard that would judge nothing is BadShard here, before anything is written
+    run_id = new_run_id() if shard is None else shard_run_id(new_run_id(), shard, names, specs)
     out = writable_folder(out_dir, "--out") if out_dir else _fresh_folder(Path("reports"), run_id)
-    replay: dict[str, list[dict[str, Any]]] = {}
-    skipped: list[str] = []
-    if replay_findings and store and store.exists():
-        stored_as = {name: resolve(name).name for name in names}  # findings are stored by target name
-        replay = replay_snapshot(store, specs=specs, targets=names, skipped=skipped, stored_as=stored_as)
+    replay = replay_entries(store if replay_findings else None, specs, names)
     meta: dict[str, Any] = {
         "run_id": run_id,
         "status": "running",
@@ -205,12 +208,12 @@ def run(
         "memory_limit_mb": memory_limit_mb,
         "main_memory_mb": main_memory_mb,
         "seed": seed if seed is not None else random.SystemRandom().randrange(2**32),
-        "replay_store": str(store) if replay_findings and store else None,
-        "replay": replay,
-        "replay_skipped": skipped,
+        **replay,
         "targets": {},
         **run_metadata(),
     }
+    if shard is not None:
+        meta["shard"] = shard_record(shard, meta, specs)
     with locked(out):
         refuse_taken(out)
         _write_meta(out, meta)
@@ -326,6 +329,8 @@ def _execute(
     try:
         targets: dict[str, Handle] = {}
         for name in meta["target_names"]:
+            if not runs_target(meta, name):
+                continue  # another shard's: not loaded here
             target = _ready_target(name, device, isolate=meta.get("isolate", True))
             if isinstance(target, str):
                 report.unavailable[name] = target
@@ -346,6 +351,8 @@ def _execute(
             rebuild_finding_folders(out, records, target, writer.path)
             fresh = fresh_check(target)
             for spec in specs:
+                if not runs_unit(meta, name, spec.name):
+                    continue
                 replay = [Case.from_dict(c) for c in meta.get("replay", {}).get(f"{name}|{spec.name}", [])]
                 run_target_spec(
                     target=target,

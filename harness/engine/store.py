@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from adapters.registry import resolve
 from harness.engine.findings import Finding
 from harness.errors import InvalidCase
 from harness.model.case import Case
@@ -87,3 +88,15 @@ def replay_snapshot(
             if cases_:
                 out[f"{name}|{spec.name}"] = [c.to_dict() for c in cases_]
     return out
+
+
+def replay_entries(store: Path | None, specs: list[Spec], targets: list[str]) -> dict[str, Any]:
+    """The ``run.json`` entries of a run's replay: the store (None: no replay), the cases taken from
+    it per ``target|spec`` and the lines skipped. Findings are stored under the target's own name,
+    which for a ``module:Class`` name differs from the name requested."""
+    replay: dict[str, list[dict[str, Any]]] = {}
+    skipped: list[str] = []
+    if store is not None and store.exists():
+        stored_as = {name: resolve(name).name for name in targets}
+        replay = replay_snapshot(store, specs=specs, targets=targets, skipped=skipped, stored_as=stored_as)
+    return {"replay_store": str(store) if store else None, "replay": replay, "replay_skipped": skipped}

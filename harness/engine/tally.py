@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import io
+import shutil
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
 
 from harness.engine.findings import Finding
 from harness.engine.results import PairCoverage
@@ -39,14 +46,37 @@ class RunReport:
         return self.pairs.judged_nothing()
 
 
-def summary_text(report: RunReport) -> str:
-    """The end-of-run table: per target, counts per outcome; then findings and where results are."""
+def counts_table(report: RunReport) -> Table:
+    """Per target, its cases, their count per outcome (pass and unsupported always; a failing outcome
+    only when some target had it) and its findings."""
     targets = sorted({t for (t, _) in report.counts})
-    header = f"{'target':24s}" + "".join(f"{o:>16s}" for o in OUTCOMES)
-    lines = [f"note: {note}" for note in report.notes]
-    lines += [header, "-" * len(header)]
+    shown = [o for o in OUTCOMES if o not in FAILING or any(report.counts[(t, o)] for t in targets)]
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table.add_column("target", overflow="fold")
+    table.add_column("cases", justify="right")
+    for outcome in shown:
+        table.add_column(str(outcome), justify="right")
+    table.add_column("findings", justify="right")
     for t in targets:
-        lines.append(f"{printable(t):24s}" + "".join(f"{report.counts[(t, o)]:16d}" for o in OUTCOMES))
+        counts = [report.counts[(t, o)] for o in shown]
+        total = sum(n for (name, _), n in report.counts.items() if name == t)
+        found = sum(1 for finding, _ in report.findings if finding.target == t)
+        cells = [str(n) if n else "·" for n in [*counts, found]]
+        table.add_row(Text(printable(t)), str(total), *cells)
+    return table
+
+
+def summary_text(report: RunReport, width: int | None = None) -> str:
+    """The end-of-run summary: the counts table (:func:`counts_table`), the unavailable targets, the
+    pairs that judged nothing, the findings and where results are; ``width`` defaults to the
+    terminal's (at most 120 columns)."""
+    width = width or min(shutil.get_terminal_size((100, 24)).columns, 120)
+    console = Console(file=io.StringIO(), width=width, color_system=None, highlight=False, emoji=False)
+    lines = [f"note: {note}" for note in report.notes]
+    if report.counts:
+        console.print(counts_table(report))
+        text = console.file.getvalue()  # type: ignore[attr-defined]
+        lines += [line.rstrip() for line in text.strip("\n").splitlines()]
     for name, reason in report.unavailable.items():
         lines.append(f"{printable(name):24s} unavailable: {printable(reason)}")
     vacuous = report.vacuous()

@@ -29,6 +29,7 @@ from harness.report.recorded import (
     value_order,
 )
 from harness.report.triage import Triage, triage
+from harness.report.shards import SplitRun, check_shards
 
 
 @dataclass
@@ -129,6 +130,8 @@ class Report:
     audits: dict[str, Any] = field(default_factory=dict)
     #: Findings new, known (a known-findings file) or in the baseline; fixed ones; stale entries.
     triage: Triage = field(default_factory=Triage)
+    #: The split runs whose shards were merged (:mod:`harness.report.shards`).
+    splits: list[SplitRun] = field(default_factory=list)
 
     @property
     def totals(self) -> Counter[str]:
@@ -248,7 +251,9 @@ def _count_cases(findings: Iterable[ReportedFinding], cases: list[dict[str, Any]
 
 def build_report(runs: list[Run], baseline: Path | None = None, known: KnownFindings | None = None) -> Report:
     """Merge the runs into one :class:`Report` (findings deduplicated by signature), triaged against
-    the baseline and the known findings (:mod:`harness.report.triage`)."""
+    the baseline and the known findings (:mod:`harness.report.triage`); runs that would count cases
+    twice (:func:`harness.report.shards.check_shards`) are :class:`~harness.errors.BadShard`."""
+    splits = check_shards(runs)
     cases: list[dict[str, Any]] = []
     findings: dict[str, ReportedFinding] = {}
     targets: dict[str, TargetInfo] = {}
@@ -309,6 +314,7 @@ def build_report(runs: list[Run], baseline: Path | None = None, known: KnownFind
         comparison=None,
         generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
         audits=load_audits([run.folder for run in runs]),
+        splits=splits,
     )
     if baseline is not None:
         report.comparison = compare_baseline(

@@ -70,6 +70,7 @@ def summary(report: Report) -> dict[str, Any]:
                 for name, info in report.targets.items()
             },
             "unavailable": report.unavailable,
+            "shards": [split.to_dict() for split in report.splits],
             "findings": [
                 {
                     "signature": f.signature,
