@@ -53,10 +53,9 @@ def counts_table(report: RunReport) -> Table:
     shown = [o for o in OUTCOMES if o not in FAILING or any(report.counts[(t, o)] for t in targets)]
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     table.add_column("target", overflow="fold")
-    table.add_column("cases", justify="right")
-    for outcome in shown:
-        table.add_column(str(outcome), justify="right")
-    table.add_column("findings", justify="right")
+    # a header is never cut: an abbreviated outcome name could be another outcome's
+    for header in ("cases", *map(str, shown), "findings"):
+        table.add_column(header, justify="right", min_width=len(header))
     for t in targets:
         counts = [report.counts[(t, o)] for o in shown]
         total = sum(n for (name, _), n in report.counts.items() if name == t)
@@ -71,10 +70,14 @@ def summary_text(report: RunReport, width: int | None = None) -> str:
     pairs that judged nothing, the findings and where results are; ``width`` defaults to the
     terminal's (at most 120 columns)."""
     width = width or min(shutil.get_terminal_size((100, 24)).columns, 120)
-    console = Console(file=io.StringIO(), width=width, color_system=None, highlight=False, emoji=False)
     lines = [f"note: {note}" for note in report.notes]
     if report.counts:
-        console.print(counts_table(report))
+        table = counts_table(report)
+        # narrower than its headers, the table would be cut: it is printed wider instead
+        probe = Console(file=io.StringIO(), width=1000)
+        width = max(width, probe.measure(table).minimum)
+        console = Console(file=io.StringIO(), width=width, color_system=None, highlight=False, emoji=False)
+        console.print(table)
         text = console.file.getvalue()  # type: ignore[attr-defined]
         lines += [line.rstrip() for line in text.strip("\n").splitlines()]
     for name, reason in report.unavailable.items():

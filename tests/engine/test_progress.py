@@ -108,3 +108,21 @@ def test_the_summary_table_has_every_outcome_column_when_every_outcome_occurred(
     assert all(str(o) in text.splitlines()[0] for o in OUTCOMES)
     row = next(line for line in text.splitlines() if line.startswith("t "))
     assert row.split()[1:] == [str(len(OUTCOMES)), *["1"] * len(OUTCOMES), "1"]
+
+
+def test_a_width_narrower_than_the_headers_widens_the_table_rather_than_cutting_a_name() -> None:
+    report = RunReport(out_dir=Path("out"))
+    for outcome in ("pass", "shape_mismatch", "value_mismatch", "error", "unsupported"):
+        report.tally("test.three_bugs", "spec", outcome, "")
+    lines = summary_text(report, width=40).splitlines()
+    assert lines[0].split() == [
+        "target",
+        "cases",
+        "pass",
+        "shape_mismatch",
+        "value_mismatch",
+        "error",
+        "unsupported",
+        "findings",
+    ]
+    assert "…" not in "".join(lines)
