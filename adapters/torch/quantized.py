@@ -14,8 +14,9 @@ from typing import Any, ClassVar
 
 from adapters import plan as p
 from adapters.protocol import CROPS_SYMMETRIC, Capabilities, symmetric_padding_for
-from adapters.torch import common
+from adapters.torch import common, docs
 from harness.model.case import QUANTIZED_DTYPE, Case
+from harness.model.formulas import ExplicitFormula
 from harness.model.quant import Quantization
 from harness.oracle.quant_compare import QuantModel
 
@@ -152,6 +153,11 @@ class TorchQuantized(common.TorchTarget):
         ]
         to_numpy = p.method(p.method(p.Name("y"), "int_repr"), "numpy")
         return p.Plan(common.IMPORTS, tuple(body), "y", to_numpy, (module,), note=f"engine {self.engine}")
+
+    def explicit_formula(self, rank: int) -> ExplicitFormula | None:
+        """The float module's documented output size: the quantized module's page refers to
+        ``torch.nn.ConvTranspose{rank}d`` for its arguments and shapes."""
+        return docs.module_size(rank)
 
     def environment(self) -> dict[str, Any]:
         """torch's settings, the engine this target selects and the engines the build supports."""
