@@ -168,7 +168,7 @@ def compare_quantized(
     quant = _quant(case)
     got = np.asarray(actual)
     bad: list[tuple[int, ...]] = []
-    worst_err, worst_idx, loose = 0.0, None, 0
+    worst_err, worst_idx, loose, worst_expected = 0.0, None, 0, ""
     out = quant.output
     for c in range(got.shape[1]):
         channel = got[:, c]
@@ -185,6 +185,7 @@ def compare_quantized(
                     hi = saturate(out.zero_point + math.floor(v + e + Fraction(1, 2)), out.dtype)
                     loose += hi > lo
                 ok = float(value).is_integer() and lo <= int(value) <= hi
+                expected = str(lo) if lo == hi else f"{lo}..{hi}"
                 miss = (
                     0.0
                     if ok
@@ -194,6 +195,7 @@ def compare_quantized(
                 u_o = Fraction(float_format(model.output_format).unit_roundoff)
                 limit = err + u_o * (abs(real) + err)
                 ok = math.isfinite(float(value)) and abs(Fraction(float(value)) - real) <= limit
+                expected = f"{float(real)!r} ± {float(limit):.3g}"
                 miss = (
                     math.inf if not math.isfinite(float(value)) else float(abs(Fraction(float(value)) - real))
                 )
@@ -201,10 +203,10 @@ def compare_quantized(
             if not ok:
                 bad.append(full)
                 if worst_idx is None or miss > worst_err:
-                    worst_err, worst_idx = miss, full
+                    worst_err, worst_idx, worst_expected = miss, full, expected
     overflow = _int32_overflow(ref.accumulator)
     passed = not bad
-    message = "" if passed else _message(len(bad), worst_idx, got, overflow)
+    message = "" if passed else _message(len(bad), worst_idx, got, worst_expected, overflow)
     return QuantComparison(passed, len(bad), int(got.size), worst_err, loose, worst_idx, overflow, message)
 
 
@@ -212,10 +214,15 @@ def _int32_overflow(acc: np.ndarray) -> bool:
     return bool(acc.size) and (int(acc.min()) < -(2**31) or int(acc.max()) > 2**31 - 1)
 
 
-def _message(n_bad: int, worst: tuple[int, ...] | None, got: np.ndarray, overflow: bool) -> str:
+def _message(
+    n_bad: int, worst: tuple[int, ...] | None, got: np.ndarray, expected: str, overflow: bool
+) -> str:
     where = list(worst) if worst is not None else []
-    value = got[tuple(where)] if worst is not None else None
-    text = f"{n_bad} element(s) outside the declared rounding model; worst at {where}: got {value!r}"
+    value = got[tuple(where)].item() if worst is not None else None
+    text = (
+        f"{n_bad} element(s) outside the declared rounding model; worst at {where}: got {value!r}, "
+        f"expected {expected}"
+    )
     return text + (" (the exact accumulator leaves int32)" if overflow else "")
 
 

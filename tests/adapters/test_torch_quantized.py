@@ -215,9 +215,9 @@ def test_finding_onednn_scrambles_a_weight_with_several_in_and_out_channels(engi
 
 
 def test_finding_qnnpack_3d_drops_all_but_the_first_depth() -> None:
-    """Finding: ConvTranspose3d on qnnpack loses every depth position past the first: (1, 1, 1)
-    kernel, x = [3, 7] along depth, w = 2, scales 1 gives [6, 0], not [6, 14] (the 2-D form
-    gives [6, 14])."""
+    """Finding: ConvTranspose3d on qnnpack computes only the first depth position: (1, 1, 1)
+    kernel, x = [3, 7] along depth, w = 2, scales 1 gives [6, 0] in one run and [6, 55] in
+    another (the second looks like memory never written), not [6, 14]; the 2-D form gives [6, 14]."""
     minimal = Case.from_dict(QNNPACK_MINIMAL)
     assert pin("qnnpack", minimal) == "value_mismatch"
     assert pin("fbgemm", minimal) == "pass"
@@ -227,4 +227,5 @@ def test_finding_qnnpack_3d_drops_all_but_the_first_depth() -> None:
     x = torch.quantize_per_tensor(torch.tensor([3.0, 7.0]).reshape(1, 1, 2, 1, 1), 1.0, 0, torch.quint8)
     w = torch.quantize_per_tensor(torch.full((1, 1, 1, 1, 1), 2.0), 1.0, 0, torch.qint8)
     module.set_weight_bias(w, None)
-    assert module(x).int_repr().flatten().tolist() == [6, 0]
+    first, second = module(x).int_repr().flatten().tolist()
+    assert first == 6 and second != 14
