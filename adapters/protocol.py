@@ -46,6 +46,7 @@ from harness.model.arrays import CaseArrays
 from harness.model.case import Case
 from harness.model.formulas import ExplicitFormula
 from harness.model.modes import DocumentedMode
+from harness.oracle.quant_compare import QuantModel
 from harness.oracle.tolerance import AccumulationModel
 
 if TYPE_CHECKING:
@@ -78,6 +79,8 @@ class Capabilities:
     channels_last_ranks: frozenset[int] = frozenset()
     #: canonical mode name ("same", "same_lower", "valid") → what the documentation says it does
     padding_modes: Mapping[str, DocumentedMode] = field(default_factory=dict)
+    #: How an int8 target requantizes or dequantizes (None: the target runs no int8 case).
+    quantized: QuantModel | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form for doctor and results."""
@@ -93,7 +96,7 @@ class Capabilities:
             "accumulation": {k: v.describe() for k, v in self.accumulation.items()},
             "channels_last_ranks": sorted(self.channels_last_ranks),
             "padding_modes": {k: v.to_dict() for k, v in self.padding_modes.items()},
-        }
+        } | ({} if self.quantized is None else {"quantized": self.quantized.describe()})
 
 
 def python_version() -> str:

@@ -25,6 +25,16 @@ from typing import Any
 from harness.errors import InvalidCase
 from harness.model.dtypes import DATA_DTYPES
 from harness.model.limits import check_case_size
+from harness.model.quant import (
+    QUANT_DISTRIBUTIONS,
+    Quantization,
+    describe,
+    quantization_from_dict,
+    quantization_to_dict,
+)
+
+#: The dtype of a quantized case: its tensors' integer dtypes are in its ``quantization``.
+QUANTIZED_DTYPE = "int8"
 
 LAYOUTS: tuple[str, ...] = ("channels_first", "channels_last")
 DISTRIBUTIONS: tuple[str, ...] = ("normal", "uniform", "small_int", "large", "special")
@@ -70,6 +80,8 @@ class Case:
     distribution: str = "normal"
     seed: int = 0
     padding_mode: str = "explicit"
+    #: The affine quantization of a quantized case (dtype ``int8``); None for a float case.
+    quantization: Quantization | None = None
 
     def __post_init__(self) -> None:
         for name in PER_DIM_FIELDS:
@@ -165,10 +177,15 @@ class Case:
 
     # --- serialisation ----------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        """Every canonical field, per-dimension fields as lists (the results-record form)."""
+        """Every canonical field, per-dimension fields as lists (the results-record form); a float
+        case has no ``quantization`` key, so its record is what it was before int8 existed."""
         out: dict[str, Any] = {}
         for f in dataclasses.fields(self):
             v = getattr(self, f.name)
+            if f.name == "quantization":
+                if v is not None:
+                    out[f.name] = quantization_to_dict(v)
+                continue
             out[f.name] = list(v) if isinstance(v, tuple) else v
         return out
 
@@ -189,6 +206,8 @@ class Case:
         if missing:
             raise InvalidCase("required_fields", f"missing case field(s): {', '.join(missing)}")
         kwargs: dict[str, Any] = {k: (tuple(v) if k in PER_DIM_FIELDS else v) for k, v in data.items()}
+        if kwargs.get("quantization") is not None:
+            kwargs["quantization"] = quantization_from_dict(kwargs["quantization"])
         return cls(**kwargs)
 
     def short(self) -> str:
@@ -200,6 +219,7 @@ class Case:
             f"crop={list(self.pads_begin)}/{list(self.pads_end)} op={list(self.output_padding)} "
             f"bias={self.bias} {self.dtype} {self.layout} {self.distribution} seed={self.seed}"
             + ("" if self.padding_mode == "explicit" else f" mode={self.padding_mode}")
+            + ("" if self.quantization is None else f" [{describe(self.quantization)}]")
         )
 
 
@@ -297,8 +317,7 @@ def validate(case: Case) -> None:
     check_case_size(case)
     if not isinstance(case.bias, bool):
         raise InvalidCase("bias_bool", f"bias must be true or false (got {case.bias!r})")
-    if case.dtype not in DATA_DTYPES:
-        raise InvalidCase("dtype", f"dtype {case.dtype!r} is not one of {', '.join(DATA_DTYPES)}")
+    _check_dtype_and_quantization(case)
     if case.layout not in LAYOUTS:
         raise InvalidCase("layout", f"layout {case.layout!r} is not one of {', '.join(LAYOUTS)}")
     if case.distribution not in DISTRIBUTIONS:
@@ -306,7 +325,39 @@ def validate(case: Case) -> None:
             "distribution",
             f"distribution {case.distribution!r} is not one of {', '.join(DISTRIBUTIONS)}",
         )
+    if case.quantization is not None and case.distribution not in QUANT_DISTRIBUTIONS:
+        raise InvalidCase(
+            "quant_distribution",
+            f"an int8 case's distribution is one of {', '.join(QUANT_DISTRIBUTIONS)} "
+            f"(got {case.distribution!r})",
+            "distribution",
+        )
     _check_int(case.seed, "seed", 0)
+
+
+def _check_dtype_and_quantization(case: Case) -> None:
+    """A float case has a float dtype and no quantization; an int8 case has both, consistent."""
+    quant = case.quantization
+    if quant is None:
+        if case.dtype not in DATA_DTYPES:
+            known = ", ".join((*DATA_DTYPES, QUANTIZED_DTYPE))
+            extra = " (int8 needs a quantization)" if case.dtype == QUANTIZED_DTYPE else ""
+            raise InvalidCase("dtype", f"dtype {case.dtype!r} is not one of {known}{extra}")
+        return
+    if not isinstance(quant, Quantization):
+        raise InvalidCase("quant_fields", f"quantization must be a Quantization (got {quant!r})")
+    if case.dtype != QUANTIZED_DTYPE:
+        raise InvalidCase(
+            "quant_dtype_int8", f"a quantized case has dtype {QUANTIZED_DTYPE!r} (got {case.dtype!r})"
+        )
+    quant.weight.for_channels(case.out_channels)
+    if case.bias != (quant.bias != "none"):
+        raise InvalidCase(
+            "quant_bias_matches",
+            f"bias={case.bias} but the quantization's bias form is {quant.bias!r}: a case has a bias "
+            "exactly when its form is int32 or float",
+            "bias",
+        )
 
 
 def element_counts(case: Case) -> dict[str, int]:

@@ -94,7 +94,17 @@ def features(case: Case) -> dict[str, str]:
         "padding_mode": case.padding_mode,
         "padding": padding,
         "size": "tiny" if math.prod(case.output_size) <= TINY_OUTPUT else "normal",
+        "quantization": _quantization(case),
     }
+
+
+def _quantization(case: Case) -> str:
+    """``none`` for a float case; else the weight's granularity and the output's form."""
+    quant = case.quantization
+    if quant is None:
+        return "none"
+    granularity = "per_channel" if quant.weight.per_channel else "per_tensor"
+    return f"{granularity} {'requantized' if quant.requantized else 'dequantized'}"
 
 
 def coverage_features(case: Case) -> dict[str, str]:
@@ -133,4 +143,12 @@ def signature_features(case: Case) -> frozenset[str]:
         tokens.add("bias")
     if f["padding_mode"] != "explicit":
         tokens.add(f"padding_mode={f['padding_mode']}")
+    quant = case.quantization
+    if quant is not None:
+        if quant.weight.per_channel:
+            tokens.add("per_channel")
+        if not quant.requantized:
+            tokens.add("dequantized")
+        if any(quant.weight.zero_points):
+            tokens.add("weight_zero_point")
     return frozenset(tokens)

@@ -17,8 +17,9 @@ naming it; :func:`quantization_rules` lists them.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from harness.errors import InvalidCase
 
@@ -42,6 +43,7 @@ _RULES = {
     "quant_channels": "a per-channel weight quantization has one scale and one zero point per output channel",
     "quant_rounding": "the output's rounding is half_even or half_away",
     "quant_bias": "the bias is none, int32 (in the accumulator's units) or float",
+    "quant_fields": "a quantization's record holds exactly its fields",
     "quant_exact": "every partial sum of the accumulator stays below 2**53, so the reference sums it exactly",
 }
 
@@ -147,3 +149,63 @@ def _check_zero_point(zero_point: int, dtype: str, field: str) -> None:
     low, high = INT_RANGES[dtype]
     if isinstance(zero_point, bool) or not isinstance(zero_point, int) or not low <= zero_point <= high:
         raise _refuse("quant_zero_point", f"{field} {zero_point!r} for {dtype} [{low}, {high}]", field)
+
+
+#: The value distributions an int8 case's arrays are drawn with (:func:`harness.model.arrays.make_arrays`).
+QUANT_DISTRIBUTIONS: tuple[str, ...] = ("uniform", "normal", "small_int")
+
+
+def _tensor_to_dict(t: TensorQuant) -> dict[str, Any]:
+    return {"dtype": t.dtype, "scale": t.scale, "zero_point": t.zero_point}
+
+
+def quantization_to_dict(quant: Quantization) -> dict[str, Any]:
+    """The JSON form of a quantization (the ``quantization`` field of a case's record)."""
+    return {
+        "input": _tensor_to_dict(quant.input),
+        "weight": {
+            "dtype": quant.weight.dtype,
+            "scales": list(quant.weight.scales),
+            "zero_points": list(quant.weight.zero_points),
+        },
+        "bias": quant.bias,
+        "output": None if quant.output is None else _tensor_to_dict(quant.output),
+        "rounding": quant.rounding,
+    }
+
+
+def _tensor_from(data: Any, field: str) -> TensorQuant:
+    if not isinstance(data, Mapping) or set(data) != {"dtype", "scale", "zero_point"}:
+        raise InvalidCase("quant_fields", f"{field} must hold dtype, scale and zero_point", field)
+    return TensorQuant(data["dtype"], data["scale"], data["zero_point"])
+
+
+def quantization_from_dict(data: Any) -> Quantization:
+    """Inverse of :func:`quantization_to_dict`; a malformed form is :class:`InvalidCase`."""
+    keys = {"input", "weight", "bias", "output", "rounding"}
+    if not isinstance(data, Mapping) or set(data) != keys:
+        raise InvalidCase("quant_fields", f"quantization must hold exactly {', '.join(sorted(keys))}")
+    weight = data["weight"]
+    if not isinstance(weight, Mapping) or set(weight) != {"dtype", "scales", "zero_points"}:
+        raise InvalidCase("quant_fields", "quantization.weight must hold dtype, scales and zero_points")
+    if not isinstance(weight["scales"], Sequence) or not isinstance(weight["zero_points"], Sequence):
+        raise InvalidCase("quant_fields", "quantization.weight scales and zero_points must be lists")
+    output = None if data["output"] is None else _tensor_from(data["output"], "output")
+    return Quantization(
+        input=_tensor_from(data["input"], "input"),
+        weight=WeightQuant(weight["dtype"], tuple(weight["scales"]), tuple(weight["zero_points"])),
+        bias=data["bias"],
+        output=output,
+        rounding=data["rounding"],
+    )
+
+
+def describe(quant: Quantization) -> str:
+    """A short description: ``u8·i8/pc→u8 half_even bias=int32`` (pc: per output channel)."""
+    short = {"int8": "i8", "uint8": "u8"}
+    out = "f64" if quant.output is None else short[quant.output.dtype]
+    per = "/pc" if quant.weight.per_channel else ""
+    return (
+        f"{short[quant.input.dtype]}·{short[quant.weight.dtype]}{per}→{out} {quant.rounding} "
+        f"bias={quant.bias}"
+    )

@@ -32,7 +32,8 @@ or a mapping ``name: weight`` with integer weights 1..1000; the first entry is t
                                 #   one past what PyTorch accepts; default 0
       probability: float        #   chance that a case pads at all; default 1.0
     bias: Choices[bool]         # default [true, false]
-    dtypes: Choices[dtype]      # float64 float32 float16 bfloat16; default all
+    dtypes: Choices[dtype]      # float64 float32 float16 bfloat16 int8; default the floats; int8
+                                #   needs a quantization block (harness.spec.quant_schema)
     layouts: Choices[layout]    # channels_first channels_last; default all
     distributions: Choices[...] # normal uniform small_int large special; default all
     padding_modes: Choices[...] # explicit same same_lower valid; default [explicit]. A named mode
@@ -82,6 +83,7 @@ from harness.model.case import (
 from harness.model.dtypes import DATA_DTYPES
 from harness.model.limits import EXTENT, TENSOR_ELEMENTS, check_reference
 from harness.spec.keys import Loc, RuleError, dotted, lookup_line
+from harness.spec.quant_schema import QuantSpace, check_int8
 
 MAX_WEIGHT = 1000
 
@@ -90,13 +92,14 @@ Count = Annotated[int, Field(ge=1)]
 NonNegative = Annotated[int, Field(ge=0)]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 Weight = Annotated[int, Field(ge=1, le=MAX_WEIGHT)]
-DtypeName = Literal["float64", "float32", "float16", "bfloat16"]
+FloatDtypeName = Literal["float64", "float32", "float16", "bfloat16"]
+DtypeName = FloatDtypeName | Literal["int8"]
 LayoutName = Literal["channels_first", "channels_last"]
 DistributionName = Literal["normal", "uniform", "small_int", "large", "special"]
 PaddingModeName = Literal["explicit", "same", "same_lower", "valid"]
 PerDim = int | list[int]
 
-assert set(typing.get_args(DtypeName)) == set(DATA_DTYPES)
+assert set(typing.get_args(FloatDtypeName)) == set(DATA_DTYPES)
 assert set(typing.get_args(LayoutName)) == set(LAYOUTS)
 assert set(typing.get_args(DistributionName)) == set(DISTRIBUTIONS)
 assert set(typing.get_args(PaddingModeName)) == set(PADDING_MODES)
@@ -198,7 +201,7 @@ class Pinned(BaseModel):
     pads_end: PerDim = 0
     output_padding: PerDim = 0
     bias: bool = True
-    dtype: DtypeName = "float32"
+    dtype: FloatDtypeName = "float32"
     layout: LayoutName = "channels_first"
     distribution: DistributionName = "normal"
     seed: Annotated[int, Field(ge=0, le=2**32 - 1)] = 0
@@ -242,6 +245,7 @@ class Spec(BaseModel):
     distributions: DistributionChoices = Field(default_factory=lambda: _equal_weights(DISTRIBUTIONS))
     padding_modes: PaddingModeChoices = Field(default_factory=lambda: _equal_weights(("explicit",)))
     pinned: list[Pinned] = Field(default_factory=list)
+    quantization: QuantSpace | None = None
 
     _path: Path | None = PrivateAttr(default=None)
     _lines: dict[tuple[str, ...], int] = PrivateAttr(default_factory=dict)
@@ -262,6 +266,11 @@ class Spec(BaseModel):
                     f"(rule {EXTENT.rule}): lower it",
                     (key, "max"),
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _int8_has_quantization(self) -> Spec:
+        check_int8(self.dtypes, self.quantization, self.distributions)
         return self
 
     @model_validator(mode="after")

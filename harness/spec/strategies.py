@@ -26,13 +26,14 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from hypothesis import event
 from hypothesis import strategies as st
 
-from harness.model.case import Case
+from harness.model.case import QUANTIZED_DTYPE, Case
 from harness.model.features import coverage_features
+from harness.spec.quant_strategies import draw_quantization, quant_distributions
 from harness.spec.schema import Spec
 
 T = TypeVar("T")
@@ -238,6 +239,14 @@ def cases(spec: Spec, tally: Tally | None = None) -> st.SearchStrategy[Case]:
                 dims[key].append(value)
             room_in, room_w, room_out = room_in // length, room_w // k, room_out // (full + op)
 
+        bias = _choice(draw, spec.bias)
+        dtype = _choice(draw, spec.dtypes)
+        layout = _choice(draw, spec.layouts)
+        quant = None
+        distributions: Mapping[Any, int] = spec.distributions
+        if spec.quantization is not None and dtype == QUANTIZED_DTYPE:
+            quant = draw_quantization(draw, spec.quantization, g * cout, bias)
+            bias, distributions = quant.bias != "none", quant_distributions(distributions)
         case = Case(
             rank=rank,
             batch=n,
@@ -251,12 +260,13 @@ def cases(spec: Spec, tally: Tally | None = None) -> st.SearchStrategy[Case]:
             pads_begin=tuple(dims["cb"]),
             pads_end=tuple(dims["ce"]),
             output_padding=tuple(dims["op"]),
-            bias=_choice(draw, spec.bias),
-            dtype=_choice(draw, spec.dtypes),
-            layout=_choice(draw, spec.layouts),
-            distribution=_choice(draw, spec.distributions),
+            bias=bias,
+            dtype=dtype,
+            layout=layout,
+            distribution=_choice(draw, distributions),
             seed=draw(st.integers(0, SEED_MAX)),
             padding_mode=mode,
+            quantization=quant,
         )
         for feature, shown in coverage_features(case).items():
             event(f"{feature}: {shown}")

@@ -289,7 +289,7 @@ def test_a_null_key_is_reported_at_its_line(spelling: str, tmp_path: Path) -> No
     assert str(err).endswith(
         ":22: null is not a known key (allowed: name, description, rank, max_elements, batch, "
         "channels, input_size, kernel_size, stride, dilation, crops, output_padding, bias, "
-        "dtypes, layouts, distributions, padding_modes, pinned)"
+        "dtypes, layouts, distributions, padding_modes, pinned, quantization)"
     )
     err = spec_error(replace_line(VALID, 14, f"  max: 3\n  {spelling}: 1"), tmp_path)
     assert (err.line, err.key) == (15, "stride.null")
