@@ -28,8 +28,8 @@ from harness.report.recorded import (
     matrix_values,
     value_order,
 )
-from harness.report.triage import Triage, triage
 from harness.report.shards import SplitRun, check_shards
+from harness.report.triage import Triage, triage
 
 
 @dataclass

@@ -92,7 +92,8 @@ def test_the_banner_says_new_known_fixed_stale_and_escapes_reasons(tmp_path: Pat
     html = (run / "report.html").read_text(encoding="utf-8")
     assert 'id="triage">1 new · 1 known · 1 fixed · 2 stale known-findings entries' in html
     assert "the groups bug &lt;b&gt;is&lt;/b&gt; deliberate" in html and "<b>is</b>" not in html
-    assert '<p class="known"><b>Known</b> the groups bug &lt;b&gt;is&lt;/b&gt; deliberate' in html  # on its finding
+    # and on the finding itself
+    assert '<p class="known"><b>Known</b> the groups bug &lt;b&gt;is&lt;/b&gt; deliberate' in html
     links = [
         a
         for tag, a in parse_html(run / "report.html").tags
