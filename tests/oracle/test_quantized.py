@@ -1,8 +1,9 @@
 """The quantization model's rules and the exact quantized reference.
 
-The accumulator is checked against a naive int64 loop written from the definition (not the float
-kernel it uses), the dequantized output against the float reference on the dequantized inputs, and
-requantization at its rounding and saturation boundaries with values worked by hand.
+The accumulator is checked against the defining sum of ``tests/naive.py`` on the centred integers
+(not the kernel it uses), with the weight zero point of each output channel applied here; the
+dequantized output against the float reference on the dequantized inputs; requantization at its
+rounding and saturation boundaries with values worked by hand.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from naive import conv_transpose_naive
 
 from harness.errors import InvalidCase
 from harness.model.quant import Quantization, TensorQuant, WeightQuant, quantization_rules
@@ -23,30 +25,16 @@ from harness.oracle.reference import conv_transpose
 def _naive(
     xq: np.ndarray, wq: np.ndarray, zx: int, zw: list[int], bias: list[int] | None, geometry: dict[str, Any]
 ) -> np.ndarray:
-    """Σ (x − zx)(w − zw[c]) by loops over every input element, weight tap and output channel."""
-    n_batch, c_in, *size = xq.shape
-    _, c_out_g, *kernel = wq.shape
-    g = geometry["groups"]
-    s, d = geometry["stride"], geometry["dilation"]
-    cb, ce, op = geometry["pads_begin"], geometry["pads_end"], geometry["output_padding"]
-    out_size = [
-        (n - 1) * s[i] + d[i] * (kernel[i] - 1) + 1 - cb[i] - ce[i] + op[i] for i, n in enumerate(size)
-    ]
-    out = np.zeros((n_batch, c_out_g * g, *out_size), dtype=np.int64)
-    if bias is not None:
-        out += np.asarray(bias, dtype=np.int64).reshape(1, -1, *([1] * len(size)))
-    cin_g = c_in // g
-    for b, ci in itertools.product(range(n_batch), range(c_in)):
-        group = ci // cin_g
-        for pos in itertools.product(*(range(n) for n in size)):
-            xv = int(xq[(b, ci, *pos)]) - zx
-            for j in range(c_out_g):
-                co = group * c_out_g + j
-                for tap in itertools.product(*(range(k) for k in kernel)):
-                    where = [pos[i] * s[i] + tap[i] * d[i] - cb[i] for i in range(len(size))]
-                    if all(0 <= w < o for w, o in zip(where, out_size, strict=True)):
-                        out[(b, co, *where)] += xv * (int(wq[(ci, j, *tap)]) - zw[co])
-    return out
+    """Σ (x − zx)(w − zw[c]) by the defining sum of ``tests/naive.py``, on the centred integers:
+    every term and partial sum is an integer far below 2**53, so its Python floats hold them exactly."""
+    c_in, c_out_g = wq.shape[:2]
+    cin_g = c_in // geometry["groups"]
+    w_centred = np.empty(wq.shape, dtype=np.int64)
+    for ci, j in itertools.product(range(c_in), range(c_out_g)):
+        w_centred[ci, j] = wq[ci, j] - zw[(ci // cin_g) * c_out_g + j]  # output channel of (ci, j)
+    total = conv_transpose_naive(xq - zx, w_centred, None if bias is None else np.asarray(bias), **geometry)
+    assert np.array_equal(total, np.round(total))
+    return total.astype(np.int64)
 
 
 GEOMETRIES = [
