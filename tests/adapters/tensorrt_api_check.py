@@ -309,46 +309,14 @@ def _install(record: dict[str, Any]) -> Checker:
 
 def run_targets() -> dict[str, Any]:
     """Judge a set of cases on every TensorRT target through the checked stand-in."""
+    from tensorrt_stand_in import RUN_PATH_BASE, RUN_PATH_CASES
+
     from adapters.tensorrt import targets as tt
     from harness.engine.verdict import judge
     from harness.model.case import Case
 
     checker = _install({})
     os.environ[tt.DLA_CORE_ENV] = "1"
-    base: dict[str, Any] = {"input_size": (5, 4), "kernel_size": 3, "in_channels": 2, "out_channels": 3}
-    cases = {
-        "2d-groups-crops": dict(
-            base,
-            in_channels=4,
-            out_channels=6,
-            groups=2,
-            stride=(2, 1),
-            dilation=(1, 2),
-            pads_begin=(1, 0),
-            pads_end=(2, 1),
-            output_padding=(1, 0),
-        ),
-        "3d-no-bias": dict(
-            base,
-            input_size=(2, 3, 2),
-            kernel_size=2,
-            stride=2,
-            bias=False,
-            pads_begin=(0, 1, 0),
-            pads_end=(1, 0, 0),
-        ),
-        "2d-f16-same-lower": dict(
-            base,
-            input_size=(4, 4),
-            kernel_size=4,
-            stride=2,
-            padding_mode="same_lower",
-            dtype="float16",
-            distribution="small_int",
-        ),
-        "2d-f16-dla-eligible": dict(base, stride=2, dtype="float16"),
-        "2d-f16-grouped": dict(base, in_channels=4, out_channels=4, groups=2, stride=2, dtype="float16"),
-    }
     verdicts = []
     for target in (
         tt.TensorRTTarget("cuda"),
@@ -356,8 +324,8 @@ def run_targets() -> dict[str, Any]:
         tt.TensorRTDLA("cuda"),
         tt.TensorRTDLAFallback("cuda"),
     ):
-        for case_id, fields in cases.items():
-            verdict = judge(Case.make(**fields), target)
+        for case_id, fields in RUN_PATH_CASES.items():
+            verdict = judge(Case.make(**{**RUN_PATH_BASE, **fields}), target)
             verdicts.append([target.name, case_id, str(verdict.outcome), (verdict.message or "")[:500]])
     return _report(checker, verdicts)
 

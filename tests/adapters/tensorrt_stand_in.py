@@ -16,6 +16,44 @@ import numpy as np
 from adapters.tensorrt import model as tm
 from harness.oracle.reference import conv_transpose
 
+#: The canonical case every run-path case starts from.
+RUN_PATH_BASE: dict[str, Any] = {"input_size": (5, 4), "kernel_size": 3, "in_channels": 2, "out_channels": 3}
+
+#: Cases that take the build-and-run path through its branches (explicit crops with groups, 3-D
+#: without bias, a named mode in float16, a DLA-eligible layer, a grouped one DLA refuses).
+RUN_PATH_CASES: dict[str, dict[str, Any]] = {
+    "2d-groups-crops": {
+        "input_size": (4, 3),
+        "kernel_size": (3, 2),
+        "in_channels": 4,
+        "out_channels": 6,
+        "groups": 2,
+        "stride": (2, 1),
+        "dilation": (1, 2),
+        "pads_begin": (1, 0),
+        "pads_end": (2, 1),
+        "output_padding": (1, 0),
+    },
+    "3d-no-bias": {
+        "input_size": (2, 3, 2),
+        "kernel_size": 2,
+        "stride": 2,
+        "bias": False,
+        "pads_begin": (0, 1, 0),
+        "pads_end": (1, 0, 0),
+    },
+    "2d-f16-same-lower": {
+        "input_size": (4, 4),
+        "kernel_size": 4,
+        "stride": 2,
+        "padding_mode": "same_lower",
+        "dtype": "float16",
+        "distribution": "small_int",
+    },
+    "2d-f16-dla-eligible": {"stride": 2, "dtype": "float16"},
+    "2d-f16-grouped": {"in_channels": 4, "out_channels": 4, "groups": 2, "stride": 2, "dtype": "float16"},
+}
+
 
 class _Enum:
     """Attribute access returns the attribute's name (enough for a recording stand-in)."""

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from tensorrt_stand_in import stand_in_modules
+from tensorrt_stand_in import RUN_PATH_CASES, stand_in_modules
 
 from adapters.registry import resolve
 from adapters.tensorrt import engine
@@ -468,36 +468,7 @@ def stand_in(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
 
 @pytest.mark.parametrize(
     "case",
-    [
-        _case(
-            input_size=(4, 3),
-            kernel_size=(3, 2),
-            in_channels=4,
-            out_channels=6,
-            groups=2,
-            stride=(2, 1),
-            dilation=(1, 2),
-            pads_begin=(1, 0),
-            pads_end=(2, 1),
-            output_padding=(1, 0),
-        ),
-        _case(
-            input_size=(2, 3, 2),
-            kernel_size=2,
-            stride=2,
-            bias=False,
-            pads_begin=(0, 1, 0),
-            pads_end=(1, 0, 0),
-        ),
-        _case(
-            input_size=(4, 4),
-            kernel_size=4,
-            stride=2,
-            padding_mode="same_lower",
-            dtype="float16",
-            distribution="small_int",
-        ),
-    ],
+    [_case(**RUN_PATH_CASES[name]) for name in ("2d-groups-crops", "3d-no-bias", "2d-f16-same-lower")],
     ids=["2d-groups-crops", "3d-no-bias", "2d-f16-same-lower"],
 )
 def test_run_path_hands_tensorrt_the_case(stand_in: dict[str, Any], case: Case) -> None:

@@ -64,7 +64,7 @@ KERNELS = [(3,), (2, 3), (2, 2, 3)]
 @pytest.mark.parametrize("x_dtype", ["int8", "uint8"])
 @pytest.mark.parametrize("per_channel", [False, True])
 @pytest.mark.parametrize("with_bias", [False, True])
-def test_accumulator_equals_the_naive_int64_loop(
+def test_accumulator_equals_the_defining_sum(
     rank: int, x_dtype: str, per_channel: bool, with_bias: bool
 ) -> None:
     rng = np.random.default_rng(rank * 7 + per_channel * 3 + with_bias)
