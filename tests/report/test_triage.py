@@ -91,6 +91,7 @@ def test_the_banner_says_new_known_fixed_stale_and_escapes_reasons(tmp_path: Pat
     assert status == ExitCode.NEW_FINDINGS  # the shape bug: neither known nor in the baseline
     html = (run / "report.html").read_text(encoding="utf-8")
     assert 'id="triage">1 new · 1 known · 1 fixed · 2 stale known-findings entries' in html
+    assert '<div class="banner bad" id="findings-banner">' in html  # a new finding: red
     assert "the groups bug &lt;b&gt;is&lt;/b&gt; deliberate" in html and "<b>is</b>" not in html
     # and on the finding itself
     assert '<p class="known"><b>Known</b> the groups bug &lt;b&gt;is&lt;/b&gt; deliberate' in html
@@ -111,6 +112,9 @@ def test_report_exits_0_when_every_finding_is_known_or_in_the_baseline(
     summary = strict_json(run / "summary.json")
     assert summary["triage"]["new"] == []
     assert {f["status"] for f in summary["findings"]} == {"known", "baseline"}
+    html = (run / "report.html").read_text(encoding="utf-8")
+    banner = '<div class="banner warn" id="findings-banner">'
+    assert banner in html and "every one already known or in the baseline</div>" in html
     assert report_cli([str(run), "--known", str(known_file), "--fail-on", "any"]) == ExitCode.NEW_FINDINGS
 
 
