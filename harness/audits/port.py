@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters.protocol import TargetApi
-from adapters.reading import Shapes, Translation, translate
+from adapters.reading import Shapes, translate
 from adapters.registry import readable_apis
 from harness.audits.common import LoadedTarget, explain_output, guarded_run, load_targets
 from harness.audits.port_forms import call_of, search
@@ -41,7 +41,7 @@ from harness.audits.port_text import text_report as text_report
 from harness.audits.port_verify import Verifier, start_workers
 from harness.errors import InvalidCase, PortError
 from harness.files import writable_folder, write_text_atomic
-from harness.model.arrays import make_arrays
+from harness.model.arrays import CaseArrays, make_arrays
 from harness.model.case import Case
 from harness.model.modes import resolve_mode
 
@@ -59,10 +59,12 @@ class PinnedSource:
     notes: list[str]
 
 
-def pin_source(tr: Translation, source: LoadedTarget) -> PinnedSource:
+def pin_source(
+    case: Case, api_name: str, source: LoadedTarget, weights: CaseArrays | None = None
+) -> PinnedSource:
     """The explicit case of the source call (see the module docstring, step 2); an explicit call's
-    own check is left to :func:`port`, which verifies it with the targets."""
-    case = tr.case
+    own check is left to :func:`port`, which verifies it with the targets. ``weights``: the arrays
+    to run it on (a model's own weights), else the case's generated ones."""
     if case.padding_mode == "explicit":
         return PinnedSource(case, "explicit", {}, [])
     assert source.pure is not None
@@ -82,14 +84,14 @@ def pin_source(tr: Translation, source: LoadedTarget) -> PinnedSource:
     if source.target is None:
         if documented is None:
             raise PortError(
-                f"{tr.api.name} cannot run here ({source.reason}) and its documentation "
+                f"{api_name} cannot run here ({source.reason}) and its documentation "
                 "gives no output for this input"
             )
         notes.append(f"{source.name} cannot run here ({source.reason}): the port follows its documentation")
         return PinnedSource(
             documented, "documented", dict(described, verified=False, not_run=source.reason), notes
         )
-    arrays = make_arrays(case)
+    arrays = make_arrays(case) if weights is None else weights
     result = guarded_run(source.target, case, arrays)
     if result.output is None:
         raise PortError(
@@ -101,13 +103,11 @@ def pin_source(tr: Translation, source: LoadedTarget) -> PinnedSource:
         described, output_shape=result.shape, verified=actual is not None or instead is not None
     )
     if actual is None and instead is None:
-        raise PortError(
-            f"the output of {tr.api.name} (shape {result.shape}): {why}; there is nothing to port"
-        )
+        raise PortError(f"the output of {api_name} (shape {result.shape}): {why}; there is nothing to port")
     if actual is None:
         assert instead is not None
         notes.append(
-            f"{tr.api.name} {documented_mode.api_value!r} on this input: {why}. The port "
+            f"{api_name} {documented_mode.api_value!r} on this input: {why}. The port "
             "reproduces what the call computes, the case with dilation 1"
         )
         actual = instead
@@ -118,7 +118,7 @@ def pin_source(tr: Translation, source: LoadedTarget) -> PinnedSource:
     }
     if documented is not None and actual != documented:
         notes.append(
-            f"{tr.api.name} {documented_mode.api_value!r} departs from its documentation on "
+            f"{api_name} {documented_mode.api_value!r} departs from its documentation on "
             f"this input: documented output {list(documented.output_size)} with crops "
             f"{list(documented.pads_begin)}/{list(documented.pads_end)}, actual "
             f"{list(actual.output_size)} with crops {list(actual.pads_begin)}/"
@@ -228,7 +228,7 @@ def port(
     loaded = load_targets(target_names, device)
     if verify:  # every framework imports at once, the source's with them
         start_workers([source, *loaded])
-    pinned = pin_source(tr, source)
+    pinned = pin_source(tr.case, tr.api.name, source)
     mode_case = tr.case if tr.case.padding_mode != "explicit" else None
     verifier = Verifier(pinned.case)
     source_check = pinned.source_check

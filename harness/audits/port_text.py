@@ -54,7 +54,7 @@ def text_report(result: dict[str, Any]) -> str:
     ]
     if result["source_mode"]:
         lines.append(f"mode:      {result['source_mode']!r} pinned to explicit crops ({result['basis']})")
-    lines.append(f"source:    {_state(src)}")
+    lines.append(f"source:    {state(src)}")
     lines.append(f"weights:   {_weights_line(result)}")
     lines += [f"note:      {n}" for n in result["notes"]]
     lines.append("")
@@ -65,7 +65,7 @@ def text_report(result: dict[str, Any]) -> str:
         if t.get("call") is None:
             lines.append(f"{names[t['target']]:{width}s}  not expressible: {t['reason']}")
             continue
-        lines.append(f"{names[t['target']]:{width}s}  {_headline(t)}")
+        lines.append(f"{names[t['target']]:{width}s}  {headline(t)}")
         lines.append(f"{pad}{t['call']}")
         lines += _alternative_lines(t, pad)
         layout = t.get("weight_layout")
@@ -94,14 +94,14 @@ def _weights_line(result: dict[str, Any]) -> str:
     return text if not other else f"{text}, except: {'; '.join(other)}"
 
 
-def _headline(entry: dict[str, Any]) -> str:
-    """The target's state; a framework that raises or crashes on the direct call is named so."""
+def headline(entry: dict[str, Any]) -> str:
+    """The target's state in one line; a framework that raises or crashes on the direct call is named so."""
     alternative = entry.get("alternative")
     if alternative is None or entry.get("outcome") not in ("error", "crash"):
-        return _state(entry)
+        return state(entry)
     found = alternative.get("found")
     closest = (
-        f"closest alternative: {found['description']} ({_state(found)})"
+        f"closest alternative: {found['description']} ({state(found)})"
         if found
         else f"no alternative verifies ({len(alternative['tried'])} other form(s) tried)"
     )
@@ -118,14 +118,15 @@ def _alternative_lines(entry: dict[str, Any], pad: str) -> list[str]:
             return []  # said in the headline
         return [f"{pad}no other form verifies ({len(alternative['tried'])} tried)"]
     lines = [f"{pad}works instead: {found['call']}"]
-    detail = f"{found['description']}: {_state(found)}"
+    detail = f"{found['description']}: {state(found)}"
     if found["target"] != entry["target"]:
         detail = f"target {found['target']}, {detail}"
     lines.append(f"{pad}  ({detail}; works around the finding: {alternative['works_around']})")
     return lines
 
 
-def _state(entry: dict[str, Any]) -> str:
+def state(entry: dict[str, Any]) -> str:
+    """A verification in one line: verified or not, the output shape, the error and its bound."""
     if entry.get("not_run"):
         return f"not run: {entry['not_run']}"
     stats = entry.get("stats") or {}

@@ -70,9 +70,10 @@ def start_workers(targets: Iterable[LoadedTarget]) -> None:
 class Verifier:
     """Runs forms of one explicit case and judges them against its one reference."""
 
-    def __init__(self, case: Case) -> None:
+    def __init__(self, case: Case, arrays: CaseArrays | None = None) -> None:
         self.case = case
-        self.arrays: CaseArrays = make_arrays(case)
+        # a model's own weights, or the case's generated arrays
+        self.arrays: CaseArrays = make_arrays(case) if arrays is None else arrays
         self._reference: ReferenceResult | None = None
         self.references_computed = 0
         self.problem = memory_problem(case)

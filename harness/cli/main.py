@@ -9,6 +9,7 @@ from harness.cli.audit import add_audit_parser
 from harness.cli.doctor import add_doctor_parser
 from harness.cli.failure import run_command
 from harness.cli.port import add_port_parser
+from harness.cli.port_model import add_port_model_parser
 from harness.cli.report import add_report_parser
 from harness.cli.repro import add_repro_parser
 from harness.cli.run import add_run_parser
@@ -24,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_repro_parser(sub)
     add_report_parser(sub)
     add_port_parser(sub)
+    add_port_model_parser(sub)
     add_audit_parser(sub)
     return parser
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from harness.report.port_model_view import port_model_view
 from harness.report.views import case_rows, chunks
 
 #: Invalid-input assessments → cell class (pass: as it should be; fail: a problem; warn: a valid
@@ -225,6 +226,7 @@ def audit_views(audits: dict[str, Any]) -> dict[str, Any]:
     """Template data for each audit present (an unreadable file becomes a note)."""
     builders = {
         "port": port_view,
+        "port_model": port_model_view,
         "doc_audit": doc_audit_view,
         "mode_equivalence": mode_view,
         "invalid_inputs": invalid_view,

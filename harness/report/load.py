@@ -1,9 +1,9 @@
 """Reading report folders: a run folder's records and metadata, and the audit files beside them.
 
 A run folder (``python -m harness run --out DIR``) holds ``results.jsonl``, ``run.json`` and
-``findings/``. Audit files (:data:`AUDIT_FILES`: ``python -m harness audit-docs``, ``audit-modes``,
-``audit-invalid`` and ``port --out``) may sit in the same folder or alone: a folder holding only
-audit files is a valid report folder.
+``findings/``. Audit files (:data:`AUDIT_FILES`: ``python -m harness audit-docs``,
+``audit-modes``, ``audit-invalid``, ``port --out`` and ``port-model --report``) may sit in the
+same folder or alone: a folder holding only audit files is a valid report folder.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ AUDIT_FILES: dict[str, str] = {
     "mode_equivalence": "mode_equivalence.json",
     "invalid_inputs": "invalid_inputs.json",
     "port": "port.json",
+    "port_model": "port_model.json",
 }
 
 
