@@ -104,7 +104,17 @@ def test_declared_model_matters_for_torch_half_types() -> None:
         )
         exceeded += not result.passed
     # torch CPU rounds per-tap partial sums to float16: a round-once declaration must be refuted.
-    assert exceeded >= 10
+    # How often depends on the kernel oneDNN picks: 10+ of 30 on AVX2/AVX-512 CPUs, 3 of 30 on a
+    # Xeon with AVX512-FP16 (seen 2026-12-02, torch 2.13.0), where fewer partial sums round.
+    assert exceeded >= (1 if _cpu_has("avx512_fp16") else 10)
+
+
+def _cpu_has(flag: str) -> bool:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            return any(line.startswith("flags") and flag in line.split() for line in info)
+    except OSError:
+        return False
 
 
 @pytest.mark.parametrize("kind", PLANTED)
