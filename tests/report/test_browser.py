@@ -180,8 +180,12 @@ def scale_page(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def scaled(browser: Any, scale_page: Path) -> Any:
-    """The large report freshly loaded."""
+    """The large report freshly loaded, once its pager has drawn the first page (on a loaded
+    machine that can come after ``get`` returns)."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
     browser.get(scale_page.as_uri())
+    WebDriverWait(browser, 20).until(lambda b: b.execute_script(SHOWN))
     return browser
 
 
