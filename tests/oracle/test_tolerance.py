@@ -104,8 +104,8 @@ def test_declared_model_matters_for_torch_half_types() -> None:
         )
         exceeded += not result.passed
     # torch CPU rounds per-tap partial sums to float16: a round-once declaration must be refuted.
-    # How often depends on the kernel oneDNN picks: 10+ of 30 on AVX2/AVX-512 CPUs, 3 of 30 on a
-    # Xeon with AVX512-FP16 (seen 2026-12-02, torch 2.13.0), where fewer partial sums round.
+    # How often depends on the CPU: 10+ of 30 on the machines this was first measured on, 3 of 30
+    # on a Xeon with AVX512-FP16 (seen 2026-12-02, torch 2.13.0); which kernel runs there is not known.
     assert exceeded >= (1 if _cpu_has("avx512_fp16") else 10)
 
 
