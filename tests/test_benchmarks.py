@@ -80,3 +80,13 @@ def test_free_page_reporting_reads_the_balloon_feature_bit(
         device.mkdir()
         (device / "features").write_text(bits + "\n")
     assert free_page_reporting(str(tmp_path)) is expected
+
+
+def test_planted_bugs_benchmark_kills_a_planted_bug_and_clears_the_control() -> None:
+    pytest.importorskip("torch")
+    done = _run(
+        "benchmarks.planted_bugs", "--profile", "dev", "--seeds", "1", "--bugs", "planted.groups_mixed"
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "killed 1/1 (100 %)" in done.stdout, done.stdout
+    assert "control: 0 finding(s)" in done.stdout, done.stdout
