@@ -6,13 +6,22 @@ is not checked here; tests/adapters/test_tensorrt_api.py checks the calls agains
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
+import numpy as np
 import pytest
+from tensorrt_stand_in import stand_in_modules
 
+from adapters.registry import resolve
 from adapters.tensorrt import model as tm
 from adapters.tensorrt import quant as tq
+from adapters.tensorrt import targets as tt
+from adapters.tensorrt.int8_targets import TensorRTInt8, TensorRTInt8DLA
+from harness.engine.verdict import judge
+from harness.model.arrays import make_arrays
 from harness.model.case import Case
+from harness.model.outcomes import Outcome
 from harness.model.quant import Quantization, TensorQuant, WeightQuant
 
 
@@ -144,3 +153,128 @@ def test_dla_takes_the_int8_case_2d_ungrouped_only(changes: dict[str, Any], frag
         assert reason is None
     else:
         assert reason is not None and fragment in reason, reason
+
+
+# --- the targets' capability models (no tensorrt import) -----------------------------------------
+
+
+def test_capability_models_take_int8_cases_only() -> None:
+    gpu, dla = TensorRTInt8("cuda"), TensorRTInt8DLA("cuda")
+    assert gpu.capabilities().dtypes == {"int8"} and gpu.capabilities().quantized == tq.INT8_MODEL
+    assert gpu.capabilities().ranks == {2, 3}
+    assert dla.capabilities().ranks == {2} and not dla.capabilities().groups
+    assert gpu.supports(case()) is None and dla.supports(case()) is None
+    float_case = Case.make(input_size=(4, 3), in_channels=2, out_channels=2, dtype="float32")
+    assert "float32" in (gpu.supports(float_case) or "")
+    assert "zero point" in (gpu.supports(case(quant(input=TensorQuant("int8", 0.0625, 2)))) or "")
+    assert "multiple of 4" in (gpu.supports(case(in_channels=6, out_channels=8, groups=2)) or "")
+    assert "padding 0" in (dla.supports(case(pads_begin=1, pads_end=1)) or "")
+    assert "1-D" in (gpu.supports(case(input_size=5)) or "")
+    for name in ("tensorrt.int8", "tensorrt.int8.dla"):
+        assert resolve(name).name == name
+
+
+def test_snippet_holds_the_qdq_network() -> None:
+    text = TensorRTInt8DLA("cuda").snippet(case())
+    compile(text, "snippet.py", "exec")
+    for fragment in (
+        "network.add_quantize(inp, x_scale.get_output(0))",
+        "x_q.axis = 1",
+        "w_q.axis = 0",
+        "layer.set_input(1, w_dq.get_output(0))",
+        "trt.Weights()",
+        "np.multiply(data['weight'], 0.0078125, dtype=np.float32)",
+        "DeviceType.DLA",
+        "np.int8",
+    ):
+        assert fragment in text, fragment
+
+
+# --- the build-and-run path, against the recording stand-in --------------------------------------
+
+
+@pytest.fixture
+def stand_in(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """Install the stand-in modules; returns what they record."""
+    record: dict[str, Any] = {}
+    for name, module in stand_in_modules(record).items():
+        monkeypatch.setitem(sys.modules, name, module)
+    return record
+
+
+def test_run_path_builds_the_qdq_network(stand_in: dict[str, Any]) -> None:
+    target = TensorRTInt8("cuda")
+    verdict = judge(case(), target)
+    assert verdict.outcome == Outcome.PASS, verdict.message
+    kinds = [q["kind"] for q in stand_in["qdq"]]
+    assert kinds == ["quantize", "dequantize", "quantize", "dequantize", "quantize"]
+    assert [float(q["scale"][0]) for q in stand_in["qdq"]] == [0.0625, 0.0625, 0.0078125, 0.0078125, 0.25]
+    assert all(q["scale"].dtype == np.float32 and q["scale"].shape == (1,) for q in stand_in["qdq"])
+    assert [q["axis"] for q in stand_in["qdq"]] == [1, 1, 0, 0, 1]
+    # the kernel reaches the layer as input 1 (dequantized), its weights argument is empty
+    assert stand_in["kernel"] is None and 1 in stand_in["set_inputs"]
+    kernel = stand_in["constants"][1]
+    assert kernel.shape == (4, 4, 3, 3) and kernel.dtype == np.float32
+    assert stand_in["input_dtype"] == "float32" and stand_in["output"].dtype == "int8"
+    trt = sys.modules["tensorrt"]
+    assert stand_in["network_flags"] == 1 << trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED
+    assert trt.BuilderFlag.TF32 in stand_in["cleared"] and trt.BuilderFlag.INT8 not in stand_in["flags"]
+    info = target.run_info()
+    assert (info["precision"], info["typing"], info["placement"]) == ("int8", "strong", "gpu")
+
+
+def test_the_drawn_integers_come_back_from_the_input_quantize(stand_in: dict[str, Any]) -> None:
+    # full-range int8 input: s·q rounded to float32, divided by s in float32, rounds back to q
+    c = case(quant(input=TensorQuant("int8", 0.10000000149011612, 0)), distribution="uniform", seed=9)
+    assert judge(c, TensorRTInt8("cuda")).outcome == Outcome.PASS
+    x_q = stand_in["qdq"][0]
+    arrays = make_arrays(c)
+    x = np.multiply(arrays.x, 0.10000000149011612, dtype=np.float32)
+    back = np.clip(np.rint(x / x_q["scale"]), -128, 127)  # float32 division, as TensorRT's Q layer
+    assert np.array_equal(back, arrays.x)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"quantization": quant(output=None)},
+        {"quantization": quant(bias="none"), "bias": False},
+        {"input_size": (3, 2, 2), "kernel_size": 2, "pads_begin": (0, 1, 0), "pads_end": (1, 0, 0)},
+        {"in_channels": 8, "out_channels": 8, "groups": 2, "dilation": (1, 2)},
+    ],
+    ids=["dequantized", "no-bias", "3d-crops", "groups-of-4"],
+)
+def test_run_path_judges_each_form(stand_in: dict[str, Any], changes: dict[str, Any]) -> None:
+    c = case(**changes)
+    verdict = judge(c, TensorRTInt8("cuda"))
+    assert verdict.outcome == Outcome.PASS, verdict.message
+    requantized = c.quantization is not None and c.quantization.output is not None
+    assert len(stand_in["qdq"]) == (5 if requantized else 4)
+    assert stand_in["output"].dtype == ("int8" if requantized else "float32")
+    assert stand_in["num_groups"] == c.groups
+    assert (stand_in["bias"] is not None) == c.bias
+
+
+def test_refused_cases_never_reach_tensorrt(stand_in: dict[str, Any]) -> None:
+    target = TensorRTInt8("cuda")
+    zero_point = judge(case(quant(output=TensorQuant("int8", 0.25, 4))), target)
+    assert zero_point.outcome == Outcome.UNSUPPORTED and "zero point is 4" in zero_point.message
+    groups = judge(case(in_channels=10, out_channels=8, groups=2), target)
+    assert groups.outcome == Outcome.UNSUPPORTED and "multiple of 4" in groups.message
+    assert "builds" not in stand_in
+
+
+def test_dla_int8_build_settings(stand_in: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(tt.DLA_CORE_ENV, "1")
+    trt = sys.modules["tensorrt"]
+    dla = TensorRTInt8DLA("cuda")
+    assert judge(case(), dla).outcome == Outcome.PASS
+    assert stand_in["default_device_type"] == trt.DeviceType.DLA and stand_in["DLA_core"] == 1
+    # TensorRT 10's DLA takes precision from the builder flags: weakly typed, INT8 on, no fallback
+    assert stand_in["network_flags"] == 0 and trt.BuilderFlag.INT8 in stand_in["flags"]
+    assert trt.BuilderFlag.GPU_FALLBACK not in stand_in["flags"]
+    assert stand_in["output"].dtype == "int8"  # the weakly typed network's output typed int8
+    info = dla.run_info()
+    assert info["placement"] == "dla" and info["dla_predicted"] is True and info["typing"] == "weak"
+    grouped = judge(case(in_channels=8, out_channels=8, groups=2), dla)
+    assert grouped.outcome == Outcome.UNSUPPORTED
