@@ -7,6 +7,7 @@ signatures it uses against the real bindings)."""
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import json
 import types
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from adapters.tensorrt import model as tm
+from harness.model.quant import Quantization, TensorQuant, WeightQuant
 from harness.oracle.reference import conv_transpose
 
 #: The canonical case every run-path case starts from.
@@ -53,6 +55,39 @@ RUN_PATH_CASES: dict[str, dict[str, Any]] = {
     },
     "2d-f16-dla-eligible": {"stride": 2, "dtype": "float16"},
     "2d-f16-grouped": {"in_channels": 4, "out_channels": 4, "groups": 2, "stride": 2, "dtype": "float16"},
+}
+
+
+#: int8 cases for the Q/DQ targets (symmetric int8, float32 scales): requantized with a bias (DLA
+#: eligible), dequantized in 3-D without one, grouped with 4 channels per group and crops.
+INT8_QUANT = Quantization(
+    input=TensorQuant("int8", 0.0625, 0),
+    weight=WeightQuant("int8", (0.0078125,), (0,)),
+    bias="float",
+    output=TensorQuant("int8", 0.25, 0),
+)
+INT8_RUN_PATH_CASES: dict[str, dict[str, Any]] = {
+    "2d-int8-dla-eligible": {"in_channels": 4, "out_channels": 4, "stride": 2},
+    "3d-int8-dequantized": {
+        "input_size": (2, 3, 2),
+        "kernel_size": 2,
+        "stride": 2,
+        "bias": False,
+        "quantization": dataclasses.replace(INT8_QUANT, bias="none", output=None),
+    },
+    "2d-int8-groups-crops": {
+        "in_channels": 8,
+        "out_channels": 8,
+        "groups": 2,
+        "pads_begin": (1, 0),
+        "pads_end": (0, 1),
+    },
+}
+INT8_RUN_PATH_BASE: dict[str, Any] = {
+    **RUN_PATH_BASE,
+    "dtype": "int8",
+    "quantization": INT8_QUANT,
+    "distribution": "uniform",
 }
 
 
