@@ -44,13 +44,8 @@ def int8_strongly_typed(trt: Any, dla: bool) -> bool:
 
 
 def int8_network_flags(trt: Any, strongly_typed: bool) -> int:
-    """Explicit batch before TensorRT 10; STRONGLY_TYPED for a strongly typed int8 network."""
-    flags = 0
-    if int(trt.__version__.split(".")[0]) < 10:
-        flags |= 1 << int(trt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH)
-    if strongly_typed:
-        flags |= 1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED)
-    return flags
+    """STRONGLY_TYPED for a strongly typed int8 network (TensorRT 10 and later: batch is explicit)."""
+    return 1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED) if strongly_typed else 0
 
 
 def int8_precision_flags(trt: Any, config: Any, strongly_typed: bool) -> None:

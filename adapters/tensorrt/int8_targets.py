@@ -11,11 +11,13 @@ float32 result. TensorRT fuses DQ → deconvolution → Q into its int8 kernel. 
 back exactly from the first Q layers: ``s·q`` is rounded once to float32 and ``|q| ≤ 128``, so
 ``(s·q)/s`` is within 128·2⁻²³ of ``q``.
 
-Where ``NetworkDefinitionCreationFlag.STRONGLY_TYPED`` exists the network is strongly typed (the
-explicit quantization guide: no precision flags); otherwise, and on DLA while ``BuilderFlag.INT8``
-exists, it is weakly typed with ``BuilderFlag.INT8``. ``tensorrt.int8.dla`` runs on the DLA core with
-GPU fallback off and sends only what the documented DLA restrictions allow for int8 (2-D, no groups,
-no dilation, no padding, and the size limits of :func:`adapters.tensorrt.model.dla_reason`).
+TensorRT 10 or later: the Q/DQ layers are added with their output type, which TensorRT 10.0
+introduced and TensorRT 11 requires. Where ``NetworkDefinitionCreationFlag.STRONGLY_TYPED`` exists
+the network is strongly typed (the explicit quantization guide: no precision flags); on DLA while
+``BuilderFlag.INT8`` exists it is weakly typed with ``BuilderFlag.INT8``. ``tensorrt.int8.dla``
+runs on the DLA core with GPU fallback off and sends only what the documented DLA restrictions allow
+for int8 (2-D, no groups, no dilation, no padding, and the size limits of
+:func:`adapters.tensorrt.model.dla_reason`).
 
 Nothing here has run on a GPU: see docs/tensorrt.md for what was and was not executed.
 """
@@ -123,8 +125,13 @@ def output(name: str) -> p.Call:
 
 
 def _qdq(target: str, kind: str, source: p.Expr, scale: str, axis: int) -> list[p.Stmt]:
-    """``target = network.add_<kind>(source, scale)`` with its axis set."""
-    layer = p.method(p.Name("network"), f"add_{kind}", source, p.method(p.Name(scale), "get_output", 0))
+    """``target = network.add_<kind>(source, scale, output_type)`` with its axis set: int8 out of a
+    quantize, float32 out of a dequantize. TensorRT 11.4's bindings require ``output_type``, 10.x's
+    take it (TensorRT 10.0 added it with ``to_type``); 8.x had no such argument."""
+    out_type = p.sym("trt.int8" if kind == "quantize" else "trt.float32")
+    layer = p.method(
+        p.Name("network"), f"add_{kind}", source, p.method(p.Name(scale), "get_output", 0), out_type
+    )
     return [p.Assign(target, layer), p.SetAttr(p.Name(target), "axis", axis)]
 
 

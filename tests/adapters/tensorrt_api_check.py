@@ -356,7 +356,7 @@ def run_planted() -> dict[str, Any]:
     layer = network.add_deconvolution_nd(inp, 2, trt.Dims((3, 3)), kernel, kernel)
     layer.strides = trt.Dims((2, 2))
     scale = network.add_constant(trt.Dims((1,)), trt.Weights())
-    quantize = network.add_quantize(inp, scale.get_output(0))
+    quantize = network.add_quantize(inp, scale.get_output(0), trt.int8)
     quantize.zero_point = 0  # TensorRT takes a zero point as the layer's input 2, not a property
     try:
         layer.padding_mode = trt.PaddingMode.EXPLICIT_ROUND_SIDEWAYS

@@ -120,8 +120,15 @@ class _QdqLayer:
     _info: dict[str, Any]
     _output: _Tensor
 
-    def __init__(self, record: dict[str, Any], kind: str, source: _Tensor, scale: _Tensor) -> None:
-        info: dict[str, Any] = {"kind": kind, "scale": scale.compute(np.empty(0)), "axis": None}
+    def __init__(
+        self, record: dict[str, Any], kind: str, source: _Tensor, scale: _Tensor, output_type: str
+    ) -> None:
+        info: dict[str, Any] = {
+            "kind": kind,
+            "scale": scale.compute(np.empty(0)),
+            "axis": None,
+            "output_type": output_type,
+        }
         record.setdefault("qdq", []).append(info)
         self.__dict__["_info"] = info
 
@@ -131,7 +138,7 @@ class _QdqLayer:
             out: np.ndarray = np.clip(np.rint(v / s), -128, 127) if kind == "quantize" else v * s
             return out
 
-        self.__dict__["_output"] = _Tensor(compute, "int8" if kind == "quantize" else "float32", source.shape)
+        self.__dict__["_output"] = _Tensor(compute, output_type, source.shape)
 
     def __setattr__(self, name: str, value: Any) -> None:
         self._info[name] = value
@@ -247,11 +254,11 @@ def _fake_modules(record: dict[str, Any]) -> tuple[types.ModuleType, types.Modul
             tensor = _Tensor(lambda x: value, str(value.dtype), shape)
             return types.SimpleNamespace(get_output=lambda index: tensor)
 
-        def add_quantize(self, source: _Tensor, scale: _Tensor) -> _QdqLayer:
-            return _QdqLayer(record, "quantize", source, scale)
+        def add_quantize(self, source: _Tensor, scale: _Tensor, output_type: str = "int8") -> _QdqLayer:
+            return _QdqLayer(record, "quantize", source, scale, output_type)
 
-        def add_dequantize(self, source: _Tensor, scale: _Tensor) -> _QdqLayer:
-            return _QdqLayer(record, "dequantize", source, scale)
+        def add_dequantize(self, source: _Tensor, scale: _Tensor, output_type: str = "float32") -> _QdqLayer:
+            return _QdqLayer(record, "dequantize", source, scale, output_type)
 
         def add_deconvolution_nd(self, *args: Any) -> _Layer:
             return _Layer(record, *args)

@@ -178,7 +178,7 @@ def test_snippet_holds_the_qdq_network() -> None:
     text = TensorRTInt8DLA("cuda").snippet(case())
     compile(text, "snippet.py", "exec")
     for fragment in (
-        "network.add_quantize(inp, x_scale.get_output(0))",
+        "network.add_quantize(inp, x_scale.get_output(0), trt.int8)",
         "x_q.axis = 1",
         "w_q.axis = 0",
         "layer.set_input(1, w_dq.get_output(0))",
@@ -211,6 +211,7 @@ def test_run_path_builds_the_qdq_network(stand_in: dict[str, Any]) -> None:
     assert [float(q["scale"][0]) for q in stand_in["qdq"]] == [0.0625, 0.0625, 0.0078125, 0.0078125, 0.25]
     assert all(q["scale"].dtype == np.float32 and q["scale"].shape == (1,) for q in stand_in["qdq"])
     assert [q["axis"] for q in stand_in["qdq"]] == [1, 1, 0, 0, 1]
+    assert [q["output_type"] for q in stand_in["qdq"]] == ["int8", "float32", "int8", "float32", "int8"]
     # the kernel reaches the layer as input 1 (dequantized), its weights argument is empty
     assert stand_in["kernel"] is None and 1 in stand_in["set_inputs"]
     kernel = stand_in["constants"][1]
