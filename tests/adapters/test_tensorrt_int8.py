@@ -7,10 +7,12 @@ is not checked here; tests/adapters/test_tensorrt_api.py checks the calls agains
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
 from tensorrt_stand_in import stand_in_modules
 
 from adapters.registry import resolve
@@ -23,6 +25,10 @@ from harness.model.arrays import make_arrays
 from harness.model.case import Case
 from harness.model.outcomes import Outcome
 from harness.model.quant import Quantization, TensorQuant, WeightQuant
+from harness.spec.loader import load_spec
+from harness.spec.strategies import cases
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def quant(**changes: Any) -> Quantization:
@@ -279,3 +285,18 @@ def test_dla_int8_build_settings(stand_in: dict[str, Any], monkeypatch: pytest.M
     assert info["placement"] == "dla" and info["dla_predicted"] is True and info["typing"] == "weak"
     grouped = judge(case(in_channels=8, out_channels=8, groups=2), dla)
     assert grouped.outcome == Outcome.UNSUPPORTED
+
+
+def test_the_symmetric_spec_draws_only_what_tensorrt_expresses_but_the_groups_rule() -> None:
+    spec = load_spec(ROOT / "specs" / "int8" / "conv_transpose_int8_symmetric_2d.yaml")
+    reasons: list[str | None] = []
+
+    @settings(max_examples=80, database=None, derandomize=True, deadline=None)
+    @given(cases(spec))
+    def collect(c: Case) -> None:
+        reasons.append(TensorRTInt8("cuda").supports(c))
+
+    collect()
+    refused = [r for r in reasons if r is not None]
+    assert 0 < len(refused) < len(reasons)  # both sides of the groups rule are drawn
+    assert all("multiple of 4" in r for r in refused), refused
