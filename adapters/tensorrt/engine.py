@@ -58,8 +58,9 @@ def int8_precision_flags(trt: Any, config: Any, strongly_typed: bool) -> None:
 
 
 def int8_output_type(trt: Any, tensor: Any, strongly_typed: bool, requantized: bool) -> None:
-    """A weakly typed network's outputs are float32 unless typed: the Q layer's int8 output is
-    declared int8 (a strongly typed network takes it from the layer)."""
+    """In a weakly typed network the I/O types are the user's to set: the Q layer's int8 output is
+    declared int8, so the output buffer holds the quantized integers (a strongly typed network takes
+    the type from the layer and must not be told)."""
     if requantized and not strongly_typed:
         tensor.dtype = trt.int8
 

@@ -21,7 +21,7 @@ from adapters.tensorrt import quant as tq
 from adapters.tensorrt import targets as tt
 from adapters.tensorrt.int8_targets import TensorRTInt8, TensorRTInt8DLA
 from harness.engine.verdict import judge
-from harness.model.arrays import make_arrays
+from harness.model.arrays import CaseArrays, make_arrays
 from harness.model.case import Case
 from harness.model.outcomes import Outcome
 from harness.model.quant import Quantization, TensorQuant, WeightQuant
@@ -260,6 +260,16 @@ def test_run_path_judges_each_form(stand_in: dict[str, Any], changes: dict[str, 
     assert stand_in["output"].dtype == ("int8" if requantized else "float32")
     assert stand_in["num_groups"] == c.groups
     assert (stand_in["bias"] is not None) == c.bias
+
+
+def test_an_output_off_by_one_is_a_value_mismatch(stand_in: dict[str, Any]) -> None:
+    # the int8 output is judged exactly under the declared model, not passed for being close
+    class OffByOne(TensorRTInt8):
+        def run(self, case: Case, arrays: CaseArrays) -> np.ndarray:
+            return super().run(case, arrays) + 1.0
+
+    verdict = judge(case(), OffByOne("cuda"))
+    assert verdict.outcome == Outcome.VALUE_MISMATCH and verdict.detail == "beyond_rounding_model"
 
 
 def test_refused_cases_never_reach_tensorrt(stand_in: dict[str, Any]) -> None:
