@@ -36,6 +36,8 @@ BUILTIN: dict[str, str] = {
     "tensorrt.round_up": "adapters.tensorrt.targets:TensorRTRoundUp",
     "tensorrt.dla": "adapters.tensorrt.targets:TensorRTDLA",
     "tensorrt.dla.gpu_fallback": "adapters.tensorrt.targets:TensorRTDLAFallback",
+    "tensorrt.int8": "adapters.tensorrt.int8_targets:TensorRTInt8",
+    "tensorrt.int8.dla": "adapters.tensorrt.int8_targets:TensorRTInt8DLA",
 }
 
 

@@ -33,6 +33,38 @@ def precision_flags(trt: Any, config: Any, half: bool) -> None:
         config.set_flag(trt.BuilderFlag.FP16)
 
 
+def int8_strongly_typed(trt: Any, dla: bool) -> bool:
+    """Whether the int8 Q/DQ network is strongly typed: where the flag exists, as the explicit
+    quantization guide asks, except on DLA while ``BuilderFlag.INT8`` exists (TensorRT <= 10: DLA
+    precision came from the builder flags; TensorRT 11's DLA pages say every DLA network is strongly
+    typed and the flag is gone)."""
+    if not hasattr(trt.NetworkDefinitionCreationFlag, "STRONGLY_TYPED"):
+        return False
+    return not (dla and hasattr(trt.BuilderFlag, "INT8"))
+
+
+def int8_network_flags(trt: Any, strongly_typed: bool) -> int:
+    """STRONGLY_TYPED for a strongly typed int8 network (TensorRT 10 and later: batch is explicit)."""
+    return 1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED) if strongly_typed else 0
+
+
+def int8_precision_flags(trt: Any, config: Any, strongly_typed: bool) -> None:
+    """TF32 off; a weakly typed Q/DQ network sets ``BuilderFlag.INT8`` (a strongly typed one takes
+    its precision from the Q/DQ types and must not set precision flags)."""
+    if hasattr(trt.BuilderFlag, "TF32"):
+        config.clear_flag(trt.BuilderFlag.TF32)
+    if not strongly_typed and hasattr(trt.BuilderFlag, "INT8"):
+        config.set_flag(trt.BuilderFlag.INT8)
+
+
+def int8_output_type(trt: Any, tensor: Any, strongly_typed: bool, requantized: bool) -> None:
+    """In a weakly typed network the I/O types are the user's to set: the Q layer's int8 output is
+    declared int8, so the output buffer holds the quantized integers (a strongly typed network takes
+    the type from the layer and must not be told)."""
+    if requantized and not strongly_typed:
+        tensor.dtype = trt.int8
+
+
 def placement_from_inspector(info_json: str, layer_name: str) -> str:
     """``"dla"``, ``"gpu"`` or ``"unknown"``: where the engine inspector says ``layer_name`` runs.
 
@@ -74,8 +106,9 @@ def build_engine(trt: Any, logger: Any, builder: Any, network: Any, config: Any)
     return engine, placement_from_inspector(info, "deconv")
 
 
-def execute_engine(engine: Any, x: np.ndarray) -> np.ndarray:
-    """Copy ``x`` to the device, execute the engine, copy ``y`` back (cuda-python buffers)."""
+def execute_engine(engine: Any, x: np.ndarray, y_dtype: Any = None) -> np.ndarray:
+    """Copy ``x`` to the device, execute the engine, copy ``y`` back (cuda-python buffers); ``y``
+    has ``x``'s dtype unless ``y_dtype`` is given (an int8 network's output)."""
     try:
         from cuda.bindings import runtime as cudart
     except ImportError:  # cuda-python before 12.6
@@ -87,7 +120,7 @@ def execute_engine(engine: Any, x: np.ndarray) -> np.ndarray:
             raise RuntimeError(f"CUDA runtime error {err}")
         return values[0] if len(values) == 1 else tuple(values)
 
-    y = np.empty(tuple(engine.get_tensor_shape("y")), dtype=x.dtype)
+    y = np.empty(tuple(engine.get_tensor_shape("y")), dtype=x.dtype if y_dtype is None else y_dtype)
     stream = checked(cudart.cudaStreamCreate())
     d_x = checked(cudart.cudaMalloc(x.nbytes))
     d_y = checked(cudart.cudaMalloc(y.nbytes))

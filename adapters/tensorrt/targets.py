@@ -355,7 +355,7 @@ class TensorRTDLA(TensorRTTarget):
     use_dla = True
 
     def capabilities(self) -> Capabilities:
-        """2D only, float16 only (DLA runs FP16/INT8; the canonical case has no int8)."""
+        """2D only, float16 only (DLA runs FP16/INT8; int8 cases run on ``tensorrt.int8.dla``)."""
         accumulation = {"float16": ACCUMULATION["float16"]}
         return dataclasses.replace(
             super().capabilities(),

@@ -309,8 +309,9 @@ def _install(record: dict[str, Any]) -> Checker:
 
 def run_targets() -> dict[str, Any]:
     """Judge a set of cases on every TensorRT target through the checked stand-in."""
-    from tensorrt_stand_in import RUN_PATH_BASE, RUN_PATH_CASES
+    from tensorrt_stand_in import INT8_RUN_PATH_BASE, INT8_RUN_PATH_CASES, RUN_PATH_BASE, RUN_PATH_CASES
 
+    from adapters.tensorrt import int8_targets as ti
     from adapters.tensorrt import targets as tt
     from harness.engine.verdict import judge
     from harness.model.case import Case
@@ -327,12 +328,16 @@ def run_targets() -> dict[str, Any]:
         for case_id, fields in RUN_PATH_CASES.items():
             verdict = judge(Case.make(**{**RUN_PATH_BASE, **fields}), target)
             verdicts.append([target.name, case_id, str(verdict.outcome), (verdict.message or "")[:500]])
+    for target in (ti.TensorRTInt8("cuda"), ti.TensorRTInt8DLA("cuda")):
+        for case_id, fields in INT8_RUN_PATH_CASES.items():
+            verdict = judge(Case.make(**{**INT8_RUN_PATH_BASE, **fields}), target)
+            verdicts.append([target.name, case_id, str(verdict.outcome), (verdict.message or "")[:500]])
     return _report(checker, verdicts)
 
 
 def run_planted() -> dict[str, Any]:
-    """Misuses the checker must report: a removed method, a wrong keyword, too many arguments, an
-    attribute set that is no property, a mode that does not exist."""
+    """Misuses the checker must report: a removed method, a wrong keyword, too many arguments, two
+    attribute sets that are no property (one on a Q layer), a mode that does not exist."""
     checker = _install({})
     trt = sys.modules["tensorrt"]
     builder = trt.Builder(trt.Logger(trt.Logger.WARNING))
@@ -350,6 +355,9 @@ def run_planted() -> dict[str, Any]:
             pass
     layer = network.add_deconvolution_nd(inp, 2, trt.Dims((3, 3)), kernel, kernel)
     layer.strides = trt.Dims((2, 2))
+    scale = network.add_constant(trt.Dims((1,)), trt.Weights())
+    quantize = network.add_quantize(inp, scale.get_output(0), trt.int8)
+    quantize.zero_point = 0  # TensorRT takes a zero point as the layer's input 2, not a property
     try:
         layer.padding_mode = trt.PaddingMode.EXPLICIT_ROUND_SIDEWAYS
     except AttributeError:

@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 #: Names ``adapters/tensorrt/engine.py`` probes with ``hasattr`` because TensorRT versions differ.
 VERSION_PROBES = {
     "tensorrt.BuilderFlag.FP16",
+    "tensorrt.BuilderFlag.INT8",
     "tensorrt.BuilderFlag.TF32",
     "tensorrt.NetworkDefinitionCreationFlag.STRONGLY_TYPED",
 }
@@ -82,8 +83,22 @@ def test_every_name_the_targets_use_exists_with_that_signature(checks: dict[str,
         "IBuilderConfig.can_run_on_DLA",
         "tensorrt.BuilderFlag.GPU_FALLBACK",
         "IExecutionContext.execute_async_v3",
+        # the int8 targets' Q/DQ network
+        "INetworkDefinition.add_constant",
+        "INetworkDefinition.add_quantize",
+        "INetworkDefinition.add_dequantize",
+        "IConstantLayer.get_output",
+        "IQuantizeLayer.axis =",
+        "IQuantizeLayer.get_output",
+        "IDequantizeLayer.axis =",
+        "IDequantizeLayer.get_output",
+        "IDeconvolutionLayer.set_input",
+        "tensorrt.float32",
     ):
         assert name in report["uses"], name
+    # only where a weakly typed int8 network is built (TensorRT 10's DLA): its output typed int8
+    if "tensorrt.BuilderFlag.INT8" in report["uses"]:
+        assert {"tensorrt.int8", "ITensor.dtype =", "IBuilderConfig.set_flag"} <= set(report["uses"])
 
 
 def test_every_cuda_python_call_binds(checks: dict[str, dict[str, Any]]) -> None:
@@ -98,9 +113,11 @@ def test_every_cuda_python_call_binds(checks: dict[str, dict[str, Any]]) -> None
 def test_the_checked_runs_judge_every_case(checks: dict[str, dict[str, Any]]) -> None:
     # A name used without a version probe that the bindings lack would have failed the case.
     verdicts = {(target, case): outcome for target, case, outcome, _ in checks["targets"]["verdicts"]}
-    assert len(verdicts) == 20
+    assert len(verdicts) == 20 + 6
     for (target, case), outcome in verdicts.items():
-        refused_by_dla = target == "tensorrt.dla" and case != "2d-f16-dla-eligible"
+        refused_by_dla = (target, case) not in {("tensorrt.dla", "2d-f16-dla-eligible")} and (
+            target == "tensorrt.dla" or (target == "tensorrt.int8.dla" and case != "2d-int8-dla-eligible")
+        )
         assert outcome == ("unsupported" if refused_by_dla else "pass"), (target, case)
 
 
@@ -111,6 +128,7 @@ def test_planted_misuses_are_reported(checks: dict[str, dict[str, Any]]) -> None
         "tensorrt.PaddingMode.EXPLICIT_ROUND_SIDEWAYS",
     }
     violations = report["violations"]
-    assert len(violations) == 3
+    assert len(violations) == 4
     assert sum("add_deconvolution_nd(" in v and "binds to no signature" in v for v in violations) == 2
     assert any("'strides'" in v for v in violations)
+    assert any(v.startswith("IQuantizeLayer.zero_point") for v in violations)
