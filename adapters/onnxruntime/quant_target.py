@@ -15,7 +15,9 @@ Finding (measured, pinned in the tests): from ``ORT_ENABLE_BASIC`` on, ORT's gra
 rewrites a float bias ``B`` into ``DequantizeLinear(round(B / (x_scale·w_scale)) as int32,
 x_scale·w_scale)`` (its WeightBiasQuantization transformer), which the graph's operators do not
 say: the bias moves by up to half an accumulator unit, and an output near a rounding boundary is
-off by one. The declared model is the operators', so those cases are value mismatches.
+off by one. It does so per tensor and per channel, and only when a QuantizeLinear follows the
+node (a dequantized output keeps its float bias). The declared model is the operators', so those
+cases are value mismatches.
 """
 
 from __future__ import annotations

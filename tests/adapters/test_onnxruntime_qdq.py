@@ -341,3 +341,14 @@ def test_finding_ort_rounds_a_float_bias_to_int32_units_of_x_scale_times_w_scale
     ref = QuantReference.for_case(case, arrays)
     got = t.run(case, arrays)
     assert compare_quantized(got, case, ref, dataclasses.replace(QDQ_MODEL, bias_quantized=True)).passed
+
+
+@pytest.mark.parametrize("scales", [(0.5, 0.25), (0.5,)])
+def test_finding_by_hand_the_bias_is_rounded_only_before_a_quantize_linear(scales: tuple[float, ...]) -> None:
+    """The same finding on the tiny case, per tensor and per channel: channel 0 is 9·0.5 + 0.2 = 4.7,
+    which QuantizeLinear rounds to 5; ORT rounds the bias to 0 units of x_scale·w_scale = 0.5 first
+    and gives round(4.5) = 4. Without a QuantizeLinear after the node the bias is left as it is."""
+    requantized = tiny(quant(scales=scales, bias="float"))
+    assert target().run(requantized, tiny_arrays(requantized, [0.2, -1.1]))[0, 0, 0] == 4
+    dequantized = tiny(quant(scales=scales, bias="float", output=None))
+    assert target().run(dequantized, tiny_arrays(dequantized, [0.2, -1.1]))[0, 0, 0] == np.float32(4.7)
