@@ -32,6 +32,7 @@ BUILTIN: dict[str, str] = {
     "onnxruntime.opset11": "adapters.onnxruntime.targets:OnnxRuntimeOpset11",
     "onnxruntime.output_shape": "adapters.onnxruntime.targets:OnnxRuntimeOutputShape",
     "onnxruntime.tensorrt_ep": "adapters.onnxruntime.targets:OnnxRuntimeTensorRTEP",
+    "onnxruntime.qdq": "adapters.onnxruntime.quant_target:OnnxRuntimeQDQ",
     "tensorrt": "adapters.tensorrt.targets:TensorRTTarget",
     "tensorrt.round_up": "adapters.tensorrt.targets:TensorRTRoundUp",
     "tensorrt.dla": "adapters.tensorrt.targets:TensorRTDLA",

@@ -14,7 +14,8 @@ included) and ``b`` the float bias (0 unless the form is float); a requantized o
 - ``relative_steps`` roundings of unit roundoff ``unit_roundoff`` on the way (the multiplier
   ``s_x·s_w/s_y`` rounded to float32, its product with ``A``, the bias's division and addition):
   by Higham's lemma their joint relative error is at most ``γ_n = n·u/(1 − n·u)`` of the magnitude
-  ``S = u_c·Σ|products| + |b|`` (``Σ|products|`` is ``|A|`` under exact integer accumulation).
+  ``S = u_c·Σ|terms| + |b|``, the terms being the products and an int32 bias (``Σ|terms|`` is
+  ``|A|`` under exact integer accumulation).
 - ``bias_quantized``: a float bias rounded to whole accumulator units first (±½ unit).
 
 So the value the target rounds lies within ``e = [γ_n·(S + β·u_c) + β·u_c] / s_y`` of the exact
@@ -103,7 +104,8 @@ class QuantReference:
 
     @classmethod
     def for_case(cls, case: Case, arrays: CaseArrays) -> QuantReference:
-        """The exact int64 accumulator, ``Σ|products|`` and the products per element of ``case``."""
+        """The exact int64 accumulator, ``Σ|terms|`` (the products and an int32 bias) and the
+        products per element of ``case``."""
         quant = _quant(case)
         geometry = {
             "stride": case.stride,
@@ -118,7 +120,9 @@ class QuantReference:
         zero = quant.input.zero_point
         x_abs = np.abs(arrays.x - zero)
         zw = accumulator_weight_centered(case, arrays, quant)
-        magnitude = conv_transpose(x_abs, np.abs(zw), None, **geometry)  # type: ignore[arg-type]
+        # An int32 bias is one more term of the sum a float path rounds (dequantized, then added).
+        bias_abs = None if bias_q is None else np.abs(bias_q)
+        magnitude = conv_transpose(x_abs, np.abs(zw), bias_abs, **geometry)  # type: ignore[arg-type]
         terms = (case.in_channels // case.groups) * math.prod(case.kernel_size) + 1
         bias_f = arrays.bias if quant.bias == "float" else None
         return cls(acc, magnitude.astype(np.int64), terms, bias_f)

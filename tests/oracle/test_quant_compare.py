@@ -72,3 +72,29 @@ def test_dequantized_output_within_its_bound(model: QuantModel) -> None:
     assert judge(-11.375, case, arrays, model)
     assert not judge(-11.375 * (1 + 2**-20), case, arrays, model)  # a planted error past any bound
     assert not judge(float("nan"), case, arrays, model)
+
+
+def int32_bias_only(bias_q: int, out_scale: float) -> tuple[Case, CaseArrays]:
+    """A 1×1 case whose input sits at its zero point: the accumulator is the int32 bias alone."""
+    quant = Quantization(
+        TensorQuant("uint8", 0.5, 10),
+        WeightQuant("int8", (0.25,), (0,)),
+        "int32",
+        TensorQuant("uint8", out_scale, 4),
+    )
+    case = Case.make(
+        input_size=1, kernel_size=1, bias=True, dtype="int8", quantization=quant, distribution="uniform"
+    )
+    x, w = np.full((1, 1, 1), 10.0), np.full((1, 1, 1), 3.0)
+    return case, CaseArrays(x, w, np.array([float(bias_q)]), "int8", ("uint8", "int8", "int32"))
+
+
+def test_a_float_path_rounds_an_int32_bias_too() -> None:
+    # A float (QDQ) path dequantizes the int32 bias (20·0.125 = 2.5 real, a tie at y_scale 1) and
+    # adds it: rounding errors there move it off the tie either way, so both neighbours are allowed.
+    # An exact integer path keeps the tie: only half to even, 4 + 2.
+    case, arrays = int32_bias_only(20, 1.0)
+    assert QuantReference.for_case(case, arrays).magnitude.ravel().tolist() == [20]
+    float_path = QuantModel(relative_steps=3, integer_accumulation=False)
+    assert judge(6, case, arrays, float_path) and judge(7, case, arrays, float_path)
+    assert judge(6, case, arrays, EXACT) and not judge(7, case, arrays, EXACT)
