@@ -203,6 +203,7 @@ class ConformanceItem(pytest.Item):
         import hypothesis
 
         from adapters.registry import resolve
+        from harness.engine.pairing import not_applicable
         from harness.engine.profiles import active_profile_name, register_profiles
         from harness.engine.results import ResultsWriter, new_run_id
         from harness.engine.run import run_target_spec
@@ -222,6 +223,9 @@ class ConformanceItem(pytest.Item):
         if reason is not None:
             pytest.skip(f"{self.target_name} unavailable: {reason}")
         spec = load_spec(self.spec_path)
+        inapplicable = not_applicable(cls(config.getoption("--convt-device")), spec)
+        if inapplicable is not None:
+            pytest.skip(f"{self.spec_path} is not applicable to {self.target_name}: {inapplicable}")
         # In its framework's worker, as in a run: a crash is a result, and frameworks that cannot
         # share a process (paddle, mindspore) never meet in the pytest process.
         target = isolated(cls(config.getoption("--convt-device")))
