@@ -52,7 +52,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="collect the conformance tests (only them, without paths)",
     )
     group.addoption("--convt-targets", help="comma-separated targets or module:Class (default: installed)")
-    group.addoption("--convt-spec", action="append", help="spec YAML (repeatable; default: specs/*.yaml)")
+    group.addoption("--convt-spec", action="append", help="spec YAML (repeatable; default: specs/**/*.yaml)")
     group.addoption("--convt-profile", choices=PROFILES, help="Hypothesis profile")
     group.addoption("--convt-device", default="cpu", help="device (cpu, cuda, ...)")
     group.addoption("--convt-out", help="results folder (default reports/pytest/)")
@@ -106,14 +106,17 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _spec_places(config: pytest.Config) -> frozenset[Path]:
     """The YAML files named as paths, and the folders whose YAML files are specs: a folder named
-    as a path when it is the specs folder, or with ``--convt``."""
-    from harness.spec.loader import specs_dir
+    as a path when it is the specs folder (with its sub-folders of default specs), or with ``--convt``."""
+    from harness.spec.loader import default_spec_paths, specs_dir
 
     base = config.invocation_params.dir
     out = set()
     for arg in config.args:
         path = (base / str(arg).split("::")[0]).resolve()
-        if not path.is_dir() or config.getoption("--convt") or path == specs_dir().resolve():
+        if path == specs_dir().resolve():
+            out.add(path)
+            out.update(p.resolve().parent for p in default_spec_paths())
+        elif not path.is_dir() or config.getoption("--convt"):
             out.add(path)
     return frozenset(out)
 
@@ -203,6 +206,7 @@ class ConformanceItem(pytest.Item):
         import hypothesis
 
         from adapters.registry import resolve
+        from harness.engine.pairing import not_applicable
         from harness.engine.profiles import active_profile_name, register_profiles
         from harness.engine.results import ResultsWriter, new_run_id
         from harness.engine.run import run_target_spec
@@ -222,6 +226,9 @@ class ConformanceItem(pytest.Item):
         if reason is not None:
             pytest.skip(f"{self.target_name} unavailable: {reason}")
         spec = load_spec(self.spec_path)
+        inapplicable = not_applicable(cls(config.getoption("--convt-device")), spec)
+        if inapplicable is not None:
+            pytest.skip(f"{self.spec_path} is not applicable to {self.target_name}: {inapplicable}")
         # In its framework's worker, as in a run: a crash is a result, and frameworks that cannot
         # share a process (paddle, mindspore) never meet in the pytest process.
         target = isolated(cls(config.getoption("--convt-device")))

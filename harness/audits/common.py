@@ -207,17 +207,17 @@ def explain_output(
 def generated_cases(
     profile: str, ranks: Iterable[int] = (1, 2, 3), examples: int | None = None
 ) -> list[Case]:
-    """Cases drawn deterministically from the default specs (``examples`` per spec, else the
+    """Cases drawn deterministically from the default float specs (``examples`` per spec, else the
     profile's count), in float32 with normal values: every target runs float32, and sizes and crop
     splits do not depend on the dtype."""
-    from harness.spec.loader import load_default_specs
+    from harness.spec.loader import load_default_float_specs
     from harness.spec.strategies import cases
 
     count = examples if examples is not None else EXAMPLES[profile]
     wanted = set(ranks)
     out: list[Case] = []
     seen: set[Case] = set()
-    for spec in load_default_specs():
+    for spec in load_default_float_specs():
         if spec.rank not in wanted:
             continue
         for case in _draw(cases(spec), count):

@@ -147,7 +147,7 @@ def add_run_parser(
     """Add the ``run`` subcommand to ``python -m harness``'s subparsers."""
     parser = subparsers.add_parser("run", help="conformance run over specs and targets")
     parser.add_argument("--targets", help="comma-separated target names or module:Class (default: installed)")
-    parser.add_argument("--spec", action="append", help="spec file (repeatable; default: specs/*.yaml)")
+    parser.add_argument("--spec", action="append", help="spec file (repeatable; default: specs/**/*.yaml)")
     parser.add_argument("--profile", choices=PROFILES, help="default: ci if $CI else dev")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", help="output folder (default reports/<run-id>/)")

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from harness.errors import FolderLocked, FolderTaken
+from harness.files import writable_folder
 
 #: The lock file in a run folder; it holds the id and command line of the process holding the lock.
 LOCK_NAME = "run.lock"
@@ -66,3 +67,16 @@ def refuse_taken(folder: Path) -> None:
             f"own: continue that one with `python -m harness run --resume {shlex.quote(str(folder))}`, "
             "or use another --out"
         )
+
+
+def fresh_folder(parent: Path, run_id: str) -> Path:
+    """A new, empty folder ``parent/run_id`` (``run_id-2``… when runs started in the same second)."""
+    writable_folder(parent, "the reports folder")
+    n = 1
+    while True:
+        folder = parent / (run_id if n == 1 else f"{run_id}-{n}")
+        try:
+            folder.mkdir()
+            return folder
+        except FileExistsError:
+            n += 1

@@ -21,9 +21,10 @@ from adapters.registry import known_names, resolve
 from harness.engine.artefacts import write_finding
 from harness.engine.explore import FreshCheck, explore
 from harness.engine.findings import Finding
-from harness.engine.folder import locked, refuse_taken
+from harness.engine.folder import fresh_folder, locked, refuse_taken
 from harness.engine.fresh import fresh_check, replay_worker_history
 from harness.engine.history import UnitHistory, history_from_records, rebuild_finding_folders, unit_seed
+from harness.engine.pairing import inapplicable_specs
 from harness.engine.profiles import register_profiles
 from harness.engine.progress import Progress
 from harness.engine.records import damaged_summary
@@ -193,7 +194,7 @@ def run(
         resolve(name)
     # a shard that would judge nothing is BadShard here, before anything is written
     run_id = new_run_id() if shard is None else shard_run_id(new_run_id(), shard, names, specs)
-    out = writable_folder(out_dir, "--out") if out_dir else _fresh_folder(Path("reports"), run_id)
+    out = writable_folder(out_dir, "--out") if out_dir else fresh_folder(Path("reports"), run_id)
     replay = replay_entries(store if replay_findings else None, specs, names)
     meta: dict[str, Any] = {
         "run_id": run_id,
@@ -218,19 +219,6 @@ def run(
         refuse_taken(out)
         _write_meta(out, meta)
         return _execute(out, meta, specs, progress=progress, store=store, records=[])
-
-
-def _fresh_folder(parent: Path, run_id: str) -> Path:
-    """A new, empty folder ``parent/run_id`` (``run_id-2``… when runs started in the same second)."""
-    writable_folder(parent, "the reports folder")
-    n = 1
-    while True:
-        folder = parent / (run_id if n == 1 else f"{run_id}-{n}")
-        try:
-            folder.mkdir()
-            return folder
-        except FileExistsError:
-            n += 1
 
 
 def resume(run_dir: Path, *, progress: bool = True, store: Path | None = FINDINGS_STORE) -> RunReport:
@@ -342,16 +330,19 @@ def _execute(
             replay_worker_history(records, {t.name: t for t in targets.values()})
         frameworks = [t.api.framework for t in targets.values()]
         for index, (name, target) in enumerate(targets.items()):
+            inapplicable = inapplicable_specs(target.api, [s for s in specs if runs_unit(meta, name, s.name)])
+            report.not_applicable.update({(name, spec): why for spec, why in inapplicable.items()})
             meta["targets"][name] = {
                 "available": True,
                 "environment": target.runner.environment(),
                 "capabilities": target.api.capabilities().to_dict(),
+                "not_applicable": inapplicable,
             }
             _write_meta(out, meta)
             rebuild_finding_folders(out, records, target, writer.path)
             fresh = fresh_check(target)
             for spec in specs:
-                if not runs_unit(meta, name, spec.name):
+                if not runs_unit(meta, name, spec.name) or spec.name in inapplicable:
                     continue
                 replay = [Case.from_dict(c) for c in meta.get("replay", {}).get(f"{name}|{spec.name}", [])]
                 run_target_spec(

@@ -28,6 +28,8 @@ class RunReport:
     findings: list[tuple[Finding, Path]] = field(default_factory=list)
     unavailable: dict[str, str] = field(default_factory=dict)
     pairs: PairCoverage = field(default_factory=PairCoverage)
+    #: The (target, spec) pairs not explored, each with why (:mod:`harness.engine.pairing`).
+    not_applicable: dict[tuple[str, str], str] = field(default_factory=dict)
     #: What the run left out and why (past findings it could not replay), shown above the table.
     notes: list[str] = field(default_factory=list)
 
@@ -91,6 +93,7 @@ def summary_text(report: RunReport, width: int | None = None) -> str:
                 f"  {printable(target)} × {printable(spec)}: {n} case(s) unsupported, "
                 f"mostly: {printable(reason)}"
             )
+    lines += _not_applicable_lines(report.not_applicable)
     if report.findings:
         lines.append("")
         lines.append(f"{len(report.findings)} finding(s), each shrunk to a minimal case:")
@@ -101,3 +104,16 @@ def summary_text(report: RunReport, width: int | None = None) -> str:
     lines.append("")
     lines.append(f"results: {printable(report.out_dir / 'results.jsonl')}")
     return "\n".join(lines)
+
+
+def _not_applicable_lines(pairs: dict[tuple[str, str], str]) -> list[str]:
+    """The pairs not explored: a line per target and reason, naming the specs."""
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for (target, spec), reason in pairs.items():
+        grouped.setdefault((target, reason), []).append(spec)
+    if not grouped:
+        return []
+    lines = ["", "not applicable (the target takes none of the spec's dtypes: not explored, no records):"]
+    for (target, reason), specs in grouped.items():
+        lines.append(f"  {printable(target)} × {printable(', '.join(specs))}: {printable(reason)}")
+    return lines

@@ -180,6 +180,18 @@ class Report:
             out[target].append(spec)
         return dict(out)
 
+    def not_applicable(self) -> dict[str, dict[str, str]]:
+        """Per target, the specs its runs did not explore (none of their dtypes is one it takes,
+        :mod:`harness.engine.pairing`), each with why, as ``run.json`` lists them."""
+        names = _target_key_names(self.runs)
+        out: dict[str, dict[str, str]] = defaultdict(dict)
+        for run in self.runs:
+            for key, entry in (run.meta.get("targets") or {}).items():
+                listed = entry.get("not_applicable") if isinstance(entry, dict) else None
+                if isinstance(listed, dict):
+                    out[names.get(key, key)].update({str(s): str(why) for s, why in listed.items()})
+        return dict(out)
+
     def coverage(self) -> dict[str, dict[str, Any]]:
         """Per target: cases executed and unsupported, the specs it judged no case of, and per
         parameter the values exercised."""
@@ -188,6 +200,7 @@ class Report:
         per_target: dict[str, dict[str, Counter[str]]] = {t: defaultdict(Counter) for t in self.targets}
         executed: Counter[str] = Counter()
         nothing = self.judged_nothing()
+        inapplicable = self.not_applicable()
         for rec in self.cases:
             if rec.get("outcome") == Outcome.UNSUPPORTED:
                 continue
@@ -214,6 +227,7 @@ class Report:
                 "executed": executed[target],
                 "unsupported": info.counts[Outcome.UNSUPPORTED],
                 "judged_nothing": nothing.get(target, []),
+                "not_applicable": sorted(inapplicable.get(target, {})),
                 "params": params,
             }
         return out

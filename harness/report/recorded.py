@@ -12,13 +12,23 @@ from harness.model.features import features
 #: Overview matrix rows: (feature, its values in display order).
 MATRIX_FEATURES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("rank", ("1D", "2D", "3D")),
-    ("dtype", ("float64", "float32", "float16", "bfloat16")),
+    ("dtype", ("float64", "float32", "float16", "bfloat16", "int8")),
     ("layout", ("channels_first", "channels_last")),
     ("padding", ("none", "symmetric", "asymmetric", "mode same", "mode same_lower", "mode valid")),
     ("groups", ("1", "grouped", "depthwise")),
     ("dilation", ("1", ">1")),
     ("output_padding", ("0", ">0")),
     ("bias", ("yes", "no")),
+    (
+        "quantization",
+        (
+            "none",
+            "per_tensor requantized",
+            "per_channel requantized",
+            "per_tensor dequantized",
+            "per_channel dequantized",
+        ),
+    ),
     ("device", ()),
 )
 
@@ -73,6 +83,7 @@ def matrix_values(record: dict[str, Any]) -> dict[str, str]:
         "dilation": f["dilation"],
         "output_padding": "0" if f["output_padding"] in ("none", "?") else ">0",
         "bias": f["bias"],
+        "quantization": f["quantization"],
         "device": str(record.get("device", "?")),
     }
 

@@ -33,6 +33,7 @@ def summary(report: Report) -> dict[str, Any]:
     """The ``summary.json`` content."""
     totals = report.totals
     nothing = report.judged_nothing()
+    inapplicable = report.not_applicable()
     content: dict[str, Any] = json_safe(
         {
             "schema": SUMMARY_SCHEMA,
@@ -65,6 +66,7 @@ def summary(report: Report) -> dict[str, Any]:
                     "outcomes": {o: info.counts.get(o, 0) for o in OUTCOMES},
                     "findings": sum(1 for f in report.findings if f.target == name),
                     "judged_nothing": nothing.get(name, []),
+                    "not_applicable": inapplicable.get(name, {}),
                     "environments": info.environments,
                 }
                 for name, info in report.targets.items()

@@ -296,13 +296,20 @@ def specs_dir() -> Path:
 
 
 def default_spec_paths() -> list[Path]:
-    """The default spec files (``*.yaml`` in :func:`specs_dir`), sorted by name."""
+    """The default spec files: ``*.yaml`` in :func:`specs_dir` and in its sub-folders (the int8
+    specs of ``specs/int8/``), those of the folder itself first, each group sorted by name."""
     directory = specs_dir()
     if not directory.is_dir():
         raise SpecError(directory, None, None, "spec directory does not exist")
-    return sorted(directory.glob("*.yaml"))
+    return sorted(directory.rglob("*.yaml"), key=lambda p: (len(p.relative_to(directory).parts), p))
 
 
 def load_default_specs() -> list[Spec]:
     """Load every default spec (see :func:`default_spec_paths`)."""
     return [load_spec(p) for p in default_spec_paths()]
+
+
+def load_default_float_specs() -> list[Spec]:
+    """The default specs without a quantization block: the float cases whose geometry the audits
+    draw from, and whose calls every target makes."""
+    return [spec for spec in load_default_specs() if spec.quantization is None]

@@ -31,7 +31,7 @@ from harness.audits.port import port
 from harness.cli.port import add_port_parser
 from harness.errors import PortError
 from harness.model.case import Case
-from harness.spec.loader import load_default_specs
+from harness.spec.loader import load_default_float_specs
 from harness.spec.strategies import cases
 from harness.workers.worker import SETTINGS, configure, shutdown_all
 
@@ -257,7 +257,7 @@ def _input_shape(case: Case, target: Target) -> tuple[int, ...]:
 
 
 def _drawn_cases() -> st.SearchStrategy[Case]:
-    return st.one_of(*(cases(spec) for spec in load_default_specs()))
+    return st.one_of(*(cases(spec) for spec in load_default_float_specs()))
 
 
 @settings(max_examples=150, deadline=None)

@@ -167,3 +167,12 @@ def test_a_target_that_refuses_to_load_is_skipped_as_unavailable(tmp_path: Path,
     assert done.returncode == 0, done.stdout + done.stderr
     assert "1 skipped" in done.stdout, done.stdout
     assert "unavailable: test.unavailable needs an accelerator this machine lacks" in done.stdout
+
+
+def test_a_spec_not_applicable_to_the_target_is_skipped_saying_so(tmp_path: Path) -> None:
+    int8 = Path(__file__).resolve().parents[2] / "specs" / "int8" / "conv_transpose_int8_1d.yaml"
+    done = finish(run_pytest(tmp_path, int8, "tests.targets_for_tests:CorrectTarget", "-rs"))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 skipped" in done.stdout, done.stdout
+    assert "is not applicable to tests.targets_for_tests:CorrectTarget" in done.stdout, done.stdout
+    assert "the spec's cases are int8" in done.stdout

@@ -22,7 +22,9 @@ from report_runs import (
 )
 from targets_for_tests import CorrectTarget, ThreeBugTarget
 
+from harness.model.case import Case
 from harness.model.outcomes import FAILING
+from harness.model.quant import Quantization, TensorQuant, WeightQuant
 from harness.report.model import load_report
 from harness.report.write import write_report
 
@@ -182,3 +184,21 @@ def test_crash_timeout_and_doc_mismatch(tmp_path: Path) -> None:
     assert '<span class="badge doc_mismatch">departure from documentation</span>' in page
     assert "seed 001 &lt;b&gt;" in page and '<td class="mono differs">4</td>' in page
     assert 'href="https://docs.example.org/convt.html"' in page  # the source's URL is a link
+
+
+def test_int8_cases_have_their_rows_in_the_matrix(tmp_path: Path) -> None:
+    quant = Quantization(
+        TensorQuant("uint8", 0.125, 7),
+        WeightQuant("int8", (0.5,), (0,)),
+        "float",
+        TensorQuant("uint8", 0.75, 3),
+    )
+    int8 = Case.make(input_size=(3, 2), in_channels=2, out_channels=2, dtype="int8", quantization=quant)
+    ok = CorrectTarget()  # a float target: the int8 case is unsupported, and still a case of the matrix
+    folder = make_run(tmp_path, [Entry(ok, PASSING[0]), Entry(ok, int8)], run_id="int8")
+    rows = {(row["feature"], row["value"]): row["cells"] for row in load_report([folder]).matrix()}
+    assert rows[("dtype", "int8")] == [{"unsupported": 1}]
+    assert rows[("quantization", "per_tensor requantized")] == [{"unsupported": 1}]
+    assert rows[("quantization", "none")] == [{"pass": 1}]
+    dtypes = [value for feature, value in rows if feature == "dtype"]
+    assert dtypes == ["float32", "int8"]

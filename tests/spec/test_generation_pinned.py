@@ -14,12 +14,12 @@ from pathlib import Path
 from hypothesis import HealthCheck, Phase, given, settings
 
 from harness.model.case import Case
-from harness.spec.loader import load_default_specs
+from harness.spec.loader import load_default_float_specs
 from harness.spec.strategies import cases
 
 
 def _draw(count: int = 120) -> list[Case]:
-    spec = next(s for s in load_default_specs() if s.rank == 2)
+    spec = next(s for s in load_default_float_specs() if s.rank == 2)
     drawn: list[Case] = []
 
     @settings(

@@ -9,9 +9,9 @@ import pytest
 import harness.spec.health as health_module
 from harness.errors import SpecError
 from harness.spec.health import SpecHealth, check_spec_health, measure_spec
-from harness.spec.loader import load_default_specs, parse_spec
+from harness.spec.loader import load_default_float_specs, parse_spec
 
-SPECS = {spec.name: spec for spec in load_default_specs()}
+SPECS = {spec.name: spec for spec in load_default_float_specs()}
 N_HEALTH = 300
 
 

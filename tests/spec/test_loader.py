@@ -12,6 +12,7 @@ from harness.model.dtypes import DATA_DTYPES
 from harness.spec.loader import (
     SPECS_DIR_ENV,
     default_spec_paths,
+    load_default_float_specs,
     load_default_specs,
     load_spec,
     parse_spec,
@@ -75,23 +76,29 @@ def test_parse_spec_without_a_file() -> None:
 # --- the repository's default specs ------------------------------------------------------------
 
 
-def test_default_spec_paths_are_the_repo_specs_sorted() -> None:
+def test_default_spec_paths_are_the_repo_specs_sorted_int8_included() -> None:
     paths = default_spec_paths()
-    assert [p.name for p in paths] == [
+    assert [p.relative_to(REPO / "specs").as_posix() for p in paths] == [
         "conv_transpose1d.yaml",
         "conv_transpose2d.yaml",
         "conv_transpose3d.yaml",
+        "int8/conv_transpose_int8_1d.yaml",
+        "int8/conv_transpose_int8_2d.yaml",
+        "int8/conv_transpose_int8_3d.yaml",
     ]
-    assert all(p.parent == REPO / "specs" for p in paths)
+    assert [s.name for s in load_default_float_specs()] == [p.stem for p in paths[:3]]
 
 
 def test_specs_dir_env_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write_yaml(tmp_path, VALID, "b.yaml")
     write_yaml(tmp_path, VALID.replace("name: tiny", "name: other"), "a.yaml")
     (tmp_path / "specs" / "notes.txt").write_text("not a spec")
+    (tmp_path / "specs" / "deeper").mkdir()
+    (tmp_path / "specs" / "deeper" / "0.yaml").write_text(VALID.replace("name: tiny", "name: deep"))
     monkeypatch.setenv(SPECS_DIR_ENV, str(tmp_path / "specs"))
-    assert [p.name for p in default_spec_paths()] == ["a.yaml", "b.yaml"]
-    assert [s.name for s in load_default_specs()] == ["other", "tiny"]
+    # the folder's own specs first, then its sub-folders'
+    assert [p.name for p in default_spec_paths()] == ["a.yaml", "b.yaml", "0.yaml"]
+    assert [s.name for s in load_default_specs()] == ["other", "tiny", "deep"]
     monkeypatch.setenv(SPECS_DIR_ENV, str(tmp_path / "missing"))
     with pytest.raises(SpecError, match="does not exist"):
         default_spec_paths()
@@ -99,7 +106,7 @@ def test_specs_dir_env_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 
 @pytest.fixture(scope="module")
 def default_specs() -> dict[str, Spec]:
-    return {spec.name: spec for spec in load_default_specs()}
+    return {spec.name: spec for spec in load_default_float_specs()}
 
 
 def test_default_specs_load(default_specs: dict[str, Spec]) -> None:

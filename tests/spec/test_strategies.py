@@ -11,11 +11,11 @@ from hypothesis import strategies as st
 import harness.spec.strategies as strategies
 from harness.model.case import Case, element_counts
 from harness.model.features import coverage_features
-from harness.spec.loader import load_default_specs, parse_spec
+from harness.spec.loader import load_default_float_specs, parse_spec
 from harness.spec.schema import Spec
 from harness.spec.strategies import cases
 
-SPECS = {spec.name: spec for spec in load_default_specs()}
+SPECS = {spec.name: spec for spec in load_default_float_specs()}
 # find() keeps the last value its condition accepted; the explain phase would replace the shrunk one.
 FIND = settings(database=None, phases=[Phase.generate, Phase.shrink])
 
