@@ -21,7 +21,7 @@ them. The last three concern the reference's computation and depend on several s
 :func:`check_reference` checks them where cases enter (a spec's pinned cases, the findings store,
 ``port``) and the verdict checks them before it allocates anything for a case.
 
-The scratch estimate follows ``harness/oracle/reference.py``: one work buffer holding the padded,
+The scratch estimate follows ``harness/oracle/reference/kernel.py``: one work buffer holding the padded,
 channel-major data (``G·(C_in/g + 1)`` rows over ``N·Π padded`` positions) and one unit's GEMM
 result, which together stay within the larger of one GEMM over every tap on the unpadded positions
 (``taps·C_out·N·Π L``) and the padded data plus a single phase's GEMM; the GEMM weights

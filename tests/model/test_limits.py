@@ -355,7 +355,7 @@ def _measured_scratch(case: Case) -> int:
     """What computing the reference and the tap counts allocated beyond the two results."""
     arrays = make_arrays(case)
     reference.release_scratch()
-    reference._plan.cache_clear()
+    reference.plan.cache_clear()
     tracemalloc.start()
     try:
         out = reference.reference_for_case(case, arrays.x, arrays.weight, arrays.bias)

@@ -143,14 +143,14 @@ def test_parallel_blocked_passes_match_naive_loop(
     monkeypatch: pytest.MonkeyPatch, case: Case, seed: int, threads: int, block: int, split: bool
 ) -> None:
     """Blocks of every kind (groups, channels, samples), threads, and row groups split phase by phase."""
-    from harness.oracle import reference
+    from harness.oracle.reference import kernel, scratch
 
-    units = reference._units
+    units = kernel.units_of
     with monkeypatch.context() as patch:
-        patch.setattr(reference, "PARALLEL_MIN_ELEMENTS", 0)
-        patch.setattr(reference, "BLOCK_ELEMENTS", block)
+        patch.setattr(scratch, "PARALLEL_MIN_ELEMENTS", 0)
+        patch.setattr(kernel, "BLOCK_ELEMENTS", block)
         if split:  # no room: one GEMM per phase
-            patch.setattr(reference, "_units", lambda plan, room: units(plan, 0))
+            patch.setattr(kernel, "units_of", lambda plan, room: units(plan, 0))
         patch.setenv("CONVT_REFERENCE_THREADS", str(threads))
         x, w, b = draw_arrays(case, seed, True)
         ref = conv_transpose(x, w, b, **geometry(case))
@@ -430,13 +430,13 @@ def test_special_values_propagate_as_in_direct_sum(
 ) -> None:
     """Also with the large-output paths forced on (blocks, threads, one GEMM per phase)."""
     if forced:
-        from harness.oracle import reference
+        from harness.oracle.reference import kernel, scratch
 
-        units = reference._units
+        units = kernel.units_of
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(reference, "PARALLEL_MIN_ELEMENTS", 0)
-            patch.setattr(reference, "BLOCK_ELEMENTS", 5)
-            patch.setattr(reference, "_units", lambda plan, room: units(plan, 0))
+            patch.setattr(scratch, "PARALLEL_MIN_ELEMENTS", 0)
+            patch.setattr(kernel, "BLOCK_ELEMENTS", 5)
+            patch.setattr(kernel, "units_of", lambda plan, room: units(plan, 0))
             patch.setenv("CONVT_REFERENCE_THREADS", "2")
             _check_special_values(case, seed, where, fraction)
     else:
