@@ -85,6 +85,7 @@ def test_default_spec_paths_are_the_repo_specs_sorted_int8_included() -> None:
         "int8/conv_transpose_int8_1d.yaml",
         "int8/conv_transpose_int8_2d.yaml",
         "int8/conv_transpose_int8_3d.yaml",
+        "int8/conv_transpose_int8_symmetric_2d.yaml",
     ]
     assert [s.name for s in load_default_float_specs()] == [p.stem for p in paths[:3]]
 
