@@ -19,6 +19,26 @@ from harness.errors import NotExpressible
 
 
 @dataclass(frozen=True)
+class RawQuant:
+    """Raw affine quantization of a probe, unvalidated (a zero or negative scale, a zero point
+    outside its dtype's range, per-channel lists of any length): uint8 input and output, an int8
+    weight with one scale and zero point, or one per output channel (its axis 1)."""
+
+    input_scale: float = 0.05
+    input_zero_point: int = 128
+    weight_scales: tuple[float, ...] = (0.02,)
+    weight_zero_points: tuple[int, ...] = (0,)
+    output_scale: float = 0.1
+    output_zero_point: int = 128
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RawQuant:
+        """From its plain-dict form (lists become tuples)."""
+        values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        return cls(**values)
+
+
+@dataclass(frozen=True)
 class RawParams:
     """Raw transposed-convolution parameters, unvalidated (negative or zero values allowed).
 
@@ -44,11 +64,15 @@ class RawParams:
     bias: bool
     weight_shape: tuple[int, ...]
     output_size: tuple[int, ...]
+    #: The quantization of an int8 probe; None for a float probe.
+    quant: RawQuant | None = None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RawParams:
         """From the plain dict the audit sends to a worker (lists become tuples)."""
         values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        if values.get("quant") is not None:
+            values["quant"] = RawQuant.from_dict(values["quant"])
         return cls(**values)
 
     @property

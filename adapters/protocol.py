@@ -339,6 +339,8 @@ class Target(TargetApi, TargetRunner):
     def probe(self, params: dict[str, Any]) -> list[int]:
         """Execute :meth:`probe_plan` on random float32 arrays; the output's shape."""
         raw = RawParams.from_dict(params)
+        if raw.quant is not None and self.capabilities().quantized is None:
+            raise NotExpressible(f"{self.name} takes float tensors: a quantization cannot be given")
         plan = self.probe_plan(raw)
         self.ready()
         namespace = self._executor.execute(plan, raw.arrays())

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from adapters import plan as p
+from adapters.probing import RawParams, RawQuant
 from adapters.protocol import CROPS_SYMMETRIC, Capabilities, symmetric_padding_for
 from adapters.torch import common, docs
 from harness.model.case import QUANTIZED_DTYPE, Case
@@ -149,6 +150,66 @@ class TorchQuantized(common.TorchTarget):
             p.Do(p.method(m, "set_weight_bias", p.Name("weight"), bias)),
             p.SetAttr(m, "scale", quant.output.scale),
             p.SetAttr(m, "zero_point", quant.output.zero_point),
+            p.Assign("y", p.Call(m, (p.Name("x"),))),
+        ]
+        to_numpy = p.method(p.method(p.Name("y"), "int_repr"), "numpy")
+        return p.Plan(common.IMPORTS, tuple(body), "y", to_numpy, (module,), note=f"engine {self.engine}")
+
+    def probe_plan(self, params: RawParams) -> p.Plan:
+        """The module built from raw parameters and raw quantization (the default valid one where
+        the configuration gives none): the float probe arrays quantized with it, the weight per
+        tensor or, given several scales, per channel along axis 1, the module's output scale and
+        zero point set, called on ``x``."""
+        params.require_symmetric(f"torch.ao.nn.quantized.ConvTranspose{params.rank}d")
+        quant = params.quant or RawQuant()
+        module = p.call(
+            f"torch.ao.nn.quantized.ConvTranspose{params.rank}d",
+            params.in_channels,
+            params.out_channels,
+            params.kernel_size,
+            stride=params.stride,
+            padding=params.pads_begin,
+            output_padding=params.output_padding,
+            groups=params.groups,
+            bias=params.bias,
+            dilation=params.dilation,
+            defaults=MODULE_DEFAULTS,
+        )
+        weight_data = p.call("torch.from_numpy", p.data("weight"))
+        if len(quant.weight_scales) == 1 and len(quant.weight_zero_points) == 1:
+            weight = p.call(
+                "torch.quantize_per_tensor",
+                weight_data,
+                quant.weight_scales[0],
+                quant.weight_zero_points[0],
+                p.sym("torch.qint8"),
+            )
+        else:
+            weight = p.call(
+                "torch.quantize_per_channel",
+                weight_data,
+                p.call("torch.tensor", list(quant.weight_scales), dtype=p.sym("torch.float64")),
+                p.call("torch.tensor", list(quant.weight_zero_points), dtype=p.sym("torch.int64")),
+                1,
+                p.sym("torch.qint8"),
+            )
+        x = p.call(
+            "torch.quantize_per_tensor",
+            p.call("torch.from_numpy", p.data("x")),
+            quant.input_scale,
+            quant.input_zero_point,
+            p.sym("torch.quint8"),
+        )
+        m = p.Name("m")
+        bias = p.call("torch.from_numpy", p.data("bias")) if params.bias else None
+        body: list[p.Stmt] = [
+            p.SetAttr(p.sym("torch.backends.quantized"), "engine", self.engine),
+            p.Assign("x", x),
+            p.Assign("weight", weight),
+            p.Assign("m", module),
+            p.Do(p.method(m, "set_weight_bias", p.Name("weight"), bias)),
+            p.SetAttr(m, "scale", quant.output_scale),
+            p.SetAttr(m, "zero_point", quant.output_zero_point),
             p.Assign("y", p.Call(m, (p.Name("x"),))),
         ]
         to_numpy = p.method(p.method(p.Name("y"), "int_repr"), "numpy")

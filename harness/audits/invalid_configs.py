@@ -4,7 +4,7 @@ Each configuration (:data:`CONFIGS`) is a set of raw parameters (:class:`~adapte
 that breaks a rule of the canonical model or sits on a framework's documented limit: channels not
 divisible by groups, crops larger than the full output, output padding at and past the limits,
 zero-size dimensions, negative values, wrong weight shapes, input channels that do not match.
-:func:`raw` builds them from a small valid case.
+:func:`~harness.audits.invalid_raw.raw` builds them from a small valid case.
 
 Each configuration says what is acceptable (``expect``): ``error`` for what no transposed
 convolution means, ``accept`` for valid cases, ``either`` for boundaries (a documented limit, an
@@ -13,12 +13,15 @@ empty tensor) where a clean refusal and the canonical shape are both correct.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
-from adapters.probing import RawParams
+from adapters.probing import RawParams, RawQuant
+from harness.audits.invalid_quant_configs import quant_rules
+from harness.audits.invalid_raw import raw, raw_output_size
 from harness.errors import InvalidCase
-from harness.model.case import Case
+from harness.model.case import QUANTIZED_DTYPE, Case
+from harness.model.quant import Quantization, TensorQuant, WeightQuant
 
 
 @dataclass(frozen=True)
@@ -30,9 +33,20 @@ class Config:
     description: str
     expect: str  # "error", "accept", "either"
     params: RawParams
+    #: What a refusal's message should name (keys of :data:`~harness.audits.invalid_verdicts.SUBJECT_TERMS`).
+    subjects: tuple[str, ...] = ()
+    #: The rule, the same at every rank (the name without its rank suffix).
+    rule: str = ""
 
-    def canonical(self) -> Case | InvalidCase:
-        """The canonical case of the parameters, or why the canonical model rejects them."""
+    @property
+    def rank(self) -> int:
+        """The rank of the configuration's data."""
+        return self.params.rank
+
+    def canonical(self, quantized: bool = False) -> Case | InvalidCase:
+        """The canonical case of the parameters (int8 when they hold a quantization or ``quantized``
+        asks for one, the default :class:`~adapters.probing.RawQuant` then), or why the canonical
+        model rejects them."""
         p = self.params
         if p.input_channels != p.in_channels:
             return InvalidCase(
@@ -46,6 +60,10 @@ class Config:
                 f"(C_in, C_out/groups, *k) = {list(expected_weight)}",
             )
         try:
+            quant = p.quant or (RawQuant() if quantized else None)
+            extra: dict[str, Any] = {}
+            if quant is not None:
+                extra = {"dtype": QUANTIZED_DTYPE, "quantization": canonical_quantization(quant, p.bias)}
             return Case(
                 rank=p.rank,
                 batch=p.batch,
@@ -60,6 +78,7 @@ class Config:
                 pads_end=p.pads_end,
                 output_padding=p.output_padding,
                 bias=p.bias,
+                **extra,
             )
         except InvalidCase as exc:
             return exc
@@ -75,238 +94,211 @@ class Config:
         return [p.batch, p.out_channels, *size]
 
 
-def raw_output_size(p: RawParams) -> tuple[int, ...]:
-    """``(L−1)·s + d·(k−1) + 1 − cb − ce + op`` per dimension, whatever the signs."""
-    return tuple(
-        (n - 1) * s + d * (k - 1) + 1 - b - e + o
-        for n, k, s, d, b, e, o in zip(
-            p.input_size,
-            p.kernel_size,
-            p.stride,
-            p.dilation,
-            p.pads_begin,
-            p.pads_end,
-            p.output_padding,
-            strict=True,
-        )
+def canonical_quantization(quant: RawQuant, bias: bool) -> Quantization:
+    """The canonical form of a raw quantization (:class:`InvalidCase` for one that breaks a rule):
+    uint8 in and out, half-to-even requantization, a float bias."""
+    return Quantization(
+        input=TensorQuant("uint8", quant.input_scale, quant.input_zero_point),
+        weight=WeightQuant("int8", quant.weight_scales, quant.weight_zero_points),
+        bias="float" if bias else "none",
+        output=TensorQuant("uint8", quant.output_scale, quant.output_zero_point),
     )
 
 
-def raw(rank: int = 2, **changes: Any) -> RawParams:
-    """Raw parameters: a small valid case (N=1, C 2→2, L=4, k=3) with ``changes`` applied.
+#: Every rule is sent at each of these ranks.
+RANKS = (1, 2, 3)
 
-    Per-dimension values given as ints are broadcast; ``weight_shape`` and ``output_size`` follow
-    the other values unless given.
-    """
-    base: dict[str, Any] = {
-        "batch": 1,
-        "input_channels": None,
-        "in_channels": 2,
-        "out_channels": 2,
-        "groups": 1,
-        "input_size": 4,
-        "kernel_size": 3,
-        "stride": 1,
-        "dilation": 1,
-        "pads_begin": 0,
-        "pads_end": 0,
-        "output_padding": 0,
-        "bias": True,
-        "weight_shape": None,
-        "output_size": None,
-    }
-    base.update(changes)
-    per_dim = ("input_size", "kernel_size", "stride", "dilation", "pads_begin", "pads_end", "output_padding")
-    for key in per_dim:
-        value = base[key]
-        base[key] = (value,) * rank if isinstance(value, int) else tuple(value)
-    if base["input_channels"] is None:
-        base["input_channels"] = base["in_channels"]
-    weight = base.pop("weight_shape")
-    params = RawParams(
-        rank=rank, **{k: v for k, v in base.items() if k != "output_size"}, weight_shape=(), output_size=()
-    )
-    params = replace(params, weight_shape=params.default_weight_shape() if weight is None else tuple(weight))
-    if base["output_size"] is None:
-        return replace(params, output_size=raw_output_size(params))
-    return replace(params, output_size=tuple(base["output_size"]))
+
+def _rules(r: int) -> list[tuple[str, str, tuple[str, ...], str, str, RawParams]]:
+    """(name, category, subjects, description, expect, parameters) of each rule at rank ``r``."""
+    k = (3,) * r
+    return [
+        (
+            "groups_not_dividing_in_channels",
+            "groups",
+            ("groups", "channels"),
+            "C_in=3 with groups=2",
+            "error",
+            raw(r, in_channels=3, out_channels=2, groups=2, weight_shape=(3, 1, *k)),
+        ),
+        (
+            "groups_not_dividing_out_channels",
+            "groups",
+            ("groups", "channels"),
+            "C_out=3 with groups=2",
+            "error",
+            raw(r, in_channels=2, out_channels=3, groups=2, weight_shape=(2, 1, *k)),
+        ),
+        (
+            "groups_zero",
+            "groups",
+            ("groups",),
+            "groups=0",
+            "error",
+            raw(r, groups=0, weight_shape=(2, 2, *k)),
+        ),
+        (
+            "input_channels_mismatch",
+            "channels",
+            ("channels",),
+            "the input has 3 channels, in_channels=2",
+            "error",
+            raw(r, input_channels=3),
+        ),
+        (
+            "weight_in_channels_mismatch",
+            "weight",
+            ("weight", "channels"),
+            f"weight {(3, 2, *k)} for an input of 2 channels",
+            "error",
+            raw(r, weight_shape=(3, 2, *k)),
+        ),
+        (
+            "weight_wrong_rank",
+            "weight",
+            ("weight",),
+            f"a {r + 1}-D weight {(2, 2, *k[1:])} for {r}-D data",
+            "error",
+            raw(r, weight_shape=(2, 2, *k[1:])),
+        ),
+        (
+            "weight_kernel_mismatch",
+            "weight",
+            ("weight", "kernel_size"),
+            f"kernel_size 3 with a {(2, 2, *(2,) * r)} weight",
+            "error",
+            raw(r, weight_shape=(2, 2, *(2,) * r)),
+        ),
+        (
+            "crop_larger_than_full_output",
+            "crop",
+            ("padding", "output_size"),
+            "L=2, k=3 (full output 4), crops 3 and 3: size −2",
+            "error",
+            raw(r, input_size=2, pads_begin=3, pads_end=3),
+        ),
+        (
+            "crop_equal_to_full_output",
+            "crop",
+            ("padding", "output_size"),
+            "L=2, k=3 (full output 4), crops 2 and 2: size 0",
+            "either",
+            raw(r, input_size=2, pads_begin=2, pads_end=2),
+        ),
+        (
+            "crop_beyond_kernel",
+            "crop",
+            ("padding", "output_size"),
+            "k=2 with crops 2 (more than k−1), size 1: valid",
+            "accept",
+            raw(r, kernel_size=2, pads_begin=2, pads_end=2),
+        ),
+        (
+            "output_padding_below_stride",
+            "output_padding",
+            ("output_padding",),
+            "stride 2, output_padding 1: valid",
+            "accept",
+            raw(r, stride=2, output_padding=1),
+        ),
+        (
+            "output_padding_at_stride",
+            "output_padding",
+            ("output_padding",),
+            "stride 2, dilation 1, output_padding 2 (at the limit 'smaller than stride or dilation')",
+            "either",
+            raw(r, stride=2, output_padding=2),
+        ),
+        (
+            "output_padding_past_stride",
+            "output_padding",
+            ("output_padding",),
+            "stride 2, dilation 1, output_padding 3",
+            "either",
+            raw(r, stride=2, output_padding=3),
+        ),
+        (
+            "output_padding_below_dilation",
+            "output_padding",
+            ("output_padding",),
+            "stride 1, dilation 2, output_padding 1 (≥ stride, < dilation)",
+            "either",
+            raw(r, dilation=2, output_padding=1),
+        ),
+        (
+            "output_padding_at_dilation",
+            "output_padding",
+            ("output_padding",),
+            "stride 2, dilation 3, output_padding 3 (at max(stride, dilation))",
+            "either",
+            raw(r, stride=2, dilation=3, output_padding=3),
+        ),
+        ("batch_zero", "zero_size", ("batch", "input_size"), "batch 0", "either", raw(r, batch=0)),
+        (
+            "in_channels_zero",
+            "zero_size",
+            ("channels",),
+            "C_in = 0 (the output is the bias alone)",
+            "either",
+            raw(r, in_channels=0),
+        ),
+        ("out_channels_zero", "zero_size", ("channels",), "C_out = 0", "either", raw(r, out_channels=0)),
+        (
+            "input_size_zero",
+            "zero_size",
+            ("input_size",),
+            "a spatial size of 0 (the size formula gives K − s: bias alone)",
+            "either",
+            raw(r, input_size=(0, *(4,) * (r - 1))),
+        ),
+        ("kernel_size_zero", "zero_size", ("kernel_size",), "kernel size 0", "error", raw(r, kernel_size=0)),
+        ("stride_zero", "zero_size", ("stride",), "stride 0", "error", raw(r, stride=0)),
+        ("dilation_zero", "zero_size", ("dilation",), "dilation 0", "error", raw(r, dilation=0)),
+        (
+            "padding_negative",
+            "negative",
+            ("padding",),
+            "padding −1 at both ends",
+            "error",
+            raw(r, pads_begin=-1, pads_end=-1),
+        ),
+        (
+            "output_padding_negative",
+            "negative",
+            ("output_padding",),
+            "output_padding −1",
+            "error",
+            raw(r, stride=2, output_padding=-1),
+        ),
+        ("stride_negative", "negative", ("stride",), "stride −1", "error", raw(r, stride=-1)),
+        ("dilation_negative", "negative", ("dilation",), "dilation −1", "error", raw(r, dilation=-1)),
+        (
+            "kernel_size_negative",
+            "negative",
+            ("kernel_size",),
+            "kernel size −1",
+            "error",
+            raw(r, kernel_size=-1),
+        ),
+        (
+            "groups_negative",
+            "negative",
+            ("groups",),
+            "groups −1",
+            "error",
+            raw(r, groups=-1, weight_shape=(2, 2, *k)),
+        ),
+    ]
 
 
 def _configs() -> list[Config]:
-    c = Config
-    return [
-        c(
-            "groups_not_dividing_in_channels",
-            "groups",
-            "C_in=3 with groups=2",
-            "error",
-            raw(in_channels=3, out_channels=2, groups=2, weight_shape=(3, 1, 3, 3)),
-        ),
-        c(
-            "groups_not_dividing_out_channels",
-            "groups",
-            "C_out=3 with groups=2",
-            "error",
-            raw(in_channels=2, out_channels=3, groups=2, weight_shape=(2, 1, 3, 3)),
-        ),
-        c(
-            "groups_not_dividing_in_channels_1d",
-            "groups",
-            "1-D: C_in=3 with groups=2",
-            "error",
-            raw(1, in_channels=3, out_channels=2, groups=2, weight_shape=(3, 1, 3)),
-        ),
-        c(
-            "groups_not_dividing_in_channels_3d",
-            "groups",
-            "3-D: C_in=3 with groups=2",
-            "error",
-            raw(3, in_channels=3, out_channels=2, groups=2, weight_shape=(3, 1, 3, 3, 3)),
-        ),
-        c("groups_zero", "groups", "groups=0", "error", raw(groups=0, weight_shape=(2, 2, 3, 3))),
-        c(
-            "input_channels_mismatch",
-            "channels",
-            "the input has 3 channels, in_channels=2",
-            "error",
-            raw(input_channels=3),
-        ),
-        c(
-            "weight_in_channels_mismatch",
-            "weight",
-            "weight (3, 2, 3, 3) for an input of 2 channels",
-            "error",
-            raw(weight_shape=(3, 2, 3, 3)),
-        ),
-        c(
-            "weight_wrong_rank",
-            "weight",
-            "a 3-D weight (2, 2, 3) for 2-D data",
-            "error",
-            raw(weight_shape=(2, 2, 3)),
-        ),
-        c(
-            "weight_kernel_mismatch",
-            "weight",
-            "kernel_size 3 with a (2, 2, 2, 2) weight",
-            "error",
-            raw(weight_shape=(2, 2, 2, 2)),
-        ),
-        c(
-            "crop_larger_than_full_output",
-            "crop",
-            "L=2, k=3 (full output 4), crops 3 and 3: size −2",
-            "error",
-            raw(input_size=2, pads_begin=3, pads_end=3),
-        ),
-        c(
-            "crop_equal_to_full_output",
-            "crop",
-            "L=2, k=3 (full output 4), crops 2 and 2: size 0",
-            "either",
-            raw(input_size=2, pads_begin=2, pads_end=2),
-        ),
-        c(
-            "crop_larger_than_full_output_3d",
-            "crop",
-            "3-D: L=2, k=3, crops 3 and 3: size −2",
-            "error",
-            raw(3, input_size=2, pads_begin=3, pads_end=3),
-        ),
-        c(
-            "crop_beyond_kernel",
-            "crop",
-            "k=2 with crops 2 (more than k−1), size 1: valid",
-            "accept",
-            raw(kernel_size=2, pads_begin=2, pads_end=2),
-        ),
-        c(
-            "output_padding_below_stride",
-            "output_padding",
-            "stride 2, output_padding 1: valid",
-            "accept",
-            raw(stride=2, output_padding=1),
-        ),
-        c(
-            "output_padding_at_stride",
-            "output_padding",
-            "stride 2, dilation 1, output_padding 2 (at the limit 'smaller than stride or dilation')",
-            "either",
-            raw(stride=2, output_padding=2),
-        ),
-        c(
-            "output_padding_past_stride",
-            "output_padding",
-            "stride 2, dilation 1, output_padding 3",
-            "either",
-            raw(stride=2, output_padding=3),
-        ),
-        c(
-            "output_padding_below_dilation",
-            "output_padding",
-            "stride 1, dilation 2, output_padding 1 (≥ stride, < dilation)",
-            "either",
-            raw(dilation=2, output_padding=1),
-        ),
-        c(
-            "output_padding_at_dilation",
-            "output_padding",
-            "stride 2, dilation 3, output_padding 3 (at max(stride, dilation))",
-            "either",
-            raw(stride=2, dilation=3, output_padding=3),
-        ),
-        c(
-            "output_padding_at_stride_1d",
-            "output_padding",
-            "1-D: stride 2, output_padding 2",
-            "either",
-            raw(1, stride=2, output_padding=2),
-        ),
-        c(
-            "output_padding_at_stride_3d",
-            "output_padding",
-            "3-D: stride 2, output_padding 2",
-            "either",
-            raw(3, stride=2, output_padding=2),
-        ),
-        c("batch_zero", "zero_size", "batch 0", "either", raw(batch=0)),
-        c(
-            "in_channels_zero",
-            "zero_size",
-            "C_in = 0 (the output is the bias alone)",
-            "either",
-            raw(in_channels=0),
-        ),
-        c("out_channels_zero", "zero_size", "C_out = 0", "either", raw(out_channels=0)),
-        c(
-            "input_size_zero",
-            "zero_size",
-            "a spatial size of 0 (the size formula gives K − s: bias alone)",
-            "either",
-            raw(input_size=(0, 4)),
-        ),
-        c("kernel_size_zero", "zero_size", "kernel size 0", "error", raw(kernel_size=0)),
-        c("stride_zero", "zero_size", "stride 0", "error", raw(stride=0)),
-        c("dilation_zero", "zero_size", "dilation 0", "error", raw(dilation=0)),
-        c(
-            "padding_negative",
-            "negative",
-            "padding −1 at both ends",
-            "error",
-            raw(pads_begin=-1, pads_end=-1),
-        ),
-        c(
-            "output_padding_negative",
-            "negative",
-            "output_padding −1",
-            "error",
-            raw(stride=2, output_padding=-1),
-        ),
-        c("stride_negative", "negative", "stride −1", "error", raw(stride=-1)),
-        c("dilation_negative", "negative", "dilation −1", "error", raw(dilation=-1)),
-        c("kernel_size_negative", "negative", "kernel size −1", "error", raw(kernel_size=-1)),
-        c("groups_negative", "negative", "groups −1", "error", raw(groups=-1, weight_shape=(2, 2, 3, 3))),
-    ]
+    out = []
+    for rank in RANKS:
+        for name, category, subjects, text, expect, params in [*_rules(rank), *quant_rules(rank)]:
+            out.append(
+                Config(f"{name}_{rank}d", category, f"{rank}-D: {text}", expect, params, subjects, name)
+            )
+    return out
 
 
 CONFIGS = _configs()

@@ -5,8 +5,9 @@
 - ``audit-modes``: which named modes agree across frameworks (:mod:`harness.audits.modes`,
   ``mode_equivalence.json``; a table, exit 0);
 - ``audit-invalid``: invalid and boundary configurations sent to every target
-  (:mod:`harness.audits.invalid`, ``invalid_inputs.json``; exit 1 on a crash, a hang, a silent
-  acceptance, or a wrong shape or values);
+  (:mod:`harness.audits.invalid`, ``invalid_inputs.json``; exit 1 on a verdict that is a problem
+  in :data:`harness.audits.invalid_verdicts.VERDICTS`: an opaque message, a valid configuration
+  refused, an acceptance, a wrong shape or values, a crash, a hang);
 - ``audit``: the three into one folder (exit 1 when any of them would).
 
 Every one writes into ``--out DIR`` (default ``reports/audit``); ``python -m harness report DIR``

@@ -5,22 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from harness.audits.invalid_verdicts import VERDICTS, verdict
 from harness.report.port_model_view import port_model_view
 from harness.report.views import case_rows, chunks
-
-#: Invalid-input assessments → cell class (pass: as it should be; fail: a problem; warn: a valid
-#: configuration refused; unsup: nothing judged).
-ASSESSMENT_CLASS = {
-    "ok": "pass",
-    "silently_accepted": "fail",
-    "wrong_shape": "fail",
-    "wrong_values": "fail",
-    "crash": "fail",
-    "hang": "fail",
-    "refused": "warn",
-    "not_applicable": "unsup",
-    "not_run": "none",
-}
 
 
 def _crop_text(crops: dict[str, Any] | None) -> str:
@@ -181,7 +168,8 @@ def _behaviour_text(b: dict[str, Any]) -> str:
 
 
 def invalid_view(data: dict[str, Any]) -> dict[str, Any]:
-    """Configurations × targets that ran, each cell an assessment; the problems listed with messages."""
+    """Configurations × targets that ran, each cell a verdict (:data:`VERDICTS`, the legend); the
+    problems listed with their messages and what decided each."""
     rows_in = data.get("configurations", [])
 
     def ran(target: str) -> bool:
@@ -191,32 +179,45 @@ def invalid_view(data: dict[str, Any]) -> dict[str, Any]:
 
     targets = [t for t in data.get("targets", []) if ran(t)]
     rows, problems = [], []
+    counts: dict[str, dict[str, int]] = {t: {} for t in targets}
     for row in rows_in:
         cells = []
         for t in targets:
             r = (row.get("responses") or {}).get(t, {})
-            assessment = r.get("assessment", "?")
+            assessment = str(r.get("assessment", "?"))
+            known = verdict(assessment)
+            counts[t][assessment] = counts[t].get(assessment, 0) + 1
             text = assessment.replace("_", " ")
             if r.get("response") == "accepted":
                 text += f" {r.get('shape')}"
-            title = r.get("message") or (r.get("values") or {}).get("message") or ""
-            cells.append({"cls": ASSESSMENT_CLASS.get(assessment, "none"), "text": text, "title": title})
-            if ASSESSMENT_CLASS.get(assessment) == "fail":
+            why = r.get("documented_valid") or r.get("message_why") or ""
+            message = r.get("message") or (r.get("values") or {}).get("message") or ""
+            title = f"{why}: {message}" if why and message else why or message
+            cells.append({"cls": known.cls if known else "none", "text": text, "title": title})
+            if known is not None and known.problem:
                 problems.append(
                     {
                         "config": row.get("name"),
                         "target": t,
                         "assessment": assessment,
+                        "cls": known.cls,
+                        "why": why,
                         "response": r,
                         "expect": row.get("expect"),
                         "expected_shape": row.get("expected_shape"),
                     }
                 )
         rows.append({"row": row, "cells": cells})
+    legend = [
+        {"name": name, "meaning": v.meaning, "cls": v.cls, "problem": v.problem}
+        for name, v in VERDICTS.items()
+    ]
     return {
         "targets": targets,
         "rows": rows,
         "problems": problems,
+        "legend": legend,
+        "counts": counts,
         "not_run": data.get("not_run") or {},
         "meta": {k: data.get(k) for k in ("seconds", "generated")},
     }

@@ -10,6 +10,8 @@ from typing import Any
 
 from report_runs import MARKUP, PASSING, buggy_entries, make_run, parse_html, report_cli, strict_json
 
+from harness.audits.invalid_verdicts import VERDICTS
+from harness.report.audit_views import invalid_view
 from harness.report.write import write_report
 
 
@@ -123,7 +125,23 @@ def audit_files(folder: Path) -> dict[str, Any]:
                     "canonical": "invalid",
                     "expected_shape": None,
                     "responses": {
-                        "t.one": {"response": "error", "message": MARKUP, "assessment": "ok"},
+                        "t.one": {"response": "error", "message": MARKUP, "assessment": "clear"},
+                        "t.off": {"response": "not_run", "assessment": "not_run"},
+                    },
+                },
+                {
+                    "name": "stride",
+                    "description": "d",
+                    "expect": "error",
+                    "canonical": "invalid",
+                    "expected_shape": None,
+                    "responses": {
+                        "t.one": {
+                            "response": "error",
+                            "message": "integer modulo by zero",
+                            "message_why": MARKUP,
+                            "assessment": "opaque",
+                        },
                         "t.off": {"response": "not_run", "assessment": "not_run"},
                     },
                 },
@@ -209,6 +227,23 @@ def test_audit_cells_carry_their_verdict(tmp_path: Path) -> None:
     # port: verified, not verified, not expressible; modes: agree, differ, nothing compared;
     # invalid: silently accepted (fail), ok (pass)
     assert cells.count("cell pass") >= 4 and cells.count("cell fail") >= 3 and "cell unsup" in cells
+
+
+def test_invalid_view_shows_the_vocabulary_and_each_problem(tmp_path: Path) -> None:
+    data = audit_files(tmp_path / "audit")["invalid_inputs.json"]
+    view = invalid_view(data)
+    assert [v["name"] for v in view["legend"]] == list(VERDICTS)
+    assert view["targets"] == ["t.one"] and view["counts"]["t.one"] == {
+        "silently_accepted": 1,
+        "clear": 1,
+        "opaque": 1,
+    }
+    # the legacy name of a silent acceptance is still a failure; an opaque message a warning, listed
+    assert [(p["config"], p["cls"]) for p in view["problems"]] == [("groups", "fail"), ("stride", "warn")]
+    assert view["problems"][1]["why"] == MARKUP
+    assert [c["cls"] for r in view["rows"] for c in r["cells"]] == ["fail", "pass", "warn"]
+    page = write_report([tmp_path / "audit"]).read_text(encoding="utf-8")
+    assert VERDICTS["opaque"].meaning in page and "integer modulo by zero" in page
 
 
 def test_unreadable_audit_file_and_empty_folder(tmp_path: Path) -> None:
