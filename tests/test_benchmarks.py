@@ -26,6 +26,8 @@ def test_reference_benchmark_runs_and_checks_agreement() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert "agreement with torch float64 (≤ 1e-12): PASS" in done.stdout
     assert "ref sys" in done.stdout and "max ref/torch64:" in done.stdout
+    assert "geomean ref/torch32 over 3d (without medium2d, large2d, 1d):" in done.stdout
+    assert "%ceil on every shape of ≥ 0.1 GFLOP (3d " in done.stdout
 
 
 def test_reference_benchmark_diagnostic_allocator_setting() -> None:
@@ -34,6 +36,30 @@ def test_reference_benchmark_diagnostic_allocator_setting() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     if sys.platform.startswith("linux"):
         assert "allocator: glibc mallopt: mmap_threshold=64 MiB" in done.stdout
+
+
+def test_reference_benchmark_cpu_clock() -> None:
+    pytest.importorskip("torch")
+    done = _run(
+        "benchmarks.reference", "--repeats", "1", "--shapes", "small2d", "--threads", "1", "--clock", "cpu"
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "repeats=1 clock=cpu" in done.stdout
+
+
+def test_ceiling_summary_judges_only_shapes_with_enough_arithmetic() -> None:
+    from benchmarks.reference import SHAPES, Result, ceiling_summary
+
+    def result(name: str, share: float) -> Result:
+        shape = next(s for s in SHAPES if s.name == name)
+        ref_s = shape.flops / 1e9 / (share * 10.0)  # GF/s = share × the 10 GF/s ceiling
+        return Result(shape, ref_s, 1.0, 1.0, 10.0, ref_s, 10.0, 0, 0, 0.0, 0.0, 0.0, 0, ref_s)
+
+    # small2d (0.001 GFLOP) far below the target does not count; 3d at 49 % does
+    line = ceiling_summary([result("small2d", 0.01), result("large2d", 0.6), result("3d", 0.49)])
+    assert line.endswith("FAIL") and "3d 49.0 %" in line and "small2d" not in line
+    assert ceiling_summary([result("small2d", 0.01), result("3d", 0.5)]).endswith("PASS")
+    assert "n/a" in ceiling_summary([result("depthwise2d", 0.01)])
 
 
 def test_harness_overhead_benchmark_runs() -> None:

@@ -216,6 +216,90 @@ def test_reference_matches_naive_loop(case: Case, seed: int, integers: bool) -> 
     np.testing.assert_array_equal(got, np.broadcast_to(expected[None, :, None], got.shape))
 
 
+# Edge paths of the polyphase kernel, each with a stride phase that no kernel tap reaches (it holds
+# the bias alone): a kernel shorter than the stride, or a dilation sharing a factor with the stride.
+_EDGE_CASES: dict[str, dict[str, Any]] = {
+    "1d k<s": {"input_size": 5, "kernel_size": 1, "stride": 3},
+    "1d k<s dilated, crop, output padding": {
+        "input_size": 4,
+        "kernel_size": 2,
+        "stride": 4,
+        "dilation": 3,
+        "pads_begin": 2,
+        "output_padding": 3,
+    },
+    "1d d=s: one phase only": {"input_size": 3, "kernel_size": 3, "stride": 2, "dilation": 2},
+    "2d k<s one dim, groups": {
+        "input_size": (3, 4),
+        "kernel_size": (1, 2),
+        "stride": (3, 3),
+        "dilation": (1, 2),
+        "in_channels": 4,
+        "out_channels": 2,
+        "groups": 2,
+    },
+    "2d dilation 2 stride 2": {"input_size": (3, 3), "kernel_size": 3, "stride": 2, "dilation": 2},
+    "3d mixed, groups": {
+        "input_size": (2, 3, 2),
+        "kernel_size": (1, 2, 3),
+        "stride": (2, 3, 1),
+        "dilation": (1, 1, 2),
+        "pads_begin": (0, 1, 1),
+        "output_padding": (1, 0, 0),
+        "batch": 2,
+        "in_channels": 3,
+        "out_channels": 6,
+        "groups": 3,
+    },
+}
+
+
+def _untapped_phases(case: Case) -> np.ndarray:
+    """Output positions whose stride phase no kernel tap reaches in some dim, by brute force."""
+    mask = np.zeros(case.output_size, dtype=bool)
+    dims = zip(case.kernel_size, case.stride, case.dilation, case.pads_begin, case.output_size, strict=True)
+    for axis, (k, s, d, cb, o) in enumerate(dims):
+        empty = np.array([all((pos % s + cb - j * d) % s for j in range(k)) for pos in range(o)])
+        shape = [1] * case.rank
+        shape[axis] = o
+        mask |= empty.reshape(shape)
+    return mask
+
+
+@pytest.mark.parametrize("forced", [False, True], ids=["default", "blocked-threaded-per-phase"])
+@pytest.mark.parametrize("special", [False, True], ids=["finite", "inf-weight"])
+@pytest.mark.parametrize("name", sorted(_EDGE_CASES))
+def test_edge_paths_match_naive_loop(
+    monkeypatch: pytest.MonkeyPatch, name: str, special: bool, forced: bool
+) -> None:
+    """Exact on small integers (also with an inf weight: the exact-window path), bias alone where no
+    tap reaches, with the default paths and with blocks, threads and one GEMM per phase forced."""
+    from harness.oracle.reference import kernel, scratch
+
+    params: dict[str, Any] = {"in_channels": 2, "out_channels": 3, "bias": True, "dtype": "float64"}
+    params.update(_EDGE_CASES[name])
+    size = params["input_size"]
+    case = Case.make(rank=1 if isinstance(size, int) else len(size), **params)
+    untapped = _untapped_phases(case)
+    assert untapped.any()
+    x, w, b = draw_arrays(case, 11, True)
+    if special:
+        w.flat[0] = np.inf
+    if forced:
+        units = kernel.units_of
+        monkeypatch.setattr(scratch, "PARALLEL_MIN_ELEMENTS", 0)
+        monkeypatch.setattr(kernel, "BLOCK_ELEMENTS", 2)
+        monkeypatch.setattr(kernel, "units_of", lambda plan, room: units(plan, 0))
+        monkeypatch.setenv("CONVT_REFERENCE_THREADS", "2")
+    with np.errstate(invalid="ignore"):
+        naive = conv_transpose_naive(x, w, b, **geometry(case))
+    ref = conv_transpose(x, w, b, **geometry(case))
+    np.testing.assert_array_equal(ref, naive)
+    assert b is not None  # a phase no tap reaches holds the bias alone
+    got = ref[:, :, untapped]
+    np.testing.assert_array_equal(got, np.broadcast_to(b[None, :, None], got.shape))
+
+
 # --- adjoint identity -----------------------------------------------------------------------
 
 
