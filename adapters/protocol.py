@@ -81,6 +81,8 @@ class Capabilities:
     padding_modes: Mapping[str, DocumentedMode] = field(default_factory=dict)
     #: How an int8 target requantizes or dequantizes (None: the target runs no int8 case).
     quantized: QuantModel | None = None
+    #: rank → the spatial dimensions whose dilation the API requires to be 1 (where it has dilation).
+    unit_dilation_dims: Mapping[int, frozenset[int]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form for doctor and results."""
@@ -96,6 +98,7 @@ class Capabilities:
             "accumulation": {k: v.describe() for k, v in self.accumulation.items()},
             "channels_last_ranks": sorted(self.channels_last_ranks),
             "padding_modes": {k: v.to_dict() for k, v in self.padding_modes.items()},
+            "unit_dilation_dims": {str(r): sorted(d) for r, d in sorted(self.unit_dilation_dims.items())},
         } | ({} if self.quantized is None else {"quantized": self.quantized.describe()})
 
 

@@ -136,6 +136,8 @@ class MindSporeTarget(Target):
             devices=frozenset({"cpu", "gpu", "cuda", "ascend"}),
             accumulation=CPU_ACCUMULATION,
             padding_modes=self.padding_modes(),
+            # the Conv3DTranspose primitive's depth dilation (see supports)
+            unit_dilation_dims={3: frozenset({0})},
         )
 
     def supports(self, case: Case) -> str | None:

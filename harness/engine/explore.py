@@ -26,6 +26,7 @@ from typing import Any
 import hypothesis
 from hypothesis import given
 from hypothesis import strategies as st
+from hypothesis.errors import Unsatisfiable
 
 from adapters.protocol import Handle, Target, handle
 from harness.engine.findings import HISTORY_DEPENDENT, Finding, shrink
@@ -61,10 +62,17 @@ class FreshCheck:
 
 @dataclass
 class Exploration:
-    """What one exploration produced."""
+    """What one exploration produced.
+
+    ``drawn`` counts the cases Hypothesis generated, ``duplicates`` those of them already judged in
+    this exploration (not judged again); ``judged`` lists the distinct cases judged, in order.
+    """
 
     findings: list[Finding] = field(default_factory=list)
     cases_run: int = 0
+    drawn: int = 0
+    duplicates: int = 0
+    judged: list[Case] = field(default_factory=list)
 
 
 def _unexplained(findings: Iterable[Finding], target: Target | Handle, case: Case, verdict: Verdict) -> bool:
@@ -172,7 +180,7 @@ def _checked_finding(
 def explore(
     *,
     target: Target | Handle,
-    strategy: st.SearchStrategy[Case],
+    strategy: st.SearchStrategy[Case] | None,
     pinned: Iterable[Case],
     settings: hypothesis.settings,
     record: Recorder,
@@ -181,16 +189,26 @@ def explore(
     seed: int | None = None,
     outside: Outside | None = None,
     fresh: FreshCheck | None = None,
+    steer: bool = False,
 ) -> Exploration:
-    """Run pinned cases, then Hypothesis-generated ones, recording every verdict and finding.
+    """Run pinned cases, then Hypothesis-generated ones (none when ``strategy`` is None), recording
+    every verdict and finding; a case already judged here is counted and not judged again.
 
     ``known`` findings are not shrunk again; ``seed`` fixes Hypothesis's choices (for profiles
     that are not derandomized), so that a resumed run meets the same cases; ``outside`` keeps
-    shrunk cases inside the spec's space; ``fresh`` checks each new failure in a fresh worker.
+    shrunk cases inside the spec's space; ``fresh`` checks each new failure in a fresh worker;
+    ``steer`` lets Hypothesis climb toward larger error ratios (``hypothesis.target``: nightly
+    only, since under ``derandomize`` the climb collapses onto near-copies of one case).
     """
     result = Exploration(findings=list(known or []))
+    seen: set[Case] = set()
 
-    def handle(case: Case) -> Verdict:
+    def handle(case: Case) -> Verdict | None:
+        if case in seen:
+            result.duplicates += 1
+            return None
+        seen.add(case)
+        result.judged.append(case)
         verdict = judge_fn(case, target)
         result.cases_run += 1
         record(case, verdict, None)
@@ -209,17 +227,30 @@ def explore(
 
     for case in pinned:
         handle(case)
+    if strategy is None:
+        return result
 
-    @settings
+    unfiltered = (*settings.suppress_health_check, hypothesis.HealthCheck.filter_too_much)
+
+    @hypothesis.settings(settings, suppress_health_check=unfiltered)
     @given(strategy)
     def body(case: Case) -> None:
+        result.drawn += 1
         verdict = handle(case)
+        if verdict is None:
+            # rejected, so that it does not count toward max_examples: the budget is spent on
+            # distinct cases (different choice sequences often give the same case)
+            hypothesis.event("duplicate")
+            hypothesis.reject()
         hypothesis.event(f"outcome={verdict.outcome}")
         ratio = verdict.stats.get("error_ratio")
-        if ratio is not None and ratio == ratio and ratio != float("inf"):
+        if steer and ratio is not None and ratio == ratio and ratio != float("inf"):
             hypothesis.target(float(ratio), label="error/bound")
 
     if seed is not None and not settings.derandomize:  # a derandomized profile is already fixed
         body = hypothesis.seed(seed)(body)
-    body()
+    try:
+        body()
+    except Unsatisfiable:
+        pass  # every case drawn had been judged already (a tiny space, or only pinned cases in it)
     return result

@@ -31,8 +31,16 @@ from harness.engine.records import damaged_summary
 from harness.engine.results import ResultsWriter, make_record, new_run_id, repro_command, run_metadata
 from harness.engine.resumable import read_run_folder
 from harness.engine.shard import Shard, runs_target, runs_unit, shard_record, shard_run_id
+from harness.engine.space import (
+    OUTSIDE_PER_RULE,
+    TargetSpace,
+    judge_outside,
+    outside_budget,
+    outside_cases,
+    target_space,
+)
 from harness.engine.store import FINDINGS_STORE, load_replay, remember, replay_entries
-from harness.engine.tally import RunReport
+from harness.engine.tally import GenerationCount, RunReport
 from harness.engine.verdict import Verdict, judge
 from harness.errors import RunAborted, RunInterrupted, TargetUnavailable, UnusablePath, UsageError
 from harness.files import remove_stale_folders, writable_folder, write_text_atomic
@@ -63,6 +71,7 @@ def run_target_spec(
     history: UnitHistory | None = None,
     seed: int | None = None,
     fresh: FreshCheck | None = None,
+    steer: bool = False,
 ) -> list[Finding]:
     """Explore one (spec, target), streaming records and writing a folder per finding.
 
@@ -72,7 +81,12 @@ def run_target_spec(
     ``replay`` (past findings' minimal cases) runs first; without it they are read from ``store``.
     With ``history`` (a resumed run), cases already recorded are answered from their records and
     not written again, and findings already recorded are known and not shrunk again. ``fresh``
-    (targets in workers; :func:`fresh_check`) checks each new failure in a fresh worker.
+    (targets in workers; :func:`fresh_check`) checks each new failure in a fresh worker; ``steer``
+    turns on Hypothesis's steering by error ratio (the nightly profile's).
+
+    Cases are drawn from the spec's space as the target declares it can express it
+    (:mod:`harness.engine.space`), then a small sample outside it checks that the framework refuses
+    those; what was drawn, how many were duplicates and the sample's size go to ``report.generation``.
     """
     target = handle(target)
     label = f"{target.name} × {spec.name}"
@@ -128,18 +142,52 @@ def run_target_spec(
     if replay is None:
         replay = load_replay(store, spec.name, target.name, report.notes) if store else []
     pinned = spec.pinned_cases() + replay
-    progress.start(label, len(pinned) + settings.max_examples)
-    result = explore(
+    space = target_space(spec, target.api)
+    if isinstance(space, TargetSpace):
+        strategy, budget = cases(space.spec, rule=space.rule), settings
+    else:  # nothing of the spec is declared expressible: only a sample checks that claim
+        strategy = cases(spec)
+        budget = hypothesis.settings(
+            settings, max_examples=max(OUTSIDE_PER_RULE, settings.max_examples // 20)
+        )
+    progress.start(label, len(pinned) + budget.max_examples)
+
+    def judge_drawn(case: Case, tgt: Target | Handle) -> Verdict:
+        verdict = judge_fn(case, tgt)
+        return verdict if isinstance(space, TargetSpace) else judge_outside(case, tgt, verdict)
+
+    result = drawn = explore(
         target=target,
-        strategy=cases(spec),
+        strategy=strategy,
         pinned=pinned,
-        settings=settings,
+        settings=budget,
         record=record,
         known=seen.findings,
-        judge_fn=judge_fn,
+        judge_fn=judge_drawn,
         seed=seed,
         outside=spec.outside,
         fresh=fresh,
+        steer=steer,
+    )
+    sample: list[Case] = []
+    if isinstance(space, TargetSpace):
+        sample = outside_cases(space, target.api, result.judged, outside_budget(space, settings.max_examples))
+        # fresh=None: a fresh worker's ordinary judging would only refuse the case again
+        result = explore(
+            target=target,
+            strategy=None,
+            pinned=sample,
+            settings=budget,
+            record=record,
+            known=result.findings,
+            judge_fn=lambda case, tgt: judge_outside(case, tgt, judge_fn(case, tgt)),
+            outside=spec.outside,
+        )
+    in_space = isinstance(space, TargetSpace)
+    report.generation[(target.name, spec.name)] = GenerationCount(
+        drawn=drawn.drawn if in_space else 0,
+        duplicates=drawn.duplicates if in_space else 0,
+        outside=len(sample) if in_space else drawn.drawn - drawn.duplicates,
     )
     progress.finish(label)
     new = result.findings[len(seen.findings) :]
@@ -358,7 +406,9 @@ def _execute(
                     history=history_from_records(records, target.name, spec.name),
                     seed=unit_seed(meta["seed"], name, spec.name),
                     fresh=fresh,
+                    steer=meta["profile"] == "nightly",
                 )
+                meta["generation"] = report.generation_dict()
             if target.api.framework not in frameworks[index + 1 :]:
                 stop_fresh_workers(target.api.framework)
         meta["status"] = "complete"

@@ -19,6 +19,30 @@ from harness.model.outcomes import FAILING, OUTCOMES
 from harness.terminal import printable
 
 
+@dataclass(frozen=True)
+class GenerationCount:
+    """What one (target, spec) generated: cases drawn inside the target's declared space, how many
+    of them were duplicates (not judged again), and the cases of the sample outside it."""
+
+    drawn: int
+    duplicates: int
+    outside: int
+
+    @property
+    def distinct(self) -> int:
+        """The drawn cases that were judged (each once)."""
+        return self.drawn - self.duplicates
+
+    def to_dict(self) -> dict[str, int]:
+        """JSON-ready form (``run.json``'s ``generation``)."""
+        return {
+            "drawn": self.drawn,
+            "distinct": self.distinct,
+            "duplicates": self.duplicates,
+            "outside": self.outside,
+        }
+
+
 @dataclass
 class RunReport:
     """What a run produced, for the summary and the exit status."""
@@ -32,6 +56,19 @@ class RunReport:
     not_applicable: dict[tuple[str, str], str] = field(default_factory=dict)
     #: What the run left out and why (past findings it could not replay), shown above the table.
     notes: list[str] = field(default_factory=list)
+    #: Per (target, spec) explored by this process: what it generated.
+    generation: dict[tuple[str, str], GenerationCount] = field(default_factory=dict)
+
+    def generation_dict(self) -> dict[str, dict[str, int]]:
+        """``generation`` keyed ``target|spec``, JSON-ready."""
+        return {f"{t}|{s}": count.to_dict() for (t, s), count in self.generation.items()}
+
+    def generated(self, target: str) -> GenerationCount:
+        """``generation`` summed over the specs of ``target``."""
+        counts = [c for (t, _), c in self.generation.items() if t == target]
+        return GenerationCount(
+            sum(c.drawn for c in counts), sum(c.duplicates for c in counts), sum(c.outside for c in counts)
+        )
 
     @property
     def failed(self) -> bool:
@@ -82,6 +119,13 @@ def summary_text(report: RunReport, width: int | None = None) -> str:
         console.print(table)
         text = console.file.getvalue()  # type: ignore[attr-defined]
         lines += [line.rstrip() for line in text.strip("\n").splitlines()]
+    for name in sorted({t for (t, _) in report.generation}):
+        gen = report.generated(name)
+        share = f" ({100 * gen.distinct / gen.drawn:.1f} %)" if gen.drawn else ""
+        lines.append(
+            f"{printable(name):24s} drawn {gen.drawn}, distinct {gen.distinct}{share}, "
+            f"outside-capabilities sample {gen.outside}"
+        )
     for name, reason in report.unavailable.items():
         lines.append(f"{printable(name):24s} unavailable: {printable(reason)}")
     vacuous = report.vacuous()

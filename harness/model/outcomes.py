@@ -23,6 +23,9 @@ class Outcome(StrEnum):
     CRASH = "crash"
     #: The case ran past its time limit; the worker was killed and restarted.
     TIMEOUT = "timeout"
+    #: The framework ran a case of the outside-capabilities sample that its target declares it
+    #: cannot express: the declaration (or the framework's validation) is wrong.
+    RAN_UNSUPPORTED = "ran_unsupported"
     UNSUPPORTED = "unsupported"
 
     @property
@@ -58,6 +61,7 @@ _JUNIT: dict[Outcome, str | None] = {
     Outcome.CRASH: "error",
     Outcome.TIMEOUT: "error",
     Outcome.UNSUPPORTED: "skipped",
+    Outcome.RAN_UNSUPPORTED: "failure",
 }
 _LABELS: dict[Outcome, str] = {
     Outcome.PASS: "pass",
@@ -68,6 +72,7 @@ _LABELS: dict[Outcome, str] = {
     Outcome.CRASH: "crash",
     Outcome.TIMEOUT: "timeout",
     Outcome.UNSUPPORTED: "unsupported",
+    Outcome.RAN_UNSUPPORTED: "ran though declared unsupported",
 }
 
 #: Every outcome, in the order tables show them.
@@ -82,7 +87,19 @@ FINDING_ORDER: tuple[Outcome, ...] = (
     Outcome.CRASH,
     Outcome.TIMEOUT,
     Outcome.DOC_MISMATCH,
+    Outcome.RAN_UNSUPPORTED,
 )
+
+# ``detail`` of an ``unsupported`` case of the sample drawn outside a target's declared capabilities
+# (:mod:`harness.engine.space`), by what checked the refusal:
+#: the framework itself, called with the raw parameters, raised.
+OUTSIDE_REFUSED = "outside_refused"
+#: the target's raw probe has no way to pass these parameters either (the API cannot express them).
+OUTSIDE_INEXPRESSIBLE = "outside_inexpressible"
+#: nothing beyond the declaration: the raw probe runs float32 channels-first explicit cases only.
+OUTSIDE_UNPROBED = "outside_unprobed"
+#: Every detail of the outside sample.
+OUTSIDE_DETAILS: frozenset[str] = frozenset({OUTSIDE_REFUSED, OUTSIDE_INEXPRESSIBLE, OUTSIDE_UNPROBED})
 
 
 def junit_outcomes(kind: str) -> frozenset[Outcome]:

@@ -122,6 +122,64 @@ def _share(room: int, unit_min: int, later: int) -> int:
 # --- the strategy ------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ApiRule:
+    """What of a target's rules the strategy keeps to within a dimension, so that only what it can
+    express is drawn (the rest of its declarations restrict the spec itself).
+
+    ``symmetric``: the API takes one padding per dimension, so a case reaches it as padding ``cb``
+    and output padding ``cb − ce + op`` (:func:`adapters.protocol.symmetric_padding_for`), which
+    must be ≥ 0 and within ``op_rule``. ``op_rule`` is a ``Capabilities.output_padding_limit``
+    resolved for the spec's rank: ``"lt_stride_or_dilation"``, ``"lt_stride"``, ``"none"`` or
+    ``"any"``. ``unit_dilation_dims``: the spatial dimensions whose dilation the API requires to
+    be 1.
+    """
+
+    symmetric: bool = False
+    op_rule: str = "any"
+    unit_dilation_dims: frozenset[int] = frozenset()
+
+    def op_limit(self, stride: int, dilation: int) -> int | None:
+        """The exclusive bound on the output padding the API receives (None: no bound)."""
+        if self.op_rule == "lt_stride_or_dilation":
+            return max(stride, dilation)
+        if self.op_rule == "lt_stride":
+            return stride
+        if self.op_rule == "none":
+            return 1
+        return None
+
+
+#: Everything the spec allows (no target's rule applied).
+ANY_API = ApiRule()
+
+
+def _crops(
+    draw: st.DrawFn, rule: ApiRule, asymmetric: bool, limits: tuple[int, int, int, int | None]
+) -> tuple[int, int]:
+    """Begin and end crops of one dimension, keeping ``O ≥ 1`` and the API's padding rule.
+
+    ``limits`` is (the spec's crop bound, the room ``F + op − 1``, ``op``, the rule's exclusive
+    output-padding bound). For a symmetric API the end crop is drawn within
+    ``[cb + op − lim + 1, cb + op]``, which is non-empty while ``2·cb ≤ F + lim − 2``.
+    """
+    crop_max, room, op, lim = limits
+    if not rule.symmetric:
+        if not asymmetric:
+            cb = _int(draw, 0, min(crop_max, room // 2))
+            return cb, cb
+        cb = _int(draw, 0, min(crop_max, room))
+        return cb, _int(draw, 0, min(crop_max, room - cb))
+    full = room + 1 - op
+    cb_hi = min(crop_max, room) if lim is None else min(crop_max, room, (full + lim - 2) // 2)
+    if not asymmetric:
+        cb = _int(draw, 0, min(cb_hi, room // 2))
+        return cb, cb
+    cb = _int(draw, 0, cb_hi)
+    low = 0 if lim is None else max(0, cb + op - lim + 1)
+    return cb, _int(draw, low, min(cb + op, crop_max, room - cb))
+
+
 @dataclass
 class Tally:
     """Invocations of a :func:`cases` strategy (the strategy itself never rejects a draw)."""
@@ -148,11 +206,12 @@ def pin_generation() -> bool:
     return True
 
 
-def cases(spec: Spec, tally: Tally | None = None) -> st.SearchStrategy[Case]:
+def cases(spec: Spec, tally: Tally | None = None, rule: ApiRule = ANY_API) -> st.SearchStrategy[Case]:
     """Cases of ``spec``'s parameter space, valid by construction and within its budget.
 
     ``tally``, when given, counts every invocation of the strategy (see
-    :func:`harness.spec.health.measure_spec`).
+    :func:`harness.spec.health.measure_spec`); ``rule`` keeps crops and output padding to what
+    one target's API expresses.
     """
     pin_generation()
     rank, budget = spec.rank, spec.max_elements
@@ -210,6 +269,7 @@ def cases(spec: Spec, tally: Tally | None = None) -> st.SearchStrategy[Case]:
             head = cap_out - 1 - (lmin - 1) * smin
             k = _int(draw, kmin, min(spec.kernel_size.max, cap_w, head // dmin + 1))
             d_hi = spec.dilation.max if k == 1 else min(spec.dilation.max, head // (k - 1))
+            d_hi = dmin if i in rule.unit_dilation_dims else d_hi
             d = _int(draw, dmin, d_hi)
             kk = d * (k - 1) + 1
             s_hi = spec.stride.max if lmin == 1 else min(spec.stride.max, (cap_out - kk) // (lmin - 1))
@@ -222,19 +282,17 @@ def cases(spec: Spec, tally: Tally | None = None) -> st.SearchStrategy[Case]:
             length = _int(draw, lmin, l_hi)
             full = max((length - 1) * s + kk, length * s if named else 0)
             op = 0
+            lim = rule.op_limit(s, d)
             if pads_out:
                 op_max = max(s, d) + 1 if spec.output_padding.max == "auto" else spec.output_padding.max
-                op = _int(draw, 0, min(op_max, cap_out - full))
+                op = _int(draw, 0, min(op_max, cap_out - full, op_max if lim is None else lim - 1))
             # Crops keep O = F − cb − ce + op ≥ 1.
             room = full + op - 1
             crop_max = d * (k - 1) if spec.crops.max == "auto" else spec.crops.max
-            if not crops_on:
-                cb = ce = 0
-            elif asymmetric:
-                cb = _int(draw, 0, min(crop_max, room))
-                ce = _int(draw, 0, min(crop_max, room - cb))
+            if crops_on:
+                cb, ce = _crops(draw, rule, asymmetric, (crop_max, room, op, lim))
             else:
-                cb = ce = _int(draw, 0, min(crop_max, room // 2))
+                cb = ce = 0
             for key, value in zip(dims, (length, k, s, d, cb, ce, op), strict=True):
                 dims[key].append(value)
             room_in, room_w, room_out = room_in // length, room_w // k, room_out // (full + op)

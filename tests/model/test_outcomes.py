@@ -19,6 +19,7 @@ EXPECTED: dict[Outcome, tuple[str | None, bool, str]] = {
     Outcome.CRASH: ("error", True, "fail"),
     Outcome.TIMEOUT: ("error", True, "fail"),
     Outcome.UNSUPPORTED: ("skipped", False, "unsup"),
+    Outcome.RAN_UNSUPPORTED: ("failure", True, "fail"),
 }
 
 
@@ -45,7 +46,7 @@ def test_outcomes_are_their_plain_string_values() -> None:
 
 
 def test_junit_outcomes_groups_outcomes_by_element() -> None:
-    failure = {Outcome.SHAPE_MISMATCH, Outcome.VALUE_MISMATCH, Outcome.DOC_MISMATCH}
+    failure = {Outcome.SHAPE_MISMATCH, Outcome.VALUE_MISMATCH, Outcome.DOC_MISMATCH, Outcome.RAN_UNSUPPORTED}
     assert junit_outcomes("failure") == failure
     assert junit_outcomes("error") == {Outcome.ERROR, Outcome.CRASH, Outcome.TIMEOUT}
     assert junit_outcomes("skipped") == {Outcome.UNSUPPORTED}
