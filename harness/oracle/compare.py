@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from harness.model.dtypes import float_format, round_to_format, ulp
+from harness.oracle.magnitude import pointwise_pays
 from harness.oracle.tolerance import AccumulationModel, BoundTerms, ReferenceResult, bound_terms, error_bound
 
 
@@ -151,8 +152,6 @@ def _compare_finite(
 #: An element whose error is at most this share of the bound that ``M ≥ |y|`` gives is settled
 #: without its ``M``: it passes, and its ratio is at most this.
 SETTLED_RATIO = 0.5
-#: Past this share of unsettled elements, the whole ``M`` costs less than element by element.
-DIRECT_SHARE = 0.25
 
 
 def _compare_settled(
@@ -160,11 +159,12 @@ def _compare_settled(
 ) -> Comparison | None:
     """:func:`_compare_finite` with ``M`` only where ``M ≥ |y|`` does not settle an element
     (:data:`SETTLED_RATIO`); None when the output is not finite, lies near overflow, or too many
-    elements are unsettled (the caller then computes the whole ``M``).
+    elements are unsettled for ``M`` to cost less element by element than whole
+    (:func:`~harness.oracle.magnitude.pointwise_pays`; the caller then computes the whole ``M``).
 
     The verdict, and the ratio of every unsettled element, are those of the whole ``M``; the
-    reported ``error_ratio`` is exact unless every element is settled (then it is an upper bound
-    of at most :data:`SETTLED_RATIO`).
+    reported ``error_ratio`` is exact unless the largest ratio is a settled element's (then it is
+    an upper bound of at most :data:`SETTLED_RATIO`, and ``error_ratio_exact`` is False).
     """
     exact = ref.exact
     if not exact.size or not (np.isfinite(got).all() and np.isfinite(exact).all()):
@@ -181,7 +181,7 @@ def _compare_settled(
     unsettled = ~(ratio <= SETTLED_RATIO)
     where = np.nonzero(unsettled)
     count = len(where[0])
-    if count > DIRECT_SHARE * exact.size:
+    if count and (ref.case is None or not pointwise_pays(ref.case, count)):
         return None
     bound = (
         terms.evaluate(ref.magnitude_at(where), taps[where], exact_abs[where]) if count else exact_abs[where]

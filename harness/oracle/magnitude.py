@@ -13,6 +13,7 @@ chooses between the comparison's two paths.
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 
@@ -21,6 +22,20 @@ from harness.model.case import Case
 
 #: Gathered products held at once (float64): elements are summed in chunks that fit it.
 CHUNK_ELEMENTS = 1 << 20
+#: A product summed element by element costs about this many of the whole reference's (gathers
+#: against BLAS: 30–70 ns against 0.4–1.6 ns measured on the benchmark shapes), ...
+POINTWISE_COST = 100
+#: ... and the whole reference costs about this many products more in fixed overhead.
+FIXED_PRODUCTS = 100_000
+
+
+def pointwise_pays(case: Case, elements: int) -> bool:
+    """Whether :func:`magnitude_at` at ``elements`` elements costs less than the whole ``M``."""
+    taps = math.prod(case.kernel_size)
+    whole = case.batch * case.in_channels * math.prod(case.input_size) * (case.out_channels // case.groups)
+    return (
+        elements * taps * (case.in_channels // case.groups) * POINTWISE_COST <= whole * taps + FIXED_PRODUCTS
+    )
 
 
 def _taps(case: Case) -> np.ndarray:

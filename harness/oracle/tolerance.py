@@ -148,10 +148,12 @@ class BoundTerms:
 
     def evaluate(self, m: np.ndarray, taps: np.ndarray, exact_abs: np.ndarray) -> np.ndarray:
         """The bound of elements with magnitude ``m``, ``taps`` taps and ``|y| = exact_abs``
-        (``taps`` indexes :attr:`scale` and :attr:`offset`, which are per tap count)."""
+        (``taps`` indexes :attr:`scale` and :attr:`offset`, which are per tap count; it may be
+        smaller than ``m`` and broadcast, as a case's tap counts do over batch and channels)."""
+        index = np.asarray(taps, dtype=np.intp)
         with np.errstate(invalid="ignore", over="ignore"):
-            bound = np.multiply(m, self.scale[taps])
-            bound += self.offset[taps]
+            bound = np.multiply(m, self.scale[index])
+            bound += self.offset[index]
             bound += self.coefficient * exact_abs
         if self.exact_limit is not None:
             bound = np.where(m <= self.exact_limit, 0.0, bound)
@@ -183,5 +185,5 @@ def bound_terms(ref: ReferenceResult, output_dtype: str, model: AccumulationMode
 def error_bound(ref: ReferenceResult, output_dtype: str, model: AccumulationModel) -> np.ndarray:
     """Per-element bound on ``|output − round(reference)|`` (see the module docstring)."""
     terms = bound_terms(ref, output_dtype, model)
-    bound = terms.evaluate(ref.magnitude, ref.taps.astype(np.intp), np.abs(ref.exact))
+    bound = terms.evaluate(ref.magnitude, ref.taps, np.abs(ref.exact))
     return np.broadcast_to(bound, ref.exact.shape)
