@@ -66,9 +66,9 @@ def calibrate(n_cases: int, seed: int) -> int:
                 arrays = make_arrays(case)
                 ref = ReferenceResult.for_case(case, arrays)
                 out = torch_run(case, arrays)
-                c = compare(out, ref, dtype, model, exact_ratio=True)
+                c = compare(out, ref, dtype, model)
                 declared.append(c.error_ratio)
-                once.append(compare(out, ref, dtype, ROUND_ONCE, exact_ratio=True).error_ratio)
+                once.append(compare(out, ref, dtype, ROUND_ONCE).error_ratio)
                 # nan/inf pattern differences are divergences of their own kind, not bound
                 # violations: intermediate overflow (predicted by half-precision tap sums) and
                 # nan/inf reaching positions a direct sum does not reach. Counted, not alarms.
@@ -114,7 +114,7 @@ def calibrate(n_cases: int, seed: int) -> int:
                 if plant is None or plant[1] == 0.0:
                     continue
                 ref = ReferenceResult.for_case(case, arrays)
-                c = compare(plant[0], ref, dtype, model, exact_ratio=True)
+                c = compare(plant[0], ref, dtype, model)
                 scores.append(c.error_ratio)
                 if c.passed:
                     bound = error_bound(ref, dtype, model)

@@ -9,14 +9,13 @@ and the infinity of ``y``'s sign are accepted.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
 from harness.model.dtypes import float_format, round_to_format, ulp
-from harness.oracle.magnitude import pointwise_pays
-from harness.oracle.tolerance import AccumulationModel, BoundTerms, ReferenceResult, bound_terms, error_bound
+from harness.oracle.tolerance import AccumulationModel, ReferenceResult, error_bound
 
 
 @dataclass(frozen=True)
@@ -34,13 +33,10 @@ class Comparison:
     compared: int
     message: str
     intermediate_overflow: bool = False
-    #: False when ``error_ratio`` is an upper bound of the exact ratio, all of whose elements are
-    #: at most :data:`SETTLED_RATIO` of their bound (see :func:`compare`).
-    error_ratio_exact: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (worst index as a list)."""
-        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out = asdict(self)
         out["worst_index"] = None if self.worst_index is None else list(self.worst_index)
         return out
 
@@ -58,12 +54,12 @@ def _beyond_bound_message(
     got: np.ndarray,
     expected: np.ndarray,
     err: np.ndarray,
-    bound_there: float,
+    bound: np.ndarray,
 ) -> str:
     idx = worst if worst is not None else ()
     return (
         f"{n_bad} element(s) exceed the bound; worst at {list(idx)}: got {float(got[idx])!r}, "
-        f"expected {float(expected[idx])!r}, |error| {err[idx]:.3g} > bound {bound_there:.3g}"
+        f"expected {float(expected[idx])!r}, |error| {err[idx]:.3g} > bound {bound[idx]:.3g}"
     )
 
 
@@ -105,99 +101,32 @@ def _comparison(
     )
 
 
-def _finite_errors(got: np.ndarray, expected: np.ndarray, output_dtype: str) -> tuple[np.ndarray, ...]:
-    """The absolute, relative and ULP errors of finite outputs, in few passes."""
-    err = np.subtract(got, expected)
-    np.abs(err, out=err)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        magnitude = np.abs(expected)
-        rel = np.divide(err, magnitude, out=np.zeros_like(err), where=magnitude != 0)
-        ulps = np.divide(err, _ulp_of_representable(magnitude, output_dtype), out=magnitude)
-    return err, rel, ulps
-
-
-def _ratio(err: np.ndarray, bound: np.ndarray) -> np.ndarray:
-    """``err / bound``, where a zero bound (exact integer sums) makes 0/0 a match and x/0 a mismatch."""
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        ratio: np.ndarray = np.divide(err, bound)
-    ratio[err == 0] = 0.0
-    return ratio
-
-
-def _worst(ratio: np.ndarray) -> tuple[tuple[int, ...] | None, float, int]:
-    """The index, value and flat index of the largest ratio."""
-    if not ratio.size:
-        return None, 0.0, -1
-    flat = int(np.argmax(ratio))
-    return tuple(int(i) for i in np.unravel_index(flat, ratio.shape)), float(ratio.flat[flat]), flat
-
-
 def _compare_finite(
     got: np.ndarray, expected: np.ndarray, bound: np.ndarray, output_dtype: str
 ) -> Comparison:
     """:func:`compare` when every element is finite and far from overflow (the common case):
     the same statistics without the nan/inf bookkeeping, in few passes over the output."""
-    err, rel, ulps = _finite_errors(got, expected, output_dtype)
-    ratio = _ratio(err, bound)
+    err = np.subtract(got, expected)
+    np.abs(err, out=err)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        ratio = np.divide(err, bound)
+        if not bound.min() > 0:  # a zero bound (exact integer sums): 0/0 is a match, x/0 a mismatch
+            ratio[np.isnan(ratio)] = 0.0
+        magnitude = np.abs(expected)
+        rel = np.divide(err, magnitude, out=np.zeros_like(err), where=magnitude != 0)
+        ulps = np.divide(err, _ulp_of_representable(magnitude, output_dtype), out=magnitude)
     n_bad = int(np.count_nonzero(ratio > 1.0))
-    worst, max_ratio, _ = _worst(ratio)
+    worst: tuple[int, ...] | None = None
+    max_ratio = 0.0
+    if err.size:
+        flat = int(np.argmax(ratio))
+        worst = tuple(int(i) for i in np.unravel_index(flat, ratio.shape))
+        max_ratio = float(ratio.flat[flat])
     if n_bad == 0:
         message = f"within bound (max error/bound {max_ratio:.3g})"
     else:
-        idx = worst if worst is not None else ()
-        message = _beyond_bound_message(n_bad, worst, got, expected, err, float(bound[idx]))
+        message = _beyond_bound_message(n_bad, worst, got, expected, err, bound)
     return _comparison(err, rel, ulps, max_ratio, worst, n_bad, message)
-
-
-#: An element whose error is at most this share of the bound that ``M ≥ |y|`` gives is settled
-#: without its ``M``: it passes, and its ratio is at most this.
-SETTLED_RATIO = 0.5
-
-
-def _compare_settled(
-    got: np.ndarray, expected: np.ndarray, ref: ReferenceResult, terms: BoundTerms, output_dtype: str
-) -> Comparison | None:
-    """:func:`_compare_finite` with ``M`` only where ``M ≥ |y|`` does not settle an element
-    (:data:`SETTLED_RATIO`); None when the output is not finite, lies near overflow, or too many
-    elements are unsettled for ``M`` to cost less element by element than whole
-    (:func:`~harness.oracle.magnitude.pointwise_pays`; the caller then computes the whole ``M``).
-
-    The verdict, and the ratio of every unsettled element, are those of the whole ``M``; the
-    reported ``error_ratio`` is exact unless the largest ratio is a settled element's (then it is
-    an upper bound of at most :data:`SETTLED_RATIO`, and ``error_ratio_exact`` is False).
-    """
-    exact = ref.exact
-    if not exact.size or not (np.isfinite(got).all() and np.isfinite(exact).all()):
-        return None
-    exact_abs = np.abs(exact)
-    with np.errstate(invalid="ignore", over="ignore"):
-        highest = float(np.max(terms.scale)) * ref.magnitude_ceiling() + float(np.max(terms.offset))
-        highest += float(exact_abs.max()) * (1.0 + terms.coefficient)
-    if not highest < float_format(output_dtype).overflow_threshold:
-        return None
-    taps = np.broadcast_to(ref.taps, exact.shape).astype(np.intp)
-    err, rel, ulps = _finite_errors(got, expected, output_dtype)
-    ratio = _ratio(err, terms.evaluate(exact_abs, taps, exact_abs))  # the bound is at least that
-    unsettled = ~(ratio <= SETTLED_RATIO)
-    where = np.nonzero(unsettled)
-    count = len(where[0])
-    if count and (ref.case is None or not pointwise_pays(ref.case, count)):
-        return None
-    bound = (
-        terms.evaluate(ref.magnitude_at(where), taps[where], exact_abs[where]) if count else exact_abs[where]
-    )
-    ratio[where] = _ratio(err[where], bound)
-    n_bad = int(np.count_nonzero(ratio[where] > 1.0))
-    worst, max_ratio, flat = _worst(ratio)
-    settled_only = not unsettled.flat[flat] and max_ratio > 0.0
-    if n_bad == 0:
-        within = "≤ " if settled_only else ""
-        message = f"within bound (max error/bound {within}{max_ratio:.3g})"
-    else:  # the worst element is unsettled (its ratio is over 1): its bound is among the computed
-        at = int(np.searchsorted(np.flatnonzero(unsettled), flat))
-        message = _beyond_bound_message(n_bad, worst, got, expected, err, float(bound[at]))
-    result = _comparison(err, rel, ulps, max_ratio, worst, n_bad, message)
-    return replace(result, error_ratio_exact=not settled_only) if settled_only else result
 
 
 def _ulp_of_representable(magnitude: np.ndarray, output_dtype: str) -> np.ndarray:
@@ -216,29 +145,14 @@ def _ulp_of_representable(magnitude: np.ndarray, output_dtype: str) -> np.ndarra
 
 
 def compare(
-    actual: np.ndarray,
-    ref: ReferenceResult,
-    output_dtype: str,
-    model: AccumulationModel,
-    *,
-    exact_ratio: bool = False,
+    actual: np.ndarray, ref: ReferenceResult, output_dtype: str, model: AccumulationModel
 ) -> Comparison:
-    """Compare a target's output (any float container, NC* layout) with the reference.
-
-    While ``ref`` has not computed its magnitude ``M``, a finite output is judged with ``M`` only
-    where it decides (:func:`_compare_settled`): the verdict is the same, and ``error_ratio`` is
-    exact whenever it is over :data:`SETTLED_RATIO` (``error_ratio_exact`` says whether it is).
-    ``exact_ratio`` computes the whole ``M`` for an exact ratio always (calibration).
-    """
+    """Compare a target's output (any float container, NC* layout) with the reference."""
     got = np.asarray(actual, dtype=np.float64)
     if got.shape != ref.exact.shape:
         raise ValueError(f"shape {got.shape} differs from reference shape {ref.exact.shape}")
     out_fmt = float_format(output_dtype)
     expected = round_to_format(ref.exact, output_dtype)
-    if not exact_ratio and not ref.magnitude_known:
-        settled = _compare_settled(got, expected, ref, bound_terms(ref, output_dtype, model), output_dtype)
-        if settled is not None:
-            return settled
     bound = error_bound(ref, output_dtype, model)
 
     if _all_finite_in_range(got, ref.exact, bound, out_fmt.overflow_threshold):
@@ -294,8 +208,7 @@ def compare(
                 f"; partial sums there reach {float(ref.magnitude[idx]):.4g}, beyond {model.taps}'s range"
             )
     else:
-        idx = worst if worst is not None else ()
-        message = _beyond_bound_message(n_bad, worst, got, expected, err, float(bound[idx]))
+        message = _beyond_bound_message(n_bad, worst, got, expected, err, bound)
     return _comparison(
         err,
         rel,

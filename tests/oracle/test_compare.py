@@ -79,7 +79,7 @@ def test_statistics_of_a_known_error() -> None:
     got = expected.copy()
     ulp = np.spacing(np.float32(abs(expected[idx])))
     got[idx] += 3 * float(ulp) * np.sign(expected[idx])
-    result = compare(got, ref, "float32", F32, exact_ratio=True)
+    result = compare(got, ref, "float32", F32)
     assert result.max_ulp_error == pytest.approx(3.0)
     assert result.max_abs_error == pytest.approx(3 * float(ulp))
     assert result.max_rel_error == pytest.approx(3 * float(ulp) / abs(expected[idx]))
@@ -125,10 +125,10 @@ def test_finite_fast_path_matches_general_path(
     got.flat[::5] = expected.flat[::5]  # some elements exact
     got.flat[3] = 0.0 if expected.flat[3] else got.flat[3]  # an element at zero error or none
     model = exact_model(dtype)
-    fast = compare(got, ref, dtype, model, exact_ratio=True)
+    fast = compare(got, ref, dtype, model)
     with monkeypatch.context() as patch:
         patch.setattr(comparing, "_all_finite_in_range", lambda *args: False)
-        general = compare(got, ref, dtype, model, exact_ratio=True)
+        general = compare(got, ref, dtype, model)
     for field in (
         "passed",
         "max_abs_error",
