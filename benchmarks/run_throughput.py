@@ -7,15 +7,16 @@ of that framework runs the cases of every default spec (``specs/*.yaml``) throug
 shrinking, a record per case written to a scratch ``results.jsonl`` — with the target in the
 process instead of a worker (the worker round trip is ``benchmarks/harness_overhead.py``'s).
 
-The process's CPU time (``time.process_time``, so other load on the machine does not count) is
-split into:
+The process's time is split into (shares of its wall time: a framework's own thread pool, such
+as ONNX Runtime's, which spins between calls, would put its CPU time in the harness's share):
 
 - ``framework``: the target's ``run`` (the adapter's conversions and the framework's call);
 - ``reference``: :meth:`ReferenceResult.for_case`, the exact float64 result;
 - ``comparison``: :func:`harness.oracle.compare.compare` (with any magnitude ``M`` it needs);
 - ``harness``: the rest (drawing cases, their arrays, support checks, records, shrinking).
 
-``cases/s/core`` is the cases recorded per CPU second.
+``cases/s/core`` is the cases recorded per second of the process's CPU time (``time.process_time``:
+other load on the machine does not count, a framework's extra threads do).
 
 Usage::
 
@@ -44,7 +45,7 @@ ONE_THREAD = {name: "1" for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPEN
 
 
 class Clock:
-    """CPU seconds spent inside wrapped callables, by part (a part inside another counts once,
+    """Seconds spent inside wrapped callables, by part (a part inside another counts once,
     in the outer one)."""
 
     def __init__(self) -> None:
@@ -52,17 +53,17 @@ class Clock:
         self._inside = False
 
     def wrap(self, part: str, fn: Callable[..., Any]) -> Callable[..., Any]:
-        """``fn``, with its CPU time added to ``part``."""
+        """``fn``, with its time added to ``part``."""
 
         def timed(*args: Any, **kwargs: Any) -> Any:
             if self._inside:
                 return fn(*args, **kwargs)
             self._inside = True
-            start = time.process_time()
+            start = time.perf_counter()
             try:
                 return fn(*args, **kwargs)
             finally:
-                self.spent[part] += time.process_time() - start
+                self.spent[part] += time.perf_counter() - start
                 self._inside = False
 
         return timed
@@ -177,8 +178,8 @@ def table(rows: list[dict[str, Any]]) -> str:
     head += " ".join(f"{p + ' %':>12s}" for p in (*PARTS, "harness"))
     lines = [head, "-" * len(head)]
     for row in rows:
-        cpu = row["cpu_seconds"]
-        shares = [row["parts"][p] / cpu if cpu else 0.0 for p in PARTS]
+        cpu, wall = row["cpu_seconds"], row["wall_seconds"]
+        shares = [row["parts"][p] / wall if wall else 0.0 for p in PARTS]
         shares.append(1.0 - sum(shares))
         rate = row["cases"] / cpu if cpu else 0.0
         lines.append(
@@ -217,7 +218,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{framework}: the measuring process failed:\n{done.stderr[-2000:]}", file=sys.stderr)
         rows += [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
     print(
-        f"throughput of the default specs, {args.examples} examples per (target, spec), one thread, CPU time"
+        f"default specs, {args.examples} examples per (target, spec), one thread; cases per CPU second, "
+        "shares of wall time"
     )
     print(table(rows))
     return 1 if failed else 0
