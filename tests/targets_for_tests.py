@@ -255,6 +255,36 @@ class UnavailableTarget(ReferenceTarget):
         raise TargetUnavailable("test.unavailable needs an accelerator this machine lacks")
 
 
+class SlowLoadTarget(ReferenceTarget):
+    """The reference, after a ``prepare()`` that takes :data:`LOAD_SECONDS` (a framework's import);
+    its environment says when that load ran (``time.time()``), so a test can tell whether two
+    workers loaded at the same time. Its framework is ``slow_load_a``: a worker of its own."""
+
+    name = "test.slow_load_a"
+    framework = "slow_load_a"
+    LOAD_SECONDS = 2.0
+
+    def prepare(self) -> None:
+        """Take the time an import would."""
+        import time
+
+        start = time.time()
+        time.sleep(self.LOAD_SECONDS)
+        self._load_span = (start, time.time())
+
+    def environment(self) -> dict[str, Any]:
+        """The base environment and when ``prepare()`` started and ended."""
+        start, end = getattr(self, "_load_span", (0.0, 0.0))
+        return {**super().environment(), "load_start": start, "load_end": end}
+
+
+class OtherSlowLoadTarget(SlowLoadTarget):
+    """:class:`SlowLoadTarget` in another framework's worker (``slow_load_b``)."""
+
+    name = "test.slow_load_b"
+    framework = "slow_load_b"
+
+
 def _documented_size(case: Case) -> tuple[int, ...]:
     return tuple(case.output_size)
 

@@ -69,6 +69,18 @@ def test_harness_overhead_benchmark_runs() -> None:
     assert done.returncode in (0, 1)  # 1: the overhead goal is missed (printed, not an error)
 
 
+def test_run_throughput_benchmark_runs() -> None:
+    pytest.importorskip("torch")
+    only = ("--frameworks", "torch", "--targets", "torch.functional")
+    done = _run("benchmarks.run_throughput", "--examples", "2", *only)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "cases/s/core" in done.stdout and "harness %" in done.stdout
+    (row,) = [line.split() for line in done.stdout.splitlines() if line.startswith("torch ")]
+    assert row[:2] == ["torch", "torch.functional"] and int(row[2]) > 0  # cases recorded
+    shares = [float(v) for v in row[5:]]
+    assert len(shares) == 4 and abs(sum(shares) - 100.0) < 0.5
+
+
 def test_report_scale_benchmark_runs() -> None:
     pytest.importorskip("selenium")
     if not (shutil.which("chromium") and shutil.which("chromedriver")):

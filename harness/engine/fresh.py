@@ -16,11 +16,13 @@ from harness.workers.client import FreshRunner, WorkerRunner
 
 
 def fresh_check(target: Handle) -> FreshCheck | None:
-    """Fresh-worker judging for a target whose runner is its framework's worker (None in-process)."""
+    """Fresh-worker judging for a target whose runner is its framework's worker (None in-process);
+    its first fresh process starts loading the target at once."""
     runner = target.runner
     if not isinstance(runner, WorkerRunner):
         return None
     second = FreshRunner(target.api)
+    second.warm()  # the main worker is loaded: the fresh one imports while the first cases run
     where = Handle(target.api, second)
 
     def judge_fresh(case: Case) -> Verdict:

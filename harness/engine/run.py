@@ -39,17 +39,18 @@ from harness.engine.space import (
     outside_cases,
     target_space,
 )
+from harness.engine.startup import ready_targets
 from harness.engine.store import FINDINGS_STORE, load_replay, remember, replay_entries
 from harness.engine.tally import GenerationCount, RunReport
 from harness.engine.verdict import Verdict, judge
-from harness.errors import RunAborted, RunInterrupted, TargetUnavailable, UnusablePath, UsageError
+from harness.errors import RunAborted, RunInterrupted, UnusablePath, UsageError
 from harness.files import remove_stale_folders, writable_folder, write_text_atomic
 from harness.model.case import Case
 from harness.oracle.memory import configure_main_memory
 from harness.spec.loader import load_spec
 from harness.spec.schema import Spec
 from harness.spec.strategies import cases
-from harness.workers.client import isolated, stop_fresh_workers
+from harness.workers.client import stop_fresh_workers
 from harness.workers.worker import configure, shutdown_all
 
 
@@ -301,28 +302,6 @@ def _continue(run_dir: Path, *, progress: bool, store: Path | None) -> RunReport
     return _execute(run_dir, meta, specs, progress=progress, store=store, records=records)
 
 
-def _ready_target(name: str, device: str, *, isolate: bool) -> Handle | str:
-    """The target, loaded where its cases run (its worker, unless not ``isolate``), or why it
-    cannot run here: its framework is missing, it has no such device, or its ``prepare()`` raised
-    :class:`TargetUnavailable` (a missing device or provider). A load that fails some other way
-    still gives the target: the cases' results (error, crash) record that failure."""
-    cls = resolve(name)
-    reason = cls.unavailable_reason()
-    if reason is not None:
-        return reason
-    api = cls(device)
-    if device.split(":")[0] not in api.capabilities().devices:
-        return f"{name} does not run on device {device!r}"
-    target = isolated(api) if isolate else handle(api)
-    try:
-        target.runner.ready()
-    except TargetUnavailable as exc:
-        return str(exc)
-    except Exception:  # the cases that run into it record it, as their results
-        pass
-    return target
-
-
 def _execute(
     out: Path,
     meta: dict[str, Any],
@@ -364,10 +343,8 @@ def _execute(
     failure: Exception | None = None
     try:
         targets: dict[str, Handle] = {}
-        for name in meta["target_names"]:
-            if not runs_target(meta, name):
-                continue  # another shard's: not loaded here
-            target = _ready_target(name, device, isolate=meta.get("isolate", True))
+        wanted = [name for name in meta["target_names"] if runs_target(meta, name)]  # not another shard's
+        for name, target in ready_targets(wanted, device, isolate=meta.get("isolate", True)).items():
             if isinstance(target, str):
                 report.unavailable[name] = target
                 meta["targets"][name] = {"available": False, "reason": target}

@@ -9,7 +9,7 @@ and the infinity of ``y``'s sign are accepted.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -36,7 +36,7 @@ class Comparison:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (worst index as a list)."""
-        out = asdict(self)
+        out = {f.name: getattr(self, f.name) for f in fields(self)}  # flat: no deep copy (asdict)
         out["worst_index"] = None if self.worst_index is None else list(self.worst_index)
         return out
 

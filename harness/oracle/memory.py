@@ -14,6 +14,8 @@ The limit defaults to half the machine's memory, as a worker's does; ``python -m
 from __future__ import annotations
 
 import math
+import resource
+import sys
 from dataclasses import dataclass
 
 from harness.model.case import Case
@@ -56,10 +58,21 @@ def judging_bytes(case: Case) -> int:
     )
 
 
+def peak_resident_mb() -> float:
+    """The largest resident size this process has had, in MiB (never below the current one)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return float(peak) / (2**20 if sys.platform == "darwin" else 2**10)  # bytes there, KiB on Linux
+
+
 def memory_problem(case: Case) -> str | None:
-    """Why judging ``case`` here would take the main process past its limit (None when it fits)."""
-    held = resident_mb()
+    """Why judging ``case`` here would take the main process past its limit (None when it fits).
+
+    The peak resident size, which costs no file read, settles most cases; the current one is read
+    only when the peak would not fit."""
     need = judging_bytes(case) / 2**20
+    if peak_resident_mb() + need <= MAIN_MEMORY.limit_mb:
+        return None
+    held = resident_mb()
     if held + need <= MAIN_MEMORY.limit_mb:
         return None
     return (

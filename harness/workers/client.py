@@ -150,6 +150,11 @@ class FreshRunner(WorkerRunner):
         """The fresh-check process in use."""
         return worker_for(f"{self.framework}{FRESH}{self._turn}")
 
+    def warm(self) -> None:
+        """Start the process that :meth:`restart` switches to, loading the target there in the
+        background: the first fresh judgement then waits for no import either."""
+        worker_for(f"{self.framework}{FRESH}{1 - self._turn}").preload(self._key, self._ref, self.device)
+
     def restart(self) -> None:
         """End the process in use and switch to the other one; start a new process in the place of
         the ended one, loading the target there in the background."""

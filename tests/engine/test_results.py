@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from targets_for_tests import CorrectTarget, ThreeBugTarget
 
 from harness.engine.artefacts import write_finding
@@ -79,3 +81,29 @@ def test_a_snippet_generator_that_raises_leaves_a_stand_in(tmp_path: Path) -> No
     )
     assert ran.returncode == 1 and "no snippet: ValueError: template bug" in ran.stderr
     assert "python -m harness repro results.jsonl 1" in (folder / "snippet.py").read_text(encoding="utf-8")
+
+
+def test_records_are_flushed_as_written_and_fsynced_by_the_second(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import harness.engine.results as results
+
+    synced: list[int] = []
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(fd))
+    target = CorrectTarget()
+    record = make_record(case=CASE, target=target, verdict=judge(CASE, target), spec="s", run_id="r")
+    writer = ResultsWriter(tmp_path)
+    for _ in range(50):
+        writer.write(record)
+    # every record readable at once, by another reader (a killed run loses none)...
+    assert len(read_results(tmp_path / "results.jsonl")) == 50
+    # ...without a disk sync each: a second has not passed
+    assert len(synced) < 5
+    writer.write(dict(record, minimal=True))  # a finding's record is forced to the disk
+    after_finding = len(synced)
+    assert after_finding >= 1
+    monkeypatch.setattr(results, "SYNC_SECONDS", 0.0)
+    writer.write(record)
+    assert len(synced) == after_finding + 1
+    writer.close()
+    assert len(synced) == after_finding + 2  # and the file on close

@@ -83,6 +83,32 @@ def test_a_case_past_the_main_memory_limit_is_unsupported_and_not_run(keep_limit
     assert memory_problem(big) is None
 
 
+def test_the_current_size_is_read_only_when_the_peak_would_not_fit(
+    keep_limit: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import harness.oracle.memory as memory
+
+    reads: list[float] = []
+    held = {"mb": 0.0}
+
+    def current() -> float:
+        reads.append(held["mb"])
+        return held["mb"]
+
+    monkeypatch.setattr(memory, "resident_mb", current)
+    case = Case.make(input_size=4, dtype="float64")
+    need = judging_bytes(case) / 2**20
+    peak = memory.peak_resident_mb()
+    assert peak >= resident_mb() - 1  # the peak is never below the current size (MiB rounding aside)
+    MAIN_MEMORY.limit_mb = int(peak + need) + 1
+    assert memory_problem(case) is None and reads == []  # settled by the peak
+    MAIN_MEMORY.limit_mb = int(peak + need) - 1
+    assert memory_problem(case) is None and len(reads) == 1  # the current size (0 here) fits
+    held["mb"] = float(MAIN_MEMORY.limit_mb)
+    problem = memory_problem(case)
+    assert problem is not None and f"over its limit of {MAIN_MEMORY.limit_mb} MiB" in problem
+
+
 def test_a_case_over_a_reference_cap_is_unsupported_without_running_or_allocating() -> None:
     target = Counting()
     case = Case.make(input_size=2**14, kernel_size=2**14)  # about 18 GiB of scratch
