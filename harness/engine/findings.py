@@ -15,7 +15,7 @@ history-dependent failure of the same target, outcome and observed detail.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import Any
@@ -44,6 +44,9 @@ class Finding:
     features: frozenset[str]
     minimal: Case
     observed_detail: str = ""
+    #: A value mismatch's mechanism key (``pattern@region``, :mod:`harness.oracle.mechanism`);
+    #: ``""`` for other outcomes and findings recorded before mechanisms were told apart.
+    mechanism: str = ""
     history: tuple[dict[str, Any], ...] = dataclass_field(default=(), compare=False, repr=False)
 
     @property
@@ -58,24 +61,49 @@ class Finding:
 
     @property
     def signature(self) -> str:
-        """Stable text id: ``target|outcome|detail|feature,feature`` (a history-dependent finding:
-        ``target|outcome|history_dependent|observed detail``, whatever case showed it)."""
+        """Stable text id: ``target|outcome|detail|feature,feature``, with ``|mechanism`` after it
+        for a value mismatch (a history-dependent finding: ``target|outcome|history_dependent|observed
+        detail``, whatever case showed it)."""
         if self.history_dependent:
             return "|".join([self.target, self.outcome, self.detail, self.observed_detail])
-        return "|".join([self.target, self.outcome, self.detail, ",".join(sorted(self.features))])
+        parts = [self.target, self.outcome, self.detail, ",".join(sorted(self.features))]
+        return "|".join(parts + ([self.mechanism] if self.mechanism else []))
+
+    def explains_component(self, target: str, case: Case, outcome: str, component: tuple[str, str]) -> bool:
+        """Whether one mechanism (detail, key) of a failure of ``case`` on ``target`` is this finding."""
+        detail, key = component
+        return (
+            (target, outcome, detail) == self.kind
+            and self.mechanism == key
+            and self.features <= signature_features(case)
+        )
 
     def explains(self, target: str, case: Case, verdict: Verdict) -> bool:
-        """Whether a failing (case, verdict) on ``target`` is this finding showing again (a
-        history-dependent finding is only asked about failures a fresh worker did not reproduce)."""
+        """Whether a failing (case, verdict) on ``target`` is this finding showing again: one of its
+        mechanisms is this finding's (a history-dependent finding is only asked about failures a
+        fresh worker did not reproduce, and matches on the verdict's detail alone)."""
         if self.history_dependent:
             return (target, verdict.outcome, verdict.detail) == (
                 self.target,
                 self.outcome,
                 self.observed_detail,
             )
-        return (target, verdict.outcome, verdict.detail) == self.kind and self.features <= signature_features(
-            case
-        )
+        return any(self.explains_component(target, case, verdict.outcome, c) for c in verdict.components())
+
+
+def unexplained_components(
+    findings: Iterable[Finding], target: str, case: Case, verdict: Verdict
+) -> list[tuple[str, str]]:
+    """The mechanisms (detail, key) of a failure that no reproducible finding explains, in the
+    verdict's order; empty for a verdict that does not fail."""
+    if not verdict.failing:
+        return []
+    known = [f for f in findings if not f.history_dependent]
+    return [
+        c
+        for c in verdict.components()
+        if not any(f.explains_component(target, case, verdict.outcome, c) for f in known)
+    ]
 
 
 def _replace(case: Case, **changes: object) -> Case | None:

@@ -68,6 +68,7 @@ def history_from_records(records: list[dict[str, Any]], target: str, spec: str) 
                     signature_features(case),
                     case,
                     observed_detail=rec.get("observed_detail") or "",
+                    mechanism=rec.get("mechanism") or "",
                 )
             )
         else:

@@ -105,6 +105,8 @@ def run_target_spec(
         )
         if finding is not None and finding.history_dependent:
             rec.update(observed_detail=finding.observed_detail, history_cases=len(finding.history))
+        if finding is not None and finding.mechanism:
+            rec["mechanism"] = finding.mechanism
         if finding is None:
             writer.write(rec)
             report.tally(target.name, spec.name, verdict.outcome, verdict.message)
@@ -310,6 +312,7 @@ def _execute(
                         frozenset(rec.get("features") or []),
                         Case.from_dict(rec["case"]),
                         observed_detail=rec.get("observed_detail") or "",
+                        mechanism=rec.get("mechanism") or "",
                     ),
                     out / rec.get("finding_dir", "findings"),
                 )

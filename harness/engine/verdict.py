@@ -19,6 +19,7 @@ from harness.model.limits import check_reference
 from harness.model.modes import DocumentedMode, resolve_mode
 from harness.model.outcomes import FAILING, Outcome
 from harness.oracle.compare import compare
+from harness.oracle.mechanism import mechanisms
 from harness.oracle.memory import memory_problem
 from harness.oracle.tolerance import ReferenceResult, error_bound
 
@@ -52,6 +53,14 @@ class Verdict:
     def failing(self) -> bool:
         """True for shape_mismatch, value_mismatch and error."""
         return self.outcome in FAILING
+
+    def components(self) -> list[tuple[str, str]]:
+        """(detail, mechanism key) of each mechanism a failure shows: a value mismatch's from its
+        statistics (:mod:`harness.oracle.mechanism`), any other failure's its one detail and ``""``."""
+        found = self.stats.get("mechanisms") if self.outcome == Outcome.VALUE_MISMATCH else None
+        if not isinstance(found, list) or not found:
+            return [(self.detail, "")]
+        return [(str(m.get("detail", "")), str(m.get("key", ""))) for m in found if isinstance(m, dict)]
 
 
 def _failed(exc: Exception, expected_shape: list[int], seconds: float) -> Verdict:
@@ -251,7 +260,12 @@ def _finish(
         else:
             detail = "beyond_bound"
     pictures = None
+    stats = result.to_dict()
+    message = result.message
     if outcome == Outcome.VALUE_MISMATCH:
+        found = mechanisms(explicit, actual, reference, output_dtype, model)
+        stats["mechanisms"] = [m.to_dict() for m in found]
+        message += "".join(f"\n{m.sentence} ({m.positions} positions; {m.key})" for m in found)
         pictures = {
             "actual": np.asarray(actual, dtype=np.float64),
             "reference": round_to_format(reference.exact, output_dtype),
@@ -259,8 +273,8 @@ def _finish(
         }
     return Verdict(
         outcome,
-        result.message,
-        stats=result.to_dict(),
+        message,
+        stats=stats,
         expected_shape=expected_shape,
         actual_shape=actual_shape,
         accumulation=model.describe(),

@@ -1,0 +1,177 @@
+"""What a value mismatch does, told apart by mechanism: what the wrong positions hold against what
+they should hold, and where in the output they lie.
+
+The mismatching positions of an output (:func:`harness.oracle.compare.mismatches`) are grouped by
+their *pattern*, ``<what the output holds>_for_<what the rounded reference holds>``, each side one
+of ``nan``, ``inf`` or ``finite`` (``zero`` on the output side when every such position holds 0;
+``wrong_sign_inf`` for an infinity of the other sign). Each group is one :class:`Mechanism` with
+its *region*, the smallest of these that holds every position of the group and is not the whole
+output:
+
+- ``appended``: the positions that output padding appends (the last ``output_padding[d]`` of a
+  dimension), or past the uncropped output;
+- ``crop_border``: within a kernel's reach (``dilation·(kernel − 1)``, at least 1) of a cropped side;
+- ``channels``: some output channels but not all;
+- ``inside``: anywhere else.
+
+A nan/inf group is ``intermediate_overflow`` when the inputs are finite, the output holds the
+nan/inf, and every position's partial sums may exceed a declared accumulation format's range;
+otherwise ``nonfinite_pattern``. A finite group is ``beyond_bound``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from harness.model.case import Case
+from harness.oracle.compare import mismatches
+from harness.oracle.tolerance import AccumulationModel, ReferenceResult
+
+REGIONS = ("appended", "crop_border", "channels", "inside")
+
+_REGION_TEXT = {
+    "appended": "positions appended by output_padding",
+    "crop_border": "positions next to a cropped side",
+    "channels": "some output channels (not all)",
+    "inside": "positions inside the output",
+}
+_HELD_TEXT = {
+    "nan": "nan",
+    "inf": "±inf",
+    "zero": "0",
+    "finite": "values beyond the bound",
+    "wrong_sign_inf": "the infinity of the other sign",
+}
+
+
+@dataclass(frozen=True)
+class Mechanism:
+    """One group of mismatching positions: its detail, pattern, region and size."""
+
+    detail: str
+    pattern: str
+    region: str
+    positions: int
+    sentence: str
+
+    @property
+    def key(self) -> str:
+        """``pattern@region``, the mechanism's part of a finding's signature."""
+        return f"{self.pattern}@{self.region}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (a record's ``stats["mechanisms"]``)."""
+        return {
+            "detail": self.detail,
+            "key": self.key,
+            "positions": self.positions,
+            "sentence": self.sentence,
+        }
+
+
+def _kinds(values: np.ndarray) -> np.ndarray:
+    out = np.full(values.shape, "finite", dtype=object)
+    out[np.isinf(values)] = "inf"
+    out[np.isnan(values)] = "nan"
+    return out
+
+
+def _grid(case: Case, shape: tuple[int, ...]) -> list[np.ndarray]:
+    """Per spatial dimension, the output index broadcast over ``shape`` (N, C, *spatial)."""
+    return [
+        np.broadcast_to(
+            np.arange(size).reshape((1, 1, *(size if e == d else 1 for e in range(case.rank)))), shape
+        )
+        for d, size in enumerate(shape[2:])
+    ]
+
+
+def region_masks(case: Case, shape: tuple[int, ...]) -> dict[str, np.ndarray]:
+    """The ``appended`` and ``crop_border`` masks of an output of ``shape`` for ``case``."""
+    appended = np.zeros(shape, dtype=bool)
+    border = np.zeros(shape, dtype=bool)
+    for d, index in enumerate(_grid(case, shape)):
+        size = shape[2 + d]
+        op = case.output_padding[d]
+        full = case.full_size[d]
+        appended |= (op > 0) & (index >= size - op)
+        appended |= index + case.pads_begin[d] >= full
+        reach = max(1, case.dilation[d] * (case.kernel_size[d] - 1))
+        if case.pads_begin[d] > 0:
+            border |= index < reach
+        if case.pads_end[d] > 0:
+            border |= index >= size - reach
+    return {"appended": appended, "crop_border": border}
+
+
+def _region(group: np.ndarray, masks: dict[str, np.ndarray]) -> str:
+    for name in ("appended", "crop_border"):
+        mask = masks[name]
+        if not mask.all() and not (group & ~mask).any():
+            return name
+    channels = group.any(axis=tuple(i for i in range(group.ndim) if i != 1))
+    if channels.size > 1 and not channels.all():
+        return "channels"
+    return "inside"
+
+
+def _held(got_kind: str, got: np.ndarray, want: np.ndarray) -> str:
+    if got_kind == "finite" and not got.any():
+        return "zero"
+    if got_kind == "inf" and np.isinf(want).all():
+        return "wrong_sign_inf"
+    return got_kind
+
+
+def _sentence(case: Case, held: str, want_kind: str, region: str, detail: str) -> str:
+    if want_kind == "finite":
+        wanted = "bias + products" if case.bias else "the sum of products"
+    else:
+        wanted = {"nan": "nan", "inf": "±inf (the rounded exact result)"}[want_kind]
+    if held == "wrong_sign_inf":
+        text = f"{_REGION_TEXT[region]} hold {_HELD_TEXT[held]}"
+    else:
+        text = f"{_REGION_TEXT[region]} hold {_HELD_TEXT[held]} instead of {wanted}"
+    if detail == "intermediate_overflow":
+        text += ", where partial sums exceed the declared accumulation format's range"
+    return text
+
+
+def mechanisms(
+    case: Case, actual: np.ndarray, ref: ReferenceResult, output_dtype: str, model: AccumulationModel
+) -> list[Mechanism]:
+    """The mechanisms of ``actual``'s mismatches against ``ref`` (none when it matches), the group
+    with the most positions first. ``case`` is the explicit case the reference was computed for."""
+    found = mismatches(actual, ref, output_dtype, model)
+    if not found.bad.any():
+        return []
+    got = np.asarray(actual, dtype=np.float64)
+    got_kinds, want_kinds = _kinds(got), _kinds(found.expected)
+    masks = region_masks(case, got.shape)
+    out: list[Mechanism] = []
+    for got_kind in ("nan", "inf", "finite"):
+        for want_kind in ("nan", "inf", "finite"):
+            group = found.bad & (got_kinds == got_kind) & (want_kinds == want_kind)
+            if not group.any():
+                continue
+            held = _held(got_kind, got[group], found.expected[group])
+            if not (group & found.nonfinite).any():
+                detail = "beyond_bound"
+            elif got_kind != "finite" and ref.finite_inputs and found.overflow_prone[group].all():
+                detail = "intermediate_overflow"
+            else:
+                detail = "nonfinite_pattern"
+            region = _region(group, masks)
+            out.append(
+                Mechanism(
+                    detail,
+                    f"{held}_for_{want_kind}" if held != "wrong_sign_inf" else held,
+                    region,
+                    int(group.sum()),
+                    _sentence(case, held, want_kind, region, detail),
+                )
+            )
+    return sorted(out, key=lambda m: (-m.positions, m.key))
