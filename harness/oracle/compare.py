@@ -34,6 +34,16 @@ class Comparison:
     message: str
     intermediate_overflow: bool = False
 
+    @property
+    def detail(self) -> str:
+        """A mismatch's class: ``intermediate_overflow``, ``nonfinite_pattern`` or ``beyond_bound``
+        (``""`` when it passed)."""
+        if self.passed:
+            return ""
+        if self.intermediate_overflow:
+            return "intermediate_overflow"
+        return "nonfinite_pattern" if self.nonfinite_mismatches else "beyond_bound"
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (worst index as a list)."""
         out = asdict(self)
