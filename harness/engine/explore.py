@@ -28,7 +28,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from adapters.protocol import Handle, Target, handle
-from harness.engine.findings import HISTORY_DEPENDENT, Finding, shrink, unexplained_components
+from harness.engine.findings import (
+    HISTORY_DEPENDENT,
+    Finding,
+    finding_key,
+    retired,
+    shrink,
+    unexplained_components,
+)
 from harness.engine.verdict import Verdict, judge
 from harness.model.case import Case
 from harness.model.features import signature_features
@@ -65,6 +72,19 @@ class Exploration:
 
     findings: list[Finding] = field(default_factory=list)
     cases_run: int = 0
+
+    @property
+    def retired(self) -> list[Finding]:
+        """The findings a simpler one of the same mechanism found later replaces
+        (:func:`harness.engine.findings.retired`)."""
+        gone = retired([finding_key(f) for f in self.findings])
+        return [f for i, f in enumerate(self.findings) if i in gone]
+
+    @property
+    def active(self) -> list[Finding]:
+        """The findings that are not retired, in the order found."""
+        gone = retired([finding_key(f) for f in self.findings])
+        return [f for i, f in enumerate(self.findings) if i not in gone]
 
 
 def _unexplained(findings: Iterable[Finding], target: Target | Handle, case: Case, verdict: Verdict) -> bool:

@@ -143,7 +143,11 @@ def run_target_spec(
         fresh=fresh,
     )
     progress.finish(label)
-    new = result.findings[len(seen.findings) :]
+    # a finding a simpler one of the same mechanism replaced leaves the run's summary (the report
+    # applies the same rule to the records)
+    gone = {id(f) for f in result.retired}
+    report.findings[:] = [(f, folder) for f, folder in report.findings if id(f) not in gone]
+    new = [f for f in result.findings[len(seen.findings) :] if id(f) not in gone]
     if store:
         for finding in new:
             remember(store, spec.name, finding)
