@@ -23,7 +23,13 @@ from harness.engine.explore import FreshCheck, explore
 from harness.engine.findings import Finding
 from harness.engine.folder import locked, refuse_taken
 from harness.engine.fresh import fresh_check, replay_worker_history
-from harness.engine.history import UnitHistory, history_from_records, rebuild_finding_folders, unit_seed
+from harness.engine.history import (
+    UnitHistory,
+    finding_from_record,
+    history_from_records,
+    rebuild_finding_folders,
+    unit_seed,
+)
 from harness.engine.profiles import register_profiles
 from harness.engine.progress import Progress
 from harness.engine.records import damaged_summary
@@ -143,9 +149,7 @@ def run_target_spec(
         fresh=fresh,
     )
     progress.finish(label)
-    # a finding a simpler one of the same mechanism replaced leaves the run's summary (the report
-    # applies the same rule to the records)
-    gone = {id(f) for f in result.retired}
+    gone = {id(f) for f in result.retired}  # replaced by simpler ones (the report drops them too)
     report.findings[:] = [(f, folder) for f, folder in report.findings if id(f) not in gone]
     new = [f for f in result.findings[len(seen.findings) :] if id(f) not in gone]
     if store:
@@ -307,19 +311,9 @@ def _execute(
     report = RunReport(out_dir=out, notes=list(meta.get("replay_skipped", [])))
     for rec in records:
         if rec.get("minimal"):
+            features = frozenset(rec.get("features") or [])
             report.findings.append(
-                (
-                    Finding(
-                        rec["target"],
-                        rec["outcome"],
-                        rec.get("detail") or "",
-                        frozenset(rec.get("features") or []),
-                        Case.from_dict(rec["case"]),
-                        observed_detail=rec.get("observed_detail") or "",
-                        mechanism=rec.get("mechanism") or "",
-                    ),
-                    out / rec.get("finding_dir", "findings"),
-                )
+                (finding_from_record(rec, features), out / rec.get("finding_dir", "findings"))
             )
         else:
             report.tally(rec["target"], rec["spec"], rec["outcome"], rec.get("message") or "")

@@ -72,10 +72,13 @@ class Mechanism:
         }
 
 
+_KINDS = ("finite", "inf", "nan")
+
+
 def _kinds(values: np.ndarray) -> np.ndarray:
-    out = np.full(values.shape, "finite", dtype=object)
-    out[np.isinf(values)] = "inf"
-    out[np.isnan(values)] = "nan"
+    """Per position the index in :data:`_KINDS` (one byte each: an output may be large)."""
+    out: np.ndarray = np.isinf(values).astype(np.int8)
+    out[np.isnan(values)] = 2
     return out
 
 
@@ -107,13 +110,16 @@ def region_masks(case: Case, shape: tuple[int, ...]) -> dict[str, np.ndarray]:
     return {"appended": appended, "crop_border": border}
 
 
-def _region(group: np.ndarray, masks: dict[str, np.ndarray]) -> str:
+def _region(
+    group: np.ndarray, masks: dict[str, np.ndarray], whole: dict[str, bool], channels: np.ndarray, count: int
+) -> str:
+    """The region of a group, given as a mask over the bad positions: ``masks`` says which of
+    those lie in each named region, ``whole`` whether that region is the whole output, and
+    ``channels`` holds the group's output channels (of ``count``)."""
     for name in ("appended", "crop_border"):
-        mask = masks[name]
-        if not mask.all() and not (group & ~mask).any():
+        if not whole[name] and not (group & ~masks[name]).any():
             return name
-    channels = group.any(axis=tuple(i for i in range(group.ndim) if i != 1))
-    if channels.size > 1 and not channels.all():
+    if count > 1 and np.unique(channels).size < count:
         return "channels"
     return "inside"
 
@@ -148,23 +154,34 @@ def mechanisms(
     found = mismatches(actual, ref, output_dtype, model)
     if not found.bad.any():
         return []
-    got = np.asarray(actual, dtype=np.float64)
-    got_kinds, want_kinds = _kinds(got), _kinds(found.expected)
-    masks = region_masks(case, got.shape)
+    got = np.asarray(actual)
+    # the bad positions only, with their kinds: the rest of the output is not needed again
+    where = np.nonzero(found.bad)
+    got_bad = np.asarray(got[where], dtype=np.float64)
+    want_bad = found.expected[where]
+    nonfinite_bad, prone_bad = found.nonfinite[where], found.overflow_prone[where]
+    shape = found.bad.shape
+    del found
+    got_kinds, want_kinds = _kinds(got_bad), _kinds(want_bad)
+    regions = region_masks(case, shape)
+    masks = {name: mask[where] for name, mask in regions.items()}
+    whole = {name: bool(mask.all()) for name, mask in regions.items()}
+    del regions
     out: list[Mechanism] = []
-    for got_kind in ("nan", "inf", "finite"):
-        for want_kind in ("nan", "inf", "finite"):
-            group = found.bad & (got_kinds == got_kind) & (want_kinds == want_kind)
+    for got_code in (2, 1, 0):
+        for want_code in (2, 1, 0):
+            group = (got_kinds == got_code) & (want_kinds == want_code)
             if not group.any():
                 continue
-            held = _held(got_kind, got[group], found.expected[group])
-            if not (group & found.nonfinite).any():
+            got_kind, want_kind = _KINDS[got_code], _KINDS[want_code]
+            held = _held(got_kind, got_bad[group], want_bad[group])
+            if not nonfinite_bad[group].any():
                 detail = "beyond_bound"
-            elif got_kind != "finite" and ref.finite_inputs and found.overflow_prone[group].all():
+            elif got_kind != "finite" and ref.finite_inputs and prone_bad[group].all():
                 detail = "intermediate_overflow"
             else:
                 detail = "nonfinite_pattern"
-            region = _region(group, masks)
+            region = _region(group, masks, whole, where[1][group], shape[1])
             out.append(
                 Mechanism(
                     detail,
