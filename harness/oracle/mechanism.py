@@ -4,7 +4,9 @@ they should hold, and where in the output they lie.
 The mismatching positions of an output (:func:`harness.oracle.compare.mismatches`) are grouped by
 their *pattern*, ``<what the output holds>_for_<what the rounded reference holds>``, each side one
 of ``nan``, ``inf`` or ``finite`` (``zero`` on the output side when every such position holds 0;
-``wrong_sign_inf`` for an infinity of the other sign). Each group is one :class:`Mechanism` with
+``wrong_sign_inf`` for an infinity of the other sign). When the inputs hold nan/inf, where they land
+decides which nan/inf pattern a wrong result shows, so all its nan/inf positions are one group,
+``nonfinite_input``. Each group is one :class:`Mechanism` with
 its *region*, the smallest of these that holds every position of the group and is not the whole
 output:
 
@@ -133,6 +135,8 @@ def _held(got_kind: str, got: np.ndarray, want: np.ndarray) -> str:
 
 
 def _sentence(case: Case, held: str, want_kind: str, region: str, detail: str) -> str:
+    if held == "nonfinite":
+        return f"{_REGION_TEXT[region]} differ from the reference in nan/inf, with nan/inf in the inputs"
     if want_kind == "finite":
         wanted = "bias + products" if case.bias else "the sum of products"
     else:
@@ -167,28 +171,33 @@ def mechanisms(
     masks = {name: mask[where] for name, mask in regions.items()}
     whole = {name: bool(mask.all()) for name, mask in regions.items()}
     del regions
+    groups = [
+        (_KINDS[g], _KINDS[w], (got_kinds == g) & (want_kinds == w)) for g in (2, 1, 0) for w in (2, 1, 0)
+    ]
+    if not ref.finite_inputs:
+        # where the inputs' nan/inf land decides which nan/inf pattern a wrong result shows: every
+        # pattern of such a case is one mechanism, told apart from those of finite inputs
+        groups = [groups[-1], ("nonfinite", "nonfinite", (got_kinds > 0) | (want_kinds > 0))]
     out: list[Mechanism] = []
-    for got_code in (2, 1, 0):
-        for want_code in (2, 1, 0):
-            group = (got_kinds == got_code) & (want_kinds == want_code)
-            if not group.any():
-                continue
-            got_kind, want_kind = _KINDS[got_code], _KINDS[want_code]
-            held = _held(got_kind, got_bad[group], want_bad[group])
-            if not nonfinite_bad[group].any():
-                detail = "beyond_bound"
-            elif got_kind != "finite" and ref.finite_inputs and prone_bad[group].all():
-                detail = "intermediate_overflow"
-            else:
-                detail = "nonfinite_pattern"
-            region = _region(group, masks, whole, where[1][group], shape[1])
-            out.append(
-                Mechanism(
-                    detail,
-                    f"{held}_for_{want_kind}" if held != "wrong_sign_inf" else held,
-                    region,
-                    int(group.sum()),
-                    _sentence(case, held, want_kind, region, detail),
-                )
+    for got_kind, want_kind, group in groups:
+        if not group.any():
+            continue
+        held = _held(got_kind, got_bad[group], want_bad[group])
+        if not nonfinite_bad[group].any():
+            detail = "beyond_bound"
+        elif got_kind != "finite" and ref.finite_inputs and prone_bad[group].all():
+            detail = "intermediate_overflow"
+        else:
+            detail = "nonfinite_pattern"
+        region = _region(group, masks, whole, where[1][group], shape[1])
+        pattern = "nonfinite_input" if got_kind == "nonfinite" else f"{held}_for_{want_kind}"
+        out.append(
+            Mechanism(
+                detail,
+                held if held == "wrong_sign_inf" else pattern,
+                region,
+                int(group.sum()),
+                _sentence(case, held, want_kind, region, detail),
             )
+        )
     return sorted(out, key=lambda m: (-m.positions, m.key))

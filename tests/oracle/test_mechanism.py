@@ -85,6 +85,32 @@ def test_errors_in_some_channels_only() -> None:
 
 
 def test_nan_for_inf_and_inf_for_finite_are_told_apart() -> None:
+    """Finite inputs whose sum rounds to inf in float32: nan there, and inf at a finite position,
+    are two mechanisms."""
+    case = _case(bias=False, input_size=(5,), in_channels=1, out_channels=1, stride=1)
+    arrays = CaseArrays(
+        x=np.array([1e38, 0.0, 0.0, 0.0, 1.0]).reshape(1, 1, 5),
+        weight=np.full((1, 1, 3), 4.0),
+        bias=None,
+        dtype="float32",
+    )
+    ref = ReferenceResult.for_case(case, arrays)
+    expected = round_to_format(ref.exact, "float32")
+    assert ref.finite_inputs and np.isinf(expected[0, 0, 0]) and np.isfinite(expected[0, 0, -1])
+    wrong = expected.copy()
+    wrong[0, 0, 0] = np.nan
+    wrong[0, 0, -1] = np.inf
+    found = {m.key: m for m in mechanisms(case, wrong, ref, "float32", F32)}
+    assert set(found) == {"nan_for_inf@inside", "inf_for_finite@inside"}
+    assert found["nan_for_inf@inside"].sentence.startswith(
+        "positions inside the output hold nan instead of ±inf"
+    )
+    flipped = expected.copy()
+    flipped[0, 0, 0] = -np.inf
+    assert _keys(case, flipped, ref) == ["wrong_sign_inf@inside"]
+
+
+def test_with_nan_or_inf_inputs_every_nan_inf_pattern_is_one_mechanism() -> None:
     case = _case(bias=False, input_size=(5,), in_channels=1, out_channels=1)
     arrays = make_arrays(case)
     x = arrays.x.copy()
@@ -95,15 +121,11 @@ def test_nan_for_inf_and_inf_for_finite_are_told_apart() -> None:
     wrong = ref.exact.copy()
     wrong[0, 0, 0] = np.nan
     wrong[0, 0, -1] = np.inf
+    wrong[0, 0, -2] += 100.0
     found = {m.key: m for m in mechanisms(case, wrong, ref, "float32", F32)}
-    assert set(found) == {"nan_for_inf@inside", "inf_for_finite@inside"}
-    assert {m.detail for m in found.values()} == {"nonfinite_pattern"}
-    assert found["nan_for_inf@inside"].sentence.startswith(
-        "positions inside the output hold nan instead of ±inf"
-    )
-    flipped = ref.exact.copy()
-    flipped[0, 0, 0] = -np.inf
-    assert _keys(case, flipped, ref) == ["wrong_sign_inf@inside"]
+    assert set(found) == {"nonfinite_input@inside", "finite_for_finite@inside"}
+    assert found["nonfinite_input@inside"].detail == "nonfinite_pattern"
+    assert found["nonfinite_input@inside"].positions == 2
 
 
 def test_intermediate_overflow_needs_finite_inputs() -> None:
