@@ -274,6 +274,7 @@ class ConformanceItem(pytest.Item):
                     outcome=finding.outcome,
                     detail=finding.detail,
                     features=finding.features,
+                    mechanisms=[finding.mechanism] if finding.mechanism else [],
                 )
             if rule is None:
                 new.append((finding, folder))

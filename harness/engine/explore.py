@@ -29,7 +29,14 @@ from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 
 from adapters.protocol import Handle, Target, handle
-from harness.engine.findings import HISTORY_DEPENDENT, Finding, shrink
+from harness.engine.findings import (
+    HISTORY_DEPENDENT,
+    Finding,
+    finding_key,
+    retired,
+    shrink,
+    unexplained_components,
+)
 from harness.engine.verdict import Verdict, judge
 from harness.model.case import Case
 from harness.model.features import signature_features
@@ -74,17 +81,33 @@ class Exploration:
     duplicates: int = 0
     judged: list[Case] = field(default_factory=list)
 
+    @property
+    def retired(self) -> list[Finding]:
+        """The findings a simpler one of the same mechanism found later replaces
+        (:func:`harness.engine.findings.retired`)."""
+        gone = retired([finding_key(f) for f in self.findings])
+        return [f for i, f in enumerate(self.findings) if i in gone]
+
+    @property
+    def active(self) -> list[Finding]:
+        """The findings that are not retired, in the order found."""
+        gone = retired([finding_key(f) for f in self.findings])
+        return [f for i, f in enumerate(self.findings) if i not in gone]
+
 
 def _unexplained(findings: Iterable[Finding], target: Target | Handle, case: Case, verdict: Verdict) -> bool:
-    """A failure no reproducible finding explains (history-dependent findings are asked only about
-    failures a fresh worker did not reproduce)."""
-    return verdict.failing and not any(
-        f.explains(target.name, case, verdict) for f in findings if not f.history_dependent
-    )
+    """A failure with a mechanism no reproducible finding explains (history-dependent findings are
+    asked only about failures a fresh worker did not reproduce)."""
+    return bool(unexplained_components(findings, target.name, case, verdict))
 
 
 def _same_kind(a: Verdict, b: Verdict) -> bool:
     return (a.outcome, a.detail) == (b.outcome, b.detail)
+
+
+def _shows(verdict: Verdict, outcome: str, component: tuple[str, str]) -> bool:
+    """Whether ``verdict`` fails with ``outcome`` and shows the mechanism ``component``."""
+    return verdict.outcome == outcome and component in verdict.components()
 
 
 def _new_finding(
@@ -95,7 +118,10 @@ def _new_finding(
     judge_fn: Judge = judge,
     outside: Outside | None = None,
 ) -> tuple[Finding, Verdict]:
-    kind = (verdict.outcome, verdict.detail)
+    """The finding of the first mechanism of a failure that ``known`` does not explain, shrunk while
+    it keeps that mechanism unexplained, and the verdict on its minimal case."""
+    name = handle(target).name
+    component = unexplained_components(known, name, case, verdict)[0]
     last: dict[Case, Verdict] = {}
     timeouts = 0
 
@@ -117,15 +143,26 @@ def _new_finding(
         v = judge_fn(candidate, target)
         timeouts += v.outcome == Outcome.TIMEOUT
         last[candidate] = v
-        if (v.outcome, v.detail) == kind and _unexplained(known, target, candidate, v):
+        if v.outcome == verdict.outcome and component in unexplained_components(known, name, candidate, v):
             current_features[0] = features
             return True
         return False
 
     minimal = shrink(case, still_fails)
     minimal_verdict = last.get(minimal, verdict)
-    finding = Finding(target.name, verdict.outcome, verdict.detail, signature_features(minimal), minimal)
-    return finding, minimal_verdict
+    finding = _finding(name, verdict.outcome, component, minimal)
+    return finding, _shown(minimal_verdict, finding)
+
+
+def _finding(target: str, outcome: str, component: tuple[str, str], case: Case) -> Finding:
+    detail, key = component
+    return Finding(target, outcome, detail, signature_features(case), case, mechanism=key)
+
+
+def _shown(verdict: Verdict, finding: Finding) -> Verdict:
+    """The verdict a finding's minimal record shows: with the finding's detail (a case that shows
+    several mechanisms is recorded as the one it was shrunk for)."""
+    return dataclasses.replace(verdict, detail=finding.detail)
 
 
 def _checked_finding(
@@ -148,14 +185,16 @@ def _checked_finding(
         return fresh.judge_after(candidate)
 
     finding, _ = _new_finding(target, case, verdict, known, judge_after, outside)
+    component = (finding.detail, finding.mechanism)
     confirmed = fresh.judge_fresh(finding.minimal)
-    if _same_kind(confirmed, verdict):
-        return finding, confirmed
+    if _shows(confirmed, verdict.outcome, component):
+        return finding, _shown(confirmed, finding)
     if finding.minimal != case:
         again = fresh.judge_fresh(case)
-        if _same_kind(again, verdict):
+        if _shows(again, verdict.outcome, component):
             # the shrunk case fails only after the shrinking's own cases: keep the one that reproduces
-            return Finding(name, verdict.outcome, verdict.detail, signature_features(case), case), again
+            kept = _finding(name, verdict.outcome, component, case)
+            return kept, _shown(again, kept)
         confirmed = again
     if seen_kind or any(f.history_dependent and f.explains(name, case, verdict) for f in known):
         return None
@@ -212,17 +251,23 @@ def explore(
         verdict = judge_fn(case, target)
         result.cases_run += 1
         record(case, verdict, None)
-        if not _unexplained(result.findings, target, case, verdict):
-            return verdict
-        if fresh is None:
-            finding, minimal_verdict = _new_finding(target, case, verdict, result.findings, judge_fn, outside)
-        else:
-            found = _checked_finding(target, case, verdict, result.findings, fresh, outside)
-            if found is None:
-                return verdict  # a history-dependent failure of a kind already found
-            finding, minimal_verdict = found
-        result.findings.append(finding)
-        record(finding.minimal, minimal_verdict, finding)
+        # one finding per mechanism the failure shows that no finding explains yet
+        for _ in verdict.components():
+            if not _unexplained(result.findings, target, case, verdict):
+                break
+            if fresh is None:
+                finding, minimal_verdict = _new_finding(
+                    target, case, verdict, result.findings, judge_fn, outside
+                )
+            else:
+                found = _checked_finding(target, case, verdict, result.findings, fresh, outside)
+                if found is None:
+                    break  # a history-dependent failure of a kind already found
+                finding, minimal_verdict = found
+            result.findings.append(finding)
+            record(finding.minimal, minimal_verdict, finding)
+            if finding.history_dependent:
+                break
         return verdict
 
     for case in pinned:

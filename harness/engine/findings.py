@@ -15,7 +15,7 @@ history-dependent failure of the same target, outcome and observed detail.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import Any
@@ -44,6 +44,9 @@ class Finding:
     features: frozenset[str]
     minimal: Case
     observed_detail: str = ""
+    #: A value mismatch's mechanism key (``pattern@region``, :mod:`harness.oracle.mechanism`);
+    #: ``""`` for other outcomes and findings recorded before mechanisms were told apart.
+    mechanism: str = ""
     history: tuple[dict[str, Any], ...] = dataclass_field(default=(), compare=False, repr=False)
 
     @property
@@ -58,24 +61,72 @@ class Finding:
 
     @property
     def signature(self) -> str:
-        """Stable text id: ``target|outcome|detail|feature,feature`` (a history-dependent finding:
-        ``target|outcome|history_dependent|observed detail``, whatever case showed it)."""
+        """Stable text id: ``target|outcome|detail|feature,feature``, with ``|mechanism`` after it
+        for a value mismatch (a history-dependent finding: ``target|outcome|history_dependent|observed
+        detail``, whatever case showed it)."""
         if self.history_dependent:
             return "|".join([self.target, self.outcome, self.detail, self.observed_detail])
-        return "|".join([self.target, self.outcome, self.detail, ",".join(sorted(self.features))])
+        parts = [self.target, self.outcome, self.detail, ",".join(sorted(self.features))]
+        return "|".join(parts + ([self.mechanism] if self.mechanism else []))
+
+    def explains_component(self, target: str, case: Case, outcome: str, component: tuple[str, str]) -> bool:
+        """Whether one mechanism (detail, key) of a failure of ``case`` on ``target`` is this finding."""
+        detail, key = component
+        return (
+            (target, outcome, detail) == self.kind
+            and self.mechanism == key
+            and self.features <= signature_features(case)
+        )
 
     def explains(self, target: str, case: Case, verdict: Verdict) -> bool:
-        """Whether a failing (case, verdict) on ``target`` is this finding showing again (a
-        history-dependent finding is only asked about failures a fresh worker did not reproduce)."""
+        """Whether a failing (case, verdict) on ``target`` is this finding showing again: one of its
+        mechanisms is this finding's (a history-dependent finding is only asked about failures a
+        fresh worker did not reproduce, and matches on the verdict's detail alone)."""
         if self.history_dependent:
             return (target, verdict.outcome, verdict.detail) == (
                 self.target,
                 self.outcome,
                 self.observed_detail,
             )
-        return (target, verdict.outcome, verdict.detail) == self.kind and self.features <= signature_features(
-            case
-        )
+        return any(self.explains_component(target, case, verdict.outcome, c) for c in verdict.components())
+
+
+def unexplained_components(
+    findings: Iterable[Finding], target: str, case: Case, verdict: Verdict
+) -> list[tuple[str, str]]:
+    """The mechanisms (detail, key) of a failure that no reproducible finding explains, in the
+    verdict's order; empty for a verdict that does not fail."""
+    if not verdict.failing:
+        return []
+    known = [f for f in findings if not f.history_dependent]
+    return [
+        c
+        for c in verdict.components()
+        if not any(f.explains_component(target, case, verdict.outcome, c) for f in known)
+    ]
+
+
+#: What :func:`retired` compares: the kind and mechanism of a finding (with anything else that must
+#: agree, such as its spec) and the features of its minimal case.
+FindingKey = tuple[tuple[str, ...], frozenset[str]]
+
+
+def retired(keys: Sequence[FindingKey]) -> set[int]:
+    """The indices of the findings that a simpler one of the same mechanism replaces: another
+    with the same kind and mechanism whose features are a strict subset (it explains every failure
+    the retired one does, with fewer features). History-dependent findings are never retired."""
+    out: set[int] = set()
+    for i, (kind, features) in enumerate(keys):
+        if HISTORY_DEPENDENT in kind:
+            continue
+        if any(j != i and other == kind and fewer < features for j, (other, fewer) in enumerate(keys)):
+            out.add(i)
+    return out
+
+
+def finding_key(finding: Finding) -> FindingKey:
+    """:data:`FindingKey` of a finding: (target, outcome, detail, mechanism) and its features."""
+    return ((finding.target, finding.outcome, finding.detail, finding.mechanism), finding.features)
 
 
 def _replace(case: Case, **changes: object) -> Case | None:
@@ -90,8 +141,70 @@ def _smaller_ints(v: int, floor: int) -> list[int]:
     return sorted({x for x in out if floor <= x < v})
 
 
+def _set(values: tuple[int, ...], dim: int, value: int) -> tuple[int, ...]:
+    return (*values[:dim], value, *values[dim + 1 :])
+
+
+def coupled_candidates(case: Case) -> Iterator[Case]:
+    """Simpler variants that move coupled parameters together, where lowering one alone makes a
+    case the target refuses or that loses the failure: both crops of a dimension at once (a
+    symmetric crop on a symmetric-padding target), a crop with the output padding (the output size
+    kept), the stride with the output padding (that must stay below it), and a stride/dilation pair.
+    """
+    pb, pe, op = case.pads_begin, case.pads_end, case.output_padding
+    stride, dilation = case.stride, case.dilation
+    raw: list[Case | None] = []
+    if any(pb) and any(pe):
+        raw.append(_replace(case, pads_begin=(0,) * case.rank, pads_end=(0,) * case.rank))
+    both = [dim for dim in range(case.rank) if pb[dim] and pe[dim]]
+    if len(both) > 1:
+        raw.append(
+            _replace(
+                case,
+                pads_begin=tuple(v - 1 if v and pe[i] else v for i, v in enumerate(pb)),
+                pads_end=tuple(v - 1 if v and pb[i] else v for i, v in enumerate(pe)),
+            )
+        )
+    for dim in both:
+        for step in sorted({min(pb[dim], pe[dim]), 1}, reverse=True):
+            raw.append(
+                _replace(
+                    case, pads_begin=_set(pb, dim, pb[dim] - step), pads_end=_set(pe, dim, pe[dim] - step)
+                )
+            )
+    for dim in (d for d in range(case.rank) if op[d]):
+        for name, crop in (("pads_end", pe), ("pads_begin", pb)):
+            for step in sorted({min(crop[dim], op[dim]), 1} if crop[dim] else set(), reverse=True):
+                raw.append(
+                    _replace(
+                        case,
+                        **{name: _set(crop, dim, crop[dim] - step)},
+                        output_padding=_set(op, dim, op[dim] - step),
+                    )
+                )
+    for dim in (d for d in range(case.rank) if stride[d] > 1):
+        for lower in _smaller_ints(stride[dim], 1):
+            clipped = _set(op, dim, min(op[dim], lower - 1))
+            if clipped != op:
+                raw.append(_replace(case, stride=_set(stride, dim, lower), output_padding=clipped))
+            if dilation[dim] > 1:
+                pair = (
+                    _set(stride, dim, lower),
+                    _set(dilation, dim, max(1, dilation[dim] - (stride[dim] - lower))),
+                )
+                raw.append(_replace(case, stride=pair[0], dilation=pair[1], output_padding=clipped))
+    if any(v > 1 for v in stride) and any(v > 1 for v in dilation):
+        raw.append(
+            _replace(
+                case, stride=(1,) * case.rank, dilation=(1,) * case.rank, output_padding=(0,) * case.rank
+            )
+        )
+    yield from (c for c in raw if c is not None and c != case)
+
+
 def candidates(case: Case) -> Iterator[Case]:
-    """Simpler variants of ``case``, most aggressive first; invalid ones are skipped.
+    """Simpler variants of ``case``, most aggressive first; invalid ones are skipped: one parameter
+    at a time, then coupled parameters together (:func:`coupled_candidates`).
 
     The rank is kept: a finding stays in the spec (1D/2D/3D) that found it.
     """
@@ -146,6 +259,7 @@ def candidates(case: Case) -> Iterator[Case]:
         ("output_padding", 0),
     ):
         yield from (c for c in per_dim(field, floor) if c is not None)
+    yield from coupled_candidates(case)
     if case.seed != 0:
         yield from (c for c in (_replace(case, seed=0),) if c is not None)
 

@@ -52,6 +52,19 @@ class UnitHistory:
         return False
 
 
+def finding_from_record(rec: dict[str, Any], features: frozenset[str]) -> Finding:
+    """The finding a minimal record holds, with ``features`` (recorded, or recomputed from its case)."""
+    return Finding(
+        rec["target"],
+        rec["outcome"],
+        rec.get("detail") or "",
+        features,
+        Case.from_dict(rec["case"]),
+        observed_detail=rec.get("observed_detail") or "",
+        mechanism=rec.get("mechanism") or "",
+    )
+
+
 def history_from_records(records: list[dict[str, Any]], target: str, spec: str) -> UnitHistory:
     """The recorded verdicts and findings of one (target, spec) in a results file."""
     history = UnitHistory()
@@ -60,16 +73,7 @@ def history_from_records(records: list[dict[str, Any]], target: str, spec: str) 
             continue
         case = Case.from_dict(rec["case"])
         if rec.get("minimal"):
-            history.findings.append(
-                Finding(
-                    target,
-                    rec["outcome"],
-                    rec.get("detail") or "",
-                    signature_features(case),
-                    case,
-                    observed_detail=rec.get("observed_detail") or "",
-                )
-            )
+            history.findings.append(finding_from_record(rec, signature_features(case)))
         else:
             history.verdicts.setdefault(case_key(case), []).append(verdict_from_record(rec))
     return history

@@ -6,13 +6,14 @@ regular UTF-8 file of at most 1 MiB, safe loading, no anchors; every problem is
 
     description: str               # optional
     known:                         # required, a list (may be empty)
-      - signature: str             # a finding's signature, target|outcome|detail|features
+      - signature: str             # a finding's signature, target|outcome|detail|features[|mechanism]
         reason: str                # required: why the finding is accepted
         link: str                  # optional: an http(s) address (an issue, a discussion)
       - target: str                # or a pattern: a target name or a glob (paddle.*)
         outcome: str               #   a failing outcome (value_mismatch, error, …)
         detail: str                #   the record's detail (beyond_bound, RuntimeError, …)
         features: [str]            #   signature tokens the finding must all have (it may have more)
+        mechanism: str             #   a value mismatch's mechanism, pattern@region, or a glob (*@appended)
         reason: str
         link: str
 
@@ -40,7 +41,7 @@ from harness.spec.loader import parse_yaml_model, read_yaml_text
 
 NOUN = "known-findings file"
 FailingOutcome = Literal["shape_mismatch", "value_mismatch", "doc_mismatch", "error", "crash", "timeout"]
-_PATTERN_KEYS = ("target", "outcome", "detail", "features")
+_PATTERN_KEYS = ("target", "outcome", "detail", "features", "mechanism")
 
 
 class KnownEntry(BaseModel):
@@ -53,6 +54,7 @@ class KnownEntry(BaseModel):
     outcome: FailingOutcome | None = None
     detail: str | None = None
     features: tuple[str, ...] | None = None
+    mechanism: str | None = None
     reason: str
     link: str | None = None
 
@@ -62,14 +64,14 @@ class KnownEntry(BaseModel):
         if value is None:
             return value
         parts = value.split("|")
-        if len(parts) != 4 or not parts[0] or parts[1] not in FAILING:
+        if len(parts) not in (4, 5) or not parts[0] or parts[1] not in FAILING:
             raise RuleError(
-                "{key} must be a finding signature target|outcome|detail|features with a failing "
-                f"outcome (got {value!r})"
+                "{key} must be a finding signature target|outcome|detail|features[|mechanism] with a "
+                f"failing outcome (got {value!r})"
             )
         return value
 
-    @field_validator("target", "detail")
+    @field_validator("target", "detail", "mechanism")
     @classmethod
     def _not_blank(cls, value: str | None) -> str | None:
         if value is not None and not value.strip():
@@ -120,9 +122,17 @@ class KnownEntry(BaseModel):
         return self
 
     def matches(
-        self, *, signature: str, target: str, outcome: str, detail: str, features: Iterable[str]
+        self,
+        *,
+        signature: str,
+        target: str,
+        outcome: str,
+        detail: str,
+        features: Iterable[str],
+        mechanisms: Iterable[str] = (),
     ) -> bool:
-        """Whether a finding with these fields is the one this entry accepts."""
+        """Whether a finding with these fields (and these mechanism keys) is the one this entry
+        accepts; a ``mechanism`` pattern matches when one of ``mechanisms`` does."""
         if self.signature is not None:
             return signature == self.signature
         return (
@@ -130,6 +140,7 @@ class KnownEntry(BaseModel):
             and (self.outcome is None or outcome == self.outcome)
             and (self.detail is None or detail == self.detail)
             and (self.features is None or set(self.features) <= set(features))
+            and (self.mechanism is None or any(fnmatchcase(m, self.mechanism) for m in mechanisms))
         )
 
     def describe(self) -> str:
@@ -141,7 +152,20 @@ class KnownEntry(BaseModel):
         ]
         if self.features is not None:
             parts.append(f"features={','.join(self.features)}")
+        if self.mechanism is not None:
+            parts.append(f"mechanism={self.mechanism}")
         return " ".join(parts)
+
+
+def record_mechanisms(record: Mapping[str, Any]) -> list[str]:
+    """The mechanism keys of a record: its ``mechanism`` (a finding's), else those of its
+    ``stats["mechanisms"]`` (:mod:`harness.oracle.mechanism`)."""
+    if record.get("mechanism"):
+        return [str(record["mechanism"])]
+    listed = (record.get("stats") or {}).get("mechanisms")
+    if not isinstance(listed, list):
+        return []
+    return [str(m["key"]) for m in listed if isinstance(m, dict) and m.get("key")]
 
 
 def _is_web_address(text: str) -> bool:
@@ -195,25 +219,40 @@ class KnownFindings:
     rules: tuple[KnownRule, ...]
 
     def match(
-        self, *, signature: str, target: str, outcome: str, detail: str, features: Iterable[str]
+        self,
+        *,
+        signature: str,
+        target: str,
+        outcome: str,
+        detail: str,
+        features: Iterable[str],
+        mechanisms: Iterable[str] = (),
     ) -> KnownRule | None:
         """The first entry accepting a finding with these fields, or None (a new finding)."""
         tokens = frozenset(features)
+        keys = tuple(mechanisms)
         for rule in self.rules:
             if rule.entry.matches(
-                signature=signature, target=target, outcome=outcome, detail=detail, features=tokens
+                signature=signature,
+                target=target,
+                outcome=outcome,
+                detail=detail,
+                features=tokens,
+                mechanisms=keys,
             ):
                 return rule
         return None
 
     def match_record(self, record: Mapping[str, Any]) -> KnownRule | None:
-        """:meth:`match` for a finding's record (``results.jsonl``, ``minimal: true``)."""
+        """:meth:`match` for a record (``results.jsonl``): a finding's mechanism is its record's
+        ``mechanism``; a plain failing case's, every mechanism its statistics list."""
         return self.match(
             signature=str(record.get("signature") or ""),
             target=str(record.get("target") or ""),
             outcome=str(record.get("outcome") or ""),
             detail=str(record.get("detail") or ""),
             features=[str(f) for f in record.get("features") or []],
+            mechanisms=record_mechanisms(record),
         )
 
     def stale(self, matched: Iterable[KnownRule]) -> list[KnownRule]:

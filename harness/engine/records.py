@@ -50,6 +50,7 @@ OPTIONAL: dict[str, type | tuple[type, ...]] = {
     "repro": str,
     "ran": bool,
     "observed_detail": str,
+    "mechanism": str,
     "history_cases": int,
 }
 #: How :func:`record_problem` begins the problem of a record whose case cannot be built (a damaged

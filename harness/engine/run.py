@@ -23,7 +23,13 @@ from harness.engine.explore import FreshCheck, explore
 from harness.engine.findings import Finding
 from harness.engine.folder import fresh_folder, locked, refuse_taken
 from harness.engine.fresh import fresh_check, replay_worker_history
-from harness.engine.history import UnitHistory, history_from_records, rebuild_finding_folders, unit_seed
+from harness.engine.history import (
+    UnitHistory,
+    finding_from_record,
+    history_from_records,
+    rebuild_finding_folders,
+    unit_seed,
+)
 from harness.engine.pairing import inapplicable_specs
 from harness.engine.profiles import register_profiles
 from harness.engine.progress import Progress
@@ -121,6 +127,8 @@ def run_target_spec(
         )
         if finding is not None and finding.history_dependent:
             rec.update(observed_detail=finding.observed_detail, history_cases=len(finding.history))
+        if finding is not None and finding.mechanism:
+            rec["mechanism"] = finding.mechanism
         if finding is None:
             writer.write(rec)
             report.tally(target.name, spec.name, verdict.outcome, verdict.message)
@@ -191,7 +199,9 @@ def run_target_spec(
         outside=len(sample) if in_space else drawn.drawn - drawn.duplicates,
     )
     progress.finish(label)
-    new = result.findings[len(seen.findings) :]
+    gone = {id(f) for f in result.retired}  # replaced by simpler ones (the report drops them too)
+    report.findings[:] = [(f, folder) for f, folder in report.findings if id(f) not in gone]
+    new = [f for f in result.findings[len(seen.findings) :] if id(f) not in gone]
     if store:
         for finding in new:
             remember(store, spec.name, finding)
@@ -316,18 +326,9 @@ def _execute(
     report = RunReport(out_dir=out, notes=list(meta.get("replay_skipped", [])))
     for rec in records:
         if rec.get("minimal"):
+            features = frozenset(rec.get("features") or [])
             report.findings.append(
-                (
-                    Finding(
-                        rec["target"],
-                        rec["outcome"],
-                        rec.get("detail") or "",
-                        frozenset(rec.get("features") or []),
-                        Case.from_dict(rec["case"]),
-                        observed_detail=rec.get("observed_detail") or "",
-                    ),
-                    out / rec.get("finding_dir", "findings"),
-                )
+                (finding_from_record(rec, features), out / rec.get("finding_dir", "findings"))
             )
         else:
             report.tally(rec["target"], rec["spec"], rec["outcome"], rec.get("message") or "")

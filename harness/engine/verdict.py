@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from adapters.protocol import Handle, Target, TargetApi, TargetRunner, handle
+from harness.engine.mode_values import values_at_actual_size
 from harness.engine.quant_verdict import quantized_values
 from harness.errors import InvalidCase, RemoteError, RunFailure
 from harness.model.arrays import CaseArrays, make_arrays
@@ -19,6 +20,7 @@ from harness.model.limits import check_reference
 from harness.model.modes import DocumentedMode, resolve_mode
 from harness.model.outcomes import FAILING, Outcome
 from harness.oracle.compare import compare
+from harness.oracle.mechanism import mechanisms
 from harness.oracle.memory import memory_problem
 from harness.oracle.tolerance import ReferenceResult, error_bound
 
@@ -52,6 +54,30 @@ class Verdict:
     def failing(self) -> bool:
         """True for shape_mismatch, value_mismatch and error."""
         return self.outcome in FAILING
+
+    def components(self) -> list[tuple[str, str]]:
+        """(detail, mechanism key) of each mechanism a failure shows: a value mismatch's from its
+        statistics (:mod:`harness.oracle.mechanism`); a doc_mismatch's its detail, then those of its
+        second result's values (detail ``values_…``, :mod:`harness.engine.mode_values`); any other
+        failure's its one detail and ``""``."""
+        if self.outcome == Outcome.DOC_MISMATCH:
+            values = self.stats.get("values")
+            found = values.get("mechanisms") if isinstance(values, dict) else None
+            extra = _listed(found)
+            return [(self.detail, "")] + [(f"{VALUES_PREFIX}{detail}", key) for detail, key in extra]
+        listed = _listed(self.stats.get("mechanisms") if self.outcome == Outcome.VALUE_MISMATCH else None)
+        return listed or [(self.detail, "")]
+
+
+#: How a doc_mismatch's second result names a value mechanism's detail (``values_beyond_bound``).
+VALUES_PREFIX = "values_"
+
+
+def _listed(found: object) -> list[tuple[str, str]]:
+    """(detail, key) of each mechanism listed in a verdict's statistics."""
+    if not isinstance(found, list):
+        return []
+    return [(str(m.get("detail", "")), str(m.get("key", ""))) for m in found if isinstance(m, dict)]
 
 
 def _failed(exc: Exception, expected_shape: list[int], seconds: float) -> Verdict:
@@ -196,15 +222,20 @@ def _finish(
     actual_shape = list(actual.shape)
     if actual_shape != expected_shape:
         if documented is not None:
+            second = None
+            if reference is not None and actual_shape[:2] == expected_shape[:2]:
+                second = values_at_actual_size(case, api, arrays, actual, documented)
             return Verdict(
                 Outcome.DOC_MISMATCH,
                 f"{api.name} {documented.api_value!r}: output shape {actual_shape}, documented "
-                f"{expected_shape} ({documented.formula}; {documented.source})",
+                f"{expected_shape} ({documented.formula}; {documented.source})"
+                + ("" if second is None else f"\nvalues: {second['message']}"),
                 stats={
                     "documented_size": expected_shape[2:],
                     "actual_size": actual_shape[2:],
                     "documented_formula": documented.formula,
                     "source": documented.source,
+                    **({} if second is None else {"values": second}),
                 },
                 expected_shape=expected_shape,
                 actual_shape=actual_shape,
@@ -240,18 +271,15 @@ def _finish(
     model = api.accumulation(case.dtype)
     output_dtype = api.output_dtype(case)
     result = compare(actual, reference, output_dtype, model)
-    if result.passed:
-        outcome, detail = Outcome.PASS, ""
-    else:
-        outcome = Outcome.VALUE_MISMATCH
-        if result.intermediate_overflow:
-            detail = "intermediate_overflow"
-        elif result.nonfinite_mismatches:
-            detail = "nonfinite_pattern"
-        else:
-            detail = "beyond_bound"
+    outcome = Outcome.PASS if result.passed else Outcome.VALUE_MISMATCH
+    detail = result.detail
     pictures = None
+    stats = result.to_dict()
+    message = result.message
     if outcome == Outcome.VALUE_MISMATCH:
+        found = mechanisms(explicit, actual, reference, output_dtype, model)
+        stats["mechanisms"] = [m.to_dict() for m in found]
+        message += "".join(f"\n{m.sentence} ({m.positions} positions; {m.key})" for m in found)
         pictures = {
             "actual": np.asarray(actual, dtype=np.float64),
             "reference": round_to_format(reference.exact, output_dtype),
@@ -259,8 +287,8 @@ def _finish(
         }
     return Verdict(
         outcome,
-        result.message,
-        stats=result.to_dict(),
+        message,
+        stats=stats,
         expected_shape=expected_shape,
         actual_shape=actual_shape,
         accumulation=model.describe(),

@@ -106,10 +106,17 @@ class RankedMode(DocumentedMode):
         )
 
 
+#: The rules :func:`explaining_cases` tries: every documented split, and the whole crop at the begin.
+EXPLAINING_SPLITS = (*SPLITS, "all_at_begin")
+
+
 def split_crop(total: int, split: str) -> tuple[int, int]:
-    """Divide a non-negative total crop into (begin, end) by the named rule."""
+    """Divide a non-negative total crop into (begin, end) by the named rule (one of
+    :data:`EXPLAINING_SPLITS`)."""
     if split == "all_at_end":
         return (0, total)
+    if split == "all_at_begin":
+        return (total, 0)
     small, large = total // 2, total - total // 2
     return (small, large) if split == "extra_at_end" else (large, small)
 
@@ -123,18 +130,25 @@ def resolve_mode(case: Case, mode: DocumentedMode) -> Case:
     empty output.
     """
     mode = mode.for_rank(case.rank)
-    begin: list[int] = []
-    end: list[int] = []
-    extra: list[int] = []
-    for dim, (full, size) in enumerate(zip(case.full_size, mode.output_size(case), strict=True)):
+    for dim, size in enumerate(mode.output_size(case)):
         if size < 1:
             raise InvalidCase(
                 "documented_output>=1",
                 f"{mode.api_value}: the documented size {mode.formula} is {size} along spatial dim {dim}",
             )
+    return _sized(case, mode.output_size(case), mode.split)
+
+
+def _sized(case: Case, sizes: tuple[int, ...], split: str) -> Case:
+    """The explicit case of ``case`` with output ``sizes``: crops split by ``split``, or output
+    padding past the full output."""
+    begin: list[int] = []
+    end: list[int] = []
+    extra: list[int] = []
+    for full, size in zip(case.full_size, sizes, strict=True):
         total = full - size
         if total >= 0:
-            cb, ce = split_crop(total, mode.split)
+            cb, ce = split_crop(total, split)
             begin.append(cb)
             end.append(ce)
             extra.append(0)
@@ -145,6 +159,23 @@ def resolve_mode(case: Case, mode: DocumentedMode) -> Case:
     return case.replace(
         padding_mode="explicit", pads_begin=tuple(begin), pads_end=tuple(end), output_padding=tuple(extra)
     )
+
+
+def explaining_cases(case: Case, sizes: tuple[int, ...], first: str) -> list[tuple[str, Case]]:
+    """The explicit cases of the mode case ``case`` whose output size is ``sizes`` (what a target
+    really produced), one per split rule of :data:`EXPLAINING_SPLITS` that gives a distinct case,
+    ``first`` (the documented rule) first; none when a size is below 1 or no valid case has it."""
+    if any(size < 1 for size in sizes) or len(sizes) != case.rank:
+        return []
+    out: list[tuple[str, Case]] = []
+    for split in (first, *(s for s in EXPLAINING_SPLITS if s != first)):
+        try:
+            explicit = _sized(case, sizes, split)
+        except InvalidCase:
+            continue
+        if all(explicit != seen for _, seen in out):
+            out.append((split, explicit))
+    return out
 
 
 # Size formulas shared by several frameworks' documentation.

@@ -34,6 +34,16 @@ class Comparison:
     message: str
     intermediate_overflow: bool = False
 
+    @property
+    def detail(self) -> str:
+        """A mismatch's class: ``intermediate_overflow``, ``nonfinite_pattern`` or ``beyond_bound``
+        (``""`` when it passed)."""
+        if self.passed:
+            return ""
+        if self.intermediate_overflow:
+            return "intermediate_overflow"
+        return "nonfinite_pattern" if self.nonfinite_mismatches else "beyond_bound"
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (worst index as a list)."""
         out = {f.name: getattr(self, f.name) for f in fields(self)}  # flat: no deep copy (asdict)
@@ -144,19 +154,30 @@ def _ulp_of_representable(magnitude: np.ndarray, output_dtype: str) -> np.ndarra
     return capped
 
 
-def compare(
-    actual: np.ndarray, ref: ReferenceResult, output_dtype: str, model: AccumulationModel
-) -> Comparison:
-    """Compare a target's output (any float container, NC* layout) with the reference."""
-    got = np.asarray(actual, dtype=np.float64)
-    if got.shape != ref.exact.shape:
-        raise ValueError(f"shape {got.shape} differs from reference shape {ref.exact.shape}")
-    out_fmt = float_format(output_dtype)
-    expected = round_to_format(ref.exact, output_dtype)
-    bound = error_bound(ref, output_dtype, model)
+@dataclass(frozen=True)
+class _Masks:
+    """Per-element masks and statistics of the general path of :func:`compare`."""
 
-    if _all_finite_in_range(got, ref.exact, bound, out_fmt.overflow_threshold):
-        return _compare_finite(got, expected, bound, output_dtype)
+    judged: np.ndarray
+    nonfinite_bad: np.ndarray
+    got_special: np.ndarray
+    overflow_prone: np.ndarray
+    ratio: np.ndarray
+    err: np.ndarray
+    rel: np.ndarray
+    ulps: np.ndarray
+
+
+def _general_masks(
+    got: np.ndarray,
+    ref: ReferenceResult,
+    expected: np.ndarray,
+    bound: np.ndarray,
+    output_dtype: str,
+    model: AccumulationModel,
+) -> _Masks:
+    """Which positions are judged against the bound, which differ in nan/inf, and their errors."""
+    out_fmt = float_format(output_dtype)
     ambiguous = _overflow_ambiguous(ref.exact, bound, out_fmt.overflow_threshold)
     exp_nan, got_nan = np.isnan(expected), np.isnan(got)
     exp_inf, got_inf = np.isinf(expected), np.isinf(got)
@@ -174,17 +195,67 @@ def compare(
         ratio = np.where(judged, np.where(bound > 0, err / bound, np.where(err > 0, np.inf, 0.0)), 0.0)
         rel = np.where(judged & (target != 0), err / np.abs(target), 0.0)
         ulps = np.where(judged, err / ulp(np.where(judged, target, 0.0), output_dtype), 0.0)
-    value_bad = judged & (ratio > 1.0)
     # A nan/inf that the exact result does not have, at a position whose partial sums may exceed the
     # range of a declared accumulation format: the declared model predicts it, the exact result
     # does not. Still a mismatch; labelled so that findings can say why.
     narrowest = min(float_format(model.accumulate).max_finite, float_format(model.taps).max_finite)
     with np.errstate(invalid="ignore"):
         overflow_prone = ref.magnitude >= narrowest
+    return _Masks(judged, nonfinite_bad, got_special, overflow_prone, ratio, err, rel, ulps)
+
+
+@dataclass(frozen=True)
+class Mismatches:
+    """Where an output departs from the reference, position by position (all of the output shape).
+
+    ``bad``: every mismatching position; ``nonfinite``: those that differ in nan/inf (the rest of
+    ``bad`` are finite values beyond their bound); ``overflow_prone``: positions whose partial sums
+    may exceed the range of a declared accumulation format.
+    """
+
+    bad: np.ndarray
+    nonfinite: np.ndarray
+    overflow_prone: np.ndarray
+    expected: np.ndarray
+
+
+def mismatches(
+    actual: np.ndarray, ref: ReferenceResult, output_dtype: str, model: AccumulationModel
+) -> Mismatches:
+    """The positions :func:`compare` judges as mismatching, by the same rules."""
+    got = np.asarray(actual, dtype=np.float64)
+    expected = round_to_format(ref.exact, output_dtype)
+    bound = error_bound(ref, output_dtype, model)
+    masks = _general_masks(got, ref, expected, bound, output_dtype, model)
+    value_bad = masks.judged & (masks.ratio > 1.0)
+    bad: np.ndarray = value_bad | masks.nonfinite_bad
+    return Mismatches(bad, masks.nonfinite_bad, masks.overflow_prone, expected)
+
+
+def compare(
+    actual: np.ndarray, ref: ReferenceResult, output_dtype: str, model: AccumulationModel
+) -> Comparison:
+    """Compare a target's output (any float container, NC* layout) with the reference."""
+    got = np.asarray(actual, dtype=np.float64)
+    if got.shape != ref.exact.shape:
+        raise ValueError(f"shape {got.shape} differs from reference shape {ref.exact.shape}")
+    out_fmt = float_format(output_dtype)
+    expected = round_to_format(ref.exact, output_dtype)
+    bound = error_bound(ref, output_dtype, model)
+
+    if _all_finite_in_range(got, ref.exact, bound, out_fmt.overflow_threshold):
+        return _compare_finite(got, expected, bound, output_dtype)
+    masks = _general_masks(got, ref, expected, bound, output_dtype, model)
+    judged, nonfinite_bad, ratio = masks.judged, masks.nonfinite_bad, masks.ratio
+    err, rel, ulps = masks.err, masks.rel, masks.ulps
+    value_bad = judged & (ratio > 1.0)
     # It takes a nan/inf in the output: a finite output where the exact result is inf (all that
-    # differs) is no overflow of the target's sums.
+    # differs) is no overflow of the target's sums; and finite inputs: a nan/inf the data holds
+    # explains the output without any overflow.
     intermediate_overflow = bool(
-        np.any(nonfinite_bad & got_special) and np.all(overflow_prone[nonfinite_bad])
+        ref.finite_inputs
+        and np.any(nonfinite_bad & masks.got_special)
+        and np.all(masks.overflow_prone[nonfinite_bad])
     )
 
     bad = value_bad | nonfinite_bad

@@ -82,6 +82,9 @@ class ReferenceResult:
     taps: np.ndarray
     channels_per_group: int
     integer_inputs: bool
+    #: Whether the input, weight and bias hold no nan/inf (a nan/inf output can then come only from
+    #: the arithmetic, never from the data).
+    finite_inputs: bool = True
 
     @classmethod
     def for_case(cls, case: Case, arrays: CaseArrays) -> ReferenceResult:
@@ -110,7 +113,8 @@ class ReferenceResult:
         taps = tap_counts(case)[np.newaxis, np.newaxis]
         parts = [arrays.x, arrays.weight] + ([] if arrays.bias is None else [arrays.bias])
         integer = all(bool(np.all(np.isfinite(p) & (p == np.round(p)))) for p in parts)
-        return cls(exact, magnitude, taps, case.in_channels // case.groups, integer)
+        finite = all(bool(np.isfinite(p).all()) for p in parts)
+        return cls(exact, magnitude, taps, case.in_channels // case.groups, integer, finite)
 
 
 def error_bound(ref: ReferenceResult, output_dtype: str, model: AccumulationModel) -> np.ndarray:

@@ -1,7 +1,8 @@
 """Findings grouped by mechanism: the same behaviour seen on several targets and ranks is one group.
 
-A finding's mechanism is its signature without the target and the rank: outcome, detail, and the
-features of its minimal case other than ``rank=…`` (a history-dependent finding: outcome and the
+A finding's mechanism is its signature without the target and the rank: outcome, detail (with the
+value mechanism, ``pattern@region``, when the record has one), and the features of its minimal
+case other than ``rank=…`` (a history-dependent finding: outcome and the
 detail it showed). The groups are ordered by severity (:func:`severity_key`): outcome first (silent
 wrong results before loud failures, documentation last), then the worst error ratio, then the
 number of failing cases.
@@ -58,7 +59,9 @@ def mechanism(record: dict[str, Any]) -> Mechanism:
     if detail == HISTORY_DEPENDENT:
         return (outcome, detail, (str(record.get("observed_detail") or ""),))
     features = tuple(sorted(str(f) for f in record.get("features") or [] if not str(f).startswith("rank=")))
-    return (outcome, detail, features)
+    # a value mismatch's mechanism (what the wrong positions hold, and where) tells groups apart too
+    key = str(record.get("mechanism") or "")
+    return (outcome, f"{detail} {key}" if key else detail, features)
 
 
 def rank_of(record: dict[str, Any]) -> int | None:
@@ -123,11 +126,15 @@ def severity_key(group: FindingGroup) -> tuple[int, float, int, str]:
 def _explains(finding: ReportedFinding, rec: dict[str, Any], features: frozenset[str]) -> bool:
     """Whether a failing case record shows this finding (its kind, and every feature of its case)."""
     mine = finding.record
-    if (rec.get("target"), rec.get("outcome"), rec.get("detail")) != (
-        mine.get("target"),
-        mine.get("outcome"),
-        mine.get("detail"),
-    ):
+    if (rec.get("target"), rec.get("outcome")) != (mine.get("target"), mine.get("outcome")):
+        return False
+    key = mine.get("mechanism")
+    if key:  # one of the mechanisms the case's statistics list (harness.oracle.mechanism)
+        listed = (rec.get("stats") or {}).get("mechanisms")
+        shown = [(m.get("detail"), m.get("key")) for m in listed or [] if isinstance(m, dict)]
+        if (mine.get("detail"), key) not in shown:
+            return False
+    elif rec.get("detail") != mine.get("detail"):
         return False
     return frozenset(mine.get("features") or []) <= features
 

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from harness.engine.findings import FindingKey, retired
 from harness.engine.known import KnownFindings
 from harness.engine.records import finding_folder
 from harness.engine.results import PairCoverage
@@ -249,6 +250,19 @@ def _kind_key(rec: dict[str, Any]) -> tuple[Any, Any, Any]:
     return (rec.get("target"), rec.get("outcome"), rec.get("detail"))
 
 
+def _without_retired(findings: dict[str, ReportedFinding]) -> dict[str, ReportedFinding]:
+    """The findings without those a simpler one of the same mechanism, spec and target replaces
+    (:func:`harness.engine.findings.retired`, the rule a run applies to its own summary)."""
+    listed = list(findings.items())
+    keys: list[FindingKey] = []
+    for _, finding in listed:
+        rec = finding.record
+        kind = tuple(str(rec.get(k) or "") for k in ("spec", "target", "outcome", "detail", "mechanism"))
+        keys.append((kind, frozenset(str(f) for f in rec.get("features") or [])))
+    gone = retired(keys)
+    return {sig: finding for i, (sig, finding) in enumerate(listed) if i not in gone}
+
+
 def _count_cases(findings: Iterable[ReportedFinding], cases: list[dict[str, Any]]) -> None:
     """Set each finding's ``kind_cases`` and ``explained_cases`` from the failing cases."""
     by_kind: dict[tuple[Any, Any, Any], list[tuple[ReportedFinding, frozenset[str]]]] = defaultdict(list)
@@ -310,6 +324,7 @@ def build_report(runs: list[Run], baseline: Path | None = None, known: KnownFind
             else:
                 cases.append(rec)
                 info.counts[str(rec.get("outcome"))] += 1
+    findings = _without_retired(findings)
     _count_cases(findings.values(), cases)
     ordered = sorted(
         findings.values(),

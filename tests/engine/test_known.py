@@ -66,7 +66,7 @@ def test_a_signature_must_have_the_signature_form(tmp_path: Path) -> None:
     lines = _problems(tmp_path, "known:\n  - signature: torch.nn value mismatch\n    reason: x\n")
     assert lines == [
         f"{tmp_path / 'known.yaml'}:2: known[0].signature must be a finding signature "
-        "target|outcome|detail|features with a failing outcome (got 'torch.nn value mismatch')"
+        "target|outcome|detail|features[|mechanism] with a failing outcome (got 'torch.nn value mismatch')"
     ]
 
 
@@ -122,3 +122,27 @@ def test_an_empty_list_accepts_nothing(tmp_path: Path) -> None:
     known = load_known(_file(tmp_path, "known: []\n"))
     assert known.rules == ()
     assert known.match(signature=SIG, target="t", outcome="error", detail="d", features=[]) is None
+
+
+def test_a_mechanism_pattern_tells_zeros_from_stale_values(tmp_path: Path) -> None:
+    known = load_known(
+        _file(
+            tmp_path,
+            "known:\n"
+            "  - target: mindspore.nn\n"
+            "    mechanism: 'zero_for_finite@appended'\n"
+            "    reason: appended positions left at 0\n",
+        )
+    )
+    base = {"target": "mindspore.nn", "outcome": "value_mismatch", "detail": "beyond_bound"}
+    record = {**base, "signature": "s", "mechanism": "zero_for_finite@appended"}
+    assert known.match_record(record) is not None
+    assert known.match_record({**record, "mechanism": "finite_for_finite@appended"}) is None
+    # a plain failing case: any mechanism its statistics list
+    case = {
+        **base,
+        "stats": {"mechanisms": [{"key": "nan_for_finite@inside"}, {"key": "zero_for_finite@appended"}]},
+    }
+    assert known.match_record(case) is not None
+    assert known.match_record({**base, "stats": {}}) is None
+    assert known.rules[0].entry.describe() == "target=mindspore.nn mechanism=zero_for_finite@appended"

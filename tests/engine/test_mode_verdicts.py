@@ -96,3 +96,44 @@ def test_a_different_crop_split_is_a_value_mismatch() -> None:
 def test_a_mode_the_target_lacks_is_unsupported() -> None:
     verdict = judge(_case().replace(padding_mode="same_lower"), ModeTarget())
     assert verdict.outcome == Outcome.UNSUPPORTED and "same_lower" in verdict.message
+
+
+# --- the second result: values judged at the size the target really produced ----------------------
+
+
+class NoDilationModeTarget(ModeTarget):
+    """A SAME that ignores dilation: the crops of dilation 1, and a size one past the documented."""
+
+    name = "test.modes_no_dilation"
+    actual_extra = 1
+
+    def run(self, case: Case, arrays: CaseArrays) -> np.ndarray:
+        """ModeTarget's result computed as if the dilation were 1."""
+        return super().run(case.replace(dilation=(1,) * case.rank), arrays)
+
+
+def test_a_departing_size_with_right_values_names_the_crops_that_explain_them() -> None:
+    target = ModeTarget()
+    target.actual_extra = 1
+    verdict = judge(_case(), target)
+    assert verdict.outcome == Outcome.DOC_MISMATCH
+    values = verdict.stats["values"]
+    assert values["outcome"] == "pass" and values["split"] == "extra_at_end"
+    # full output 7x7, actual 7x5: nothing cropped in dim 0, 2 cropped in dim 1 split 1/1
+    assert (values["pads_begin"], values["pads_end"], values["output_padding"]) == ([0, 1], [0, 1], [0, 0])
+    assert "values: the values match crops" in verdict.message
+    assert verdict.components() == [("output_size", "")]
+
+
+def test_a_departing_size_hides_no_value_bug() -> None:
+    case = _case().replace(dilation=(2, 1))
+    verdict = judge(case, NoDilationModeTarget())
+    assert verdict.outcome == Outcome.DOC_MISMATCH
+    values = verdict.stats["values"]
+    assert values["outcome"] == "value_mismatch" and values["detail"] == "beyond_bound"
+    assert "no crop split explains the values" in verdict.message
+    details = [detail for detail, _ in verdict.components()]
+    assert details[0] == "output_size" and "values_beyond_bound" in details[1:]
+    # the same target is right without dilation: the size departs, the values do not
+    plain = judge(_case(), NoDilationModeTarget())
+    assert plain.stats["values"]["outcome"] == "pass" and plain.components() == [("output_size", "")]

@@ -145,3 +145,18 @@ def test_finite_fast_path_matches_general_path(
     assert fast.error_ratio == general.error_ratio or (
         np.isinf(fast.error_ratio) and np.isinf(general.error_ratio)
     )
+
+
+def test_a_nan_from_an_infinite_input_is_no_intermediate_overflow() -> None:
+    """Partial sums beyond float32's range at an inf input explain nothing: the data holds the inf."""
+    case = _case(bias=False)
+    arrays = make_arrays(case)
+    x = arrays.x.copy()
+    x[0, 0, 0] = np.inf
+    arrays = CaseArrays(x=x, weight=np.abs(arrays.weight) + 1.0, bias=None, dtype="float32")
+    ref = ReferenceResult.for_case(case, arrays)
+    wrong = ref.exact.copy()
+    wrong[0, 0, 0] = np.nan
+    result = compare(wrong, ref, "float32", F32)
+    assert not result.passed and result.nonfinite_mismatches == 1
+    assert not result.intermediate_overflow

@@ -140,3 +140,16 @@ def test_a_group_of_one_is_its_finding(tmp_path: Path) -> None:
     details = [a for t, a in parsed.tags if t == "details"]
     assert [d.get("class") for d in details] == ["group finding", "group finding"]
     assert {d["id"] for d in details} == {"finding-0", "finding-1"}
+
+
+def test_mechanisms_of_the_same_kind_are_separate_groups() -> None:
+    zeros = finding("a", "value_mismatch", ["output_padding"], mechanism="zero_for_finite@appended")
+    stale = finding("a", "value_mismatch", ["output_padding"], mechanism="finite_for_finite@appended")
+    assert mechanism(zeros.record) != mechanism(stale.record)
+    shows_stale = {
+        **case("a", "value_mismatch", ["output_padding", "bias"]),
+        "stats": {"mechanisms": [{"detail": "d", "key": "finite_for_finite@appended"}]},
+    }
+    groups = {g.mechanism[1]: g for g in group_findings([zeros, stale], [shows_stale])}
+    assert groups["d finite_for_finite@appended"].cases == 1
+    assert groups["d zero_for_finite@appended"].cases == 0
