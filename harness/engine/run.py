@@ -19,6 +19,7 @@ import hypothesis
 from adapters.protocol import Handle, Target, handle
 from adapters.registry import known_names, resolve
 from harness.engine.artefacts import write_finding
+from harness.engine.coverage import MapTally, plan_unit
 from harness.engine.explore import FreshCheck, explore
 from harness.engine.findings import Finding
 from harness.engine.folder import fresh_folder, locked, refuse_taken
@@ -37,14 +38,7 @@ from harness.engine.records import damaged_summary
 from harness.engine.results import ResultsWriter, make_record, new_run_id, repro_command, run_metadata
 from harness.engine.resumable import read_run_folder
 from harness.engine.shard import Shard, runs_target, runs_unit, shard_record, shard_run_id
-from harness.engine.space import (
-    OUTSIDE_PER_RULE,
-    TargetSpace,
-    judge_outside,
-    outside_budget,
-    outside_cases,
-    target_space,
-)
+from harness.engine.space import TargetSpace, judge_outside, outside_budget, outside_cases
 from harness.engine.startup import ready_targets
 from harness.engine.store import FINDINGS_STORE, load_replay, remember, replay_entries
 from harness.engine.tally import GenerationCount, RunReport
@@ -55,7 +49,6 @@ from harness.model.case import Case
 from harness.oracle.memory import configure_main_memory
 from harness.spec.loader import load_spec
 from harness.spec.schema import Spec
-from harness.spec.strategies import cases
 from harness.workers.client import stop_fresh_workers
 from harness.workers.worker import configure, shutdown_all
 
@@ -91,8 +84,10 @@ def run_target_spec(
     (targets in workers; :func:`fresh_check`) checks each new failure in a fresh worker; ``steer``
     turns on Hypothesis's steering by error ratio (the nightly profile's).
 
-    Cases are drawn from the spec's space as the target declares it can express it
-    (:mod:`harness.engine.space`), then a small sample outside it checks that the framework refuses
+    The coverage map's cases (:mod:`harness.engine.coverage`) are judged after the pinned ones and
+    before any drawn case; which cells the cases judged inside the target's space filled goes to
+    ``report.coverage_map``. Cases are drawn from the spec's space as the target declares it can
+    express it (:mod:`harness.engine.space`), then a small sample outside it checks that the framework refuses
     those; what was drawn, how many were duplicates and the sample's size go to ``report.generation``.
     """
     target = handle(target)
@@ -109,6 +104,7 @@ def run_target_spec(
 
     def record(case: Case, verdict: Verdict, finding: Finding | None) -> None:
         nonlocal done
+        tally.observe(case, verdict.outcome, verdict.message)
         if finding is None and seen.meet(case):
             done += 1  # recorded before the interruption (and counted from the file)
             progress.update(label, done, len(report.findings) - found_before)
@@ -150,15 +146,11 @@ def run_target_spec(
 
     if replay is None:
         replay = load_replay(store, spec.name, target.name, report.notes) if store else []
-    pinned = spec.pinned_cases() + replay
-    space = target_space(spec, target.api)
-    if isinstance(space, TargetSpace):
-        strategy, budget = cases(space.spec, rule=space.rule), settings
-    else:  # nothing of the spec is declared expressible: only a sample checks that claim
-        strategy = cases(spec)
-        budget = hypothesis.settings(
-            settings, max_examples=max(OUTSIDE_PER_RULE, settings.max_examples // 20)
-        )
+    plan = plan_unit(spec, target.api, settings, seed)
+    space, strategy, budget = plan.space, plan.strategy, plan.settings
+    tally = MapTally(plan.map)
+    earlier = spec.pinned_cases() + replay
+    pinned = earlier + plan.map.cases  # the map before any random case
     progress.start(label, len(pinned) + budget.max_examples)
 
     def judge_drawn(case: Case, tgt: Target | Handle) -> Verdict:
@@ -178,6 +170,7 @@ def run_target_spec(
         fresh=fresh,
         steer=steer,
     )
+    report.coverage_map[(target.name, spec.name)] = tally.results()  # before the outside sample
     sample: list[Case] = []
     if isinstance(space, TargetSpace):
         sample = outside_cases(space, target.api, result.judged, outside_budget(space, settings.max_examples))
@@ -197,6 +190,7 @@ def run_target_spec(
         drawn=drawn.drawn if in_space else 0,
         duplicates=drawn.duplicates if in_space else 0,
         outside=len(sample) if in_space else drawn.drawn - drawn.duplicates,
+        mapped=len(set(plan.map.cases) - set(earlier)),
     )
     progress.finish(label)
     gone = {id(f) for f in result.retired}  # replaced by simpler ones (the report drops them too)
@@ -387,6 +381,7 @@ def _execute(
                     steer=meta["profile"] == "nightly",
                 )
                 meta["generation"] = report.generation_dict()
+                meta["coverage_map"] = report.coverage_map_dict()
             if target.api.framework not in frameworks[index + 1 :]:
                 stop_fresh_workers(target.api.framework)
         meta["status"] = "complete"

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from harness.engine.coverage import CellResult, counts
 from harness.engine.findings import Finding
 from harness.engine.results import PairCoverage
 from harness.model.outcomes import FAILING, OUTCOMES
@@ -22,11 +23,13 @@ from harness.terminal import printable
 @dataclass(frozen=True)
 class GenerationCount:
     """What one (target, spec) generated: cases drawn inside the target's declared space, how many
-    of them were duplicates (not judged again), and the cases of the sample outside it."""
+    of them were duplicates (not judged again), the cases of the sample outside it, and the
+    coverage map's cases judged before the drawn ones (those not already pinned)."""
 
     drawn: int
     duplicates: int
     outside: int
+    mapped: int = 0
 
     @property
     def distinct(self) -> int:
@@ -40,6 +43,7 @@ class GenerationCount:
             "distinct": self.distinct,
             "duplicates": self.duplicates,
             "outside": self.outside,
+            "mapped": self.mapped,
         }
 
 
@@ -58,6 +62,15 @@ class RunReport:
     notes: list[str] = field(default_factory=list)
     #: Per (target, spec) explored by this process: what it generated.
     generation: dict[tuple[str, str], GenerationCount] = field(default_factory=dict)
+    #: Per (target, spec) explored by this process: its coverage map's cells as the run left them.
+    coverage_map: dict[tuple[str, str], list[CellResult]] = field(default_factory=dict)
+
+    def coverage_map_dict(self) -> dict[str, dict[str, object]]:
+        """``coverage_map`` keyed ``target|spec``, JSON-ready: the counts per status and the cells."""
+        return {
+            f"{t}|{s}": {"counts": counts(cells), "cells": [c.to_dict() for c in cells]}
+            for (t, s), cells in self.coverage_map.items()
+        }
 
     def generation_dict(self) -> dict[str, dict[str, int]]:
         """``generation`` keyed ``target|spec``, JSON-ready."""
@@ -67,7 +80,10 @@ class RunReport:
         """``generation`` summed over the specs of ``target``."""
         counts = [c for (t, _), c in self.generation.items() if t == target]
         return GenerationCount(
-            sum(c.drawn for c in counts), sum(c.duplicates for c in counts), sum(c.outside for c in counts)
+            sum(c.drawn for c in counts),
+            sum(c.duplicates for c in counts),
+            sum(c.outside for c in counts),
+            sum(c.mapped for c in counts),
         )
 
     @property
@@ -123,8 +139,14 @@ def summary_text(report: RunReport, width: int | None = None) -> str:
         gen = report.generated(name)
         share = f" ({100 * gen.distinct / gen.drawn:.1f} %)" if gen.drawn else ""
         lines.append(
-            f"{printable(name):24s} drawn {gen.drawn}, distinct {gen.distinct}{share}, "
-            f"outside-capabilities sample {gen.outside}"
+            f"{printable(name):24s} coverage map {gen.mapped}, drawn {gen.drawn}, distinct {gen.distinct}"
+            f"{share}, outside-capabilities sample {gen.outside}"
+        )
+    for name in sorted({t for (t, _) in report.coverage_map}):
+        got = counts(c for (t, _), cells in report.coverage_map.items() if t == name for c in cells)
+        lines.append(
+            f"{printable(name):24s} coverage map: {got['filled']} of {got['reachable']} reachable cells "
+            f"filled, {got['refused']} refused, {got['unfilled']} unfilled ({got['unreachable']} unreachable)"
         )
     for name, reason in report.unavailable.items():
         lines.append(f"{printable(name):24s} unavailable: {printable(reason)}")
