@@ -13,7 +13,7 @@ layout and bias where the spec has several.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from harness.model.case import QUANTIZED_DTYPE, Case
@@ -28,11 +28,11 @@ CellTest = Callable[[Case], bool]
 @dataclass(frozen=True)
 class Cell:
     """One named cell: which cases fill it (``test``) and the changes to the base case, tried in
-    order, that make a case of it."""
+    order, that make a case of it. Two cells are equal when their names are."""
 
     name: str
-    test: CellTest
-    candidates: tuple[Change, ...] = ()
+    test: CellTest = field(compare=False)
+    candidates: tuple[Change, ...] = field(default=(), compare=False)
     #: Why the map builds no case for a cell without candidates.
     unbuilt: str = "no case is built for this cell"
 

@@ -116,6 +116,7 @@ def render_html(report: Report) -> str:
             totals=report.totals,
             matrix=report.matrix(),
             coverage=report.coverage(),
+            coverage_map=report.coverage_map(),
             groups=groups,
             by_kind=by_kind,
             grouped=by_kind,  # the banner's name for the targets with findings
