@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +39,8 @@ from harness.errors import InvalidCase
 from harness.model.case import PER_DIM_FIELDS, QUANTIZED_DTYPE, Case
 from harness.model.limits import check_reference
 from harness.model.outcomes import Outcome
+from harness.model.quant import QUANT_DISTRIBUTIONS, Quantization
+from harness.spec.quant_strategies import draw_quantization
 from harness.spec.schema import Spec
 from harness.spec.strategies import cases
 
@@ -74,14 +76,43 @@ class CoverageMap:
 # --- building the cases ------------------------------------------------------------------------
 
 
+Quantize = Callable[[int, bool], Quantization]
+
+
+def quantizer(spec: Spec) -> Quantize | None:
+    """For an int8 spec, the simplest quantization of its space for a case's output channels and
+    bias: Hypothesis's simplest example of the quantized generator's own draw (the same every time),
+    so that a map case is quantized as a drawn one could be."""
+    space = spec.quantization
+    if space is None:
+        return None
+    made: dict[tuple[int, bool], Quantization] = {}
+    # Hypothesis's first example is its simplest (every choice at its first): no shrinking needed
+    first = hypothesis.settings(
+        database=None, derandomize=True, max_examples=1, phases=[hypothesis.Phase.generate]
+    )
+
+    def quantize(out_channels: int, bias: bool) -> Quantization:
+        if (out_channels, bias) not in made:
+            strategy = st.composite(lambda draw: draw_quantization(draw, space, out_channels, bias))()
+            made[(out_channels, bias)] = hypothesis.find(strategy, lambda _: True, settings=first)
+        return made[(out_channels, bias)]
+
+    return quantize
+
+
 def base_case(spec: Spec) -> Case:
     """The simplest case of ``spec``: every range at its minimum, no crop, no output padding, the
-    first choice of everything (a float dtype; explicit crops when the spec draws them)."""
+    first choice of everything (explicit crops when the spec draws them; a float dtype when it has
+    one, else int8 with its simplest quantization and distribution)."""
     ch = spec.channels
     g = ch.groups.min
-    dtypes = [d for d in spec.dtypes if d != QUANTIZED_DTYPE] or ["float32"]
+    floats = [d for d in spec.dtypes if d != QUANTIZED_DTYPE]
     modes = list(spec.padding_modes)
-    return Case.make(
+    dists = (
+        list(spec.distributions) if floats else [d for d in spec.distributions if d in QUANT_DISTRIBUTIONS]
+    )
+    base = Case.make(
         rank=spec.rank,
         batch=spec.batch.min,
         in_channels=g * ch.in_per_group.min,
@@ -92,15 +123,18 @@ def base_case(spec: Spec) -> Case:
         stride=spec.stride.min,
         dilation=spec.dilation.min,
         bias=next(iter(spec.bias)),
-        dtype=dtypes[0],
+        dtype=floats[0] if floats else "float32",
         layout=next(iter(spec.layouts)),
-        distribution=next(iter(spec.distributions)),
+        distribution=dists[0],
         padding_mode="explicit" if "explicit" in modes else modes[0],
     )
+    quantize = quantizer(spec)
+    return base if floats or quantize is None else _apply(base, {"dtype": QUANTIZED_DTYPE}, quantize)
 
 
-def _apply(base: Case, change: Change) -> Case:
-    """``base`` with ``change`` (raises :class:`InvalidCase`)."""
+def _apply(base: Case, change: Change, quantize: Quantize | None = None) -> Case:
+    """``base`` with ``change`` (raises :class:`InvalidCase`); an int8 result gets the simplest
+    quantization for its channels and bias, a float one none."""
     fields: dict[str, Any] = {}
     for name, value in change.items():
         if name in PER_DIM_FIELDS:
@@ -114,6 +148,13 @@ def _apply(base: Case, change: Change) -> Case:
     if fields.get("padding_mode", base.padding_mode) != "explicit":
         zero = (0,) * base.rank
         fields |= {"pads_begin": zero, "pads_end": zero, "output_padding": zero}
+    if fields.get("dtype", base.dtype) != QUANTIZED_DTYPE:
+        fields["quantization"] = None
+    elif quantize is None:
+        raise InvalidCase("quant_fields", "an int8 case needs the spec's quantization block")
+    else:
+        channels, bias = fields.get("out_channels", base.out_channels), fields.get("bias", base.bias)
+        fields["quantization"] = quantize(channels, bias)
     return dataclasses.replace(base, **fields)
 
 
@@ -124,6 +165,7 @@ class _Checker:
     full: Spec
     restricted: Spec
     api: TargetApi
+    quantize: Quantize | None = None
 
     def why_not(self, case: Case) -> str | None:
         keys = sorted(self.full.outside(case))
@@ -146,7 +188,7 @@ def _build(cell: Cell, base: Case, check: _Checker) -> Case | str:
     reasons: list[str] = []
     for change in cell.candidates:
         try:
-            case = _apply(base, change)
+            case = _apply(base, change, check.quantize)
         except InvalidCase as exc:
             reasons.append(f"invalid: {exc}")
             continue
@@ -167,7 +209,7 @@ def _shared(cell: Cell, built: Mapping[str, Case | str]) -> Case | None:
 def _try(case: Case, change: Change, check: _Checker) -> Case | None:
     """``case`` with ``change``, when that is still a case of the target space."""
     try:
-        changed = _apply(case, change)
+        changed = _apply(case, change, check.quantize)
     except InvalidCase:
         return None
     return changed if check.why_not(changed) is None else None
@@ -189,7 +231,7 @@ def coverage_map(full: Spec, restricted: Spec | str, api: TargetApi, seed: int |
     cells = cells_of(full)
     if isinstance(restricted, str):
         return CoverageMap(tuple(MapCell(c, None, restricted) for c in cells))
-    check = _Checker(full, restricted, api)
+    check = _Checker(full, restricted, api, quantizer(full))
     base = base_case(restricted)
     values = {c.name for c in value_cells(full)}
     built: dict[str, Case | str] = {}
@@ -203,7 +245,7 @@ def coverage_map(full: Spec, restricted: Spec | str, api: TargetApi, seed: int |
             continue
         held = [c for c in cells if built.get(c.name) is case]
         for cell in list(pending):
-            changed = case if cell.test(case) else _try(case, cell.candidates[0], check)
+            changed = case if cell.test(case) else _try(case, cell.candidates[-1], check)
             if changed is not None and all(c.test(changed) for c in held):
                 for other in held:
                     built[other.name] = changed

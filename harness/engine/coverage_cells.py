@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.model.case import QUANTIZED_DTYPE, Case
+from harness.model.quant import QUANT_DISTRIBUTIONS
 from harness.spec.schema import Range, Spec
 
 #: What one candidate changes of the base case: a per-dimension field maps dimension → value
@@ -247,19 +248,35 @@ def _group_cells(spec: Spec) -> list[Cell]:
     ]
 
 
+#: The geometries a value cell's own case tries, richest first.
+_CARRIERS: tuple[dict[str, Any], ...] = (
+    _everywhere(input_size=3, kernel_size=3, stride=2) | {"in_channels": 2, "out_channels": 2},
+    _everywhere(input_size=2, kernel_size=2) | {"in_channels": 2, "out_channels": 2},
+)
+
+
+def _carrying(value: dict[str, Any]) -> tuple[Change, ...]:
+    return (*(geometry | value for geometry in _CARRIERS), value)
+
+
 def value_cells(spec: Spec) -> list[Cell]:
-    """The value cells: every float dtype with every distribution, and each layout and bias where
-    the spec has more than one."""
+    """The value cells: every dtype with every distribution (int8 with those an int8 case takes),
+    and each layout and bias where the spec has more than one.
+
+    A value cell's last candidate is its value alone (what :func:`harness.engine.coverage.coverage_map`
+    lays on another cell's case); the ones before it give a case of its own taps, stride phases and
+    channels for the values to travel through (a 1×1 case could not show a value pattern's spread).
+    """
     cells = []
     for dtype in spec.dtypes:
-        if dtype == QUANTIZED_DTYPE:
-            continue
         for dist in spec.distributions:
+            if dtype == QUANTIZED_DTYPE and dist not in QUANT_DISTRIBUTIONS:
+                continue  # an int8 case never has it: no cell
             cells.append(
                 Cell(
                     f"dtype={dtype}×distribution={dist}",
                     _has(dtype=dtype, distribution=dist),
-                    ({"dtype": dtype, "distribution": dist},),
+                    _carrying({"dtype": dtype, "distribution": dist}),
                 )
             )
     for key, attr in (("layouts", "layout"), ("bias", "bias")):
@@ -270,7 +287,7 @@ def value_cells(spec: Spec) -> list[Cell]:
                     Cell(
                         f"{attr}={str(value).lower()}",
                         _has(**{attr: value}),
-                        ({attr: value},),
+                        _carrying({attr: value}),
                     )
                 )
     return cells
@@ -284,7 +301,4 @@ def cells_of(spec: Spec) -> list[Cell]:
     for i in range(spec.rank):
         cells += _range_cells(spec, i)
     cells += _group_cells(spec) + _mode_cells(spec) + value_cells(spec)
-    if QUANTIZED_DTYPE in spec.dtypes:
-        why = "int8 cases need a quantization: they come from the quantized generator, not the map"
-        cells.append(Cell(f"dtype={QUANTIZED_DTYPE}", lambda c: c.quantization is not None, (), why))
     return cells

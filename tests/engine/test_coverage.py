@@ -34,8 +34,15 @@ from harness.spec.loader import load_spec
 from harness.spec.schema import Spec
 
 ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_SPECS = sorted((ROOT / "specs").glob("conv_transpose*d.yaml"))
-BUILT_IN = ("torch.nn", "paddle.nn", "onnxruntime", "mindspore.ops")
+DEFAULT_SPECS = sorted((ROOT / "specs").glob("**/conv_transpose*d.yaml"))
+BUILT_IN = (
+    "torch.nn",
+    "paddle.nn",
+    "onnxruntime",
+    "mindspore.ops",
+    "torch.quantized.fbgemm",
+    "onnxruntime.qdq",
+)
 
 
 def _spec(tmp_path: Path, text: str = THREE_BUGS_SPEC) -> Spec:
@@ -57,14 +64,16 @@ def test_every_cell_case_is_in_its_target_space(spec_path: Path, name: str) -> N
     spec = load_spec(spec_path)
     api = resolve(name)("cpu")
     space = target_space(spec, api)
-    if not isinstance(space, TargetSpace):  # mindspore.ops has no 1-D transposed convolution
+    if not isinstance(space, TargetSpace):  # e.g. mindspore.ops has no 1-D transposed convolution
         cmap = coverage_map(spec, space, api)
         assert all(e.case is None and e.reason == space for e in cmap.cells)
         return
     cmap = coverage_map(spec, space.spec, api)
     assert [e.cell.name for e in cmap.cells] == [c.name for c in cells_of(spec)]
     built = [e for e in cmap.cells if e.case is not None]
-    assert len(built) > len(cmap.cells) // 3
+    # a target that refuses every case of the spec (fbgemm takes a quint8 input only) says so per cell
+    refuses_all = not built and any(f"{name} refuses it" in e.reason for e in cmap.cells)
+    assert len(built) > len(cmap.cells) // 3 or refuses_all
     for entry in built:
         case = entry.case
         assert isinstance(case, Case)
@@ -73,11 +82,12 @@ def test_every_cell_case_is_in_its_target_space(spec_path: Path, name: str) -> N
         assert spec.outside(case) == frozenset(), (entry.cell.name, spec.outside(case))
         assert space.spec.outside(case) == frozenset(), entry.cell.name
         assert api.supports(case) is None, (entry.cell.name, api.supports(case))
+        assert (case.quantization is not None) == (case.dtype == "int8")
         check_reference(case)
     for entry in cmap.cells:
         assert entry.case is not None or entry.reason, entry.cell.name
-    # the map shares cases between cells: far fewer cases than cells
-    assert len(cmap.cases) < len(built)
+    # the map shares cases between cells: fewer cases than cells
+    assert len(cmap.cases) < len(built) or not built
 
 
 def test_the_map_is_the_same_every_time() -> None:
@@ -188,3 +198,20 @@ def test_a_run_judges_the_map_first_and_fills_every_reachable_cell(tmp_path: Pat
     assert entry["counts"]["refused"] == entry["counts"]["unfilled"] == 0
     assert [c["name"] for c in entry["cells"]] == [c.name for c in cells_of(spec)]
     assert meta["generation"][f"{CorrectTarget.name}|three_bugs_small"]["mapped"] == len(expected)
+
+
+def test_int8_cells_get_the_simplest_quantization_every_time() -> None:
+    spec = load_spec(ROOT / "specs" / "int8" / "conv_transpose_int8_2d.yaml")
+    _, first = _map_of(spec, "torch.quantized.fbgemm")
+    _, again = _map_of(spec, "torch.quantized.fbgemm")
+    assert first == again
+    cells = {e.cell.name: e for e in first.cells}
+    assert {"dtype=int8×distribution=uniform", "dtype=int8×distribution=small_int"} <= set(cells)
+    quantized = [c for c in first.cases if c.quantization is not None]
+    assert quantized == first.cases  # an int8-only spec: every case is quantized
+    space = spec.quantization
+    assert space is not None
+    for case in quantized:
+        assert case.quantization is not None
+        assert case.quantization.input.zero_point == space.input.zero_point.min
+        assert (case.quantization.bias != "none") == case.bias
