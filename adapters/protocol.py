@@ -83,23 +83,29 @@ class Capabilities:
     quantized: QuantModel | None = None
     #: rank → the spatial dimensions whose dilation the API requires to be 1 (where it has dilation).
     unit_dilation_dims: Mapping[int, frozenset[int]] = field(default_factory=dict)
+    #: The integer dtypes an int8 target takes as its quantized input (None: every one).
+    quantized_inputs: frozenset[str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form for doctor and results."""
-        return {
-            "ranks": sorted(self.ranks),
-            "dtypes": sorted(self.dtypes),
-            "layouts": sorted(self.layouts),
-            "crops": self.crops,
-            "output_padding_limit": self.output_padding_limit,
-            "groups": self.groups,
-            "dilation": self.dilation,
-            "devices": sorted(self.devices),
-            "accumulation": {k: v.describe() for k, v in self.accumulation.items()},
-            "channels_last_ranks": sorted(self.channels_last_ranks),
-            "padding_modes": {k: v.to_dict() for k, v in self.padding_modes.items()},
-            "unit_dilation_dims": {str(r): sorted(d) for r, d in sorted(self.unit_dilation_dims.items())},
-        } | ({} if self.quantized is None else {"quantized": self.quantized.describe()})
+        return (
+            {
+                "ranks": sorted(self.ranks),
+                "dtypes": sorted(self.dtypes),
+                "layouts": sorted(self.layouts),
+                "crops": self.crops,
+                "output_padding_limit": self.output_padding_limit,
+                "groups": self.groups,
+                "dilation": self.dilation,
+                "devices": sorted(self.devices),
+                "accumulation": {k: v.describe() for k, v in self.accumulation.items()},
+                "channels_last_ranks": sorted(self.channels_last_ranks),
+                "padding_modes": {k: v.to_dict() for k, v in self.padding_modes.items()},
+                "unit_dilation_dims": {str(r): sorted(d) for r, d in sorted(self.unit_dilation_dims.items())},
+            }
+            | ({} if self.quantized is None else {"quantized": self.quantized.describe()})
+            | ({} if self.quantized_inputs is None else {"quantized_inputs": sorted(self.quantized_inputs)})
+        )
 
 
 def python_version() -> str:

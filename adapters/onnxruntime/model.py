@@ -24,6 +24,7 @@ same text as ``onnx.defs.get_schema("ConvTranspose", 22).doc``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from harness.model.case import Case
@@ -92,17 +93,24 @@ def output_shape_reason(case: Case) -> str | None:
     specification's derived begin pad; for a negative total (``O`` past the full output) no begin
     crop, and only up to ``stride − 1`` positions past ``F`` (see the module docstring).
     """
-    for dim, (full, size, cb, s) in enumerate(
-        zip(case.full_size, case.output_size, case.pads_begin, case.stride, strict=True)
-    ):
+    for dim, (full, size, s) in enumerate(zip(case.full_size, case.output_size, case.stride, strict=True)):
+        if size - full >= s:
+            return (
+                f"output size {size} along dim {dim} is {size - full} past the full output {full}, "
+                f"not less than stride {s}: ONNX Runtime refuses that output_shape ('Explicit "
+                "output_shape is inconsistent with input spatial dimensions')"
+            )
+    return begin_crop_reason(case.full_size, case.output_size, case.pads_begin)
+
+
+def begin_crop_reason(
+    full_size: Sequence[int], output_size: Sequence[int], pads_begin: Sequence[int]
+) -> str | None:
+    """Why no ``output_shape`` gives these begin crops with this output size, or None: the begin
+    pad is derived from the total, never passed."""
+    for dim, (full, size, cb) in enumerate(zip(full_size, output_size, pads_begin, strict=True)):
         total = full - size
         if total < 0:
-            if -total >= s:
-                return (
-                    f"output size {size} along dim {dim} is {-total} past the full output {full}, "
-                    f"not less than stride {s}: ONNX Runtime refuses that output_shape ('Explicit "
-                    "output_shape is inconsistent with input spatial dimensions')"
-                )
             if cb != 0:
                 return (
                     f"output size {size} along dim {dim} is past the full output {full}: "

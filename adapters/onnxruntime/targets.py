@@ -190,6 +190,12 @@ class OnnxRuntime(Target):
                 "output_shape carries no output_padding: a negative one is a smaller "
                 "output_shape, which is a valid crop"
             )
+        dims = (params.input_size, params.kernel_size, params.stride, params.dilation, params.output_size)
+        if self.use_output_shape and all(len(v) == params.rank for v in (*dims, params.pads_begin)):
+            full = [s * (n - 1) + d * (k - 1) + 1 for n, k, s, d, _ in zip(*dims, strict=True)]
+            split = onnx_model.begin_crop_reason(full, params.output_size, params.pads_begin)
+            if split is not None:  # the node would run with the crops it derives, not these
+                raise NotExpressible(split)
         ranks = {"X": params.rank + 2, "W": len(params.weight_shape)}
         if params.bias:
             ranks["B"] = 1

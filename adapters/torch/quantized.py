@@ -73,6 +73,7 @@ class TorchQuantized(common.TorchTarget):
             dilation=True,
             devices=frozenset({"cpu"}),
             quantized=self.model,
+            quantized_inputs=frozenset({"uint8"}),
         )
 
     def expressible(self, case: Case) -> str | None:

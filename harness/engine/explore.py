@@ -216,6 +216,15 @@ def _checked_finding(
     return finding, shown
 
 
+class _RunFailed(BaseException):
+    """Carries an exception out of a Hypothesis test body at once: Hypothesis shrinks and replays
+    a body that raised an ``Exception``, but lets a ``BaseException`` end the search."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(error)
+        self.error = error
+
+
 def explore(
     *,
     target: Target | Handle,
@@ -281,7 +290,12 @@ def explore(
     @given(strategy)
     def body(case: Case) -> None:
         result.drawn += 1
-        verdict = handle(case)
+        try:
+            verdict = handle(case)
+        except Exception as error:
+            # Not a failing example: the run itself failed (a full disk, an interrupt). Hypothesis
+            # would replay the case to shrink it, meet it as a duplicate and report a flaky test.
+            raise _RunFailed(error) from error
         if verdict is None:
             # rejected, so that it does not count toward max_examples: the budget is spent on
             # distinct cases (different choice sequences often give the same case)
@@ -296,6 +310,8 @@ def explore(
         body = hypothesis.seed(seed)(body)
     try:
         body()
+    except _RunFailed as failed:
+        raise failed.error from None
     except Unsatisfiable:
         pass  # every case drawn had been judged already (a tiny space, or only pinned cases in it)
     return result

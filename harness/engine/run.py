@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import random
-import re
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +17,6 @@ import hypothesis
 
 from adapters.protocol import Handle, Target, handle
 from adapters.registry import known_names, resolve
-from harness.engine.artefacts import write_finding
 from harness.engine.coverage import MapTally, plan_unit
 from harness.engine.explore import FreshCheck, explore
 from harness.engine.findings import Finding
@@ -35,13 +33,14 @@ from harness.engine.pairing import inapplicable_specs
 from harness.engine.profiles import register_profiles
 from harness.engine.progress import Progress
 from harness.engine.records import damaged_summary
-from harness.engine.results import ResultsWriter, make_record, new_run_id, repro_command, run_metadata
+from harness.engine.results import ResultsWriter, new_run_id, run_metadata
 from harness.engine.resumable import read_run_folder
 from harness.engine.shard import Shard, runs_target, runs_unit, shard_record, shard_run_id
 from harness.engine.space import TargetSpace, judge_outside, outside_budget, outside_cases
 from harness.engine.startup import ready_targets
 from harness.engine.store import FINDINGS_STORE, load_replay, remember, replay_entries
 from harness.engine.tally import GenerationCount, RunReport
+from harness.engine.unit_records import UnitRecorder
 from harness.engine.verdict import Verdict, judge
 from harness.errors import RunAborted, RunInterrupted, UnusablePath, UsageError
 from harness.files import remove_stale_folders, writable_folder, write_text_atomic
@@ -51,10 +50,6 @@ from harness.spec.loader import load_spec
 from harness.spec.schema import Spec
 from harness.workers.client import stop_fresh_workers
 from harness.workers.worker import configure, shutdown_all
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.=-]+", "_", text)[:120]
 
 
 def run_target_spec(
@@ -92,8 +87,6 @@ def run_target_spec(
     """
     target = handle(target)
     label = f"{target.name} × {spec.name}"
-    done = 0
-    found_before = len(report.findings)
     seen = history or UnitHistory()
 
     def judge_fn(case: Case, tgt: Target | Handle) -> Verdict:
@@ -102,47 +95,20 @@ def run_target_spec(
         recorded = seen.recorded(case)
         return recorded if recorded is not None else judge(case, tgt)
 
+    recorder = UnitRecorder(
+        target=target,
+        spec=spec.name,
+        run_id=run_id,
+        writer=writer,
+        report=report,
+        progress=progress,
+        history=seen,
+        label=label,
+    )
+
     def record(case: Case, verdict: Verdict, finding: Finding | None) -> None:
-        nonlocal done
         tally.observe(case, verdict.outcome, verdict.message)
-        if finding is None and seen.meet(case):
-            done += 1  # recorded before the interruption (and counted from the file)
-            progress.update(label, done, len(report.findings) - found_before)
-            return
-        line = writer.lines + 1  # the line this record is about to get
-        slug = _slug(f"{line:05d}-{target.name}-{verdict.outcome}")
-        rec = make_record(
-            case=case,
-            target=target,
-            verdict=verdict,
-            spec=spec.name,
-            run_id=run_id,
-            minimal=finding is not None,
-            signature=None if finding is None else finding.signature,
-            finding_dir=None if finding is None else f"findings/{slug}",
-        )
-        if finding is not None and finding.history_dependent:
-            rec.update(observed_detail=finding.observed_detail, history_cases=len(finding.history))
-        if finding is not None and finding.mechanism:
-            rec["mechanism"] = finding.mechanism
-        if finding is None:
-            writer.write(rec)
-            report.tally(target.name, spec.name, verdict.outcome, verdict.message)
-            done += 1
-        else:
-            folder = write_finding(
-                writer.out_dir / rec["finding_dir"],
-                case=case,
-                target=target,
-                record=rec,
-                command=repro_command(writer.path, line),
-                outputs=verdict.arrays,
-                history=finding.history,
-                message=verdict.message,
-            )
-            writer.write(rec)
-            report.findings.append((finding, folder))
-        progress.update(label, done, len(report.findings) - found_before)
+        recorder(case, verdict, finding)
 
     if replay is None:
         replay = load_replay(store, spec.name, target.name, report.notes) if store else []

@@ -129,3 +129,29 @@ def test_outputs_past_the_full_output_that_stay_refused_say_why(
 ) -> None:
     case = Case.make(input_size=4, kernel_size=3, stride=stride, pads_begin=begin, output_padding=op)
     assert fragment in (OnnxRuntimeOutputShape().supports(case) or "")
+
+
+@pytest.mark.parametrize(
+    ("size", "kernel", "stride", "begin", "end", "op"),
+    [((5,), (2,), (3,), (2,), (0,), (1,)), ((3, 4), (2, 3), (2, 1), (1, 0), (0, 2), (1, 0))],
+)
+def test_the_probe_of_a_begin_crop_output_shape_cannot_give_is_not_expressible(
+    size: tuple[int, ...],
+    kernel: tuple[int, ...],
+    stride: tuple[int, ...],
+    begin: tuple[int, ...],
+    end: tuple[int, ...],
+    op: tuple[int, ...],
+) -> None:
+    """The outside sample asks the framework with the raw parameters; output_shape has no way to pass
+    the begin crop, so ORT would run the node with the crop it derives: that is no evidence that the
+    declared-unsupported case runs (a ci run reported such cases as ``ran_unsupported``)."""
+    from harness.engine.space import judge_outside
+
+    case = Case.make(
+        input_size=size, kernel_size=kernel, stride=stride, pads_begin=begin, pads_end=end, output_padding=op
+    )
+    target = OnnxRuntimeOutputShape()
+    verdict = judge_outside(case, target, judge(case, target))
+    assert (verdict.outcome, verdict.detail) == (Outcome.UNSUPPORTED, "outside_inexpressible")
+    assert "output_shape derives begin pad" in verdict.message
