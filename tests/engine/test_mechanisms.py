@@ -50,9 +50,11 @@ class AppendedTarget(ReferenceTarget):
     def run(self, case: Case, arrays: CaseArrays) -> np.ndarray:
         """The reference with the appended positions overwritten."""
         y = self.compute(case, arrays.x, arrays.weight, arrays.bias)
-        op = case.output_padding[0]
-        if op:
-            y[..., -op:] = 0.0 if case.in_channels == 1 else 7.5
+        (n,), (k,), (s,), (d,) = case.input_size, case.kernel_size, case.stride, case.dilation
+        first_appended = (n - 1) * s + d * (k - 1) + 1 - case.pads_begin[0]  # in output coordinates
+        if case.output_padding[0] and first_appended < y.shape[-1]:
+            # only the appended positions: with an end crop the output's last ones are inside
+            y[..., max(0, first_appended) :] = 0.0 if case.in_channels == 1 else 7.5
         return y
 
 
