@@ -11,8 +11,8 @@ from typing import Any
 from report_runs import MARKUP, PASSING, Entry, make_run, parse_html
 from targets_for_tests import CorrectTarget
 
+from harness.report.coverage_map import coverage_map_view
 from harness.report.load import load_run
-from harness.report.model import coverage_map_view
 from harness.report.write import write_report
 
 
