@@ -250,6 +250,7 @@ class ConformanceItem(pytest.Item):
                 run_id=new_run_id(),
                 progress=_LiveProgress(config),
                 replay=None if config.getoption("--convt-replay") else [],
+                steer=profile == "nightly",
             )
         finally:
             writer.close()

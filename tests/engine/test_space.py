@@ -298,3 +298,33 @@ def test_run_json_reports_what_each_target_and_spec_generated(tmp_path: Path) ->
     assert counts["mapped"] + counts["distinct"] == sum(1 for r in records if not r["minimal"])
     # the ci budget, all of it on distinct cases: the coverage map's first, then drawn ones
     assert counts["mapped"] + counts["distinct"] == 100
+
+
+@pytest.mark.parametrize(("profile", "steered"), [("ci", False), ("dev", False), ("nightly", True)])
+def test_a_run_steers_only_in_the_nightly_profile(
+    profile: str, steered: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import harness.engine.run as run_module
+    from harness.engine.explore import Exploration
+
+    asked: list[bool] = []
+
+    def fake_explore(**kwargs: Any) -> Exploration:
+        if kwargs["strategy"] is not None:
+            asked.append(kwargs.get("steer", False))
+        return Exploration()
+
+    monkeypatch.setattr(run_module, "explore", fake_explore)
+    spec = tmp_path / "three_bugs_small.yaml"
+    spec.write_text(THREE_BUGS_SPEC, encoding="utf-8")
+    run(
+        spec_paths=[spec],
+        target_names=["tests.targets_for_tests:CorrectTarget"],
+        profile=profile,
+        device="cpu",
+        out_dir=tmp_path / "run",
+        progress=False,
+        store=None,
+        isolate=False,
+    )
+    assert asked == [steered]
