@@ -55,6 +55,10 @@ if TYPE_CHECKING:
 # How an API expresses crops and output padding (the "padding forms" of the capability model).
 CROPS_SYMMETRIC = "symmetric"  # one padding per dimension: cb = ce = padding
 CROPS_BEGIN_END = "begin_end"  # independent begin and end crops
+# The API takes an output size and derives the crops from their total (ONNX's output_shape):
+# begin = total − ⌊total/2⌋, end the rest, no begin crop for a size past the full output, and
+# that size at most stride − 1 past it.
+CROPS_DERIVED = "derived"
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from adapters.defaults import NO_CROP, WEIGHT_LAYOUT, WITHOUT_BIAS, standard_def
 from adapters.onnxruntime import docs
 from adapters.onnxruntime import model as onnx_model
 from adapters.probing import RawParams
-from adapters.protocol import CROPS_BEGIN_END, Capabilities, Target
+from adapters.protocol import CROPS_BEGIN_END, CROPS_DERIVED, Capabilities, Target
 from harness.errors import NotExpressible, TargetUnavailable
 from harness.model.case import Case
 from harness.model.formulas import ExplicitFormula
@@ -108,7 +108,7 @@ class OnnxRuntime(Target):
             ranks=frozenset({1, 2, 3}),
             dtypes=frozenset(accumulation),
             layouts=frozenset({"channels_first"}),
-            crops=CROPS_BEGIN_END,
+            crops=CROPS_DERIVED if self.use_output_shape else CROPS_BEGIN_END,
             output_padding_limit="none" if self.use_output_shape else "lt_stride_or_dilation",
             groups=True,
             dilation=True,

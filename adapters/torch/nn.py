@@ -7,13 +7,14 @@ for undoing a strided convolution.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from adapters import plan as p
 from adapters.defaults import NO_CROP, WITH_BIAS, standard_defaults
 from adapters.probing import RawParams
-from adapters.protocol import symmetric_padding_for
+from adapters.protocol import Capabilities, symmetric_padding_for
 from adapters.torch import common, docs
 from harness.model.case import Case
 from harness.model.formulas import ExplicitFormula
@@ -185,3 +186,8 @@ class TorchNNOutputSize(TorchNN):
     name = "torch.nn.output_size"
     uses_output_size = True
     api_forms = ("torch.nn",)
+
+    def capabilities(self) -> Capabilities:
+        """As ``torch.nn``, but an output size at most stride − 1 past the smallest one: the
+        module derives ``output_padding`` from it and checks it below the stride alone."""
+        return dataclasses.replace(super().capabilities(), output_padding_limit="lt_stride")

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapters.probing import RawParams
-from adapters.protocol import CROPS_SYMMETRIC, Capabilities, Handle, Target, TargetApi, handle
+from adapters.protocol import CROPS_DERIVED, CROPS_SYMMETRIC, Capabilities, Handle, Target, TargetApi, handle
 from harness.engine.verdict import Verdict
 from harness.errors import InvalidCase, NotExpressible, RemoteError
 from harness.model.case import Case
@@ -92,11 +92,18 @@ def target_space(spec: Spec, api: TargetApi) -> TargetSpace | str:
     unit = caps.unit_dilation_dims.get(spec.rank, frozenset()) if spec.dilation.max > 1 else frozenset()
     if unit and spec.dilation.min > 1:
         return f"{api.name} requires dilation 1 along dims {sorted(unit)}; the spec's least is above"
-    rule = ApiRule(caps.crops == CROPS_SYMMETRIC, op_rule(caps, spec.rank), frozenset(unit))
+    derived = caps.crops == CROPS_DERIVED
+    # A derived-crop API reaches an output past the full one by less than a stride, with no crops.
+    rule = ApiRule(
+        caps.crops == CROPS_SYMMETRIC,
+        "lt_stride" if derived else op_rule(caps, spec.rank),
+        frozenset(unit),
+        derived,
+    )
     cut = [key for key in ("dtypes", "layouts", "padding_modes") if update[key] != dict(getattr(spec, key))]
     cut += [key for key in ("groups", "dilation") if not getattr(caps, key)]
     cut += ["output_padding"] if rule.op_rule != "any" else []
-    cut += ["crops"] if rule.symmetric else []
+    cut += ["crops"] if rule.symmetric else ["derived_crops"] if derived else []
     cut += ["unit_dilation"] if unit else []
     return TargetSpace(spec.model_copy(update=update), rule, tuple(cut), spec)
 
@@ -170,6 +177,17 @@ def _crops(case: Case, spec: Spec, caps: Capabilities, rule: ApiRule) -> Case | 
     return dataclasses.replace(case, pads_end=(end, *case.pads_end[1:]))
 
 
+def _derived_crops(case: Case, spec: Spec, caps: Capabilities, rule: ApiRule) -> Case | None:
+    """For a derived-crop API: the first dimension's begin crop one past the split it derives
+    (the total kept, so the output size stays)."""
+    if case.padding_mode != "explicit" or case.pads_end[0] == 0:
+        return None
+    begin, end = case.pads_begin[0] + 1, case.pads_end[0] - 1
+    return dataclasses.replace(
+        case, pads_begin=(begin, *case.pads_begin[1:]), pads_end=(end, *case.pads_end[1:])
+    )
+
+
 BREAKERS: dict[str, Breaker] = {
     "dtypes": _dtype,
     "layouts": _layout,
@@ -178,6 +196,7 @@ BREAKERS: dict[str, Breaker] = {
     "dilation": _dilation,
     "output_padding": _output_padding,
     "crops": _crops,
+    "derived_crops": _derived_crops,
     "unit_dilation": _unit_dilation,
 }
 

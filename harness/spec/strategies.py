@@ -132,12 +132,15 @@ class ApiRule:
     must be ≥ 0 and within ``op_rule``. ``op_rule`` is a ``Capabilities.output_padding_limit``
     resolved for the spec's rank: ``"lt_stride_or_dilation"``, ``"lt_stride"``, ``"none"`` or
     ``"any"``. ``unit_dilation_dims``: the spatial dimensions whose dilation the API requires to
-    be 1.
+    be 1. ``derived``: the API takes an output size and derives the crops from the total
+    ``t = cb + ce − op`` (:data:`adapters.protocol.CROPS_DERIVED`): ``cb = t − ⌊t/2⌋`` for
+    ``t ≥ 0``, and no begin crop for a size past the full output.
     """
 
     symmetric: bool = False
     op_rule: str = "any"
     unit_dilation_dims: frozenset[int] = frozenset()
+    derived: bool = False
 
     def op_limit(self, stride: int, dilation: int) -> int | None:
         """The exclusive bound on the output padding the API receives (None: no bound)."""
@@ -164,6 +167,8 @@ def _crops(
     ``[cb + op − lim + 1, cb + op]``, which is non-empty while ``2·cb ≤ F + lim − 2``.
     """
     crop_max, room, op, lim = limits
+    if rule.derived:
+        return _derived_crops(draw, asymmetric, limits)
     if not rule.symmetric:
         if not asymmetric:
             cb = _int(draw, 0, min(crop_max, room // 2))
@@ -178,6 +183,18 @@ def _crops(
     cb = _int(draw, 0, cb_hi)
     low = 0 if lim is None else max(0, cb + op - lim + 1)
     return cb, _int(draw, low, min(cb + op, crop_max, room - cb))
+
+
+def _derived_crops(draw: st.DrawFn, odd: bool, limits: tuple[int, int, int, int | None]) -> tuple[int, int]:
+    """Crops an API that derives them from the total ``t = cb + ce − op`` can give: ``t = 2h``
+    (``odd``: ``2h + 1``, the odd position cropped at the begin), so ``cb = h (+1)``, ``ce = h + op``."""
+    crop_max, room, op, _ = limits
+    for extra in (1, 0) if odd else (0,):
+        h_hi = min(crop_max - extra, crop_max - op, (room - op - extra) // 2)
+        if h_hi >= 0:
+            h = _int(draw, 0, h_hi)
+            return h + extra, h + op
+    return 0, 0
 
 
 @dataclass

@@ -138,6 +138,37 @@ def test_nearly_every_case_drawn_for_a_framework_target_is_judged(name: str, spe
     assert sum(api.supports(c) is not None for c in old) > len(refused)
 
 
+@pytest.mark.parametrize("name", ["onnxruntime.output_shape", "torch.nn.output_size"])
+@pytest.mark.parametrize("spec_path", DEFAULT_SPECS, ids=lambda p: p.stem)
+def test_every_case_drawn_for_a_target_that_takes_an_output_size_is_expressible(
+    name: str, spec_path: Path
+) -> None:
+    """ONNX's output_shape derives the crops from their total (the odd one at the begin); torch's
+    output_size is at most stride − 1 past the smallest size. Drawn without those rules, a quarter
+    of output_shape's cases were refused."""
+    spec, api = load_spec(spec_path), resolve(name)("cpu")
+    drawn = _space_cases(spec, api)
+    refused = [(c.short(), api.supports(c)) for c in drawn if api.supports(c) is not None]
+    assert not refused, refused[:3]
+    assert any(c.pads_begin != c.pads_end for c in drawn)
+    assert any(any(c.output_padding) for c in drawn)
+    if name == "onnxruntime.output_shape":  # an output_shape past the full output is drawn too
+        assert any(any(o > f for o, f in zip(c.output_size, c.full_size, strict=True)) for c in drawn)
+
+
+def test_the_outside_sample_of_output_shape_breaks_the_split_it_derives() -> None:
+    spec = load_spec(ROOT / "specs" / "conv_transpose2d.yaml")
+    api = resolve("onnxruntime.output_shape")("cpu")
+    space = target_space(spec, api)
+    assert not isinstance(space, str)
+    assert "derived_crops" in space.rules and "output_padding" in space.rules
+    sample = outside_cases(space, api, _space_cases(spec, api, 60), 3)
+    reasons = [api.supports(c) or "" for c in sample]
+    assert all(reasons)
+    assert sum("output_shape derives begin pad" in r for r in reasons) == 3
+    assert sum("not less than stride" in r for r in reasons) == 3
+
+
 def test_a_target_that_can_express_nothing_of_a_spec_says_why() -> None:
     spec = load_spec(DEFAULT_SPECS[0])
     assert spec.rank == 1
