@@ -55,10 +55,7 @@ if TYPE_CHECKING:
 # How an API expresses crops and output padding (the "padding forms" of the capability model).
 CROPS_SYMMETRIC = "symmetric"  # one padding per dimension: cb = ce = padding
 CROPS_BEGIN_END = "begin_end"  # independent begin and end crops
-# The API takes an output size and derives the crops from their total (ONNX's output_shape):
-# begin = total − ⌊total/2⌋, end the rest, no begin crop for a size past the full output, and
-# that size at most stride − 1 past it.
-CROPS_DERIVED = "derived"
+CROPS_DERIVED = "derived"  # an output size, crops derived from their total (ONNX output_shape)
 
 
 @dataclass(frozen=True)
@@ -388,8 +385,7 @@ def symmetric_padding_for(case: Case) -> tuple[tuple[int, ...], tuple[int, ...]]
     """Express the case's crops as symmetric ``padding`` plus ``output_padding``, or say why not.
 
     The output of a case depends only on the begin crop and the output size, so begin crop ``cb``
-    is the padding and ``op' = cb − ce + op`` the output padding that yields the same size.
-    """
+    is the padding and ``op' = cb − ce + op`` the output padding that yields the same size."""
     padding = case.pads_begin
     op = tuple(
         cb - ce + o for cb, ce, o in zip(case.pads_begin, case.pads_end, case.output_padding, strict=True)

@@ -27,7 +27,7 @@ from typing import Any
 from adapters import plan as p
 from adapters.onnxruntime import model as onnx_model
 from adapters.onnxruntime import quant_model as qdq
-from adapters.onnxruntime.targets import ATTRIBUTE_DEFAULTS, IMPORTS, OnnxRuntime
+from adapters.onnxruntime.targets import ATTRIBUTE_DEFAULTS, IMPORTS, OnnxRuntime, model_and_options
 from adapters.probing import RawParams
 from adapters.protocol import CROPS_BEGIN_END, Capabilities
 from harness.errors import NotExpressible
@@ -126,17 +126,7 @@ class OnnxRuntimeQDQ(OnnxRuntime):
                     p.Name("initializers"),
                 ),
             ),
-            p.Assign("opsets", [p.call("onnx.helper.make_opsetid", "", self.opset)]),
-            p.Assign(
-                "model",
-                p.call(
-                    "onnx.helper.make_model",
-                    p.Name("graph"),
-                    opset_imports=p.Name("opsets"),
-                    ir_version=p.call("onnx.helper.find_min_ir_version_for", p.Name("opsets")),
-                ),
-            ),
-            p.Assign("options", p.call("ort.SessionOptions")),
+            *model_and_options(self.opset),
             p.SetAttr(
                 p.Name("options"),
                 "graph_optimization_level",

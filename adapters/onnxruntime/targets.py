@@ -250,6 +250,24 @@ class OnnxRuntime(Target):
 FEEDS = {"X": "x", "W": "weight", "B": "bias"}
 
 
+def model_and_options(opset: int) -> list[p.Stmt]:
+    """The statements that wrap ``graph`` into ``model`` at ``opset`` and make empty session
+    ``options`` (shared by the float and the QDQ plans)."""
+    return [
+        p.Assign("opsets", [p.call("onnx.helper.make_opsetid", "", opset)]),
+        p.Assign(
+            "model",
+            p.call(
+                "onnx.helper.make_model",
+                p.Name("graph"),
+                opset_imports=p.Name("opsets"),
+                ir_version=p.call("onnx.helper.find_min_ir_version_for", p.Name("opsets")),
+            ),
+        ),
+        p.Assign("options", p.call("ort.SessionOptions")),
+    ]
+
+
 def session_plan(
     *,
     attributes: dict[str, Any],
@@ -285,17 +303,7 @@ def session_plan(
                 [p.Name("output")],
             ),
         ),
-        p.Assign("opsets", [p.call("onnx.helper.make_opsetid", "", opset)]),
-        p.Assign(
-            "model",
-            p.call(
-                "onnx.helper.make_model",
-                p.Name("graph"),
-                opset_imports=p.Name("opsets"),
-                ir_version=p.call("onnx.helper.find_min_ir_version_for", p.Name("opsets")),
-            ),
-        ),
-        p.Assign("options", p.call("ort.SessionOptions")),
+        *model_and_options(opset),
     ]
     if cuda:
         body.append(

@@ -32,7 +32,7 @@ from adapters.protocol import Capabilities
 from adapters.tensorrt import engine
 from adapters.tensorrt import model as tm
 from adapters.tensorrt import quant as tq
-from adapters.tensorrt.targets import TensorRTTarget
+from adapters.tensorrt.targets import TensorRTTarget, layer_attributes
 from harness.model.case import QUANTIZED_DTYPE, Case
 from harness.model.quant import Quantization
 
@@ -158,12 +158,7 @@ def int8_engine_plan(
     )
     attributes: list[p.Stmt] = [
         p.Do(p.method(layer, "set_input", 1, output("w_dq"))),
-        p.SetAttr(layer, "num_groups", attrs.num_groups),
-        p.SetAttr(layer, "stride_nd", p.call("trt.Dims", attrs.stride_nd)),
-        p.SetAttr(layer, "dilation_nd", p.call("trt.Dims", attrs.dilation_nd)),
-        p.SetAttr(layer, "pre_padding", p.call("trt.Dims", attrs.pre_padding)),
-        p.SetAttr(layer, "post_padding", p.call("trt.Dims", attrs.post_padding)),
-        p.SetAttr(layer, "padding_mode", p.sym(f"trt.PaddingMode.{attrs.padding_mode}")),
+        *layer_attributes(layer, attrs),
     ]
     body: list[p.Stmt] = [
         p.Assign("kernel", p.call("np.multiply", p.data("weight"), quant.weight.scales[0], dtype=f32)),

@@ -242,6 +242,19 @@ class TensorRTTarget(Target):
         return env
 
 
+def layer_attributes(layer: p.Name, attrs: tm.DeconvAttributes) -> list[p.Stmt]:
+    """The statements that set the deconvolution layer's groups, stride, dilation and padding
+    (shared by the float and the int8 plans)."""
+    return [
+        p.SetAttr(layer, "num_groups", attrs.num_groups),
+        p.SetAttr(layer, "stride_nd", p.call("trt.Dims", attrs.stride_nd)),
+        p.SetAttr(layer, "dilation_nd", p.call("trt.Dims", attrs.dilation_nd)),
+        p.SetAttr(layer, "pre_padding", p.call("trt.Dims", attrs.pre_padding)),
+        p.SetAttr(layer, "post_padding", p.call("trt.Dims", attrs.post_padding)),
+        p.SetAttr(layer, "padding_mode", p.sym(f"trt.PaddingMode.{attrs.padding_mode}")),
+    ]
+
+
 def engine_plan(
     attrs: tm.DeconvAttributes, *, half: bool, bias: bool, dla_core: int | None, gpu_fallback: bool
 ) -> p.Plan:
@@ -266,14 +279,7 @@ def engine_plan(
         p.call("trt.Weights", p.Name("kernel")),
         p.Name("bias"),
     )
-    attributes: list[p.Stmt] = [
-        p.SetAttr(layer, "num_groups", attrs.num_groups),
-        p.SetAttr(layer, "stride_nd", p.call("trt.Dims", attrs.stride_nd)),
-        p.SetAttr(layer, "dilation_nd", p.call("trt.Dims", attrs.dilation_nd)),
-        p.SetAttr(layer, "pre_padding", p.call("trt.Dims", attrs.pre_padding)),
-        p.SetAttr(layer, "post_padding", p.call("trt.Dims", attrs.post_padding)),
-        p.SetAttr(layer, "padding_mode", p.sym(f"trt.PaddingMode.{attrs.padding_mode}")),
-    ]
+    attributes = layer_attributes(layer, attrs)
     body: list[p.Stmt] = [
         p.Assign("kernel", weights),
         p.Assign("bias", bias_weights),

@@ -67,6 +67,7 @@ def run_target_spec(
     seed: int | None = None,
     fresh: FreshCheck | None = None,
     steer: bool = False,
+    found_before: list[Finding] | None = None,
 ) -> list[Finding]:
     """Explore one (spec, target), streaming records and writing a folder per finding.
 
@@ -77,7 +78,10 @@ def run_target_spec(
     With ``history`` (a resumed run), cases already recorded are answered from their records and
     not written again, and findings already recorded are known and not shrunk again. ``fresh``
     (targets in workers; :func:`fresh_check`) checks each new failure in a fresh worker; ``steer``
-    turns on Hypothesis's steering by error ratio (the nightly profile's).
+    turns on Hypothesis's steering by error ratio (the nightly profile's). ``found_before``: the
+    target's findings from the specs explored before this one; a failure one of them explains (the
+    same mechanism, its features among the case's, as the report attributes failures) is recorded
+    and not shrunk again, so that a mechanism is one finding across ranks.
 
     The coverage map's cases (:mod:`harness.engine.coverage`) are judged after the pinned ones and
     before any drawn case; which cells the cases judged inside the target's space filled goes to
@@ -129,7 +133,7 @@ def run_target_spec(
         pinned=pinned,
         settings=budget,
         record=record,
-        known=seen.findings,
+        known=[*(found_before or []), *seen.findings],
         judge_fn=judge_drawn,
         seed=seed,
         outside=spec.outside,
@@ -161,7 +165,7 @@ def run_target_spec(
     progress.finish(label)
     gone = {id(f) for f in result.retired}  # replaced by simpler ones (the report drops them too)
     report.findings[:] = [(f, folder) for f, folder in report.findings if id(f) not in gone]
-    new = [f for f in result.findings[len(seen.findings) :] if id(f) not in gone]
+    new = [f for f in result.findings[len(found_before or []) + len(seen.findings) :] if id(f) not in gone]
     if store:
         for finding in new:
             remember(store, spec.name, finding)
@@ -327,11 +331,15 @@ def _execute(
             _write_meta(out, meta)
             rebuild_finding_folders(out, records, target, writer.path)
             fresh = fresh_check(target)
+            found: list[Finding] = []  # the target's findings so far, over its specs
             for spec in specs:
                 if not runs_unit(meta, name, spec.name) or spec.name in inapplicable:
                     continue
                 replay = [Case.from_dict(c) for c in meta.get("replay", {}).get(f"{name}|{spec.name}", [])]
-                run_target_spec(
+                history = history_from_records(records, target.name, spec.name)
+                before = list(found)
+                found += history.findings
+                found += run_target_spec(
                     target=target,
                     spec=spec,
                     settings=settings,
@@ -341,10 +349,11 @@ def _execute(
                     progress=shown,
                     store=store,
                     replay=replay,
-                    history=history_from_records(records, target.name, spec.name),
+                    history=history,
                     seed=unit_seed(meta["seed"], name, spec.name),
                     fresh=fresh,
                     steer=meta["profile"] == "nightly",
+                    found_before=before,
                 )
                 meta["generation"] = report.generation_dict()
                 meta["coverage_map"] = report.coverage_map_dict()

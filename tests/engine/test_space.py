@@ -359,3 +359,30 @@ def test_a_run_steers_only_in_the_nightly_profile(
         isolate=False,
     )
     assert asked == [steered]
+
+
+def test_a_mechanism_found_in_one_spec_is_not_shrunk_again_in_the_next(tmp_path: Path) -> None:
+    """ThreeBugTarget's three bugs show in 1-D and in 2-D: each is one finding, from the spec run
+    first; the 2-D failures are recorded, explained by it (as the report attributes them)."""
+    one = tmp_path / "three_bugs_small.yaml"
+    one.write_text(THREE_BUGS_SPEC, encoding="utf-8")
+    two = tmp_path / "three_bugs_2d.yaml"
+    text = THREE_BUGS_SPEC.replace("name: three_bugs_small", "name: three_bugs_2d")
+    two.write_text(text.replace("rank: 1", "rank: 2").replace("max_elements: 256", "max_elements: 1024"))
+    out = tmp_path / "run"
+    run(
+        spec_paths=[one, two],
+        target_names=["tests.targets_for_tests:ThreeBugTarget"],
+        profile="ci",
+        device="cpu",
+        out_dir=out,
+        progress=False,
+        store=None,
+        isolate=False,
+    )
+    records = [json.loads(line) for line in (out / "results.jsonl").read_text(encoding="utf-8").splitlines()]
+    minimal = [r for r in records if r["minimal"]]
+    assert {r["outcome"] for r in minimal} == {"error", "value_mismatch", "shape_mismatch"}
+    assert {r["spec"] for r in minimal} == {"three_bugs_small"}
+    failing_2d = {r["outcome"] for r in records if r["spec"] == "three_bugs_2d" and not r["minimal"]}
+    assert {"error", "value_mismatch", "shape_mismatch"} <= failing_2d
