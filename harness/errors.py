@@ -134,6 +134,11 @@ class RemoteError(HarnessError):
         return rest if sep and head.rsplit(".", 1)[-1] == self.type_name else self.text
 
 
+class NotForkable(HarnessError):
+    """A worker that cannot fork a fresh child: not on Linux, or its framework has started threads
+    of its own (a child would inherit the locks they hold, and could deadlock)."""
+
+
 class RunAborted(HarnessError):
     """A run stopped by an unexpected error (a full disk, a bug in the harness); the cause is the
     exception's ``__cause__``. What it recorded is on disk: ``recorded`` results in ``out_dir``,

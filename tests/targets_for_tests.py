@@ -408,3 +408,38 @@ class HistoryTarget(ReferenceTarget):
         HistoryTarget.runs += 1
         y = self.compute(case, arrays.x, arrays.weight, arrays.bias)
         return y + 1.0 if HistoryTarget.runs % 4 == 0 else y
+
+
+class ThreadedTarget(ReferenceTarget):
+    """The reference, after a ``prepare()`` that starts a thread of its own (as onnxruntime's
+    session options and MindSpore's import do): a worker that loaded it must not fork (framework
+    ``threaded``: a worker of its own)."""
+
+    name = "test.threaded"
+    framework = "threaded"
+
+    def prepare(self) -> None:
+        """Start a thread that sleeps for the life of the process."""
+        import threading
+        import time
+
+        threading.Thread(target=lambda: time.sleep(3600), daemon=True).start()
+
+
+class AtExitTarget(ReferenceTarget):
+    """The reference, after a ``prepare()`` that registers a clean-up at exit, which appends this
+    process's pid to ``$CONVT_TEST_AT_EXIT`` (framework ``at_exit``: a worker of its own)."""
+
+    name = "test.at_exit"
+    framework = "at_exit"
+
+    def prepare(self) -> None:
+        """Register the clean-up."""
+        import atexit
+        import os
+
+        def clean_up(path: str = os.environ["CONVT_TEST_AT_EXIT"]) -> None:
+            with open(path, "a", encoding="ascii") as fh:
+                fh.write(f"{os.getpid()}\n")
+
+        atexit.register(clean_up)

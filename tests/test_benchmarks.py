@@ -128,3 +128,12 @@ def test_planted_bugs_benchmark_kills_a_planted_bug_and_clears_the_control() -> 
     assert done.returncode == 0, done.stdout + done.stderr
     assert "killed 1/1 (100 %)" in done.stdout, done.stdout
     assert "control: 0 finding(s)" in done.stdout, done.stdout
+
+
+def test_fresh_start_benchmark_compares_forked_and_spawned_fresh_processes() -> None:
+    pytest.importorskip("torch")
+    done = _run("benchmarks.fresh_start", "--repeats", "1", "--frameworks", "torch")
+    assert done.returncode == 0, done.stdout + done.stderr
+    line = next(text for text in done.stdout.splitlines() if text.startswith("torch "))
+    if sys.platform.startswith("linux"):
+        assert "forked/spawned" in line

@@ -18,11 +18,12 @@ from typing import Any
 import numpy as np
 
 from adapters.protocol import Handle, Target, TargetApi, TargetRunner
-from harness.errors import RemoteError, RunFailure, TargetUnavailable
+from harness.errors import NotForkable, RemoteError, RunFailure, TargetUnavailable
 from harness.model.arrays import CaseArrays, make_arrays
 from harness.model.case import Case
 from harness.workers import wire
-from harness.workers.worker import SETTINGS, Worker, worker_for
+from harness.workers.forked import ForkedWorker
+from harness.workers.worker import SETTINGS, Worker, adopt, registered, worker_for
 
 
 class WorkerRunner(TargetRunner):
@@ -131,33 +132,76 @@ class WorkerRunner(TargetRunner):
 
 #: Appended to a framework's name for the worker that judges cases afresh.
 FRESH = ".fresh"
+#: Appended to a framework's name for the worker that loads targets and forks fresh processes.
+ZYGOTE = ".zygote"
 
 
 class FreshRunner(WorkerRunner):
     """Runs a target's cases in a worker of its own, which :meth:`restart` replaces by a new
     process: a case judged right after it runs where nothing else has run.
 
-    Two processes take turns, so that one is importing the framework (and loading the target) in
-    the background while the other judges: a restart costs no import time.
+    The new process is forked from the framework's zygote, which has loaded the target and runs
+    no case (:mod:`harness.workers.forked`): a restart costs a fork. Where the zygote cannot fork
+    (its framework has started threads), two processes take turns instead, so that one is
+    importing the framework (and loading the target) in the background while the other judges.
     """
 
-    def __init__(self, target: TargetApi) -> None:
+    def __init__(self, target: TargetApi, fork: bool = True) -> None:
+        """``fork=False``: two spawned processes take turns from the start
+        (``benchmarks/fresh_start.py`` compares the two)."""
         super().__init__(target)
         self._turn = 0
+        self._forked: ForkedWorker | None = None
+        earlier = registered(self._forked_name)
+        # until the zygote refuses (once per framework: a later target does not ask again)
+        self._forking = fork and not (isinstance(earlier, ForkedWorker) and earlier.refused)
+
+    @property
+    def _forked_name(self) -> str:
+        return f"{self.framework}{FRESH}.forked"
+
+    @property
+    def zygote(self) -> Worker:
+        """The framework's zygote worker."""
+        return worker_for(f"{self.framework}{ZYGOTE}")
 
     @property
     def worker(self) -> Worker:
-        """The fresh-check process in use."""
+        """The fresh-check process in use (when forking, the first is forked on first use)."""
+        if self._forking and self._forked is None:
+            self.restart()
+        if self._forked is not None:
+            return self._forked
         return worker_for(f"{self.framework}{FRESH}{self._turn}")
 
     def warm(self) -> None:
-        """Start the process that :meth:`restart` switches to, loading the target there in the
-        background: the first fresh judgement then waits for no import either."""
-        worker_for(f"{self.framework}{FRESH}{1 - self._turn}").preload(self._key, self._ref, self.device)
+        """Start loading the target where the first fresh process will come from (the zygote, or
+        the process that :meth:`restart` switches to): the first fresh judgement then waits for no
+        import either."""
+        if self._forking:
+            self.zygote.preload(self._key, self._ref, self.device)
+        else:
+            worker_for(f"{self.framework}{FRESH}{1 - self._turn}").preload(self._key, self._ref, self.device)
 
     def restart(self) -> None:
-        """End the process in use and switch to the other one; start a new process in the place of
-        the ended one, loading the target there in the background."""
+        """End the process in use and put a new one in its place: forked from the zygote, or else
+        the other of the two that take turns (a new process is started, loading the target in the
+        background, in the place of the ended one)."""
+        if self._forking:
+            if self._forked is None:
+                target = (self._key, self._ref, self.device)
+                forked = adopt(ForkedWorker(self._forked_name, self.zygote, target))
+                assert isinstance(forked, ForkedWorker)  # the name is only ever given to one
+                self._forked = forked
+            self._forked.stop(kill=True)
+            self._forked.target = (self._key, self._ref, self.device)
+            try:
+                self._forked.fork()
+                return
+            except NotForkable:
+                self._forking, self._forked = False, None
+                self.zygote.stop(kill=True)
+                self.warm()
         used = self.worker
         used.stop(kill=True)
         self._turn = 1 - self._turn
@@ -167,8 +211,8 @@ class FreshRunner(WorkerRunner):
 
 def stop_fresh_workers(framework: str) -> None:
     """End a framework's fresh-check processes (when a run has no more targets of it)."""
-    for turn in (0, 1):
-        worker_for(f"{framework}{FRESH}{turn}").stop(kill=True)
+    for name in (f"{FRESH}.forked", ZYGOTE, f"{FRESH}0", f"{FRESH}1"):
+        worker_for(f"{framework}{name}").stop(kill=True)
 
 
 def isolated(target: Target | Handle) -> Handle:

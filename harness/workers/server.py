@@ -12,6 +12,8 @@ reply each, until ``exit`` or the parent goes away:
 - ``run``: run the case, reply with the output, the target's ``run_info()`` and the seconds taken;
 - ``env``: reply with the environment of a loaded target;
 - ``invoke``: call another public method of a loaded target (a name starting with ``_`` is refused);
+- ``fork``: fork a child that serves a socket of its own with the targets loaded here
+  (:mod:`harness.workers.zygote`), reply with its pid; ``status``: reap such a child;
 - ``exit``: end the process.
 
 An exception in a target, or a result that does not pickle, comes back as an ``exc`` reply and the
@@ -32,7 +34,7 @@ import time
 from typing import Any
 
 from harness.process import recorded_settings, tune_allocator
-from harness.workers import wire
+from harness.workers import wire, zygote
 
 
 def _environment(target: Any) -> dict[str, Any]:
@@ -87,22 +89,33 @@ def watch_parent(parent_pid: int, interval: float = WATCH_SECONDS) -> None:
     threading.Thread(target=watch, name="convt-parent-watch", daemon=True).start()
 
 
-def serve(conn: socket.socket) -> None:
-    """Answer messages until ``exit`` or the parent goes away."""
+def serve(conn: socket.socket) -> bool:
+    """Answer messages until ``exit`` or the parent goes away; True in a child forked on ``fork``
+    (which has served its own socket, not ``conn``)."""
     from adapters.registry import resolve
     from harness.model.case import Case
 
     targets: dict[str, Any] = {}
+    threads_at_start = zygote.thread_count()
+    forked = False
     while True:
         try:
             message = wire.receive(conn)
         except (EOFError, OSError):
-            return
+            return forked
         verb = message[0]
         if verb == wire.EXIT:
-            return
+            return forked
         try:
-            if verb == wire.LOAD:
+            if verb == wire.FORK:
+                child = zygote.fork_child(conn, threads_at_start, die_with_parent)
+                if isinstance(child, socket.socket):  # in the child: serve the new socket from now on
+                    conn, forked = child, True
+                    continue
+                reply = wire.ok_reply(child)
+            elif verb == wire.STATUS:
+                reply = wire.ok_reply(zygote.child_status(message[1]))
+            elif verb == wire.LOAD:
                 _, key, class_ref, device = message
                 target = resolve(class_ref)(device)
                 target.ready()
@@ -139,10 +152,15 @@ def main(argv: list[str]) -> int:
         die_with_parent(int(argv[2]))
     conn = socket.socket(fileno=int(argv[1]))
     tune_allocator()
+    forked = False
     try:
-        serve(conn)
+        forked = serve(conn)
     finally:
         conn.close()
+    if forked:  # what the worker registered to run at exit is the worker's, not this child's
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
     return 0
 
 

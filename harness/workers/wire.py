@@ -9,6 +9,11 @@ worker (:mod:`harness.workers.server`) answers each one but ``exit`` with one re
 - ``("env", key)`` → ``("ok", environment)``
 - ``("invoke", key, method, args, kwargs)`` → ``("ok", result)``: any other public method of the
   target (audits use it to send raw, possibly invalid, parameters to the framework)
+- ``("fork",)`` followed by one byte that carries a socket (``SCM_RIGHTS``) → ``("ok", pid)``: the
+  worker forks a child that serves that socket with every target already loaded and nothing run
+  (:mod:`harness.workers.zygote`); ``("exc", "NotForkable", why)`` when a fork would copy threads
+- ``("status", pid)`` → ``("ok", returncode)``: wait for a forked child and give its exit status
+  (negative: the signal that ended it), as :class:`subprocess.Popen` gives it
 - ``("exit",)`` → no reply: the process ends
 
 An exception in a target comes back as ``("exc", type_name, text)``; anything that kills the process
@@ -29,6 +34,8 @@ RUN = "run"
 ENV = "env"
 INVOKE = "invoke"
 EXIT = "exit"
+FORK = "fork"
+STATUS = "status"
 
 OK = "ok"
 EXC = "exc"
@@ -39,6 +46,7 @@ HEADER_BYTES = 8
 Message = tuple[Any, ...]
 
 EXIT_MESSAGE: Message = (EXIT,)
+FORK_MESSAGE: Message = (FORK,)
 
 
 def load_message(key: str, class_ref: str, device: str) -> Message:
@@ -54,6 +62,11 @@ def run_message(key: str, case_dict: dict[str, Any], arrays: Any) -> Message:
 def invoke_message(key: str, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Message:
     """Call another public method of the target ``key``."""
     return (INVOKE, key, method, args, kwargs)
+
+
+def status_message(pid: int) -> Message:
+    """Wait for the forked child ``pid`` and reply with its exit status."""
+    return (STATUS, pid)
 
 
 def ok_reply(payload: Any) -> Message:

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from harness.errors import RemoteError, RunFailure
 from harness.model.outcomes import Outcome
@@ -99,12 +99,34 @@ def _child_pythonpath() -> str:
     return os.pathsep.join(entries)
 
 
+class WorkerProcess(Protocol):
+    """What a worker needs of its process: a :class:`subprocess.Popen`, or a forked child
+    (:class:`harness.workers.forked.ForkedProcess`)."""
+
+    @property
+    def pid(self) -> int:
+        """The process id."""
+
+    @property
+    def returncode(self) -> int | None:
+        """The exit status once known (negative: the signal that ended it)."""
+
+    def poll(self) -> int | None:
+        """The exit status if the process has ended, else None."""
+
+    def wait(self, timeout: float | None = None) -> int:
+        """Wait for the end; :class:`subprocess.TimeoutExpired` past ``timeout``."""
+
+    def kill(self) -> None:
+        """Send SIGKILL."""
+
+
 class Worker:
     """One worker process for one framework; restarted after a crash or a timeout."""
 
     def __init__(self, framework: str) -> None:
         self.framework = framework
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.proc: WorkerProcess | None = None
         self.sock: socket.socket | None = None
         self.loaded: dict[str, dict[str, Any]] = {}
         self.log_path: Path | None = None
@@ -235,8 +257,7 @@ class Worker:
             except TimeoutError:
                 pass
             except (ConnectionError, OSError):
-                proc.wait()
-                code = proc.returncode
+                code = proc.wait()
                 self.stop(kill=True)
                 raise self._failure(
                     Outcome.CRASH,
@@ -297,7 +318,15 @@ class Worker:
         if not self.alive:
             self.stop(kill=True)
             self.start()
-        # replies come in the order the loads were sent: read every earlier one first
+        self.read_preloads(key)
+        if key not in self.loaded:
+            self.loaded[key] = self.request(wire.load_message(key, class_ref, device), SETTINGS.load_timeout)
+        return self.loaded[key]
+
+    def read_preloads(self, key: str | None = None) -> None:
+        """Read the replies of every load sent by :meth:`preload` (replies come in the order the
+        messages were sent: any other request must wait for these); a load that failed raises
+        RemoteError only if it is ``key``'s."""
         while self.preloading:
             sent, offset = next(iter(self.preloading.items()))
             del self.preloading[sent]
@@ -306,9 +335,6 @@ class Worker:
             except RemoteError:
                 if sent == key:
                     raise
-        if key not in self.loaded:
-            self.loaded[key] = self.request(wire.load_message(key, class_ref, device), SETTINGS.load_timeout)
-        return self.loaded[key]
 
     def preload(self, key: str, class_ref: str, device: str) -> None:
         """Start the process and send it a target's load without waiting: the framework imports
@@ -328,6 +354,17 @@ def worker_for(framework: str) -> Worker:
     if framework not in _WORKERS:
         _WORKERS[framework] = Worker(framework)
     return _WORKERS[framework]
+
+
+def registered(name: str) -> Worker | None:
+    """The worker registered under ``name``, if any (none is started)."""
+    return _WORKERS.get(name)
+
+
+def adopt(worker: Worker) -> Worker:
+    """Register a worker made elsewhere under its name (stopped with the rest at exit); returns the
+    one registered under that name, which may be an earlier one."""
+    return _WORKERS.setdefault(worker.framework, worker)
 
 
 def shutdown_all(kill: bool = False) -> None:

@@ -1,5 +1,6 @@
-"""The fresh-check worker (:func:`harness.engine.fresh.fresh_check`) is started, and its target
-loaded, when the check is made: the first failure judged afresh waits for no framework import."""
+"""The fresh-check zygote (:func:`harness.engine.fresh.fresh_check`) is started, and its target
+loaded, when the check is made: the first failure judged afresh waits for no framework import, and
+each one is judged in a process forked from it."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from adapters.protocol import Handle
 from harness.engine.fresh import fresh_check
 from harness.model.case import Case
 from harness.model.outcomes import Outcome
-from harness.workers.client import FRESH, isolated
+from harness.workers.client import ZYGOTE, isolated
+from harness.workers.forked import ForkedWorker
 from harness.workers.worker import shutdown_all, worker_for
 
 
@@ -18,11 +20,14 @@ def test_the_fresh_worker_is_loading_before_the_first_fresh_judgement() -> None:
         target = isolated(CorrectTarget())
         check = fresh_check(target)
         assert check is not None
-        first = worker_for(f"{CorrectTarget.framework}{FRESH}1")
-        assert first.alive and (first.preloading or first.loaded)  # its load already sent
-        verdict = check.judge_fresh(Case.make(input_size=5, kernel_size=3, stride=2))
-        assert verdict.outcome == Outcome.PASS
-        assert first.starts == 1  # judged in the process started beforehand, not a new one
+        zygote = worker_for(f"{CorrectTarget.framework}{ZYGOTE}")
+        assert zygote.alive and (zygote.preloading or zygote.loaded)  # its load already sent
+        for _ in range(2):
+            verdict = check.judge_fresh(Case.make(input_size=5, kernel_size=3, stride=2))
+            assert verdict.outcome == Outcome.PASS
+        assert zygote.starts == 1  # the process started beforehand, not a new one
+        forked = worker_for(f"{CorrectTarget.framework}.fresh.forked")
+        assert isinstance(forked, ForkedWorker) and forked.forks == 2  # one child per judgement
     finally:
         shutdown_all()
 

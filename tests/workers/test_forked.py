@@ -1,0 +1,165 @@
+"""Fresh processes forked from a zygote (:mod:`harness.workers.forked`): a restart costs a fork, the
+child has run nothing, and the main process owns it as it owns any worker: a crash, a hang or a
+memory blow-up in it is that case's result and leaves the zygote as it was; it dies with the
+zygote; it runs none of the zygote's clean-ups at exit; and a zygote whose framework started
+threads is not forked at all."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from targets_for_tests import AtExitTarget, CorrectTarget, MisbehavingTarget, ThreadedTarget, ThreeBugTarget
+
+from harness.engine.fresh import fresh_check
+from harness.errors import RunFailure
+from harness.model.arrays import make_arrays
+from harness.model.case import Case
+from harness.model.outcomes import Outcome
+from harness.workers.client import FreshRunner, isolated
+from harness.workers.forked import ForkedWorker
+from harness.workers.worker import _WORKERS, SETTINGS, WorkerSettings, configure, shutdown_all
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forking is Linux only")
+
+
+@pytest.fixture
+def limits(tmp_path: Path) -> Iterator[WorkerSettings]:
+    """Short limits and a log folder of the test's own; every worker stopped afterwards."""
+    saved = (SETTINGS.case_timeout, SETTINGS.memory_limit_mb, SETTINGS.log_dir)
+    configure(case_timeout=6, memory_limit_mb=400, log_dir=tmp_path / "logs")
+    try:
+        yield SETTINGS
+    finally:
+        shutdown_all()
+        (SETTINGS.case_timeout, SETTINGS.memory_limit_mb, SETTINGS.log_dir) = saved
+
+
+def case_with(channels: int = 1) -> Case:
+    """A small 1D case (``channels`` picks MisbehavingTarget's behaviour)."""
+    return Case.make(
+        input_size=4, kernel_size=3, stride=2, in_channels=channels, out_channels=2, dtype="float64"
+    )
+
+
+def parent_of(pid: int) -> int:
+    """The parent pid of a running process."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+        return int(fh.read().rpartition(")")[2].split()[1])
+
+
+def fresh_runner(target: MisbehavingTarget | CorrectTarget | ThreadedTarget | AtExitTarget) -> FreshRunner:
+    """A fresh runner with its zygote loading and its first process started."""
+    runner = FreshRunner(target)
+    runner.warm()
+    runner.restart()
+    return runner
+
+
+def test_each_restart_forks_a_child_of_the_zygote_that_has_run_nothing(limits: WorkerSettings) -> None:
+    runner = fresh_runner(MisbehavingTarget())
+    pids = []
+    for _ in range(3):
+        assert isinstance(runner.worker, ForkedWorker)
+        pid = runner.worker.proc.pid  # type: ignore[union-attr]
+        assert runner.worker.history == []
+        runner.run(case_with(), make_arrays(case_with()))
+        assert parent_of(pid) == runner.zygote.proc.pid  # type: ignore[union-attr]
+        assert runner.invoke("worker_pid") == pid
+        pids.append(pid)
+        runner.restart()
+    assert len(set(pids)) == 3
+    assert runner.zygote.starts == 1  # one framework import for every fresh process
+    assert runner.zygote.history == []  # the zygote itself runs no case
+
+
+def test_targets_of_one_framework_share_the_zygote_and_its_loads_answer_in_order(
+    limits: WorkerSettings,
+) -> None:
+    first = fresh_runner(CorrectTarget())
+    second = FreshRunner(ThreeBugTarget())
+    second.warm()  # the zygote's reply to this load is still unread when the first restarts
+    first.restart()
+    first.run(case_with(), make_arrays(case_with()))
+    second.restart()
+    second.run(case_with(), make_arrays(case_with()))
+    assert first.zygote is second.zygote and first.zygote.starts == 1
+    assert len(first.zygote.loaded) == 2
+
+
+@pytest.mark.parametrize(
+    ("channels", "outcome", "detail"),
+    [
+        (3, Outcome.CRASH, "SIGABRT"),
+        (5, Outcome.CRASH, "SIGSEGV"),
+        (7, Outcome.CRASH, "exit 3"),
+        (9, Outcome.TIMEOUT, "6s"),
+        (11, Outcome.CRASH, "memory_limit"),
+    ],
+)
+def test_a_misbehaving_child_is_that_case_s_result_and_the_zygote_lives_on(
+    limits: WorkerSettings, channels: int, outcome: str, detail: str
+) -> None:
+    runner = fresh_runner(MisbehavingTarget())
+    zygote_pid = runner.zygote.proc.pid  # type: ignore[union-attr]
+    child = runner.worker.proc.pid  # type: ignore[union-attr]
+    with pytest.raises(RunFailure) as failure:
+        runner.run(case_with(channels), make_arrays(case_with(channels)))
+    assert (failure.value.outcome, failure.value.detail) == (outcome, detail)
+    assert not os.path.exists(f"/proc/{child}")  # killed or ended, and reaped by the zygote
+    assert runner.zygote.alive and runner.zygote.proc.pid == zygote_pid  # type: ignore[union-attr]
+    runner.run(case_with(), make_arrays(case_with()))  # the next case: a new fork, no new import
+    assert runner.worker.proc.pid != child  # type: ignore[union-attr]
+    assert runner.zygote.starts == 1
+
+
+def test_a_child_dies_with_its_zygote(limits: WorkerSettings) -> None:
+    runner = fresh_runner(MisbehavingTarget())
+    child = runner.worker.proc.pid  # type: ignore[union-attr]
+    os.kill(runner.zygote.proc.pid, signal.SIGKILL)  # type: ignore[union-attr]
+    deadline = time.monotonic() + 5
+    while os.path.exists(f"/proc/{child}") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not os.path.exists(f"/proc/{child}")  # the kernel ended it, and init reaped it
+
+
+def test_a_child_runs_none_of_the_zygote_s_clean_ups_at_exit(
+    limits: WorkerSettings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ledger = tmp_path / "at_exit.txt"
+    monkeypatch.setenv("CONVT_TEST_AT_EXIT", str(ledger))
+    runner = fresh_runner(AtExitTarget())
+    children = []
+    for _ in range(2):
+        runner.run(case_with(), make_arrays(case_with()))
+        children.append(runner.worker.proc.pid)  # type: ignore[union-attr]
+        runner.worker.stop()  # polite: the child is asked to exit and ends normally
+        runner.restart()
+    zygote_pid = runner.zygote.proc.pid  # type: ignore[union-attr]
+    shutdown_all()
+    written = ledger.read_text(encoding="ascii").split() if ledger.exists() else []
+    assert written == [str(zygote_pid)]  # the zygote's own exit ran it, no child's did
+
+
+def test_a_zygote_whose_framework_started_threads_is_not_forked(limits: WorkerSettings) -> None:
+    check = fresh_check(isolated(ThreadedTarget()))
+    assert check is not None
+    assert check.judge_fresh(case_with()).outcome == Outcome.PASS
+    forked = _forked_worker("threaded")
+    assert forked is not None and forked.refused is not None and "thread" in forked.refused
+    assert forked.forks == 0
+    assert check.judge_fresh(case_with()).outcome == Outcome.PASS  # judged in spawned processes
+    zygote_starts = _WORKERS["threaded.zygote"].starts
+    later = fresh_check(isolated(ThreadedTarget()))  # the next target of the framework: not asked again
+    assert later is not None and later.judge_fresh(case_with()).outcome == Outcome.PASS
+    assert _WORKERS["threaded.zygote"].starts == zygote_starts
+
+
+def _forked_worker(framework: str) -> ForkedWorker | None:
+    worker = _WORKERS.get(f"{framework}.fresh.forked")
+    return worker if isinstance(worker, ForkedWorker) else None
