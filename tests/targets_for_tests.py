@@ -411,8 +411,8 @@ class HistoryTarget(ReferenceTarget):
 
 
 class ThreadedTarget(ReferenceTarget):
-    """The reference, after a ``prepare()`` that starts a thread of its own (as onnxruntime's
-    session options and MindSpore's import do): a worker that loaded it must not fork (framework
+    """The reference, after a ``prepare()`` that starts a thread of its own (as the imports of
+    onnxruntime and MindSpore do): a worker that loaded it must not fork (framework
     ``threaded``: a worker of its own)."""
 
     name = "test.threaded"

@@ -146,10 +146,15 @@ class OnnxRuntime(Target):
         return onnxruntime
 
     def prepare(self) -> None:
-        """Import onnxruntime; on ``cuda`` check that the GPU providers asked for are there."""
+        """Import onnx and onnxruntime (every case builds a model and a session: a load that left
+        the imports to the first case put their second and more into that case's time); on
+        ``cuda`` check that the GPU providers asked for are there."""
+        import onnx  # noqa: F401
+
+        ort = self._ort
         if not self.device.startswith("cuda"):
             return
-        available = self._ort.get_available_providers()
+        available = ort.get_available_providers()
         missing = [name for name in self.gpu_providers if name not in available]
         if missing:
             raise TargetUnavailable(

@@ -515,3 +515,20 @@ def test_cuda_without_a_gpu_provider_says_so() -> None:
             continue
         with pytest.raises(TargetUnavailable, match=provider):
             target.prepare()
+
+
+@needs_ort
+def test_loading_the_target_imports_what_every_case_needs() -> None:
+    # A worker preloads its targets while other work goes on; an import left to the first case
+    # (onnx's takes about a second) would be paid there, in a fresh process on every fresh check.
+    code = (
+        "import sys\n"
+        "from adapters.onnxruntime.targets import OnnxRuntime\n"
+        "assert 'onnx' not in sys.modules and 'onnxruntime' not in sys.modules\n"
+        "OnnxRuntime('cpu').ready()\n"
+        "print('onnx' in sys.modules, 'onnxruntime' in sys.modules)\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "True"]
