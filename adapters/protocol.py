@@ -115,7 +115,7 @@ def python_version() -> str:
 
 
 @functools.cache
-def _distribution_version(dist: str) -> str:
+def distribution_version(dist: str) -> str:
     """A distribution's installed version, read once per process (every result records it, and
     reading the metadata parses a file each time)."""
     try:
@@ -165,7 +165,7 @@ class TargetApi(abc.ABC):
 
     def framework_version(self) -> str:
         """The installed framework's version, from its distribution metadata (no import)."""
-        return _distribution_version(self.distribution or self.requires)
+        return distribution_version(self.distribution or self.requires)
 
     def class_reference(self) -> str:
         """``module:Class`` naming this target's class (how workers and ``repro`` load it)."""

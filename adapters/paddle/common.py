@@ -3,6 +3,7 @@ statements of their plans."""
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import os
 from collections.abc import Sequence
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from adapters import plan as p
 from adapters.paddle import docs
 from adapters.paddle.forms import output_padding_reason
-from adapters.protocol import CROPS_BEGIN_END, Capabilities, Target
+from adapters.protocol import CROPS_BEGIN_END, Capabilities, Target, distribution_version
 from harness.errors import TargetUnavailable
 from harness.model.case import Case
 from harness.model.formulas import ExplicitFormula
@@ -53,8 +54,10 @@ RECORDED_FLAGS = (
 )
 
 
+@functools.cache
 def installed_distribution() -> str | None:
-    """Which paddle wheel is installed (metadata only, no import), or None."""
+    """Which paddle wheel is installed (metadata only, no import), or None; read once per process
+    (every support check asks, and reading the metadata scans the installed distributions)."""
     for dist in (GPU_DISTRIBUTION, CPU_DISTRIBUTION):
         try:
             importlib.metadata.version(dist)
@@ -82,7 +85,7 @@ class PaddleTarget(Target):
     def framework_version(self) -> str:
         """The installed paddle wheel's version (CPU or CUDA build), from metadata."""
         dist = installed_distribution()
-        return importlib.metadata.version(dist) if dist else "unknown"
+        return distribution_version(dist) if dist else "unknown"
 
     @property
     def _on_gpu(self) -> bool:

@@ -379,3 +379,25 @@ def test_snippets_run_standalone(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     shapes = [line for line in done.stdout.splitlines() if line.startswith("(")]
     assert shapes == [str(case.output_shape)] * 2
+
+
+def test_support_checks_read_the_installed_wheel_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every drawn case asks a target what it supports; reading paddle's metadata each time was
+    # about 2 ms a case, 10 s of a ci run of the defaults.
+    import importlib.metadata
+
+    reads: list[str] = []
+    real = importlib.metadata.version
+
+    def counted(dist: str) -> str:
+        reads.append(dist)
+        return real(dist)
+
+    installed_distribution.cache_clear()
+    monkeypatch.setattr(importlib.metadata, "version", counted)
+    target = PaddleTarget("cpu")
+    for _ in range(5):
+        target.capabilities()
+        target.framework_version()
+    installed_distribution.cache_clear()
+    assert len(reads) <= 3  # the wheel found once (GPU, then CPU), its version once
