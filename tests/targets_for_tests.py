@@ -241,6 +241,17 @@ class MisbehavingTarget(ReferenceTarget):
         return self.compute(case, arrays.x, arrays.weight, arrays.bias)
 
 
+#: MisbehavingTarget's behaviours by in_channels: the outcome and detail each one must become
+#: (``{timeout}``: the case timeout in seconds, as a timeout's detail gives it).
+MISBEHAVIOURS: tuple[tuple[int, str, str], ...] = (
+    (3, "crash", "SIGABRT"),
+    (5, "crash", "SIGSEGV"),
+    (7, "crash", "exit 3"),
+    (9, "timeout", "{timeout}s"),
+    (11, "crash", "memory_limit"),
+)
+
+
 class UnavailableTarget(ReferenceTarget):
     """Installed (numpy is), but its ``prepare()`` finds it cannot run here, as onnxruntime does on
     ``cuda`` without a CUDA provider. Its framework is ``unavailable``: a worker of its own."""

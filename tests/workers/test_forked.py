@@ -10,11 +10,17 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from targets_for_tests import AtExitTarget, CorrectTarget, MisbehavingTarget, ThreadedTarget, ThreeBugTarget
+from targets_for_tests import (
+    MISBEHAVIOURS,
+    AtExitTarget,
+    CorrectTarget,
+    MisbehavingTarget,
+    ThreadedTarget,
+    ThreeBugTarget,
+)
 
 from harness.engine.fresh import fresh_check
 from harness.errors import RunFailure
@@ -23,21 +29,9 @@ from harness.model.case import Case
 from harness.model.outcomes import Outcome
 from harness.workers.client import FreshRunner, isolated
 from harness.workers.forked import ForkedWorker
-from harness.workers.worker import _WORKERS, SETTINGS, WorkerSettings, configure, shutdown_all
+from harness.workers.worker import _WORKERS, WorkerSettings, shutdown_all
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forking is Linux only")
-
-
-@pytest.fixture
-def limits(tmp_path: Path) -> Iterator[WorkerSettings]:
-    """Short limits and a log folder of the test's own; every worker stopped afterwards."""
-    saved = (SETTINGS.case_timeout, SETTINGS.memory_limit_mb, SETTINGS.log_dir)
-    configure(case_timeout=6, memory_limit_mb=400, log_dir=tmp_path / "logs")
-    try:
-        yield SETTINGS
-    finally:
-        shutdown_all()
-        (SETTINGS.case_timeout, SETTINGS.memory_limit_mb, SETTINGS.log_dir) = saved
 
 
 def case_with(channels: int = 1) -> Case:
@@ -92,19 +86,11 @@ def test_targets_of_one_framework_share_the_zygote_and_its_loads_answer_in_order
     assert len(first.zygote.loaded) == 2
 
 
-@pytest.mark.parametrize(
-    ("channels", "outcome", "detail"),
-    [
-        (3, Outcome.CRASH, "SIGABRT"),
-        (5, Outcome.CRASH, "SIGSEGV"),
-        (7, Outcome.CRASH, "exit 3"),
-        (9, Outcome.TIMEOUT, "6s"),
-        (11, Outcome.CRASH, "memory_limit"),
-    ],
-)
+@pytest.mark.parametrize(("channels", "outcome", "detail_form"), MISBEHAVIOURS)
 def test_a_misbehaving_child_is_that_case_s_result_and_the_zygote_lives_on(
-    limits: WorkerSettings, channels: int, outcome: str, detail: str
+    limits: WorkerSettings, channels: int, outcome: str, detail_form: str
 ) -> None:
+    detail = detail_form.format(timeout=f"{limits.case_timeout:g}")
     runner = fresh_runner(MisbehavingTarget())
     zygote_pid = runner.zygote.proc.pid  # type: ignore[union-attr]
     child = runner.worker.proc.pid  # type: ignore[union-attr]

@@ -8,30 +8,16 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from targets_for_tests import CorrectTarget, MisbehavingTarget
+from targets_for_tests import MISBEHAVIOURS, CorrectTarget, MisbehavingTarget
 
 from harness.engine.verdict import judge
 from harness.errors import RemoteError, RunFailure
 from harness.model.case import Case
 from harness.model.outcomes import Outcome
 from harness.workers.client import WorkerRunner, isolated
-from harness.workers.worker import _WORKERS, SETTINGS, WorkerSettings, configure, shutdown_all
-
-
-@pytest.fixture
-def limits(tmp_path: Path) -> Iterator[WorkerSettings]:
-    """Short limits and a log folder of the test's own; every worker stopped afterwards."""
-    saved = (SETTINGS.case_timeout, SETTINGS.memory_limit_mb, SETTINGS.log_dir)
-    configure(case_timeout=8, memory_limit_mb=400, log_dir=tmp_path / "logs")
-    try:
-        yield SETTINGS
-    finally:
-        shutdown_all()
-        (SETTINGS.case_timeout, SETTINGS.memory_limit_mb, SETTINGS.log_dir) = saved
+from harness.workers.worker import _WORKERS, WorkerSettings, shutdown_all
 
 
 def case_with(channels: int, seed: int = 0) -> Case:
@@ -62,19 +48,11 @@ def test_runs_in_another_process_and_reuses_it(limits: WorkerSettings) -> None:
     assert env["omp_wait_policy"] == os.environ.get("OMP_WAIT_POLICY", "PASSIVE")
 
 
-@pytest.mark.parametrize(
-    ("channels", "outcome", "detail"),
-    [
-        (3, Outcome.CRASH, "SIGABRT"),
-        (5, Outcome.CRASH, "SIGSEGV"),
-        (7, Outcome.CRASH, "exit 3"),
-        (9, Outcome.TIMEOUT, "8s"),
-        (11, Outcome.CRASH, "memory_limit"),
-    ],
-)
+@pytest.mark.parametrize(("channels", "outcome", "detail_form"), MISBEHAVIOURS)
 def test_misbehaviour_becomes_an_outcome_and_the_worker_restarts(
-    limits: WorkerSettings, channels: int, outcome: str, detail: str
+    limits: WorkerSettings, channels: int, outcome: str, detail_form: str
 ) -> None:
+    detail = detail_form.format(timeout=f"{limits.case_timeout:g}")
     target = isolated(MisbehavingTarget())
     assert judge(case_with(1), target).outcome == Outcome.PASS
     first_pid = target.runner.worker.proc.pid
