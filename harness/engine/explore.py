@@ -216,6 +216,17 @@ def _checked_finding(
     return finding, shown
 
 
+def _choice_sequence() -> str | None:
+    """The choices Hypothesis drew the current example from, as text (``repr`` tells -0.0 and nan
+    apart); None where this Hypothesis does not show them."""
+    try:
+        from hypothesis.control import current_build_context
+
+        return repr(tuple(current_build_context().data.choices))
+    except (ImportError, AttributeError, TypeError):
+        return None
+
+
 class _RunFailed(BaseException):
     """Carries an exception out of a Hypothesis test body at once: Hypothesis shrinks and replays
     a body that raised an ``Exception``, but lets a ``BaseException`` end the search."""
@@ -286,9 +297,18 @@ def explore(
 
     unfiltered = (*settings.suppress_health_check, hypothesis.HealthCheck.filter_too_much)
 
+    # what each choice sequence gave: Hypothesis runs one again when its cache has let the result
+    # go, and must meet the same outcome (a judged case, not a duplicate of itself)
+    replies: dict[str, bool] = {}
+
     @hypothesis.settings(settings, suppress_health_check=unfiltered)
     @given(strategy)
     def body(case: Case) -> None:
+        choices = _choice_sequence()
+        if choices is not None and choices in replies:
+            if not replies[choices]:
+                hypothesis.reject()
+            return
         result.drawn += 1
         try:
             verdict = handle(case)
@@ -296,6 +316,8 @@ def explore(
             # Not a failing example: the run itself failed (a full disk, an interrupt). Hypothesis
             # would replay the case to shrink it, meet it as a duplicate and report a flaky test.
             raise _RunFailed(error) from error
+        if choices is not None:
+            replies[choices] = verdict is not None
         if verdict is None:
             # rejected, so that it does not count toward max_examples: the budget is spent on
             # distinct cases (different choice sequences often give the same case)

@@ -144,3 +144,24 @@ def test_minimal_cases_stay_inside_the_spec(
     # Without the spec's check the same shrinker leaves the space: the check above is what holds it.
     unconstrained, _ = _explore(ThreeBugTarget(), spec_path, in_spec=False)
     assert any(spec.outside(f.minimal) for f in unconstrained.findings)
+
+
+def test_a_replayed_example_is_not_a_flaky_duplicate(spec_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Hypothesis runs a choice sequence again when its cache of results has let it go (10 000 in
+    # a nightly, where it ended a run with FlakyReplay): the replay of a judged case must not be
+    # rejected as a duplicate of itself. A cache of 4 makes replays frequent.
+    from hypothesis.internal.conjecture import engine
+
+    monkeypatch.setattr(engine, "CACHE_SIZE", 4)
+    spec = load_spec(spec_path)
+    judged: list[Case] = []
+    result = explore(
+        target=CorrectTarget(),
+        strategy=cases(spec),
+        pinned=[],
+        settings=settings(max_examples=300, database=None, deadline=None, derandomize=False),
+        record=lambda case, verdict, finding: judged.append(case),
+        seed=3,
+        steer=True,
+    )
+    assert len(judged) == len(set(judged)) == result.cases_run > 0
