@@ -146,7 +146,9 @@ def test_minimal_cases_stay_inside_the_spec(
     assert any(spec.outside(f.minimal) for f in unconstrained.findings)
 
 
-def test_a_replayed_example_is_not_a_flaky_duplicate(spec_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_replayed_example_is_not_a_flaky_duplicate(
+    spec_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Hypothesis runs a choice sequence again when its cache of results has let it go (10 000 in
     # a nightly, where it ended a run with FlakyReplay): the replay of a judged case must not be
     # rejected as a duplicate of itself. A cache of 4 makes replays frequent.
