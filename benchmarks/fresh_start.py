@@ -25,9 +25,9 @@ import time
 from adapters.registry import availability, resolve
 from harness.model.arrays import make_arrays
 from harness.model.case import Case
-from harness.workers.client import FreshRunner
+from harness.workers.client import FreshRunner, forked_worker
 from harness.workers.forked import ForkedWorker
-from harness.workers.worker import registered, shutdown_all
+from harness.workers.worker import shutdown_all
 
 #: The first target of each framework that runs on the CPU.
 FIRST_TARGET = {
@@ -62,8 +62,8 @@ def measure(target_name: str, repeats: int) -> str:
     forked.warm()
     fresh_seconds(forked)  # the zygote loaded: the bursts start from a warm state
     if not isinstance(forked.worker, ForkedWorker):
-        refused = registered(f"{api.framework}.fresh.forked")
-        why = refused.refused if isinstance(refused, ForkedWorker) else "not forked"
+        refused = forked_worker(api.framework)
+        why = refused.refused if refused is not None else "not forked"
         shutdown_all(kill=True)
         return f"{api.framework:12s} {target_name:16s} not forked: {why}"
     spawned = FreshRunner(api, fork=False)

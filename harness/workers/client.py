@@ -134,6 +134,15 @@ class WorkerRunner(TargetRunner):
 FRESH = ".fresh"
 #: Appended to a framework's name for the worker that loads targets and forks fresh processes.
 ZYGOTE = ".zygote"
+#: Appended to a framework's name for the worker whose processes the zygote forks.
+FORKED = f"{FRESH}.forked"
+
+
+def forked_worker(framework: str) -> ForkedWorker | None:
+    """The framework's worker of forked fresh processes, once a fresh runner has made one (its
+    ``refused`` says why the zygote would not fork)."""
+    worker = registered(f"{framework}{FORKED}")
+    return worker if isinstance(worker, ForkedWorker) else None
 
 
 class FreshRunner(WorkerRunner):
@@ -152,13 +161,9 @@ class FreshRunner(WorkerRunner):
         super().__init__(target)
         self._turn = 0
         self._forked: ForkedWorker | None = None
-        earlier = registered(self._forked_name)
+        earlier = forked_worker(self.framework)
         # until the zygote refuses (once per framework: a later target does not ask again)
-        self._forking = fork and not (isinstance(earlier, ForkedWorker) and earlier.refused)
-
-    @property
-    def _forked_name(self) -> str:
-        return f"{self.framework}{FRESH}.forked"
+        self._forking = fork and not (earlier is not None and earlier.refused)
 
     @property
     def zygote(self) -> Worker:
@@ -190,7 +195,7 @@ class FreshRunner(WorkerRunner):
         if self._forking:
             if self._forked is None:
                 target = (self._key, self._ref, self.device)
-                forked = adopt(ForkedWorker(self._forked_name, self.zygote, target))
+                forked = adopt(ForkedWorker(f"{self.framework}{FORKED}", self.zygote, target))
                 assert isinstance(forked, ForkedWorker)  # the name is only ever given to one
                 self._forked = forked
             self._forked.stop(kill=True)
@@ -211,7 +216,7 @@ class FreshRunner(WorkerRunner):
 
 def stop_fresh_workers(framework: str) -> None:
     """End a framework's fresh-check processes (when a run has no more targets of it)."""
-    for name in (f"{FRESH}.forked", ZYGOTE, f"{FRESH}0", f"{FRESH}1"):
+    for name in (FORKED, ZYGOTE, f"{FRESH}0", f"{FRESH}1"):
         worker_for(f"{framework}{name}").stop(kill=True)
 
 

@@ -10,8 +10,7 @@ from adapters.protocol import Handle
 from harness.engine.fresh import fresh_check
 from harness.model.case import Case
 from harness.model.outcomes import Outcome
-from harness.workers.client import ZYGOTE, isolated
-from harness.workers.forked import ForkedWorker
+from harness.workers.client import ZYGOTE, forked_worker, isolated
 from harness.workers.worker import shutdown_all, worker_for
 
 
@@ -26,8 +25,8 @@ def test_the_fresh_worker_is_loading_before_the_first_fresh_judgement() -> None:
             verdict = check.judge_fresh(Case.make(input_size=5, kernel_size=3, stride=2))
             assert verdict.outcome == Outcome.PASS
         assert zygote.starts == 1  # the process started beforehand, not a new one
-        forked = worker_for(f"{CorrectTarget.framework}.fresh.forked")
-        assert isinstance(forked, ForkedWorker) and forked.forks == 2  # one child per judgement
+        forked = forked_worker(CorrectTarget.framework)
+        assert forked is not None and forked.forks == 2  # one child per judgement
     finally:
         shutdown_all()
 

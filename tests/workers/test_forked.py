@@ -27,7 +27,7 @@ from harness.errors import RunFailure
 from harness.model.arrays import make_arrays
 from harness.model.case import Case
 from harness.model.outcomes import Outcome
-from harness.workers.client import FreshRunner, isolated
+from harness.workers.client import FreshRunner, forked_worker, isolated
 from harness.workers.forked import ForkedWorker
 from harness.workers.worker import _WORKERS, WorkerSettings, shutdown_all
 
@@ -136,7 +136,7 @@ def test_a_zygote_whose_framework_started_threads_is_not_forked(limits: WorkerSe
     check = fresh_check(isolated(ThreadedTarget()))
     assert check is not None
     assert check.judge_fresh(case_with()).outcome == Outcome.PASS
-    forked = _forked_worker("threaded")
+    forked = forked_worker("threaded")
     assert forked is not None and forked.refused is not None and "thread" in forked.refused
     assert forked.forks == 0
     assert check.judge_fresh(case_with()).outcome == Outcome.PASS  # judged in spawned processes
@@ -144,8 +144,3 @@ def test_a_zygote_whose_framework_started_threads_is_not_forked(limits: WorkerSe
     later = fresh_check(isolated(ThreadedTarget()))  # the next target of the framework: not asked again
     assert later is not None and later.judge_fresh(case_with()).outcome == Outcome.PASS
     assert _WORKERS["threaded.zygote"].starts == zygote_starts
-
-
-def _forked_worker(framework: str) -> ForkedWorker | None:
-    worker = _WORKERS.get(f"{framework}.fresh.forked")
-    return worker if isinstance(worker, ForkedWorker) else None
