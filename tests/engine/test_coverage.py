@@ -9,6 +9,7 @@ from pathlib import Path
 
 import hypothesis
 import pytest
+from in_process_runs import run_in_process
 from targets_for_tests import THREE_BUGS_SPEC, CorrectTarget
 
 from adapters.registry import resolve
@@ -25,7 +26,6 @@ from harness.engine.coverage import (
     plan_unit,
 )
 from harness.engine.coverage_cells import cells_of
-from harness.engine.run import run
 from harness.engine.space import TargetSpace, target_space
 from harness.model.case import Case
 from harness.model.limits import check_reference
@@ -173,16 +173,7 @@ def test_a_run_judges_the_map_first_and_fills_every_reachable_cell(tmp_path: Pat
     spec_path = tmp_path / "three_bugs_small.yaml"
     spec_path.write_text(THREE_BUGS_SPEC, encoding="utf-8")
     out = tmp_path / "run"
-    run(
-        spec_paths=[spec_path],
-        target_names=["tests.targets_for_tests:CorrectTarget"],
-        profile="ci",
-        device="cpu",
-        out_dir=out,
-        progress=False,
-        store=None,
-        isolate=False,
-    )
+    run_in_process([spec_path], "tests.targets_for_tests:CorrectTarget", out)
     spec = load_spec(spec_path)
     api = CorrectTarget()
     space = target_space(spec, api)

@@ -15,12 +15,13 @@ import time
 from pathlib import Path
 
 import pytest
+from in_process_runs import run_in_process
 from targets_for_tests import LOUD_CHARACTERS, THREE_BUGS_SPEC
 
 import harness.engine.artefacts as artefacts
 from harness.cli.main import main
 from harness.engine.results import read_results
-from harness.engine.run import resume, run
+from harness.engine.run import resume
 
 ROOT = Path(__file__).resolve().parents[2]
 SLOW = "tests.targets_for_tests:SlowTarget"
@@ -51,16 +52,7 @@ def spec(tmp_path: Path) -> Path:
 
 
 def _run(spec: Path, out: Path | None, target: str = BUGGY) -> None:
-    run(
-        spec_paths=[spec],
-        target_names=[target],
-        profile="ci",
-        device="cpu",
-        out_dir=out,
-        progress=False,
-        store=None,
-        isolate=False,
-    )
+    run_in_process([spec], target, out)
 
 
 def _minimal(out: Path) -> list[dict]:

@@ -13,12 +13,12 @@ import hypothesis
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from in_process_runs import run_in_process
 from targets_for_tests import THREE_BUGS_SPEC, CorrectTarget, ReferenceTarget
 
 from adapters.protocol import CROPS_SYMMETRIC, Capabilities, symmetric_padding_for
 from adapters.registry import resolve
 from harness.engine.explore import explore
-from harness.engine.run import run
 from harness.engine.space import judge_outside, outside_budget, outside_cases, raw_params, target_space
 from harness.engine.verdict import judge
 from harness.errors import NotExpressible
@@ -310,16 +310,7 @@ def test_run_json_reports_what_each_target_and_spec_generated(tmp_path: Path) ->
     spec = tmp_path / "three_bugs_small.yaml"
     spec.write_text(THREE_BUGS_SPEC, encoding="utf-8")
     out = tmp_path / "run"
-    run(
-        spec_paths=[spec],
-        target_names=["tests.targets_for_tests:CorrectTarget"],
-        profile="ci",
-        device="cpu",
-        out_dir=out,
-        progress=False,
-        store=None,
-        isolate=False,
-    )
+    run_in_process([spec], "tests.targets_for_tests:CorrectTarget", out)
     meta = json.loads((out / "run.json").read_text(encoding="utf-8"))
     assert list(meta["generation"]) == [f"{CorrectTarget.name}|three_bugs_small"]
     counts = meta["generation"][f"{CorrectTarget.name}|three_bugs_small"]
@@ -348,16 +339,7 @@ def test_a_run_steers_only_in_the_nightly_profile(
     monkeypatch.setattr(run_module, "explore", fake_explore)
     spec = tmp_path / "three_bugs_small.yaml"
     spec.write_text(THREE_BUGS_SPEC, encoding="utf-8")
-    run(
-        spec_paths=[spec],
-        target_names=["tests.targets_for_tests:CorrectTarget"],
-        profile=profile,
-        device="cpu",
-        out_dir=tmp_path / "run",
-        progress=False,
-        store=None,
-        isolate=False,
-    )
+    run_in_process([spec], "tests.targets_for_tests:CorrectTarget", tmp_path / "run", profile=profile)
     assert asked == [steered]
 
 
@@ -370,16 +352,7 @@ def test_a_mechanism_found_in_one_spec_is_not_shrunk_again_in_the_next(tmp_path:
     text = THREE_BUGS_SPEC.replace("name: three_bugs_small", "name: three_bugs_2d")
     two.write_text(text.replace("rank: 1", "rank: 2").replace("max_elements: 256", "max_elements: 1024"))
     out = tmp_path / "run"
-    run(
-        spec_paths=[one, two],
-        target_names=["tests.targets_for_tests:ThreeBugTarget"],
-        profile="ci",
-        device="cpu",
-        out_dir=out,
-        progress=False,
-        store=None,
-        isolate=False,
-    )
+    run_in_process([one, two], "tests.targets_for_tests:ThreeBugTarget", out)
     records = [json.loads(line) for line in (out / "results.jsonl").read_text(encoding="utf-8").splitlines()]
     minimal = [r for r in records if r["minimal"]]
     assert {r["outcome"] for r in minimal} == {"error", "value_mismatch", "shape_mismatch"}
