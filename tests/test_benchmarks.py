@@ -137,3 +137,13 @@ def test_fresh_start_benchmark_compares_forked_and_spawned_fresh_processes() -> 
     line = next(text for text in done.stdout.splitlines() if text.startswith("torch "))
     if sys.platform.startswith("linux"):
         assert "forked/spawned" in line
+
+
+def test_ort_sessions_benchmark_prints_a_line_per_cache_size() -> None:
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    done = _run("benchmarks.ort_sessions", "--cases", "12", "--rounds", "1", "--sizes", "0,4")
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = [text for text in done.stdout.splitlines() if text.startswith("sessions kept")]
+    assert [line.split(":")[0].split()[-1] for line in lines] == ["0", "4"], done.stdout
+    assert "(  1.0×)" in lines[0], done.stdout

@@ -71,7 +71,12 @@ class OnnxRuntimeQDQ(OnnxRuntime):
         return super().expressible(case) or qdq.quantization_reason(case)
 
     def plan(self, case: Case) -> p.Plan:
-        """Build the QDQ model, open a (cached) session and run it on the dequantized input."""
+        """Build the QDQ model, open a session and run it on the dequantized input.
+
+        The session is not cached: the model holds the case's weights and bias as initializers, so
+        a session serves one case only, and a kept one holds its intra-op threads until it is
+        evicted, when destroying it costs far more CPU than right after its run
+        (``benchmarks/ort_sessions.py`` measures both)."""
         quant = case.quantization
         assert quant is not None
         tensor = "onnx.TensorProto."
@@ -140,7 +145,6 @@ class OnnxRuntimeQDQ(OnnxRuntime):
                     p.Name("options"),
                     providers=["CPUExecutionProvider"],
                 ),
-                cache=p.CACHE_CONFIGURATION,
             ),
             # The drawn integers' real values, (q − z)·s in float32: what a float model feeds in.
             p.Assign(

@@ -49,6 +49,11 @@ CUDA_ACCUMULATION = {
     "float16": AccumulationModel("float32", "float32"),
 }
 #: Attribute defaults of ConvTranspose in the ONNX specification, left out of call text.
+#: Inference sessions a target keeps on the CPU: the last one, which the next case reuses when its
+#: model is the same. Each kept session holds its own intra-op threads; one destroyed after going
+#: idle costs several times the CPU of building one, and a worker holding hundreds of them spins a
+#: core while idle (``benchmarks/ort_sessions.py``).
+CPU_SESSIONS_KEPT = 1
 ATTRIBUTE_DEFAULTS = {"strides": 1, "dilations": 1, "group": 1, "pads": 0, "output_padding": 0}
 
 
@@ -63,6 +68,11 @@ class OnnxRuntime(Target):
     #: providers asked for on ``cuda``, in order
     gpu_providers: ClassVar[tuple[str, ...]] = ("CUDAExecutionProvider",)
     api_forms: ClassVar[tuple[str, ...]] = ("onnxruntime.output_shape", "onnxruntime.opset11")
+
+    def __init__(self, device: str = "cpu") -> None:
+        super().__init__(device)
+        if not device.startswith("cuda"):  # a GPU session keeps the default cache (not measured)
+            self._executor = p.Executor(cache_size=CPU_SESSIONS_KEPT)
 
     def call_defaults(self) -> Mapping[str, tuple[str, str]]:
         """The ConvTranspose node: no bias without input B, no crop, NC* data only."""

@@ -381,6 +381,21 @@ def test_sessions_are_cached_per_model() -> None:
 
 
 @needs_ort
+def test_on_the_cpu_only_the_last_session_is_kept() -> None:
+    from harness.workers.zygote import thread_count
+
+    target = OnnxRuntime()
+    first = _case(input_size=4, seed=1)
+    assert judge(first, target).outcome == Outcome.PASS
+    before = thread_count()
+    for stride in (2, 3, 4):
+        assert judge(first.replace(stride=(stride,)), target).outcome == Outcome.PASS
+    assert judge(first.replace(seed=2), target).outcome == Outcome.PASS  # its session was let go
+    assert (target.session_misses, target.session_hits) == (5, 0)
+    assert thread_count() <= before  # no idle session's threads are left behind
+
+
+@needs_ort
 def test_float16_is_rounded_once_from_float32() -> None:
     # The declared model: ORT's CPU provider casts float16 to float and back around the node.
     target = OnnxRuntime()

@@ -19,6 +19,7 @@ from harness.engine.artefacts import save_arrays
 from harness.engine.verdict import judge
 from harness.model.arrays import CaseArrays, make_arrays
 from harness.model.case import Case
+from harness.model.outcomes import Outcome
 from harness.model.quant import Quantization, TensorQuant, WeightQuant
 from harness.oracle.quant_compare import QuantReference, compare_quantized
 
@@ -352,3 +353,19 @@ def test_finding_by_hand_the_bias_is_rounded_only_before_a_quantize_linear(scale
     assert target().run(requantized, tiny_arrays(requantized, [0.2, -1.1]))[0, 0, 0] == 4
     dequantized = tiny(quant(scales=scales, bias="float", output=None))
     assert target().run(dequantized, tiny_arrays(dequantized, [0.2, -1.1]))[0, 0, 0] == np.float32(4.7)
+
+
+def test_a_session_is_not_kept_after_its_case() -> None:
+    # The model carries the case's weights: a kept session never serves another case, and holds
+    # ORT's intra-op threads (on a machine of one core a session starts none, so the count of
+    # cached sessions is checked too).
+    from harness.workers.zygote import thread_count
+
+    t = target()
+    assert judge(tiny(seed=9), t).outcome == Outcome.PASS  # what the first run starts for good
+    before = thread_count()
+    for seed in range(4):
+        case = tiny(seed=seed)
+        assert judge(case, t).outcome == Outcome.PASS
+    assert (t.session_misses, t.session_hits) == (0, 0)  # nothing cached
+    assert thread_count() <= before
