@@ -13,6 +13,7 @@ from harness.engine.verdict import Verdict, judge
 from harness.model.case import Case
 from harness.model.outcomes import Outcome
 from harness.workers.client import FreshRunner, WorkerRunner
+from harness.workers.zygote import THREADS_STARTED
 
 
 def fresh_check(target: Handle) -> FreshCheck | None:
@@ -21,7 +22,10 @@ def fresh_check(target: Handle) -> FreshCheck | None:
     runner = target.runner
     if not isinstance(runner, WorkerRunner):
         return None
-    second = FreshRunner(target.api)
+    # a framework whose load started threads in the main worker would start them in a zygote too,
+    # which would then refuse to fork: its fresh processes are spawned from the start
+    threads = runner.environment().get(THREADS_STARTED, 0)
+    second = FreshRunner(target.api, fork=not threads)
     second.warm()  # the main worker is loaded: the fresh one imports while the first cases run
     where = Handle(target.api, second)
 

@@ -120,7 +120,9 @@ def serve(conn: socket.socket) -> bool:
                 target = resolve(class_ref)(device)
                 target.ready()
                 targets[key] = target
-                reply = wire.ok_reply(_environment(target))
+                # counted at the load, before any case: threads a case starts are not the import's
+                started = zygote.thread_count() - threads_at_start
+                reply = wire.ok_reply({**_environment(target), zygote.THREADS_STARTED: started})
             elif verb == wire.RUN:
                 _, key, case_dict, arrays = message
                 target = targets[key]

@@ -27,6 +27,10 @@ from collections.abc import Callable
 
 from harness.errors import NotForkable
 
+#: The environment's key for the threads a worker had when a target was loaded beyond those it
+#: began serving with: more than 0, and a zygote of that framework would refuse to fork.
+THREADS_STARTED = "worker_threads_started"
+
 
 def thread_count() -> int:
     """The threads of this process as the kernel counts them (0 where it cannot be read)."""

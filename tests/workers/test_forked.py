@@ -30,6 +30,7 @@ from harness.model.outcomes import Outcome
 from harness.workers.client import FreshRunner, forked_worker, isolated
 from harness.workers.forked import ForkedWorker
 from harness.workers.worker import _WORKERS, WorkerSettings, shutdown_all
+from harness.workers.zygote import THREADS_STARTED
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forking is Linux only")
 
@@ -133,14 +134,40 @@ def test_a_child_runs_none_of_the_zygote_s_clean_ups_at_exit(
 
 
 def test_a_zygote_whose_framework_started_threads_is_not_forked(limits: WorkerSettings) -> None:
-    check = fresh_check(isolated(ThreadedTarget()))
-    assert check is not None
-    assert check.judge_fresh(case_with()).outcome == Outcome.PASS
+    runner = FreshRunner(ThreadedTarget())  # asked to fork all the same
+    runner.warm()
+    runner.run(case_with(), make_arrays(case_with()))  # the first process: the zygote refuses
     forked = forked_worker("threaded")
     assert forked is not None and forked.refused is not None and "thread" in forked.refused
     assert forked.forks == 0
-    assert check.judge_fresh(case_with()).outcome == Outcome.PASS  # judged in spawned processes
     zygote_starts = _WORKERS["threaded.zygote"].starts
-    later = fresh_check(isolated(ThreadedTarget()))  # the next target of the framework: not asked again
-    assert later is not None and later.judge_fresh(case_with()).outcome == Outcome.PASS
+    runner.restart()  # a spawned process from now on
+    assert runner.worker is not forked
+    runner.run(case_with(), make_arrays(case_with()))
+    later = FreshRunner(ThreadedTarget())  # the next target of the framework: not asked again
+    later.restart()
+    later.run(case_with(), make_arrays(case_with()))
     assert _WORKERS["threaded.zygote"].starts == zygote_starts
+
+
+def test_a_framework_whose_load_started_threads_gets_spawned_fresh_processes_at_once(
+    limits: WorkerSettings,
+) -> None:
+    target = isolated(ThreadedTarget())
+    assert target.runner.environment()[THREADS_STARTED] == 1
+    check = fresh_check(target)
+    assert check is not None
+    for _ in range(2):
+        assert check.judge_fresh(case_with()).outcome == Outcome.PASS  # each in a new process
+    assert "threaded.zygote" not in _WORKERS  # no zygote loaded the target only to refuse
+    assert forked_worker("threaded") is None
+    assert _WORKERS["threaded.fresh0"].starts + _WORKERS["threaded.fresh1"].starts >= 3
+
+
+def test_a_framework_whose_load_started_no_thread_forks(limits: WorkerSettings) -> None:
+    target = isolated(CorrectTarget())
+    assert target.runner.environment()[THREADS_STARTED] == 0
+    check = fresh_check(target)
+    assert check is not None and check.judge_fresh(case_with()).outcome == Outcome.PASS
+    forked = forked_worker(CorrectTarget.framework)
+    assert forked is not None and forked.forks == 1
