@@ -3,7 +3,8 @@ spawned processes that take turns, side by side in one process.
 
 For each framework asked for (its first target that runs on the CPU), two fresh runners are made:
 one forks each new process from the zygote, the other starts processes from scratch, two taking
-turns so that one imports while the other judges (what a zygote that cannot fork falls back to).
+turns so that one imports while the other judges (``importer=False``: not forked from the importer
+either).
 Each judgement is a restart followed by one small case, timed in bursts of ``--repeats`` in a row,
 as a run's findings come. The line per framework gives the median seconds of each and their ratio;
 a framework whose zygote refuses to fork (it started threads of its own) says why.
@@ -26,7 +27,6 @@ from adapters.registry import availability, resolve
 from harness.model.arrays import make_arrays
 from harness.model.case import Case
 from harness.workers.client import FreshRunner, forked_worker
-from harness.workers.forked import ForkedWorker
 from harness.workers.worker import shutdown_all
 
 #: The first target of each framework that runs on the CPU.
@@ -61,12 +61,12 @@ def measure(target_name: str, repeats: int) -> str:
     forked = FreshRunner(api)
     forked.warm()
     fresh_seconds(forked)  # the zygote loaded: the bursts start from a warm state
-    if not isinstance(forked.worker, ForkedWorker):
-        refused = forked_worker(api.framework)
-        why = refused.refused if refused is not None else "not forked"
+    from_zygote = forked_worker(api.framework)
+    if from_zygote is None or from_zygote.refused is not None:
+        why = from_zygote.refused if from_zygote is not None else "not forked"
         shutdown_all(kill=True)
         return f"{api.framework:12s} {target_name:16s} not forked: {why}"
-    spawned = FreshRunner(api, fork=False)
+    spawned = FreshRunner(api, fork=False, importer=False)
     spawned.warm()
     fresh_seconds(spawned)
     times: dict[str, list[float]] = {"forked": [], "spawned": []}

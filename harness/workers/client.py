@@ -13,6 +13,7 @@ Usage::
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import numpy as np
@@ -136,6 +137,9 @@ FRESH = ".fresh"
 ZYGOTE = ".zygote"
 #: Appended to a framework's name for the worker whose processes the zygote forks.
 FORKED = f"{FRESH}.forked"
+#: Appended to a framework's name for the worker that has imported what the framework imports,
+#: but not the framework, and forks the processes that take turns where the zygote cannot fork.
+IMPORTER = ".importer"
 
 
 def forked_worker(framework: str) -> ForkedWorker | None:
@@ -153,12 +157,15 @@ class FreshRunner(WorkerRunner):
     no case (:mod:`harness.workers.forked`): a restart costs a fork. Where the zygote cannot fork
     (its framework has started threads), two processes take turns instead, so that one is
     importing the framework (and loading the target) in the background while the other judges.
+    Those are forked too, from a worker that has imported every module the framework's worker
+    has but the framework's own (:meth:`_fork_turns`): each then imports only the framework.
     """
 
-    def __init__(self, target: TargetApi, fork: bool = True) -> None:
-        """``fork=False``: two spawned processes take turns from the start
-        (``benchmarks/fresh_start.py`` compares the two)."""
+    def __init__(self, target: TargetApi, fork: bool = True, importer: bool = True) -> None:
+        """``fork=False``: two processes take turns from the start, forked from the importer or,
+        with ``importer=False``, started from scratch (``benchmarks/fresh_start.py`` compares them)."""
         super().__init__(target)
+        self._importer = importer
         self._turn = 0
         self._forked: ForkedWorker | None = None
         earlier = forked_worker(self.framework)
@@ -186,7 +193,27 @@ class FreshRunner(WorkerRunner):
         if self._forking:
             self.zygote.preload(self._key, self._ref, self.device)
         else:
+            self._fork_turns()
             worker_for(f"{self.framework}{FRESH}{1 - self._turn}").preload(self._key, self._ref, self.device)
+
+    def _fork_turns(self) -> None:
+        """Make the two processes that take turns forked ones, from the framework's importer: a
+        worker that imports, in the background, the modules the framework's own worker has
+        imported (its framework's excepted). An importer that has started a thread by then
+        refuses to fork, and the turns are started from scratch (so they are off Linux)."""
+        names = [f"{self.framework}{FRESH}{turn}" for turn in (0, 1)]
+        if not (self._importer and sys.platform.startswith("linux")) or any(map(registered, names)):
+            return  # started from scratch, or made already (for an earlier target of the framework)
+        main = worker_for(self.framework)
+        try:
+            main.read_preloads()
+            modules = main.request(wire.MODULES_MESSAGE, SETTINGS.load_timeout)
+        except (RemoteError, RunFailure):
+            return
+        importer = worker_for(f"{self.framework}{IMPORTER}")
+        importer.preload_imports(list(modules))
+        for name in names:
+            adopt(ForkedWorker(name, importer, None))
 
     def restart(self) -> None:
         """End the process in use and put a new one in its place: forked from the zygote, or else
@@ -216,7 +243,7 @@ class FreshRunner(WorkerRunner):
 
 def stop_fresh_workers(framework: str) -> None:
     """End a framework's fresh-check processes (when a run has no more targets of it)."""
-    for name in (FORKED, ZYGOTE, f"{FRESH}0", f"{FRESH}1"):
+    for name in (FORKED, ZYGOTE, f"{FRESH}0", f"{FRESH}1", IMPORTER):
         worker_for(f"{framework}{name}").stop(kill=True)
 
 

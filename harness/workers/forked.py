@@ -19,6 +19,7 @@ import subprocess
 import time
 
 from harness.errors import NotForkable, RemoteError, RunFailure
+from harness.model.outcomes import Outcome
 from harness.workers import wire
 from harness.workers.worker import SETTINGS, Worker
 
@@ -80,9 +81,10 @@ class ForkedProcess:
 
 
 class ForkedWorker(Worker):
-    """A worker for one target whose process is forked from ``zygote`` with the target loaded."""
+    """A worker whose process is forked from ``zygote``: with ``target`` loaded there, or, without
+    one, from a zygote that has only imported modules (the child then loads what it is sent)."""
 
-    def __init__(self, name: str, zygote: Worker, target: tuple[str, str, str]) -> None:
+    def __init__(self, name: str, zygote: Worker, target: tuple[str, str, str] | None) -> None:
         super().__init__(name)
         self.zygote = zygote
         self.target = target  # (key, class reference, device) that the zygote loads
@@ -103,8 +105,16 @@ class ForkedWorker(Worker):
     def fork(self) -> None:
         """Fork a process from the zygote (loading the target there first if it is not):
         NotForkable when the zygote refuses."""
-        key, class_ref, device = self.target
-        self.zygote.ensure_loaded(key, class_ref, device)
+        if self.target is None:
+            try:
+                if not self.zygote.alive:
+                    raise RunFailure(Outcome.CRASH, "gone", "the importer is gone")
+                self.zygote.read_preloads()
+            except (RunFailure, RemoteError) as exc:  # its imports failed: processes from scratch
+                self.refused = f"the importer failed: {exc}"
+                raise NotForkable(self.refused) from None
+        else:
+            self.zygote.ensure_loaded(*self.target)
         ours, theirs = socket.socketpair()
         try:
             offset = self.zygote.submit(wire.FORK_MESSAGE)

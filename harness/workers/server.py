@@ -115,6 +115,12 @@ def serve(conn: socket.socket) -> bool:
                 reply = wire.ok_reply(child)
             elif verb == wire.STATUS:
                 reply = wire.ok_reply(zygote.child_status(message[1]))
+            elif verb == wire.MODULES:
+                reply = wire.ok_reply(zygote.imported_modules({t.requires for t in targets.values()}))
+            elif verb == wire.IMPORT:
+                imported = zygote.import_thread_free(list(message[1]), threads_at_start)
+                started = zygote.thread_count() - threads_at_start
+                reply = wire.ok_reply({"imported": len(imported), zygote.THREADS_STARTED: started})
             elif verb == wire.LOAD:
                 _, key, class_ref, device = message
                 target = resolve(class_ref)(device)

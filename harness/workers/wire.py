@@ -14,6 +14,10 @@ worker (:mod:`harness.workers.server`) answers each one but ``exit`` with one re
   (:mod:`harness.workers.zygote`); ``("exc", "NotForkable", why)`` when a fork would copy threads
 - ``("status", pid)`` → ``("ok", returncode)``: wait for a forked child and give its exit status
   (negative: the signal that ended it), as :class:`subprocess.Popen` gives it
+- ``("modules",)`` → ``("ok", names)``: the modules this worker has imported, in the order it
+  imported them, but those of its loaded targets' frameworks
+- ``("import", names)`` → ``("ok", {"imported": n, "worker_threads_started": t})``: import those
+  modules whose packages start no thread (:func:`harness.workers.zygote.import_thread_free`)
 - ``("exit",)`` → no reply: the process ends
 
 An exception in a target comes back as ``("exc", type_name, text)``; anything that kills the process
@@ -36,6 +40,8 @@ INVOKE = "invoke"
 EXIT = "exit"
 FORK = "fork"
 STATUS = "status"
+MODULES = "modules"
+IMPORT = "import"
 
 OK = "ok"
 EXC = "exc"
@@ -47,6 +53,7 @@ Message = tuple[Any, ...]
 
 EXIT_MESSAGE: Message = (EXIT,)
 FORK_MESSAGE: Message = (FORK,)
+MODULES_MESSAGE: Message = (MODULES,)
 
 
 def load_message(key: str, class_ref: str, device: str) -> Message:
@@ -62,6 +69,11 @@ def run_message(key: str, case_dict: dict[str, Any], arrays: Any) -> Message:
 def invoke_message(key: str, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Message:
     """Call another public method of the target ``key``."""
     return (INVOKE, key, method, args, kwargs)
+
+
+def import_message(modules: list[str]) -> Message:
+    """Import these modules (a worker that will fork processes which then load a target)."""
+    return (IMPORT, tuple(modules))
 
 
 def status_message(pid: int) -> Message:

@@ -336,6 +336,15 @@ class Worker:
                 if sent == key:
                     raise
 
+    def preload_imports(self, modules: list[str]) -> None:
+        """Start the process and send it modules to import without waiting (read as the load
+        :data:`IMPORTS`: what :meth:`read_preloads` reads before any other reply)."""
+        if not self.alive:
+            self.stop(kill=True)
+            self.start()
+        if IMPORTS not in self.loaded and IMPORTS not in self.preloading:
+            self.preloading[IMPORTS] = self.submit(wire.import_message(modules))
+
     def preload(self, key: str, class_ref: str, device: str) -> None:
         """Start the process and send it a target's load without waiting: the framework imports
         in the background, and :meth:`ensure_loaded` reads the reply when the target is first used."""
@@ -345,6 +354,9 @@ class Worker:
         if key not in self.loaded and key not in self.preloading:
             self.preloading[key] = self.submit(wire.load_message(key, class_ref, device))
 
+
+#: The key under which a worker keeps the reply to :meth:`Worker.preload_imports`.
+IMPORTS = "(imports)"
 
 _WORKERS: dict[str, Worker] = {}
 

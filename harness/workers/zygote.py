@@ -19,6 +19,7 @@ its exit status.
 
 from __future__ import annotations
 
+import importlib
 import os
 import socket
 import sys
@@ -38,6 +39,68 @@ def thread_count() -> int:
         return len(os.listdir("/proc/self/task"))
     except OSError:
         return 0
+
+
+def imported_modules(frameworks: set[str]) -> list[str]:
+    """The modules this process has imported, in the order their imports began, but those of the
+    packages named in ``frameworks`` (whose import may start threads)."""
+    tops = {name.partition(".")[0] for name in frameworks} | {"__main__", "__mp_main__"}
+    return [name for name in list(sys.modules) if name.partition(".")[0] not in tops]
+
+
+def _import(name: str) -> None:
+    """Import a module if it imports here; one that fails (it needs what a framework sets up first,
+    or it belongs to another platform) is left to the framework's own import."""
+    if name in sys.modules:
+        return
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            importlib.import_module(name)
+    except Exception:  # see the docstring
+        sys.modules.pop(name, None)
+
+
+def _first_threaded(names: list[str], threads_at_start: int) -> str:
+    """In a forked probe: the first of ``names`` after whose import this process has more threads
+    than ``threads_at_start`` ("" if none); the probe imports them in order and ends."""
+    read_end, write_end = os.pipe()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # the probe: imports, reports, ends without running any exit handler
+        os.close(read_end)
+        found = ""
+        for name in names:
+            _import(name)
+            if thread_count() > threads_at_start:
+                found = name
+                break
+        os.write(write_end, found.encode())
+        os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        found = pipe.read().decode()
+    os.waitpid(pid, 0)
+    return found
+
+
+def import_thread_free(names: list[str], threads_at_start: int, rounds: int = 4) -> list[str]:
+    """Import the modules of ``names`` whose packages start no thread on import, and return them.
+
+    A forked probe imports them first; a package after one of whose modules a thread appeared
+    (SciPy's BLAS starts its pool) is left out, and a new probe tries the rest, at most ``rounds``
+    times (then nothing is imported). This process itself stays without threads, and forkable."""
+    skipped: set[str] = set()
+    for _ in range(rounds):
+        wanted = [name for name in names if name.partition(".")[0] not in skipped]
+        threaded = _first_threaded(wanted, threads_at_start)
+        if not threaded:
+            for name in wanted:
+                _import(name)
+            return wanted
+        skipped.add(threaded.partition(".")[0])
+    return []
 
 
 def fork_child(

@@ -150,18 +150,62 @@ def test_a_zygote_whose_framework_started_threads_is_not_forked(limits: WorkerSe
     assert _WORKERS["threaded.zygote"].starts == zygote_starts
 
 
-def test_a_framework_whose_load_started_threads_gets_spawned_fresh_processes_at_once(
+def test_a_framework_whose_load_started_threads_forks_its_fresh_processes_from_an_importer(
     limits: WorkerSettings,
 ) -> None:
     target = isolated(ThreadedTarget())
     assert target.runner.environment()[THREADS_STARTED] == 1
     check = fresh_check(target)
     assert check is not None
-    for _ in range(2):
+    for _ in range(3):
         assert check.judge_fresh(case_with()).outcome == Outcome.PASS  # each in a new process
     assert "threaded.zygote" not in _WORKERS  # no zygote loaded the target only to refuse
     assert forked_worker("threaded") is None
-    assert _WORKERS["threaded.fresh0"].starts + _WORKERS["threaded.fresh1"].starts >= 3
+    turns = [_WORKERS[f"threaded.fresh{turn}"] for turn in (0, 1)]
+    assert all(isinstance(w, ForkedWorker) and w.refused is None for w in turns)
+    importer = _WORKERS["threaded.importer"]
+    assert importer.starts == 1
+    assert sum(w.forks for w in turns) >= 4  # every process that took a turn was forked
+    for worker in turns:
+        if worker.alive:
+            assert parent_of(worker.proc.pid) == importer.proc.pid  # type: ignore[union-attr]
+
+
+IMPORTS_PROBE = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from harness.workers import zygote
+before = zygote.thread_count()
+imported = zygote.import_thread_free(["plain", "threaded.sub", "threaded", "plain_too"], before)
+ours = sorted(m for m in sys.modules if m.startswith(("plain", "threaded")))
+print(json.dumps([imported, zygote.thread_count() - before, ours]))
+"""
+
+
+def test_the_importer_leaves_out_a_package_whose_import_starts_a_thread(tmp_path: Path) -> None:
+    import json
+    import subprocess
+
+    (tmp_path / "plain.py").write_text("VALUE = 1\n")
+    (tmp_path / "plain_too.py").write_text("VALUE = 2\n")
+    (tmp_path / "threaded").mkdir()
+    (tmp_path / "threaded" / "__init__.py").write_text("")
+    (tmp_path / "threaded" / "sub.py").write_text(
+        "import threading, time\nthreading.Thread(target=lambda: time.sleep(60), daemon=True).start()\n"
+    )
+    root = str(Path(__file__).resolve().parents[2])
+    done = subprocess.run(
+        [sys.executable, "-c", IMPORTS_PROBE, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": root},
+    )
+    assert done.returncode == 0, done.stderr
+    imported, threads, modules = json.loads(done.stdout.splitlines()[-1])
+    assert imported == ["plain", "plain_too"]
+    assert threads == 0  # the probe that met the thread was a forked child of its own
+    assert modules == ["plain", "plain_too"]
 
 
 def test_a_framework_whose_load_started_no_thread_forks(limits: WorkerSettings) -> None:
