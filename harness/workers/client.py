@@ -140,6 +140,8 @@ FORKED = f"{FRESH}.forked"
 #: Appended to a framework's name for the worker that has imported what the framework imports,
 #: but not the framework, and forks the processes that take turns where the zygote cannot fork.
 IMPORTER = ".importer"
+#: The key under which the importer keeps the reply to its modules (as a worker keeps a load's).
+IMPORTS = "(imports)"
 
 
 def forked_worker(framework: str) -> ForkedWorker | None:
@@ -211,7 +213,7 @@ class FreshRunner(WorkerRunner):
         except (RemoteError, RunFailure):
             return
         importer = worker_for(f"{self.framework}{IMPORTER}")
-        importer.preload_imports(list(modules))
+        importer.send_ahead(IMPORTS, wire.import_message(list(modules)))
         for name in names:
             adopt(ForkedWorker(name, importer, None))
 

@@ -2,11 +2,11 @@
 
 A :class:`Worker` starts ``python -m harness.workers.server FD PID`` (``PID``: this process, which
 the worker dies with) with its output in the framework's log file and exchanges
-:mod:`harness.workers.wire` messages with it. A worker that dies — a signal,
-an abort, ``os._exit``, killed for memory — turns the call into a
-:class:`~harness.errors.RunFailure` with outcome ``crash``, the signal or exit status and the last
-lines of the worker's log; a call past its time limit becomes ``timeout`` and the worker is killed.
-Either way the worker is started again on the next call and the run goes on.
+:mod:`harness.workers.wire` messages with it. A worker that dies — a signal, an abort, ``os._exit``,
+killed for memory — turns the call into a :class:`~harness.errors.RunFailure` with outcome
+``crash``, the signal or exit status and the last lines of the worker's log; a call past its time
+limit becomes ``timeout`` and the worker is killed. Either way the worker is started again on the
+next call and the run goes on.
 
 :data:`SETTINGS` holds the limits (:func:`configure`); :func:`worker_for` gives the worker of a
 framework, and :func:`shutdown_all` (also run at exit) stops them all.
@@ -67,8 +67,7 @@ def configure(
     memory_limit_mb: int | None = None,
     log_dir: Path | None = None,
 ) -> WorkerSettings:
-    """Change the worker limits (ValueError for a limit :func:`limit_problem` refuses); running
-    workers keep their log file until restarted."""
+    """Change the worker limits (ValueError for a limit :func:`limit_problem` refuses)."""
     problem = limit_problem(case_timeout, memory_limit_mb)
     if problem is not None:
         raise ValueError(problem)
@@ -336,27 +335,20 @@ class Worker:
                 if sent == key:
                     raise
 
-    def preload_imports(self, modules: list[str]) -> None:
-        """Start the process and send it modules to import without waiting (read as the load
-        :data:`IMPORTS`: what :meth:`read_preloads` reads before any other reply)."""
-        if not self.alive:
-            self.stop(kill=True)
-            self.start()
-        if IMPORTS not in self.loaded and IMPORTS not in self.preloading:
-            self.preloading[IMPORTS] = self.submit(wire.import_message(modules))
-
     def preload(self, key: str, class_ref: str, device: str) -> None:
         """Start the process and send it a target's load without waiting: the framework imports
         in the background, and :meth:`ensure_loaded` reads the reply when the target is first used."""
+        self.send_ahead(key, wire.load_message(key, class_ref, device))
+
+    def send_ahead(self, key: str, message: wire.Message) -> None:
+        """Start the process and send ``message`` (a load, an importer's modules) without waiting;
+        :meth:`read_preloads` reads its reply, kept as ``key``'s, before any other request's."""
         if not self.alive:
             self.stop(kill=True)
             self.start()
         if key not in self.loaded and key not in self.preloading:
-            self.preloading[key] = self.submit(wire.load_message(key, class_ref, device))
+            self.preloading[key] = self.submit(message)
 
-
-#: The key under which a worker keeps the reply to :meth:`Worker.preload_imports`.
-IMPORTS = "(imports)"
 
 _WORKERS: dict[str, Worker] = {}
 
@@ -374,15 +366,13 @@ def registered(name: str) -> Worker | None:
 
 
 def adopt(worker: Worker) -> Worker:
-    """Register a worker made elsewhere under its name (stopped with the rest at exit); returns the
-    one registered under that name, which may be an earlier one."""
+    """Register a worker made elsewhere under its name; returns the one registered under it."""
     return _WORKERS.setdefault(worker.framework, worker)
 
 
 def shutdown_all(kill: bool = False) -> None:
-    """Stop every worker (registered at exit): all are asked first, so they wind down together;
-    with ``kill``, none is waited for (a framework's own teardown can take a second, and a caller
-    whose workers hold nothing it needs, like ``port``, need not wait for it)."""
+    """Stop every worker (registered at exit), all asked first so that they wind down together;
+    with ``kill``, none is waited for (a caller like ``port`` need not wait for a teardown)."""
     workers = list(_WORKERS.values())
     if not kill:
         for worker in workers:
