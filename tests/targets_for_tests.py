@@ -454,3 +454,19 @@ class AtExitTarget(ReferenceTarget):
                 fh.write(f"{os.getpid()}\n")
 
         atexit.register(clean_up)
+
+
+class ChattyTarget(ReferenceTarget):
+    """The reference, printing the pid of the process that runs each case to standard error
+    (framework ``chatty``: a worker of its own)."""
+
+    name = "test.chatty"
+    framework = "chatty"
+
+    def compute(self, case: Case, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
+        """Print, then the reference."""
+        import os
+        import sys
+
+        print(f"case run by pid {os.getpid()}", file=sys.stderr, flush=True)
+        return super().compute(case, x, weight, bias)

@@ -116,8 +116,11 @@ class ForkedWorker(Worker):
         else:
             self.zygote.ensure_loaded(*self.target)
         ours, theirs = socket.socketpair()
+        log = self._log_file()
+        with log.open("ab") as out:
+            out.write(f"--- forked start #{self.starts + 1} for {self.framework}\n".encode())
         try:
-            offset = self.zygote.submit(wire.FORK_MESSAGE)
+            offset = self.zygote.submit(wire.fork_message(str(log)))
             assert self.zygote.sock is not None
             socket.send_fds(self.zygote.sock, [b"F"], [theirs.fileno()])
             pid = int(self.zygote.collect(SETTINGS.load_timeout, offset))
@@ -136,7 +139,7 @@ class ForkedWorker(Worker):
         self.starts += 1
         self.proc = ForkedProcess(pid, self.zygote)
         self.sock = ours
-        self.log_path = self.zygote.log_path  # the child writes where the zygote does
+        self.log_path = log
         self.loaded = dict(self.zygote.loaded)
         self.exit_sent = False
         self.history = []

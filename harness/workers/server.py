@@ -108,7 +108,7 @@ def serve(conn: socket.socket) -> bool:
             return forked
         try:
             if verb == wire.FORK:
-                child = zygote.fork_child(conn, threads_at_start, die_with_parent)
+                child = zygote.fork_child(conn, threads_at_start, die_with_parent, message[1])
                 if isinstance(child, socket.socket):  # in the child: serve the new socket from now on
                     conn, forked = child, True
                     continue

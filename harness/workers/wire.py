@@ -9,8 +9,9 @@ worker (:mod:`harness.workers.server`) answers each one but ``exit`` with one re
 - ``("env", key)`` → ``("ok", environment)``
 - ``("invoke", key, method, args, kwargs)`` → ``("ok", result)``: any other public method of the
   target (audits use it to send raw, possibly invalid, parameters to the framework)
-- ``("fork",)`` followed by one byte that carries a socket (``SCM_RIGHTS``) → ``("ok", pid)``: the
-  worker forks a child that serves that socket with every target already loaded and nothing run
+- ``("fork", log)`` followed by one byte that carries a socket (``SCM_RIGHTS``) → ``("ok", pid)``:
+  the worker forks a child that serves that socket, its output appended to the file ``log``, with
+  every target already loaded and nothing run
   (:mod:`harness.workers.zygote`); ``("exc", "NotForkable", why)`` when a fork would copy threads
 - ``("status", pid)`` → ``("ok", returncode)``: wait for a forked child and give its exit status
   (negative: the signal that ended it), as :class:`subprocess.Popen` gives it
@@ -52,7 +53,6 @@ HEADER_BYTES = 8
 Message = tuple[Any, ...]
 
 EXIT_MESSAGE: Message = (EXIT,)
-FORK_MESSAGE: Message = (FORK,)
 MODULES_MESSAGE: Message = (MODULES,)
 
 
@@ -69,6 +69,11 @@ def run_message(key: str, case_dict: dict[str, Any], arrays: Any) -> Message:
 def invoke_message(key: str, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Message:
     """Call another public method of the target ``key``."""
     return (INVOKE, key, method, args, kwargs)
+
+
+def fork_message(log: str) -> Message:
+    """Fork a child (its socket follows this message) whose output goes to the file ``log``."""
+    return (FORK, log)
 
 
 def import_message(modules: list[str]) -> Message:

@@ -104,10 +104,12 @@ def import_thread_free(names: list[str], threads_at_start: int, rounds: int = 4)
 
 
 def fork_child(
-    conn: socket.socket, threads_at_start: int, watch: Callable[[int], None]
+    conn: socket.socket, threads_at_start: int, watch: Callable[[int], None], log: str | None = None
 ) -> socket.socket | int:
     """Receive the child's socket from ``conn`` and fork. In the worker, returns the child's pid; in
-    the child, returns the socket it is to serve (``watch(parent_pid)`` already called).
+    the child, returns the socket it is to serve (``watch(parent_pid)`` already called), with its
+    output appended to the file ``log`` (two children alive at once must not share one log: a
+    crash's message quotes the log's last lines).
 
     Raises NotForkable (after taking the socket, so that the stream stays in step) off Linux or
     when the process has more threads than the ``threads_at_start`` it had when serving began.
@@ -141,6 +143,11 @@ def fork_child(
     try:
         conn.close()
         os.setpgid(0, 0)
+        if log is not None:
+            out = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            os.dup2(out, 1)
+            os.dup2(out, 2)
+            os.close(out)
         watch(worker_pid)
         return socket.socket(fileno=fd)
     except BaseException:

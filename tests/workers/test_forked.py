@@ -16,6 +16,7 @@ import pytest
 from targets_for_tests import (
     MISBEHAVIOURS,
     AtExitTarget,
+    ChattyTarget,
     CorrectTarget,
     MisbehavingTarget,
     ThreadedTarget,
@@ -103,6 +104,22 @@ def test_a_misbehaving_child_is_that_case_s_result_and_the_zygote_lives_on(
     runner.run(case_with(), make_arrays(case_with()))  # the next case: a new fork, no new import
     assert runner.worker.proc.pid != child  # type: ignore[union-attr]
     assert runner.zygote.starts == 1
+
+
+def test_each_child_writes_a_log_of_its_own(limits: WorkerSettings) -> None:
+    # Two children can be alive at once (the turns of an importer): a crash's message quotes the
+    # last lines of its own process's log, not another's.
+    runner = fresh_runner(ChattyTarget())
+    pids = []
+    for _ in range(2):
+        runner.run(case_with(), make_arrays(case_with()))
+        pids.append(runner.worker.proc.pid)  # type: ignore[union-attr]
+        child_log = runner.worker.log_path
+        assert child_log is not None and child_log != runner.zygote.log_path
+        assert f"case run by pid {pids[-1]}" in child_log.read_text(encoding="utf-8")
+        runner.restart()
+    zygote_log = runner.zygote.log_path
+    assert zygote_log is not None and "case run by pid" not in zygote_log.read_text(encoding="utf-8")
 
 
 def test_a_child_dies_with_its_zygote(limits: WorkerSettings) -> None:
