@@ -48,12 +48,12 @@ CUDA_ACCUMULATION = {
     "float32": exact_model("float32"),
     "float16": AccumulationModel("float32", "float32"),
 }
-#: Attribute defaults of ConvTranspose in the ONNX specification, left out of call text.
 #: Inference sessions a target keeps on the CPU: the last one, which the next case reuses when its
 #: model is the same. Each kept session holds its own intra-op threads; one destroyed after going
 #: idle costs several times the CPU of building one, and a worker holding hundreds of them spins a
 #: core while idle (``benchmarks/ort_sessions.py``).
 CPU_SESSIONS_KEPT = 1
+#: Attribute defaults of ConvTranspose in the ONNX specification, left out of call text.
 ATTRIBUTE_DEFAULTS = {"strides": 1, "dilations": 1, "group": 1, "pads": 0, "output_padding": 0}
 
 

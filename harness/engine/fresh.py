@@ -23,7 +23,7 @@ def fresh_check(target: Handle) -> FreshCheck | None:
     if not isinstance(runner, WorkerRunner):
         return None
     # a framework whose load started threads in the main worker would start them in a zygote too,
-    # which would then refuse to fork: its fresh processes are spawned from the start
+    # which would then refuse to fork: its fresh processes take turns from the start
     threads = runner.environment().get(THREADS_STARTED, 0)
     second = FreshRunner(target.api, fork=not threads)
     second.warm()  # the main worker is loaded: the fresh one imports while the first cases run

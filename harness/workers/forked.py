@@ -19,7 +19,6 @@ import subprocess
 import time
 
 from harness.errors import NotForkable, RemoteError, RunFailure
-from harness.model.outcomes import Outcome
 from harness.workers import wire
 from harness.workers.worker import SETTINGS, Worker
 
@@ -105,14 +104,15 @@ class ForkedWorker(Worker):
     def fork(self) -> None:
         """Fork a process from the zygote (loading the target there first if it is not):
         NotForkable when the zygote refuses."""
-        if self.target is None:
+        if self.target is None:  # an importer: its modules imported first, or processes from scratch
             try:
-                if not self.zygote.alive:
-                    raise RunFailure(Outcome.CRASH, "gone", "the importer is gone")
                 self.zygote.read_preloads()
-            except (RunFailure, RemoteError) as exc:  # its imports failed: processes from scratch
+            except (RunFailure, RemoteError) as exc:
                 self.refused = f"the importer failed: {exc}"
-                raise NotForkable(self.refused) from None
+            if self.refused is None and not self.zygote.alive:
+                self.refused = "the importer is gone"
+            if self.refused is not None:
+                raise NotForkable(self.refused)
         else:
             self.zygote.ensure_loaded(*self.target)
         ours, theirs = socket.socketpair()
