@@ -5,10 +5,12 @@ The main process sends ``fork`` and then one byte carrying a new socket's end
 (:mod:`harness.workers.wire`). :func:`fork_child` takes that socket, and forks only while no thread
 has appeared in this process since it started serving: a thread that a framework started (an
 OpenMP pool, a runtime's scheduler) may hold a lock at the moment of the fork, and the child would
-wait on it for ever. Such a framework is refused with :class:`~harness.errors.NotForkable`, and the
-main process starts fresh processes the slow way instead. The threads present when serving began
-are the parent watchdog, which only sleeps, and the BLAS pool of NumPy, whose library stops its
-threads around a fork itself.
+wait on it for ever. Such a framework is refused with :class:`~harness.errors.NotForkable`; its
+fresh processes are forked instead from an *importer*, a worker that has imported only the modules
+the framework's worker has (:func:`imported_modules`) whose packages start no thread
+(:func:`import_thread_free`), and each imports the framework itself. The threads present when
+serving began are the parent watchdog, which only sleeps, and the BLAS pool of NumPy, whose library
+stops its threads around a fork itself.
 
 The child puts itself in a process group of its own (the main process kills that group, as it kills
 a spawned worker's session), dies with the worker it was forked from, and serves its socket; it
